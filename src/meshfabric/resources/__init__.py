@@ -1,0 +1,22 @@
+"""Mesh resource types: schema, validation, scope and sync direction of each."""
+
+from meshfabric.resources.model import (
+    KdsFlow,
+    Resource,
+    ResourceType,
+    Scope,
+    ValidationFailed,
+    Violation,
+)
+from meshfabric.resources.registry import REGISTRY, Registry
+
+__all__ = [
+    "REGISTRY",
+    "KdsFlow",
+    "Registry",
+    "Resource",
+    "ResourceType",
+    "Scope",
+    "ValidationFailed",
+    "Violation",
+]
