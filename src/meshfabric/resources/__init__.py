@@ -1,12 +1,13 @@
 """Mesh resource types: schema, validation, scope and sync direction of each."""
 
+from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import (
     KdsFlow,
     Resource,
+    ResourceKey,
     ResourceType,
     Scope,
     ValidationFailed,
-    Violation,
 )
 from meshfabric.resources.registry import REGISTRY, Registry
 
@@ -15,6 +16,7 @@ __all__ = [
     "KdsFlow",
     "Registry",
     "Resource",
+    "ResourceKey",
     "ResourceType",
     "Scope",
     "ValidationFailed",

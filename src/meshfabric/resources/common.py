@@ -1,4 +1,4 @@
-"""Schema building blocks shared by many types: strict models, durations, targetRef, policy shapes."""
+"""Schema building blocks: strict models, durations, targetRef and the policy shapes."""
 
 from __future__ import annotations
 

@@ -29,14 +29,14 @@ def violations_from_pydantic(exc: ValidationError, prefix: str = "") -> list[Vio
     seen: set[tuple[str, str]] = set()
     violations = []
     for error in exc.errors(include_url=False):
-        item = (prefix + field_path(error["loc"]), _reason(error))
+        item = (prefix + field_path(error["loc"]), reason(error))
         if item not in seen:
             seen.add(item)
             violations.append(Violation(*item))
     return violations
 
 
-def _reason(error: ErrorDetails) -> str:
+def reason(error: ErrorDetails) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "missing":
