@@ -1,0 +1,117 @@
+"""Per-proxy snapshots of xDS resources, versioned by content hash.
+
+A snapshot is immutable and holds everything one proxy should run. Producers replace a
+proxy's snapshot with `SnapshotCache.set`; every open stream of that proxy is told, and each
+sends only what differs from what its Envoy already has. The versions are hashes of the
+serialized resources, so an unchanged resource keeps its version across regenerations and
+control-plane restarts, and a restarted control plane resends nothing Envoy already holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+
+from meshfabric.xds.types import PUSH_ORDER
+
+SnapshotWatcher = Callable[["Snapshot"], None]
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class XdsResource:
+    """One serialized resource: encoded once, shared by every snapshot that holds it."""
+
+    name: str
+    version: str
+    body: any_pb2.Any
+
+    @classmethod
+    def encode(cls, name: str, message: Message) -> XdsResource:
+        data = message.SerializeToString(deterministic=True)
+        type_url = "type.googleapis.com/" + message.DESCRIPTOR.full_name
+        return cls(name, content_hash(data), any_pb2.Any(type_url=type_url, value=data))
+
+    @property
+    def type_url(self) -> str:
+        return str(self.body.type_url)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """Every resource of one proxy, by type URL and name."""
+
+    resources: Mapping[str, Mapping[str, XdsResource]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, items: Iterable[XdsResource]) -> Snapshot:
+        by_type: dict[str, dict[str, XdsResource]] = {type_url: {} for type_url in PUSH_ORDER}
+        for item in items:
+            by_type.setdefault(item.type_url, {})[item.name] = item
+        return cls(by_type)
+
+    def of_type(self, type_url: str) -> Mapping[str, XdsResource]:
+        return self.resources.get(type_url, {})
+
+    def version(self, type_url: str, names: Iterable[str] | None = None) -> str:
+        """A hash over the named resources (all of them when names is None)."""
+        items = self.of_type(type_url)
+        wanted = sorted(items) if names is None else sorted(n for n in names if n in items)
+        return content_hash("\n".join(f"{n}={items[n].version}" for n in wanted).encode())
+
+    @cached_property
+    def versions(self) -> Mapping[str, str]:
+        return {type_url: self.version(type_url) for type_url in self.resources}
+
+    def __iter__(self) -> Iterator[XdsResource]:
+        for items in self.resources.values():
+            yield from items.values()
+
+
+class SnapshotCache:
+    """The current snapshot of every proxy, and the streams waiting for it to change."""
+
+    def __init__(self) -> None:
+        self._snapshots: dict[str, Snapshot] = {}
+        self._watchers: dict[str, set[SnapshotWatcher]] = {}
+
+    def set(self, node_id: str, snapshot: Snapshot) -> bool:
+        """Store the proxy's new snapshot; returns False (and wakes nobody) if nothing changed."""
+        current = self._snapshots.get(node_id)
+        if current is not None and current.versions == snapshot.versions:
+            return False
+        self._snapshots[node_id] = snapshot
+        for notify in list(self._watchers.get(node_id, ())):
+            notify(snapshot)
+        return True
+
+    def get(self, node_id: str) -> Snapshot | None:
+        return self._snapshots.get(node_id)
+
+    def clear(self, node_id: str) -> None:
+        self._snapshots.pop(node_id, None)
+
+    def node_ids(self) -> list[str]:
+        return list(self._snapshots)
+
+    @contextmanager
+    def watch(self, node_id: str, notify: SnapshotWatcher) -> Iterator[None]:
+        """Call `notify` with each new snapshot of the node while the block runs."""
+        self._watchers.setdefault(node_id, set()).add(notify)
+        try:
+            yield
+        finally:
+            watchers = self._watchers.get(node_id)
+            if watchers is not None:
+                watchers.discard(notify)
+                if not watchers:
+                    del self._watchers[node_id]

@@ -1,0 +1,150 @@
+"""Incremental (delta) ADS for one stream: only changed resources travel, and removals.
+
+What Envoy holds is tracked per resource name and version, starting from the versions it
+reports when it (re)connects, so a restarted control plane resends nothing Envoy has. A
+rejected response rolls that record back and its (name, version) pairs are never resent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from envoy.service.discovery.v3.discovery_pb2 import (
+    DeltaDiscoveryRequest,
+    DeltaDiscoveryResponse,
+    Resource,
+)
+
+from meshfabric.xds.cache import Snapshot
+from meshfabric.xds.stream import Nonces, StreamHooks
+from meshfabric.xds.types import PUSH_ORDER, WILDCARD_TYPES
+
+_WILDCARD = "*"
+
+
+@dataclass
+class _Sent:
+    version: str
+    previous: dict[str, str | None]  # what Envoy held before, to roll back a rejection
+    offered: dict[str, str]  # name -> version sent (removals are not listed)
+
+
+@dataclass
+class _TypeState:
+    wildcard: bool
+    subscribed: set[str] = field(default_factory=set)
+    held: dict[str, str] = field(default_factory=dict)  # what Envoy has: name -> version
+    in_flight: dict[str, _Sent] = field(default_factory=dict)
+    rejected: set[tuple[str, str]] = field(default_factory=set)
+
+
+class DeltaSession:
+    def __init__(
+        self, node_id: str, hooks: StreamHooks, current: Callable[[], Snapshot | None]
+    ) -> None:
+        self.node_id = node_id
+        self._hooks = hooks
+        self._current = current
+        self._types: dict[str, _TypeState] = {}
+        self._nonces = Nonces()
+
+    def on_request(self, request: DeltaDiscoveryRequest) -> list[DeltaDiscoveryResponse]:
+        type_url = request.type_url
+        state = self._types.get(type_url)
+        if state is None:
+            state = self._types[type_url] = self._first_request(request)
+        self._update_subscriptions(state, request)
+        if request.response_nonce:
+            self._record_answer(type_url, state, request)
+        snapshot = self._current()
+        return [] if snapshot is None else self._push(type_url, state, snapshot)
+
+    def on_snapshot(self, snapshot: Snapshot) -> list[DeltaDiscoveryResponse]:
+        responses = []
+        for type_url in PUSH_ORDER:
+            state = self._types.get(type_url)
+            if state is not None:
+                responses += self._push(type_url, state, snapshot)
+        return responses
+
+    @staticmethod
+    def _first_request(request: DeltaDiscoveryRequest) -> _TypeState:
+        # An empty first subscription to a wildcard type means "everything" (legacy wildcard).
+        names = set(request.resource_names_subscribe)
+        wildcard = request.type_url in WILDCARD_TYPES and (not names or _WILDCARD in names)
+        return _TypeState(wildcard=wildcard, held=dict(request.initial_resource_versions))
+
+    @staticmethod
+    def _update_subscriptions(state: _TypeState, request: DeltaDiscoveryRequest) -> None:
+        for name in request.resource_names_subscribe:
+            if name == _WILDCARD:
+                state.wildcard = True
+            else:
+                state.subscribed.add(name)
+        for name in request.resource_names_unsubscribe:
+            if name == _WILDCARD:
+                state.wildcard = False
+            else:
+                state.subscribed.discard(name)
+                state.held.pop(name, None)
+
+    def _record_answer(
+        self, type_url: str, state: _TypeState, request: DeltaDiscoveryRequest
+    ) -> None:
+        sent = state.in_flight.pop(request.response_nonce, None)
+        if sent is None:
+            return
+        if not request.HasField("error_detail"):
+            self._hooks.acked(self.node_id, type_url, sent.version)
+            return
+        for name, version in sent.offered.items():
+            state.rejected.add((name, version))
+        for name, previous in sent.previous.items():
+            if previous is None:
+                state.held.pop(name, None)
+            else:
+                state.held[name] = previous
+        self._hooks.nacked(self.node_id, type_url, sent.version, request.error_detail.message)
+
+    def _push(
+        self, type_url: str, state: _TypeState, snapshot: Snapshot
+    ) -> list[DeltaDiscoveryResponse]:
+        items = snapshot.of_type(type_url)
+        wanted = items.keys() if state.wildcard else state.subscribed & items.keys()
+        changed = [
+            items[name]
+            for name in sorted(wanted)
+            if state.held.get(name) != items[name].version
+            and (name, items[name].version) not in state.rejected
+        ]
+        removed = sorted(
+            name
+            for name in state.held
+            if name not in items and (state.wildcard or name in state.subscribed)
+        )
+        if not changed and not removed:
+            return []
+        nonce = self._nonces.next()
+        version = snapshot.version(type_url)
+        touched = [r.name for r in changed] + removed
+        state.in_flight[nonce] = _Sent(
+            version=version,
+            previous={name: state.held.get(name) for name in touched},
+            offered={r.name: r.version for r in changed},
+        )
+        for resource in changed:
+            state.held[resource.name] = resource.version
+        for name in removed:
+            del state.held[name]
+        return [
+            DeltaDiscoveryResponse(
+                type_url=type_url,
+                nonce=nonce,
+                system_version_info=version,
+                resources=[
+                    Resource(name=r.name, version=r.version, resource=r.body) for r in changed
+                ],
+                removed_resources=removed,
+            )
+        ]

@@ -1,0 +1,137 @@
+"""The Aggregated Discovery Service over gRPC: delta and state-of-the-world on one servicer.
+
+Each stream is admitted once (token and identity, see `Admission`), then follows its proxy's
+snapshot in the cache: requests and new snapshots are handled in arrival order by one
+protocol session, so responses on a stream never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+from envoy.config.core.v3.base_pb2 import Node
+from envoy.service.discovery.v3 import ads_pb2_grpc
+from envoy.service.discovery.v3.discovery_pb2 import (
+    DeltaDiscoveryRequest,
+    DeltaDiscoveryResponse,
+    DiscoveryRequest,
+    DiscoveryResponse,
+)
+
+from meshfabric.xds.cache import Snapshot, SnapshotCache
+from meshfabric.xds.delta import DeltaSession
+from meshfabric.xds.sotw import SotwSession
+from meshfabric.xds.stream import StreamHooks
+
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A stream or call the control plane will not serve; the message tells the proxy why."""
+
+    def __init__(self, code: grpc.StatusCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Admitted:
+    node_id: str
+    mesh: str
+    name: str
+
+
+class Admission(Protocol):
+    """Decides whether a connecting proxy may be served, and under which node id."""
+
+    async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted: ...
+
+    def connected(self, proxy: Admitted) -> None: ...
+
+    def disconnected(self, proxy: Admitted) -> None: ...
+
+
+class _Session(Protocol):
+    def on_request(self, request: Any) -> list[Any]: ...
+
+    def on_snapshot(self, snapshot: Snapshot) -> list[Any]: ...
+
+
+_END = object()
+
+
+class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
+    def __init__(self, cache: SnapshotCache, admission: Admission, hooks: StreamHooks) -> None:
+        self._cache = cache
+        self._admission = admission
+        self._hooks = hooks
+
+    async def StreamAggregatedResources(
+        self, requests: AsyncIterator[DiscoveryRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[DiscoveryResponse]:
+        async for response in self._serve(requests, context, SotwSession):
+            yield response
+
+    async def DeltaAggregatedResources(
+        self, requests: AsyncIterator[DeltaDiscoveryRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[DeltaDiscoveryResponse]:
+        async for response in self._serve(requests, context, DeltaSession):
+            yield response
+
+    async def _serve(
+        self,
+        requests: AsyncIterator[Any],
+        context: grpc.aio.ServicerContext,
+        session_type: type[SotwSession] | type[DeltaSession],
+    ) -> AsyncIterator[Any]:
+        first = await anext(aiter(requests), None)
+        if first is None:
+            return
+        admitted = await self._admit(first.node, context)
+        node_id = admitted.node_id
+        session: _Session = session_type(node_id, self._hooks, lambda: self._cache.get(node_id))
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        reader = asyncio.create_task(_pump(requests, inbox))
+        protocol = "delta" if session_type is DeltaSession else "sotw"
+        log.info("proxy connected", extra={"proxy": node_id, "xds": protocol})
+        try:
+            with self._cache.watch(node_id, inbox.put_nowait):
+                self._admission.connected(admitted)
+                for response in session.on_request(first):
+                    yield response
+                while (item := await inbox.get()) is not _END:
+                    handle = (
+                        session.on_snapshot if isinstance(item, Snapshot) else session.on_request
+                    )
+                    for response in handle(item):
+                        yield response
+        finally:
+            reader.cancel()
+            self._admission.disconnected(admitted)
+            log.info("proxy disconnected", extra={"proxy": node_id})
+
+    async def _admit(self, node: Node, context: grpc.aio.ServicerContext) -> Admitted:
+        metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
+        try:
+            return await self._admission.admit(node, metadata)
+        except Refused as refused:
+            log.warning("refused a proxy: %s", refused.reason, extra={"node": node.id})
+            await context.abort(refused.code, refused.reason)
+            raise  # abort() raises; this keeps the type checker informed
+
+
+async def _pump(requests: AsyncIterator[Any], inbox: asyncio.Queue[Any]) -> None:
+    """Move the proxy's requests into the session's inbox; _END when the stream is over."""
+    try:
+        async for request in requests:
+            inbox.put_nowait(request)
+    except grpc.aio.AioRpcError:
+        pass  # the proxy went away mid-stream: the same as a clean end for us
+    finally:
+        inbox.put_nowait(_END)

@@ -1,0 +1,102 @@
+"""State-of-the-world ADS for one stream: every response holds the full set of its type.
+
+Listeners and clusters are sent whole; endpoints, routes and secrets only by the names Envoy
+asked for. A request whose nonce is not the latest one sent for its type answers a
+superseded response and is ignored. A rejected version is never resent: only a new version
+(or a change in the names asked for) produces the next response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest, DiscoveryResponse
+
+from meshfabric.xds.cache import Snapshot
+from meshfabric.xds.stream import Nonces, StreamHooks
+from meshfabric.xds.types import PUSH_ORDER, WILDCARD_TYPES
+
+
+@dataclass
+class _TypeState:
+    names: frozenset[str] | None  # None: every resource of the type
+    nonce: str = ""
+    sent_version: str = ""
+    rejected_version: str = ""
+
+
+class SotwSession:
+    def __init__(
+        self, node_id: str, hooks: StreamHooks, current: Callable[[], Snapshot | None]
+    ) -> None:
+        self.node_id = node_id
+        self._hooks = hooks
+        self._current = current
+        self._types: dict[str, _TypeState] = {}
+        self._nonces = Nonces()
+
+    def on_request(self, request: DiscoveryRequest) -> list[DiscoveryResponse]:
+        type_url = request.type_url
+        names = _requested_names(request)
+        state = self._types.get(type_url)
+        if state is None:
+            state = self._types[type_url] = _TypeState(names, sent_version=request.version_info)
+        elif request.response_nonce != state.nonce:
+            return []  # an answer to a response that a newer one has replaced
+        else:
+            self._record_answer(type_url, state, request)
+        names_changed = names != state.names
+        state.names = names
+        snapshot = self._current()
+        if snapshot is None:
+            return []
+        version = snapshot.version(type_url, names)
+        if names_changed or version not in (state.sent_version, state.rejected_version):
+            return self._respond(type_url, state, snapshot)
+        return []
+
+    def on_snapshot(self, snapshot: Snapshot) -> list[DiscoveryResponse]:
+        responses = []
+        for type_url in PUSH_ORDER:
+            state = self._types.get(type_url)
+            if state is None:
+                continue  # Envoy has not asked for this type yet
+            version = snapshot.version(type_url, state.names)
+            if version not in (state.sent_version, state.rejected_version):
+                responses += self._respond(type_url, state, snapshot)
+        return responses
+
+    def _record_answer(self, type_url: str, state: _TypeState, request: DiscoveryRequest) -> None:
+        if request.HasField("error_detail"):
+            state.rejected_version = state.sent_version
+            self._hooks.nacked(
+                self.node_id, type_url, state.sent_version, request.error_detail.message
+            )
+        elif request.version_info == state.sent_version:
+            self._hooks.acked(self.node_id, type_url, state.sent_version)
+
+    def _respond(
+        self, type_url: str, state: _TypeState, snapshot: Snapshot
+    ) -> list[DiscoveryResponse]:
+        items = snapshot.of_type(type_url)
+        names = items.keys() if state.names is None else state.names & items.keys()
+        if not names and state.names is not None:
+            return []  # nothing Envoy asked for exists yet; it keeps waiting
+        state.nonce = self._nonces.next()
+        state.sent_version = snapshot.version(type_url, state.names)
+        return [
+            DiscoveryResponse(
+                version_info=state.sent_version,
+                type_url=type_url,
+                nonce=state.nonce,
+                resources=[items[name].body for name in sorted(names)],
+            )
+        ]
+
+
+def _requested_names(request: DiscoveryRequest) -> frozenset[str] | None:
+    names = frozenset(request.resource_names)
+    if request.type_url in WILDCARD_TYPES and (not names or "*" in names):
+        return None
+    return names

@@ -1,0 +1,31 @@
+"""Small snapshots of real Envoy messages for protocol tests."""
+
+from __future__ import annotations
+
+from meshfabric.xds import envoy
+from meshfabric.xds.cache import Snapshot, XdsResource
+
+
+def snapshot(clusters: dict[str, int], endpoints: dict[str, int] | None = None) -> Snapshot:
+    """Clusters named by key (the value changes their content), and load assignments."""
+    items = [
+        XdsResource.encode(name, envoy.static_cluster(name, "127.0.0.1", port))
+        for name, port in clusters.items()
+    ]
+    items += [
+        XdsResource.encode(name, envoy.load_assignment(name, [("127.0.0.1", port)]))
+        for name, port in (endpoints or {}).items()
+    ]
+    return Snapshot.of(items)
+
+
+class RecordingHooks:
+    def __init__(self) -> None:
+        self.acks: list[tuple[str, str, str]] = []
+        self.nacks: list[tuple[str, str, str, str]] = []
+
+    def acked(self, node_id: str, type_url: str, version: str) -> None:
+        self.acks.append((node_id, type_url, version))
+
+    def nacked(self, node_id: str, type_url: str, version: str, error: str) -> None:
+        self.nacks.append((node_id, type_url, version, error))

@@ -1,0 +1,29 @@
+from meshfabric.xds.cache import SnapshotCache
+from meshfabric.xds.types import CLUSTER
+from tests.unit.xds.snapshots import snapshot
+
+
+def test_versions_are_content_hashes_that_survive_regeneration() -> None:
+    first = snapshot({"a": 1, "b": 2})
+    again = snapshot({"b": 2, "a": 1})
+    assert first.versions == again.versions
+    assert first.of_type(CLUSTER)["a"].version == again.of_type(CLUSTER)["a"].version
+
+
+def test_a_changed_resource_changes_only_its_own_version_and_its_types() -> None:
+    before, after = snapshot({"a": 1, "b": 2}), snapshot({"a": 1, "b": 3})
+    assert before.of_type(CLUSTER)["a"].version == after.of_type(CLUSTER)["a"].version
+    assert before.of_type(CLUSTER)["b"].version != after.of_type(CLUSTER)["b"].version
+    assert before.version(CLUSTER) != after.version(CLUSTER)
+    assert before.version(CLUSTER, ["a"]) == after.version(CLUSTER, ["a"])
+
+
+def test_watchers_hear_only_real_changes() -> None:
+    cache, seen = SnapshotCache(), []
+    with cache.watch("mesh.web", seen.append):
+        assert cache.set("mesh.web", snapshot({"a": 1}))
+        assert not cache.set("mesh.web", snapshot({"a": 1}))
+        assert cache.set("mesh.web", snapshot({"a": 2}))
+        cache.set("mesh.other", snapshot({"a": 3}))
+    cache.set("mesh.web", snapshot({"a": 4}))
+    assert len(seen) == 2
