@@ -1,0 +1,77 @@
+"""Workload certificates per proxy: issued on first need, reissued before they expire.
+
+A certificate is reissued when 80% of its lifetime has passed (Kuma rotates at the same
+point), when the proxy's services change, or when the mesh's root changes. Callers learn
+the reissue time from `Identity.rotate_at` and regenerate the proxy's config then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from meshfabric.ca.builtin import RootCa, WorkloadCertificate, ensure_root
+from meshfabric.store.protocol import Store
+
+ROTATE_AFTER_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class Identity:
+    mesh: str
+    services: frozenset[str]
+    certificate: WorkloadCertificate
+    ca_pem: bytes
+    rotate_at: datetime
+
+
+class IdentityProvider:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._roots: dict[tuple[str, str], RootCa] = {}
+        self._issued: dict[str, Identity] = {}
+        self.issued_count = 0
+
+    async def identity(
+        self,
+        node_id: str,
+        mesh: str,
+        backend: str,
+        services: frozenset[str],
+        lifetime_seconds: float,
+    ) -> Identity:
+        root = await self.root(mesh, backend)
+        current = self._issued.get(node_id)
+        if (
+            current is not None
+            and current.services == services
+            and current.ca_pem == root.cert_pem
+            and datetime.now(UTC) < current.rotate_at
+        ):
+            return current
+        lifetime = timedelta(seconds=lifetime_seconds)
+        certificate = root.issue(sorted(services), lifetime)
+        identity = Identity(
+            mesh=mesh,
+            services=services,
+            certificate=certificate,
+            ca_pem=root.cert_pem,
+            rotate_at=certificate.issued_at + lifetime * ROTATE_AFTER_FRACTION,
+        )
+        self._issued[node_id] = identity
+        self.issued_count += 1
+        return identity
+
+    async def root(self, mesh: str, backend: str) -> RootCa:
+        root = self._roots.get((mesh, backend))
+        if root is None:
+            root = self._roots[(mesh, backend)] = await ensure_root(self._store, mesh, backend)
+        return root
+
+    def forget_proxy(self, node_id: str) -> None:
+        self._issued.pop(node_id, None)
+
+    def forget_mesh(self, mesh: str) -> None:
+        """Drop the cached roots of a mesh (its CA secrets changed)."""
+        for key in [key for key in self._roots if key[0] == mesh]:
+            del self._roots[key]
