@@ -1,6 +1,6 @@
 """The control plane's own Prometheus metrics, served on the diagnostics port."""
 
-from prometheus_client import Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 API_REQUEST_SECONDS = Histogram(
     "meshfabric_api_request_duration_seconds",
@@ -14,4 +14,26 @@ STORE_OPERATION_SECONDS = Histogram(
     "Store operations by kind and backend, and how long they took",
     ["operation", "backend"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+
+XDS_GENERATION_SECONDS = Histogram(
+    "meshfabric_xds_generation_duration_seconds",
+    "Time to generate one proxy's xDS snapshot",
+    buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1),
+)
+
+XDS_DELIVERY_SECONDS = Histogram(
+    "meshfabric_xds_delivery_duration_seconds",
+    "From a store change to the affected proxy's ACK of the resulting config",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+XDS_REJECTIONS = Counter(
+    "meshfabric_xds_rejected_responses_total",
+    "xDS responses a proxy refused (NACK), by type",
+    ["type"],
+)
+
+XDS_CONNECTED_PROXIES = Gauge(
+    "meshfabric_xds_connected_proxies", "Proxies with an open ADS stream to this control plane"
 )

@@ -1,0 +1,1 @@
+"""One package per policy: how it selects proxies and what it contributes to their config."""

@@ -1,0 +1,241 @@
+"""Builders for the Envoy messages the generators combine: only Envoy structure, no policy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from envoy.config.cluster.v3.cluster_pb2 import Cluster
+from envoy.config.core.v3.address_pb2 import Address, SocketAddress
+from envoy.config.core.v3.base_pb2 import TransportSocket
+from envoy.config.core.v3.config_source_pb2 import (
+    AggregatedConfigSource,
+    ApiVersion,
+    ConfigSource,
+)
+from envoy.config.endpoint.v3.endpoint_components_pb2 import (
+    Endpoint,
+    LbEndpoint,
+    LocalityLbEndpoints,
+)
+from envoy.config.endpoint.v3.endpoint_pb2 import ClusterLoadAssignment
+from envoy.config.listener.v3.listener_components_pb2 import (
+    Filter,
+    FilterChain,
+    FilterChainMatch,
+    ListenerFilter,
+)
+from envoy.config.listener.v3.listener_pb2 import Listener
+from envoy.config.route.v3.route_components_pb2 import (
+    Route,
+    RouteAction,
+    RouteMatch,
+    VirtualHost,
+)
+from envoy.config.route.v3.route_pb2 import RouteConfiguration
+from envoy.extensions.filters.http.router.v3.router_pb2 import Router
+from envoy.extensions.filters.listener.tls_inspector.v3.tls_inspector_pb2 import TlsInspector
+from envoy.extensions.filters.network.http_connection_manager.v3.http_connection_manager_pb2 import (  # noqa: E501
+    HttpConnectionManager,
+    HttpFilter,
+    Rds,
+)
+from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
+from envoy.extensions.transport_sockets.tls.v3.common_pb2 import (
+    CertificateValidationContext,
+    SubjectAltNameMatcher,
+)
+from envoy.extensions.transport_sockets.tls.v3.secret_pb2 import SdsSecretConfig
+from envoy.extensions.transport_sockets.tls.v3.tls_pb2 import (
+    CommonTlsContext,
+    DownstreamTlsContext,
+    UpstreamTlsContext,
+)
+from envoy.type.matcher.v3.string_pb2 import StringMatcher
+from google.protobuf import any_pb2
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import Message
+
+ROUTER_FILTER = "envoy.filters.http.router"
+HCM_FILTER = "envoy.filters.network.http_connection_manager"
+TCP_PROXY_FILTER = "envoy.filters.network.tcp_proxy"
+_ADS = ConfigSource(ads=AggregatedConfigSource(), resource_api_version=ApiVersion.V3)
+
+
+def pack(message: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def socket_address(address: str, port: int) -> Address:
+    return Address(socket_address=SocketAddress(address=address, port_value=port))
+
+
+def seconds(value: float) -> Duration:
+    duration = Duration()
+    duration.FromNanoseconds(int(value * 1e9))
+    return duration
+
+
+# -- clusters and endpoints ----------------------------------------------------------------
+
+
+def static_cluster(name: str, address: str, port: int) -> Cluster:
+    return Cluster(
+        name=name,
+        type=Cluster.STATIC,
+        connect_timeout=seconds(5),
+        load_assignment=load_assignment(name, [(address, port)]),
+    )
+
+
+def eds_cluster(name: str, transport_socket: TransportSocket | None = None) -> Cluster:
+    cluster = Cluster(
+        name=name,
+        type=Cluster.EDS,
+        connect_timeout=seconds(5),
+        eds_cluster_config=Cluster.EdsClusterConfig(eds_config=_ADS),
+    )
+    if transport_socket is not None:
+        cluster.transport_socket.CopyFrom(transport_socket)
+    return cluster
+
+
+def load_assignment(name: str, endpoints: Iterable[tuple[str, int]]) -> ClusterLoadAssignment:
+    return ClusterLoadAssignment(
+        cluster_name=name,
+        endpoints=[
+            LocalityLbEndpoints(
+                lb_endpoints=[
+                    LbEndpoint(endpoint=Endpoint(address=socket_address(address, port)))
+                    for address, port in endpoints
+                ]
+            )
+        ],
+    )
+
+
+# -- listeners -------------------------------------------------------------------------------
+
+
+def listener(
+    name: str, address: str, port: int, chains: Sequence[FilterChain], inspect_tls: bool = False
+) -> Listener:
+    result = Listener(
+        name=name,
+        address=socket_address(address, port),
+        filter_chains=chains,
+        stat_prefix=name.replace(":", "_"),
+    )
+    if inspect_tls:
+        result.listener_filters.append(
+            ListenerFilter(
+                name="envoy.filters.listener.tls_inspector", typed_config=pack(TlsInspector())
+            )
+        )
+    return result
+
+
+def filter_chain(
+    filters: Sequence[Filter],
+    transport_socket: TransportSocket | None = None,
+    transport_protocol: str = "",
+) -> FilterChain:
+    chain = FilterChain(filters=filters)
+    if transport_socket is not None:
+        chain.transport_socket.CopyFrom(transport_socket)
+    if transport_protocol:
+        chain.filter_chain_match.CopyFrom(FilterChainMatch(transport_protocol=transport_protocol))
+    return chain
+
+
+def network_filter(name: str, config: Message) -> Filter:
+    return Filter(name=name, typed_config=pack(config))
+
+
+def http_filter(name: str, config: Message) -> HttpFilter:
+    return HttpFilter(name=name, typed_config=pack(config))
+
+
+def tcp_proxy(stat_prefix: str, cluster: str) -> Filter:
+    return network_filter(TCP_PROXY_FILTER, TcpProxy(stat_prefix=stat_prefix, cluster=cluster))
+
+
+def http_connection_manager(
+    stat_prefix: str,
+    route_config: RouteConfiguration | None = None,
+    rds_name: str = "",
+    http_filters: Sequence[HttpFilter] = (),
+) -> HttpConnectionManager:
+    """An HCM ending in the router; `http_filters` go before it."""
+    hcm = HttpConnectionManager(
+        stat_prefix=stat_prefix,
+        http_filters=[*http_filters, http_filter(ROUTER_FILTER, Router())],
+    )
+    if route_config is not None:
+        hcm.route_config.CopyFrom(route_config)
+    else:
+        hcm.rds.CopyFrom(Rds(config_source=_ADS, route_config_name=rds_name))
+    return hcm
+
+
+def route_to_cluster(name: str, cluster: str) -> RouteConfiguration:
+    """Every request, whatever its host and path, to one cluster."""
+    return RouteConfiguration(
+        name=name,
+        validate_clusters={"value": False},
+        virtual_hosts=[
+            VirtualHost(
+                name=cluster,
+                domains=["*"],
+                routes=[Route(match=RouteMatch(prefix="/"), route=RouteAction(cluster=cluster))],
+            )
+        ],
+    )
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+def sds(name: str) -> SdsSecretConfig:
+    return SdsSecretConfig(name=name, sds_config=_ADS)
+
+
+def _common_tls(
+    certificate_secret: str, ca_secret: str, peer_san: StringMatcher
+) -> CommonTlsContext:
+    return CommonTlsContext(
+        tls_certificate_sds_secret_configs=[sds(certificate_secret)],
+        combined_validation_context=CommonTlsContext.CombinedCertificateValidationContext(
+            default_validation_context=CertificateValidationContext(
+                match_typed_subject_alt_names=[
+                    SubjectAltNameMatcher(san_type=SubjectAltNameMatcher.URI, matcher=peer_san)
+                ]
+            ),
+            validation_context_sds_secret_config=sds(ca_secret),
+        ),
+    )
+
+
+def downstream_mtls(certificate_secret: str, ca_secret: str, peer_prefix: str) -> TransportSocket:
+    """Terminate mTLS: the client must present a certificate whose URI SAN has the prefix."""
+    context = DownstreamTlsContext(
+        common_tls_context=_common_tls(
+            certificate_secret, ca_secret, StringMatcher(prefix=peer_prefix)
+        ),
+        require_client_certificate={"value": True},
+    )
+    return TransportSocket(name="envoy.transport_sockets.tls", typed_config=pack(context))
+
+
+def upstream_mtls(
+    certificate_secret: str, ca_secret: str, peer_identity: str, sni: str
+) -> TransportSocket:
+    """Originate mTLS and accept only a server presenting exactly `peer_identity`."""
+    context = UpstreamTlsContext(
+        sni=sni,
+        common_tls_context=_common_tls(
+            certificate_secret, ca_secret, StringMatcher(exact=peer_identity)
+        ),
+    )
+    return TransportSocket(name="envoy.transport_sockets.tls", typed_config=pack(context))

@@ -1,0 +1,42 @@
+"""SDS secrets: the proxy's workload certificate and its mesh's CA, delivered over ADS."""
+
+from __future__ import annotations
+
+from envoy.config.core.v3.base_pb2 import DataSource
+from envoy.extensions.transport_sockets.tls.v3.common_pb2 import (
+    CertificateValidationContext,
+    TlsCertificate,
+)
+from envoy.extensions.transport_sockets.tls.v3.secret_pb2 import Secret
+
+from meshfabric.xds import names
+from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.resource_set import ResourceSet
+
+
+def generate(ctx: ProxyContext, resources: ResourceSet) -> None:
+    identity = ctx.identity
+    if identity is None:
+        return
+    certificate = identity.certificate
+    identity_name = names.identity_secret(identity.mesh)
+    resources.add(
+        identity_name,
+        Secret(
+            name=identity_name,
+            tls_certificate=TlsCertificate(
+                certificate_chain=DataSource(inline_bytes=certificate.cert_pem),
+                private_key=DataSource(inline_bytes=certificate.key_pem),
+            ),
+        ),
+    )
+    ca_name = names.ca_secret(identity.mesh)
+    resources.add(
+        ca_name,
+        Secret(
+            name=ca_name,
+            validation_context=CertificateValidationContext(
+                trusted_ca=DataSource(inline_bytes=identity.ca_pem)
+            ),
+        ),
+    )

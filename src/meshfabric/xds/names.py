@@ -1,0 +1,41 @@
+"""Names of generated Envoy resources, the way Kuma names them (inspection and tests rely on
+them, and policies find what they modify by them)."""
+
+from __future__ import annotations
+
+
+def inbound_listener(address: str, port: int) -> str:
+    return f"inbound:{address}:{port}"
+
+
+def inbound_route(address: str, port: int) -> str:
+    return f"inbound:{address}:{port}"
+
+
+def outbound_listener(address: str, port: int) -> str:
+    return f"outbound:{address}:{port}"
+
+
+def local_cluster(port: int) -> str:
+    """The cluster that reaches the application next to the proxy."""
+    return f"localhost:{port}"
+
+
+def service_cluster(service: str) -> str:
+    return service
+
+
+def outbound_route(service: str) -> str:
+    return f"outbound:{service}"
+
+
+def identity_secret(mesh: str) -> str:
+    return f"identity_cert:secret:{mesh}"
+
+
+def ca_secret(mesh: str) -> str:
+    return f"mesh_ca:secret:{mesh}"
+
+
+def sni(service: str, mesh: str) -> str:
+    return f"{service}{{mesh={mesh}}}"

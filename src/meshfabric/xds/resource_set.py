@@ -1,0 +1,42 @@
+"""The resources being generated for one proxy: built by generators, edited by policies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from google.protobuf.message import Message
+
+from meshfabric.xds.cache import XdsResource
+
+
+def _type_url(message: Message) -> str:
+    return f"type.googleapis.com/{message.DESCRIPTOR.full_name}"
+
+
+class ResourceSet:
+    """Messages by type URL and name, plus already-encoded resources shared with other proxies.
+
+    Shared resources are final: policies edit only the messages this proxy owns.
+    """
+
+    def __init__(self) -> None:
+        self._messages: dict[str, dict[str, Message]] = {}
+        self._shared: dict[tuple[str, str], XdsResource] = {}
+
+    def add(self, name: str, message: Message) -> None:
+        self._messages.setdefault(_type_url(message), {})[name] = message
+
+    def add_shared(self, resource: XdsResource) -> None:
+        self._shared[(resource.type_url, resource.name)] = resource
+
+    def get(self, type_url: str, name: str) -> Message | None:
+        return self._messages.get(type_url, {}).get(name)
+
+    def of_type(self, type_url: str) -> dict[str, Message]:
+        return self._messages.get(type_url, {})
+
+    def encode(self) -> Iterator[XdsResource]:
+        for by_name in self._messages.values():
+            for name, message in by_name.items():
+                yield XdsResource.encode(name, message)
+        yield from self._shared.values()
