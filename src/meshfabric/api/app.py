@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, FastAPI, Request, Response
 
 from meshfabric import __version__
-from meshfabric.api import errors, resources, system
+from meshfabric.api import errors, inspect, resources, system
 from meshfabric.api.auth import authenticate
 from meshfabric.api.context import ApiContext
 from meshfabric.metrics import API_REQUEST_SECONDS
@@ -32,6 +32,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(system.public)
     protected = [Depends(_authorize)]
     app.include_router(system.router, dependencies=protected)
+    app.include_router(inspect.router, dependencies=protected)
     for rtype in ctx.registry:
         app.include_router(resources.router_for(rtype), dependencies=protected)
     app.middleware("http")(_measure)

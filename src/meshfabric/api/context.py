@@ -10,6 +10,7 @@ from meshfabric.cp.config import Settings
 from meshfabric.resources import Registry
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
+from meshfabric.xds.inspect import Inspector
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class ApiContext:
     zones: TokenIssuer
     dataplanes: TokenIssuer
     instance_id: str
+    inspector: Inspector | None = None  # None where no xDS is served (global mode)
 
 
 def context(request: Request) -> ApiContext:

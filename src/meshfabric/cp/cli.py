@@ -42,6 +42,10 @@ def run(
     global_address: Annotated[
         str | None, typer.Option(help="Global KDS address; makes this zone federated")
     ] = None,
+    xds_port: Annotated[int | None, typer.Option(help="xDS port for the zone's proxies")] = None,
+    xds_unix_socket: Annotated[
+        Path | None, typer.Option(help="Also serve xDS on this Unix socket")
+    ] = None,
 ) -> None:
     """Run the control plane until SIGTERM or SIGINT.
 
@@ -52,6 +56,7 @@ def run(
     overrides["api"] = _section(address=api_address, port=api_port)
     overrides["diagnostics"] = _section(port=diagnostics_port)
     overrides["zone"] = _section(name=zone, global_address=global_address)
+    overrides["xds"] = _section(port=xds_port, unix_socket=xds_unix_socket)
     try:
         settings = cp_config.load(config, **overrides)
     except (ValidationError, ValueError) as exc:

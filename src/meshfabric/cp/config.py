@@ -34,6 +34,17 @@ class DiagnosticsConfig(Section):
     port: int = Field(5680, ge=0, le=65535, description="Prometheus metrics port (0 disables)")
 
 
+class XdsConfig(Section):
+    address: str = Field("0.0.0.0", description="Address of the xDS server (ADS, registration)")
+    port: int = Field(5678, ge=0, le=65535, description="xDS port (0 picks a free port)")
+    unix_socket: Path | None = Field(
+        None, description="Also serve xDS on this Unix socket (proxies on the same host)"
+    )
+    debounce_ms: int = Field(
+        20, ge=0, description="Changes arriving within this window are applied together"
+    )
+
+
 class SqliteConfig(Section):
     path: Path | None = Field(None, description="Database file; default <data_dir>/meshfabric.db")
 
@@ -83,6 +94,7 @@ class Settings(BaseSettings):
     )
     api: ApiConfig = ApiConfig()
     diagnostics: DiagnosticsConfig = DiagnosticsConfig()
+    xds: XdsConfig = XdsConfig()
     store: StoreConfig = StoreConfig()
     zone: ZoneConfig = ZoneConfig()
     log: LogConfig = LogConfig()

@@ -16,7 +16,7 @@ import uvicorn
 from meshfabric.api.app import create_app
 from meshfabric.api.auth import ADMIN_GROUP
 from meshfabric.api.context import ApiContext
-from meshfabric.cp.config import Settings, StoreType
+from meshfabric.cp.config import Mode, Settings, StoreType
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.postgres import PostgresStore
@@ -24,6 +24,7 @@ from meshfabric.store.sql import SqlStore
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.tokens import DATAPLANE, USER, ZONE, InvalidToken, TokenIssuer
 from meshfabric.tokens.issuer import parse_duration
+from meshfabric.xds.component import Listen, XdsComponent
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +72,21 @@ async def run(settings: Settings) -> None:
         stack.push_async_callback(store.close)
         users = TokenIssuer(store, USER)
         await ensure_admin_token(users, settings.admin_token_path)
+        manager = ResourceManager(store)
+        dataplanes = TokenIssuer(store, DATAPLANE)
+        instance_id = uuid.uuid4().hex[:12]
+        xds = await _start_xds(settings, manager, dataplanes, instance_id)
+        if xds is not None:
+            stack.push_async_callback(xds.stop)
         ctx = ApiContext(
             settings=settings,
-            manager=ResourceManager(store),
+            manager=manager,
             registry=REGISTRY,
             users=users,
             zones=TokenIssuer(store, ZONE),
-            dataplanes=TokenIssuer(store, DATAPLANE),
-            instance_id=uuid.uuid4().hex[:12],
+            dataplanes=dataplanes,
+            instance_id=instance_id,
+            inspector=xds.inspector if xds is not None else None,
         )
         if settings.diagnostics.port:
             prometheus_client.start_http_server(
@@ -101,6 +109,17 @@ async def run(settings: Settings) -> None:
         )
         await server.serve()
         log.info("control plane stopping")
+
+
+async def _start_xds(
+    settings: Settings, manager: ResourceManager, tokens: TokenIssuer, instance_id: str
+) -> XdsComponent | None:
+    """Zone control planes serve their proxies; the global one has none."""
+    if settings.mode is not Mode.ZONE:
+        return None
+    xds = XdsComponent(manager, tokens, instance_id, settings.xds.debounce_ms / 1000)
+    await xds.start(Listen(settings.xds.address, settings.xds.port, settings.xds.unix_socket))
+    return xds
 
 
 def _stop_on_signals(server: uvicorn.Server) -> None:

@@ -1,0 +1,89 @@
+"""The xDS server as a control-plane component: gRPC listeners, reconciler, insights."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from envoy.service.discovery.v3 import ads_pb2_grpc
+
+from meshfabric.ca.identities import IdentityProvider
+from meshfabric.store.manager import ResourceManager
+from meshfabric.tokens import TokenIssuer
+from meshfabric.xds.admission import DataplaneAdmission
+from meshfabric.xds.cache import SnapshotCache
+from meshfabric.xds.insights import ProxyInsights
+from meshfabric.xds.inspect import Inspector
+from meshfabric.xds.reconcile import Reconciler
+from meshfabric.xds.registration import RegistrationService
+from meshfabric.xds.server import AggregatedDiscovery
+
+log = logging.getLogger(__name__)
+
+# Proxies behind NAT or idle firewalls would otherwise lose a quiet stream without noticing.
+_GRPC_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+]
+
+
+@dataclass(frozen=True)
+class Listen:
+    address: str
+    port: int  # 0 picks a free port
+    unix_socket: Path | None = None
+
+
+class XdsComponent:
+    def __init__(
+        self,
+        manager: ResourceManager,
+        tokens: TokenIssuer,
+        instance_id: str,
+        debounce_seconds: float,
+    ) -> None:
+        store = manager.store
+        self.cache = SnapshotCache()
+        self.identities = IdentityProvider(store)
+        self.reconciler = Reconciler(store, self.cache, self.identities, debounce_seconds)
+        self.insights = ProxyInsights(store, instance_id)
+        self.insights.ack_listeners.append(self.reconciler.delivery.acked)
+        self.inspector = Inspector(self.reconciler, self.cache, self.identities)
+        admission = DataplaneAdmission(store, tokens, self.reconciler, self.insights)
+        self._discovery = AggregatedDiscovery(self.cache, admission, self.insights)
+        self._registration = RegistrationService(manager, tokens)
+        self._server: grpc.aio.Server | None = None
+        self._reconciling: asyncio.Task[None] | None = None
+        self.port = 0
+
+    async def start(self, listen: Listen) -> None:
+        server = grpc.aio.server(options=_GRPC_OPTIONS)
+        ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(self._discovery, server)
+        server.add_generic_rpc_handlers([self._registration.handler()])
+        self.port = server.add_insecure_port(f"{listen.address}:{listen.port}")
+        if listen.unix_socket is not None:
+            listen.unix_socket.parent.mkdir(parents=True, exist_ok=True)
+            listen.unix_socket.unlink(missing_ok=True)  # left behind by a killed predecessor
+            server.add_insecure_port(f"unix:{listen.unix_socket}")
+        self._reconciling = asyncio.create_task(self.reconciler.run(), name="xds-reconciler")
+        await server.start()
+        self._server = server
+        log.info(
+            "xDS server started",
+            extra={"xds_port": self.port, "xds_socket": str(listen.unix_socket or "")},
+        )
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop(grace=1)
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconciling
+        await self.insights.flush()

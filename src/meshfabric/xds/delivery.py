@@ -1,0 +1,53 @@
+"""How long a change takes to reach Envoy: from the change to the ACK of every resource type
+it altered, per proxy. Feeds a metric, and benchmarks listen in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from meshfabric.metrics import XDS_DELIVERY_SECONDS
+from meshfabric.xds.cache import Snapshot
+
+DeliveryListener = Callable[[str, float], None]  # node id, seconds from change to ACK
+
+
+@dataclass
+class _Awaiting:
+    started: float
+    versions: dict[str, str]  # type URL -> version the proxy has yet to ACK
+
+
+class DeliveryTracker:
+    def __init__(self) -> None:
+        self._awaiting: dict[str, _Awaiting] = {}
+        self.listeners: list[DeliveryListener] = []
+
+    def pushed(
+        self, node_id: str, before: Snapshot | None, after: Snapshot, started: float
+    ) -> None:
+        """A new snapshot for the proxy, caused by a change at `started` (monotonic clock)."""
+        previous = before.versions if before is not None else {}
+        changed = {t: v for t, v in after.versions.items() if previous.get(t) != v}
+        if not changed:
+            return
+        waiting = self._awaiting.get(node_id)
+        # A change that is still on its way keeps its (earlier) start.
+        self._awaiting[node_id] = _Awaiting(waiting.started if waiting else started, changed)
+
+    def acked(self, node_id: str, type_url: str, version: str) -> None:
+        waiting = self._awaiting.get(node_id)
+        if waiting is None or waiting.versions.get(type_url) != version:
+            return
+        del waiting.versions[type_url]
+        if waiting.versions:
+            return
+        del self._awaiting[node_id]
+        seconds = time.monotonic() - waiting.started
+        XDS_DELIVERY_SECONDS.observe(seconds)
+        for listener in self.listeners:
+            listener(node_id, seconds)
+
+    def forget(self, node_id: str) -> None:
+        self._awaiting.pop(node_id, None)

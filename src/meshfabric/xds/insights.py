@@ -1,0 +1,140 @@
+"""What each connected proxy accepted and refused, kept as its DataplaneInsight.
+
+Counts are kept in memory on the hot path; the insight resource is written only when
+something a person would look for happens: a connection, a disconnection, a rejection.
+A rejection is also logged with Envoy's reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from meshfabric.metrics import XDS_REJECTIONS
+from meshfabric.resources import Resource, ResourceKey
+from meshfabric.store.protocol import Store
+from meshfabric.xds.types import SHORT_NAMES
+
+log = logging.getLogger(__name__)
+
+AckListener = Callable[[str, str, str], None]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class _Subscription:
+    mesh: str
+    name: str
+    control_plane: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    connect_time: str = field(default_factory=_now)
+    disconnect_time: str | None = None
+    acked: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    last_rejection: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def as_insight(self) -> dict[str, Any]:
+        status: dict[str, Any] = {
+            "lastUpdateTime": _now(),
+            "total": {
+                "responsesAcknowledged": sum(self.acked.values()),
+                "responsesRejected": sum(self.rejected.values()),
+            },
+        }
+        for type_url, short in SHORT_NAMES.items():
+            entry: dict[str, Any] = {
+                "responsesAcknowledged": self.acked.get(type_url, 0),
+                "responsesRejected": self.rejected.get(type_url, 0),
+            }
+            if type_url in self.last_rejection:
+                entry["lastRejection"] = self.last_rejection[type_url]
+            status[short] = entry
+        subscription: dict[str, Any] = {
+            "id": self.id,
+            "controlPlaneInstanceId": self.control_plane,
+            "connectTime": self.connect_time,
+            "status": status,
+        }
+        if self.disconnect_time:
+            subscription["disconnectTime"] = self.disconnect_time
+        return {"subscriptions": [subscription]}
+
+
+class ProxyInsights:
+    """Implements the stream hooks; also lets others (benchmarks, metrics) watch ACKs."""
+
+    def __init__(self, store: Store, control_plane_id: str) -> None:
+        self._store = store
+        self._control_plane = control_plane_id
+        self._subscriptions: dict[str, _Subscription] = {}
+        self._writes: set[asyncio.Task[None]] = set()
+        self.ack_listeners: list[AckListener] = []
+
+    def connected(self, node_id: str, mesh: str, name: str) -> None:
+        self._subscriptions[node_id] = _Subscription(mesh, name, self._control_plane)
+        self._persist(node_id)
+
+    def disconnected(self, node_id: str) -> None:
+        subscription = self._subscriptions.get(node_id)
+        if subscription is not None:
+            subscription.disconnect_time = _now()
+            self._persist(node_id)
+            del self._subscriptions[node_id]
+
+    def acked(self, node_id: str, type_url: str, version: str) -> None:
+        subscription = self._subscriptions.get(node_id)
+        if subscription is not None:
+            subscription.acked[type_url] = subscription.acked.get(type_url, 0) + 1
+        for listener in self.ack_listeners:
+            listener(node_id, type_url, version)
+
+    def nacked(self, node_id: str, type_url: str, version: str, error: str) -> None:
+        short = SHORT_NAMES.get(type_url, type_url)
+        XDS_REJECTIONS.labels(short).inc()
+        log.warning(
+            "proxy rejected %s version %s: %s",
+            short,
+            version,
+            error,
+            extra={"proxy": node_id, "type": short, "version": version},
+        )
+        subscription = self._subscriptions.get(node_id)
+        if subscription is None:
+            return
+        subscription.rejected[type_url] = subscription.rejected.get(type_url, 0) + 1
+        subscription.last_rejection[type_url] = {"version": version, "error": error, "time": _now()}
+        self._persist(node_id)
+
+    async def flush(self) -> None:
+        """Wait for the insight writes already started (shutdown, tests)."""
+        while self._writes:
+            await asyncio.gather(*list(self._writes), return_exceptions=True)
+
+    def _persist(self, node_id: str) -> None:
+        subscription = self._subscriptions[node_id]
+        insight = Resource(
+            type="DataplaneInsight",
+            mesh=subscription.mesh,
+            name=subscription.name,
+            spec=subscription.as_insight(),
+        )
+        task = asyncio.get_running_loop().create_task(self._write(insight))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    async def _write(self, insight: Resource) -> None:
+        try:
+            await self._store.put(insight)
+        except Exception:
+            log.exception("could not record %s", insight.key)
+
+    async def get(self, mesh: str, name: str) -> Resource | None:
+        return await self._store.get(ResourceKey("DataplaneInsight", mesh, name))

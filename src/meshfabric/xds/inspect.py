@@ -1,0 +1,63 @@
+"""The Envoy config a dataplane gets, as JSON, with the policies that shaped it.
+
+For a connected proxy this is exactly the snapshot being served; for one that is not
+connected, what it would get now. Private keys are never shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import any_pb2, json_format
+
+from meshfabric.ca.identities import IdentityProvider
+from meshfabric.xds.cache import Snapshot, SnapshotCache
+from meshfabric.xds.generate import generate_snapshot  # also registers every message type
+from meshfabric.xds.proxy import node_id
+from meshfabric.xds.reconcile import Reconciler
+from meshfabric.xds.types import PUSH_ORDER, SECRET, SHORT_NAMES
+
+REDACTED = "<redacted>"
+
+
+class Inspector:
+    def __init__(
+        self, reconciler: Reconciler, cache: SnapshotCache, identities: IdentityProvider
+    ) -> None:
+        self._reconciler = reconciler
+        self._cache = cache
+        self._identities = identities
+
+    async def dataplane_config(self, mesh: str, name: str) -> dict[str, Any] | None:
+        """None if the mesh has no such dataplane."""
+        context = await self._reconciler.contexts.get(mesh)
+        proxy_context = await self._reconciler.proxy_context(context, name)
+        if proxy_context is None:
+            return None
+        node = node_id(mesh, name)
+        fresh = generate_snapshot(proxy_context)  # also records which policies matched
+        served = self._cache.get(node)
+        if served is None:
+            self._identities.forget_proxy(node)  # issued only to show it
+        return {
+            "connected": served is not None,
+            "policies": proxy_context.matched,
+            "xds": render(served or fresh),
+        }
+
+
+def render(snapshot: Snapshot) -> dict[str, list[dict[str, Any]]]:
+    rendered: dict[str, list[dict[str, Any]]] = {}
+    for type_url in PUSH_ORDER:
+        items = snapshot.of_type(type_url)
+        rendered[SHORT_NAMES[type_url]] = [
+            _as_dict(items[name].body, redact=type_url == SECRET) for name in sorted(items)
+        ]
+    return rendered
+
+
+def _as_dict(body: any_pb2.Any, redact: bool) -> dict[str, Any]:
+    document: dict[str, Any] = json_format.MessageToDict(body)
+    if redact and "tlsCertificate" in document:
+        document["tlsCertificate"]["privateKey"] = {"inlineString": REDACTED}
+    return document

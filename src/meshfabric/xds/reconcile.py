@@ -1,0 +1,214 @@
+"""Keep every connected proxy's snapshot current, driven by store change events.
+
+Changes are collected for a short debounce window, applied to the mesh contexts, and then
+only the proxies they affect are regenerated:
+- a Dataplane: itself, and the proxies that call one of its services;
+- a policy: the proxies its targetRef selects, before or after the change;
+- the Mesh or its CA secrets: every proxy of the mesh.
+A proxy's workload certificate is reissued on schedule, which regenerates only that proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from meshfabric.ca.identities import Identity, IdentityProvider
+from meshfabric.policies.core import selects, target_ref
+from meshfabric.resources import Resource, ResourceKey
+from meshfabric.store.events import ChangeEvent
+from meshfabric.store.protocol import Store
+from meshfabric.xds.cache import Snapshot, SnapshotCache
+from meshfabric.xds.context import MeshContext, MeshContexts
+from meshfabric.xds.delivery import DeliveryTracker
+from meshfabric.xds.generate import generate_snapshot
+from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.proxy import Proxy, node_id
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEBOUNCE_SECONDS = 0.02
+
+
+@dataclass(frozen=True)
+class _Connection:
+    mesh: str
+    name: str
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: Store,
+        cache: SnapshotCache,
+        identities: IdentityProvider,
+        debounce_seconds: float = DEFAULT_DEBOUNCE_SECONDS,
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._identities = identities
+        self._debounce = debounce_seconds
+        self.contexts = MeshContexts(store)
+        self._connections: dict[str, _Connection] = {}
+        self._streams: dict[str, int] = {}
+        self._dirty: dict[str, float] = {}  # node -> when it was first marked
+        self._events: list[tuple[ChangeEvent, float]] = []
+        self._wake = asyncio.Event()
+        self._rotations: dict[str, asyncio.TimerHandle] = {}
+        self.delivery = DeliveryTracker()
+
+    # -- proxies coming and going -----------------------------------------------------------
+
+    def connect(self, mesh: str, name: str) -> str:
+        node = node_id(mesh, name)
+        self._connections[node] = _Connection(mesh, name)
+        self._streams[node] = self._streams.get(node, 0) + 1
+        self._mark(node)
+        return node
+
+    def disconnect(self, node: str) -> None:
+        remaining = self._streams.get(node, 0) - 1
+        if remaining > 0:
+            self._streams[node] = remaining
+            return
+        self._streams.pop(node, None)
+        self._connections.pop(node, None)
+        self._dirty.pop(node, None)
+        self.delivery.forget(node)
+        timer = self._rotations.pop(node, None)
+        if timer is not None:
+            timer.cancel()
+        self._cache.clear(node)
+        self._identities.forget_proxy(node)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Follow the store until cancelled."""
+        async with self._store.events.subscribe() as queue:
+            forwarder = asyncio.create_task(self._collect(queue))
+            try:
+                while True:
+                    await self._wake.wait()
+                    await asyncio.sleep(self._debounce)
+                    self._wake.clear()
+                    await self.reconcile_pending()
+            finally:
+                forwarder.cancel()
+
+    async def _collect(self, queue: asyncio.Queue[ChangeEvent]) -> None:
+        while True:
+            event = await queue.get()
+            # Read the list only now: reconcile_pending swaps it while we wait.
+            self._events.append((event, time.monotonic()))
+            self._wake.set()
+
+    async def reconcile_pending(self) -> None:
+        events, self._events = self._events, []
+        affected = await self._apply(event for event, _ in events)
+        dirty, self._dirty = self._dirty, {}
+        first_event = min((arrived for _, arrived in events), default=time.monotonic())
+        for node in affected:
+            dirty[node] = min(dirty.get(node, first_event), first_event)
+        for node, started in sorted(dirty.items()):
+            await self._regenerate(node, started)
+
+    def _mark(self, node: str) -> None:
+        self._dirty.setdefault(node, time.monotonic())
+        self._wake.set()
+
+    # -- what a change touches ----------------------------------------------------------------
+
+    async def _apply(self, events: Iterable[ChangeEvent]) -> set[str]:
+        affected: set[str] = set()
+        for key in dict.fromkeys(event.key for event in events):
+            change = await self.contexts.refresh(key)
+            if change is None:
+                continue
+            mesh = key.name if key.type == "Mesh" else key.mesh
+            context = await self.contexts.get(mesh)
+            affected |= self._affected(context, key, *change)
+        return affected
+
+    def _affected(
+        self,
+        context: MeshContext,
+        key: ResourceKey,
+        before: Resource | None,
+        after: Resource | None,
+    ) -> set[str]:
+        connected = self._connected_proxies(context)
+        if key.type == "Secret":
+            if not key.name.startswith(f"{context.name}.ca-builtin-"):
+                return set()
+            self._identities.forget_mesh(context.name)
+            return {proxy.node_id for proxy in connected}
+        if key.type == "Mesh":
+            return {proxy.node_id for proxy in connected}
+        present = [resource for resource in (before, after) if resource is not None]
+        if key.type == "Dataplane":
+            services = set().union(*(Proxy.from_resource(r).services for r in present))
+            return {node_id(context.name, key.name)} | {
+                proxy.node_id for proxy in connected if proxy.reached_services & services
+            }
+        return {
+            proxy.node_id
+            for proxy in connected
+            if any(selects(target_ref(policy), proxy) for policy in present)
+        }
+
+    def _connected_proxies(self, context: MeshContext) -> list[Proxy]:
+        found = []
+        for connection in self._connections.values():
+            if connection.mesh == context.name:
+                proxy = context.proxy(connection.name)
+                if proxy is not None:
+                    found.append(proxy)
+        return found
+
+    # -- generation -----------------------------------------------------------------------
+
+    async def _regenerate(self, node: str, started: float) -> None:
+        connection = self._connections.get(node)
+        if connection is None:
+            return
+        try:
+            context = await self.contexts.get(connection.mesh)
+            proxy_context = await self.proxy_context(context, connection.name)
+            snapshot = (
+                Snapshot.of([]) if proxy_context is None else generate_snapshot(proxy_context)
+            )
+        except Exception:
+            log.exception("could not generate the config of proxy %s", node)
+            return
+        if proxy_context is not None and proxy_context.identity is not None:
+            self._schedule_rotation(node, proxy_context.identity)
+        before = self._cache.get(node)
+        if self._cache.set(node, snapshot):
+            self.delivery.pushed(node, before, snapshot, started)
+
+    async def proxy_context(self, context: MeshContext, name: str) -> ProxyContext | None:
+        """The inputs of one proxy's config; None if no such dataplane exists."""
+        proxy = context.proxy(name)
+        if proxy is None:
+            return None
+        return ProxyContext(context, proxy, await self._identity(context, proxy))
+
+    async def _identity(self, context: MeshContext, proxy: Proxy) -> Identity | None:
+        mtls = context.mtls
+        if mtls is None or mtls.backend_type != "builtin":
+            return None
+        return await self._identities.identity(
+            proxy.node_id, context.name, mtls.backend, proxy.services, mtls.cert_lifetime_seconds
+        )
+
+    def _schedule_rotation(self, node: str, identity: Identity) -> None:
+        previous = self._rotations.pop(node, None)
+        if previous is not None:
+            previous.cancel()
+        delay = max(0.0, (identity.rotate_at - datetime.now(UTC)).total_seconds())
+        self._rotations[node] = asyncio.get_running_loop().call_later(delay, self._mark, node)
