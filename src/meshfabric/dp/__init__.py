@@ -1,0 +1,1 @@
+"""meshfabric-dp: register a dataplane, bootstrap Envoy and keep it running."""

@@ -1,0 +1,3 @@
+from meshfabric.dp.cli import main
+
+main()

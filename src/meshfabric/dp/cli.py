@@ -1,0 +1,164 @@
+"""meshfabric-dp: run one Envoy proxy for one Dataplane."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from meshfabric.dp import dataplane as dataplanes
+from meshfabric.dp.address import ControlPlaneAddress
+from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
+from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
+from meshfabric.dp.registration import ControlPlaneClient, RegistrationRefused
+
+log = logging.getLogger("meshfabric.dp")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+app = typer.Typer(
+    help="Run an Envoy proxy of the mesh.", no_args_is_help=True, add_completion=False
+)
+
+
+class ProxyType(enum.StrEnum):
+    SIDECAR = "sidecar"
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+    @property
+    def token_type(self) -> str:
+        return "dataplane" if self is ProxyType.SIDECAR else self.value
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `run` a subcommand."""
+
+
+@app.command()
+def run(
+    cp_address: Annotated[
+        str, typer.Option(help="xDS address of the zone control plane: host:port or unix:///path")
+    ],
+    dataplane_file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="Dataplane YAML")
+    ] = None,
+    dataplane: Annotated[str | None, typer.Option(help="Dataplane YAML, inline")] = None,
+    name: Annotated[str | None, typer.Option(help="Dataplane name (overrides the YAML)")] = None,
+    mesh: Annotated[str | None, typer.Option(help="Mesh (overrides the YAML)")] = None,
+    address: Annotated[str | None, typer.Option(help="The dataplane's address")] = None,
+    inbound: Annotated[
+        list[str] | None, typer.Option(help="PORT:SERVICE_PORT:SERVICE[:PROTOCOL], repeatable")
+    ] = None,
+    outbound: Annotated[list[str] | None, typer.Option(help="PORT:SERVICE, repeatable")] = None,
+    dataplane_token_file: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="File with the token")
+    ] = None,
+    dataplane_token: Annotated[str | None, typer.Option(help="The dataplane token")] = None,
+    proxy_type: Annotated[ProxyType, typer.Option(help="sidecar, ingress or egress")] = (
+        ProxyType.SIDECAR
+    ),
+    admin_port: Annotated[int, typer.Option(help="Envoy admin port on 127.0.0.1")] = 9901,
+    admin_socket: Annotated[
+        Path | None, typer.Option(help="Envoy admin on this Unix socket instead of a port")
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Where the bootstrap goes (default: a temporary directory)")
+    ] = None,
+    xds_protocol: Annotated[XdsProtocol, typer.Option(help="delta or sotw")] = XdsProtocol.DELTA,
+    envoy_log_level: Annotated[str, typer.Option(help="Envoy's --log-level")] = "warning",
+    cp_wait_seconds: Annotated[
+        float, typer.Option(help="How long to wait for an unreachable control plane")
+    ] = 30,
+) -> None:
+    """Register the Dataplane, start Envoy, keep it running; deregister on SIGTERM/SIGINT."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if proxy_type is not ProxyType.SIDECAR:
+        _fail(f"--proxy-type {proxy_type.value} is not available yet; only sidecar is")
+    try:
+        document = dataplane_file.read_text() if dataplane_file else dataplane
+        spec = dataplanes.load(document, name, mesh, address, inbound or (), outbound or ())
+        token = _token(dataplane_token, dataplane_token_file)
+        control_plane = ControlPlaneAddress.parse(cp_address)
+    except ValueError as problem:
+        _fail(str(problem))
+    admin = (
+        {"pipe": {"path": str(admin_socket)}}
+        if admin_socket
+        else {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}
+    )
+    params = BootstrapParams(
+        mesh=spec["mesh"],
+        name=spec["name"],
+        service=dataplanes.main_service(spec),
+        proxy_type=proxy_type.token_type,
+        token=token,
+        control_plane=control_plane,
+        admin_address=admin,
+        xds_protocol=xds_protocol,
+    )
+    code = asyncio.run(_run(spec, params, work_dir, envoy_log_level, cp_wait_seconds))
+    raise typer.Exit(code)
+
+
+async def _run(
+    spec: dict[str, Any],
+    params: BootstrapParams,
+    work_dir: Path | None,
+    envoy_log_level: str,
+    cp_wait_seconds: float,
+) -> int:
+    client = ControlPlaneClient(params.control_plane, params.token)
+    try:
+        await client.register(spec, params.proxy_type, cp_wait_seconds)
+    except RegistrationRefused as refused:
+        log.error("the control plane refused to register dataplane %s: %s", params.name, refused)
+        return 2
+    log.info("registered dataplane %s/%s", params.mesh, params.name)
+    directory = work_dir or Path(tempfile.mkdtemp(prefix="meshfabric-dp-"))
+    try:
+        path = directory / "bootstrap.json"
+        write_bootstrap(path, bootstrap(params))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
+    finally:
+        if work_dir is None:
+            shutil.rmtree(directory, ignore_errors=True)
+        await _deregister(client, params)
+    return 0
+
+
+async def _deregister(client: ControlPlaneClient, params: BootstrapParams) -> None:
+    try:
+        await client.deregister(params.mesh, params.name, params.proxy_type)
+        log.info("deregistered dataplane %s/%s", params.mesh, params.name)
+    except RegistrationRefused as refused:
+        log.warning("could not deregister dataplane %s: %s", params.name, refused)
+
+
+def _token(inline: str | None, file: Path | None) -> str:
+    token = inline or (file.read_text().strip() if file else "")
+    if not token:
+        raise ValueError("a dataplane token is needed: --dataplane-token-file or --dataplane-token")
+    return token
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"meshfabric-dp: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,71 @@
+"""The proxy's side of registration: tell the control plane which Dataplane it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+
+from meshfabric.dp.address import ControlPlaneAddress
+from meshfabric.xds.registration import DEREGISTER_METHOD, REGISTER_METHOD, decode, encode
+
+log = logging.getLogger(__name__)
+
+# Worth retrying: the control plane is starting, restarting or briefly unreachable.
+_TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
+class RegistrationRefused(Exception):
+    """The control plane said no; the message is its reason."""
+
+
+class ControlPlaneClient:
+    def __init__(self, address: ControlPlaneAddress, token: str, timeout: float = 10) -> None:
+        self._address = address
+        self._metadata = (("authorization", f"Bearer {token}"),)
+        self._timeout = timeout
+
+    async def register(
+        self, dataplane: Mapping[str, Any], proxy_type: str, wait_seconds: float
+    ) -> None:
+        """Register, retrying while the control plane is unreachable for up to wait_seconds."""
+        deadline = time.monotonic() + wait_seconds
+        delay = 0.2
+        while True:
+            try:
+                await self._call(
+                    REGISTER_METHOD, {"dataplane": dict(dataplane), "proxyType": proxy_type}
+                )
+                return
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in _TRANSIENT or time.monotonic() + delay > deadline:
+                    raise RegistrationRefused(_describe(error)) from None
+                log.info("control plane %s not reachable yet, retrying", self._address)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def deregister(self, mesh: str, name: str, proxy_type: str) -> None:
+        try:
+            await self._call(
+                DEREGISTER_METHOD, {"mesh": mesh, "name": name, "proxyType": proxy_type}
+            )
+        except grpc.aio.AioRpcError as error:
+            raise RegistrationRefused(_describe(error)) from None
+
+    async def _call(self, method: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        async with grpc.aio.insecure_channel(self._address.grpc_target) as channel:
+            call = channel.unary_unary(
+                method, request_serializer=encode, response_deserializer=decode
+            )
+            response: dict[str, Any] = await call(
+                body, metadata=self._metadata, timeout=self._timeout
+            )
+            return response
+
+
+def _describe(error: grpc.aio.AioRpcError) -> str:
+    return f"{error.details()} ({error.code().name})"
