@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import grpc
+import jwt
 
 from meshfabric.tokens import InvalidToken, TokenIssuer
 from meshfabric.xds.proxy import SERVICE_TAG, inbound_services
@@ -32,12 +33,28 @@ async def verify_token(
     tokens: TokenIssuer, metadata: Mapping[str, str], mesh: str
 ) -> Mapping[str, Any]:
     """The claims of the caller's token, if it is a valid dataplane token of the mesh."""
+    token = bearer(metadata)
     try:
-        return await tokens.verify(bearer(metadata), mesh)
+        return await tokens.verify(token, mesh)
     except InvalidToken as reason:
+        explanation = _foreign_mesh(token, mesh) or str(reason)
         raise Refused(
-            grpc.StatusCode.UNAUTHENTICATED, f'dataplane token refused for mesh "{mesh}": {reason}'
+            grpc.StatusCode.UNAUTHENTICATED,
+            f'dataplane token refused for mesh "{mesh}": {explanation}',
         ) from None
+
+
+def _foreign_mesh(token: str, mesh: str) -> str:
+    """Name the mesh a token was issued for when it is another one: each mesh signs with its
+    own key, so such a token fails as a bad signature, which says little to the operator."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return ""
+    issued_for = claims.get("mesh")
+    if issued_for and issued_for != mesh:
+        return f'it was issued for mesh "{issued_for}"'
+    return ""
 
 
 def check_claims(
