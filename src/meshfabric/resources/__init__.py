@@ -1,12 +1,12 @@
 """Mesh resource types: schema, validation, scope and sync direction of each."""
 
+from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import (
     KdsFlow,
     Resource,
     ResourceType,
     Scope,
     ValidationFailed,
-    Violation,
 )
 from meshfabric.resources.registry import REGISTRY, Registry
 

@@ -1,9 +1,13 @@
 """One module per resource type; ALL lists them in dependency order (a Mesh first)."""
 
 from meshfabric.resources.model import ResourceType
-from meshfabric.resources.types import mesh, meshtrafficpermission
+from meshfabric.resources.types import (
+    mesh,
+    meshtrafficpermission,
+)
 
 ALL: list[ResourceType] = [
     mesh.TYPE,
+    # Services and the proxies that serve them, before the policies that select them.
     meshtrafficpermission.TYPE,
 ]
