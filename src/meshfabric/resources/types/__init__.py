@@ -2,12 +2,24 @@
 
 from meshfabric.resources.model import ResourceType
 from meshfabric.resources.types import (
+    dataplane,
+    globalsecret,
     mesh,
     meshtrafficpermission,
+    secret,
+    zone,
+    zoneegress,
+    zoneingress,
 )
 
 ALL: list[ResourceType] = [
     mesh.TYPE,
+    zone.TYPE,
+    secret.TYPE,
+    globalsecret.TYPE,
     # Services and the proxies that serve them, before the policies that select them.
+    zoneingress.TYPE,
+    zoneegress.TYPE,
+    dataplane.TYPE,
     meshtrafficpermission.TYPE,
 ]
