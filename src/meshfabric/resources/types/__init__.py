@@ -4,7 +4,11 @@ from meshfabric.resources.model import ResourceType
 from meshfabric.resources.types import (
     dataplane,
     globalsecret,
+    hostnamegenerator,
     mesh,
+    meshexternalservice,
+    meshmultizoneservice,
+    meshservice,
     meshtrafficpermission,
     secret,
     zone,
@@ -18,6 +22,10 @@ ALL: list[ResourceType] = [
     secret.TYPE,
     globalsecret.TYPE,
     # Services and the proxies that serve them, before the policies that select them.
+    hostnamegenerator.TYPE,
+    meshservice.TYPE,
+    meshmultizoneservice.TYPE,
+    meshexternalservice.TYPE,
     zoneingress.TYPE,
     zoneegress.TYPE,
     dataplane.TYPE,
