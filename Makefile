@@ -1,0 +1,38 @@
+# make demo   set everything up, then run the Kong Air demo
+# make test   set everything up, then run every check and test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup system-packages demo test lint typecheck pytest clean
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@scripts/install-system-packages.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,ansible,pulumi]'
+	touch $@
+
+demo: setup
+	@PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/output
