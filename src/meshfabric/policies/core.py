@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from meshfabric.resources import Resource
+from meshfabric.resources.common import SERVICE_TAG
 from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import SERVICE_TAG, Inbound, Proxy
+from meshfabric.xds.proxy import Inbound, Proxy
 from meshfabric.xds.resource_set import ResourceSet
 
 # Kuma's ordering of targetRef kinds, least specific first.

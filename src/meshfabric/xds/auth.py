@@ -13,8 +13,9 @@ from typing import Any
 import grpc
 import jwt
 
+from meshfabric.resources.common import SERVICE_TAG
 from meshfabric.tokens import InvalidToken, TokenIssuer
-from meshfabric.xds.proxy import SERVICE_TAG, inbound_services
+from meshfabric.xds.proxy import inbound_services
 from meshfabric.xds.server import Refused
 
 

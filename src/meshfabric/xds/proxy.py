@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshfabric.resources import Resource
-
-SERVICE_TAG = "kuma.io/service"
-PROTOCOL_TAG = "kuma.io/protocol"
+from meshfabric.resources.common import PROTOCOL_TAG, SERVICE_TAG
 
 
 class Protocol(enum.StrEnum):
