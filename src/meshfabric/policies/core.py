@@ -8,6 +8,7 @@ targetRef wins over a less specific one, and among equals the policy whose name 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from meshfabric.resources import Resource
@@ -90,6 +91,68 @@ def peer_service(ref: Mapping[str, Any]) -> str | None:
     if kind == "MeshSubset" and set(tags) == {SERVICE_TAG}:
         return str(tags[SERVICE_TAG])
     raise ValueError(f"targetRef {dict(ref)} cannot be matched against a peer's identity")
+
+
+@dataclass(frozen=True)
+class Matched:
+    """The configuration several policy entries add up to, and the policies it came from."""
+
+    conf: Mapping[str, Any]
+    policies: tuple[str, ...]
+
+
+def to_conf(policies: Sequence[Resource], proxy: Proxy, service: str) -> Matched:
+    """The `to` configuration for the proxy's traffic to a service.
+
+    Entries for the whole mesh come first, the service's own after them, each group in the
+    order of its policies' specificity; later entries override earlier ones field by field.
+    """
+    entries = [
+        (specificity(ref), policy.name, item.get("default") or {})
+        for policy in by_specificity(policies)
+        if selects(target_ref(policy), proxy)
+        for item in policy.spec.get("to") or []
+        if _names_service(ref := item.get("targetRef") or {}, service)
+    ]
+    entries.sort(key=lambda entry: entry[0])  # stable: keeps the policies' order within a kind
+    return _merged(entries)
+
+
+def from_conf(policies: Sequence[Resource], proxy: Proxy, inbound: Inbound) -> Matched:
+    """The configuration for all traffic into an inbound: its `from` Mesh entries and its
+    `rules` without matches, from the least to the most specific policy."""
+    entries = [
+        (0, policy.name, item.get("default") or {})
+        for policy in by_specificity(policies)
+        if selects_inbound(target_ref(policy), proxy, inbound)
+        for item in [*(policy.spec.get("from") or []), *(policy.spec.get("rules") or [])]
+        if (item.get("targetRef") or {"kind": "Mesh"}).get("kind") == "Mesh"
+        and not item.get("matches")
+    ]
+    return _merged(entries)
+
+
+def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Kuma's merge of policy confs: objects merge field by field, anything else replaces."""
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merged(entries: Sequence[tuple[int, str, Mapping[str, Any]]]) -> Matched:
+    conf: dict[str, Any] = {}
+    for _, _, default in entries:
+        conf = deep_merge(conf, default)
+    return Matched(conf, tuple(dict.fromkeys(name for _, name, _ in entries)))
+
+
+def _names_service(ref: Mapping[str, Any], service: str) -> bool:
+    kind = ref.get("kind", "Mesh")
+    return kind == "Mesh" or (kind == "MeshService" and ref.get("name") == service)
 
 
 def _selects_dataplane(ref: Mapping[str, Any], proxy: Proxy) -> bool:

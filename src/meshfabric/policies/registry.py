@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from meshfabric.policies import meshtrafficpermission
+from meshfabric.policies import (
+    meshcircuitbreaker,
+    meshhealthcheck,
+    meshretry,
+    meshtimeout,
+    meshtrafficpermission,
+)
 from meshfabric.policies.core import PolicyPlugin
 
 
@@ -15,4 +21,12 @@ def _ordered(plugins: Sequence[PolicyPlugin]) -> tuple[PolicyPlugin, ...]:
     return tuple(sorted(plugins, key=lambda plugin: plugin.order))
 
 
-PLUGINS = _ordered([meshtrafficpermission.PLUGIN])
+PLUGINS = _ordered(
+    [
+        meshtrafficpermission.PLUGIN,
+        meshtimeout.PLUGIN,
+        meshretry.PLUGIN,
+        meshhealthcheck.PLUGIN,
+        meshcircuitbreaker.PLUGIN,
+    ]
+)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.core.v3.address_pb2 import Address, SocketAddress
@@ -12,6 +13,7 @@ from envoy.config.core.v3.config_source_pb2 import (
     ApiVersion,
     ConfigSource,
 )
+from envoy.config.core.v3.protocol_pb2 import Http1ProtocolOptions
 from envoy.config.endpoint.v3.endpoint_components_pb2 import (
     Endpoint,
     LbEndpoint,
@@ -50,11 +52,15 @@ from envoy.extensions.transport_sockets.tls.v3.tls_pb2 import (
     DownstreamTlsContext,
     UpstreamTlsContext,
 )
+from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 from google.protobuf import any_pb2
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
+from meshfabric.resources.common import duration_seconds
+
+HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 ROUTER_FILTER = "envoy.filters.http.router"
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 TCP_PROXY_FILTER = "envoy.filters.network.tcp_proxy"
@@ -65,6 +71,49 @@ def pack(message: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed
+
+
+def duration(text: str) -> Duration:
+    """A Kuma duration ("500ms", "1m30s") as a protobuf Duration."""
+    value = duration_seconds(text)
+    if value is None:
+        raise ValueError(f'"{text}" is not a duration')
+    return seconds(float(value))
+
+
+M = TypeVar("M", bound=Message)
+
+
+def edit_packed(packed: any_pb2.Any, message_type: type[M], edit: Callable[[M], None]) -> None:
+    """Unpack a typed config, let `edit` change it, pack it back in place."""
+    message = message_type()
+    packed.Unpack(message)
+    edit(message)
+    packed.Pack(message)
+
+
+def edit_filters(
+    listener: Listener, name: str, message_type: type[M], edit: Callable[[M], None]
+) -> None:
+    """Edit the config of every network filter called `name`, in every filter chain."""
+    for chain in listener.filter_chains:
+        for network in chain.filters:
+            if network.name == name:
+                edit_packed(network.typed_config, message_type, edit)
+
+
+def edit_http_options(cluster: Cluster, edit: Callable[[HttpProtocolOptions], None]) -> None:
+    """Edit the cluster's upstream HTTP options, creating them (HTTP/1.1) if absent."""
+    options = cluster.typed_extension_protocol_options
+    if HTTP_OPTIONS not in options:
+        options[HTTP_OPTIONS].Pack(
+            HttpProtocolOptions(
+                explicit_http_config=HttpProtocolOptions.ExplicitHttpConfig(
+                    http_protocol_options=Http1ProtocolOptions()
+                )
+            )
+        )
+    edit_packed(options[HTTP_OPTIONS], HttpProtocolOptions, edit)
 
 
 def socket_address(address: str, port: int) -> Address:

@@ -167,6 +167,11 @@ class Sidecar:
         """How many Envoys meshfabric-dp has started (1 unless one died)."""
         return self.log.read_text().count("envoy started")
 
+    def rejected_updates(self) -> int:
+        """Config updates this Envoy refused, summed over every xDS type."""
+        stats = self.admin("/stats?filter=update_rejected").splitlines()
+        return sum(int(line.rpartition(": ")[2]) for line in stats if ": " in line)
+
     def connected(self) -> bool:
         return self.stat("control_plane.connected_state") == 1
 
@@ -213,16 +218,27 @@ def sidecar_dataplane(
 
 
 class HttpApp:
-    """Answers every GET with the caller identity Envoy forwarded (x-forwarded-client-cert)."""
+    """Answers GETs with the caller identity Envoy forwarded (x-forwarded-client-cert).
+
+    /fail-once/<key> answers 503 the first time for each key; /sleep/<ms> answers late.
+    """
 
     def __init__(self) -> None:
+        failed: set[str] = set()
+
         class Handler(BaseHTTPRequestHandler):
             disable_nagle_algorithm = True
             wbufsize = 64 * 1024
 
             def do_GET(self) -> None:
+                status = 200
+                if self.path.startswith("/fail-once/") and self.path not in failed:
+                    failed.add(self.path)
+                    status = 503
+                if self.path.startswith("/sleep/"):
+                    time.sleep(int(self.path.removeprefix("/sleep/")) / 1000)
                 body = json.dumps({"xfcc": self.headers.get(XFCC)}).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -1,9 +1,10 @@
 """From the MeshTrafficPermissions that select an inbound to who may call it.
 
-Each `from` entry names the whole mesh or one service. A service's own entry wins over the
-mesh-wide one; among entries of the same kind, the one from the more specific (then later
-named) policy wins. Without any entry nobody may call: mTLS meshes deny by default.
-AllowWithShadowDeny allows (the shadow rule only logs in Kuma).
+Each `from` entry names the whole mesh or one service; `rules` entries apply to every
+caller. A service's own entry wins over the mesh-wide one; among entries of the same kind,
+the one from the more specific (then later named) policy wins. Without any entry nobody may
+call: mTLS meshes deny by default. AllowWithShadowDeny allows (the shadow rule only logs in
+Kuma).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def permissions_for(proxy: Proxy, inbound: Inbound, policies: Sequence[Resource]
     mesh_allowed = False
     services: dict[str, bool] = {}
     for policy in selecting:
-        for entry in policy.spec.get("from") or []:
+        # `rules` entries are for every caller: the same as a `from` entry for the mesh.
+        for entry in [*(policy.spec.get("from") or []), *(policy.spec.get("rules") or [])]:
             allowed = (entry.get("default") or {}).get("action") in _ALLOWING
             try:
                 service = peer_service(entry.get("targetRef") or {})

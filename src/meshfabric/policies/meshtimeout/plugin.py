@@ -1,0 +1,109 @@
+"""Translate MeshTimeout: `to` entries shape outbounds, `from` entries and rules inbounds.
+
+connectionTimeout -> the cluster's connect timeout; idleTimeout -> the TCP proxy's idle
+timeout, or the HTTP connections' idle timeout on both sides; http.requestTimeout and
+http.maxStreamDuration -> the routes; http.streamIdleTimeout and requestHeadersTimeout ->
+the connection manager; http.maxConnectionDuration -> the upstream connections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from envoy.config.route.v3.route_pb2 import RouteConfiguration
+from envoy.extensions.filters.network.http_connection_manager.v3.http_connection_manager_pb2 import (  # noqa: E501
+    HttpConnectionManager,
+)
+from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
+from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
+
+from meshfabric.policies.core import from_conf, to_conf
+from meshfabric.policies.targets import Traffic, inbounds, outbounds
+from meshfabric.xds import envoy
+from meshfabric.xds.envoy import duration
+from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.resource_set import ResourceSet
+
+POLICY_TYPE = "MeshTimeout"
+
+
+class MeshTimeoutPlugin:
+    policy_type = POLICY_TYPE
+    order = 200
+
+    def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
+        policies = ctx.mesh.policies_of(POLICY_TYPE)
+        if not policies:
+            return
+        for out in outbounds(resources, ctx):
+            matched = to_conf(policies, ctx.proxy, out.outbound.service)
+            ctx.record_match(POLICY_TYPE, list(matched.policies))
+            configure(out, matched.conf)
+        for into in inbounds(resources, ctx):
+            matched = from_conf(policies, ctx.proxy, into.inbound)
+            ctx.record_match(POLICY_TYPE, list(matched.policies))
+            configure(into, matched.conf)
+
+
+def configure(traffic: Traffic, conf: Mapping[str, Any]) -> None:
+    if not conf:
+        return
+    http: Mapping[str, Any] = conf.get("http") or {}
+    if "connectionTimeout" in conf:
+        traffic.cluster.connect_timeout.CopyFrom(duration(conf["connectionTimeout"]))
+    if traffic.route is None:
+        if "idleTimeout" in conf:
+            idle = duration(conf["idleTimeout"])
+            envoy.edit_filters(
+                traffic.listener,
+                envoy.TCP_PROXY_FILTER,
+                TcpProxy,
+                lambda tcp: tcp.idle_timeout.CopyFrom(idle),
+            )
+        return
+    envoy.edit_filters(
+        traffic.listener,
+        envoy.HCM_FILTER,
+        HttpConnectionManager,
+        lambda hcm: _connection_manager(hcm, conf, http),
+    )
+    envoy.edit_http_options(traffic.cluster, lambda options: _upstream(options, conf, http))
+    _routes(traffic.route, http)
+
+
+def _connection_manager(
+    hcm: HttpConnectionManager, conf: Mapping[str, Any], http: Mapping[str, Any]
+) -> None:
+    if "idleTimeout" in conf:
+        hcm.common_http_protocol_options.idle_timeout.CopyFrom(duration(conf["idleTimeout"]))
+    if "streamIdleTimeout" in http:
+        hcm.stream_idle_timeout.CopyFrom(duration(http["streamIdleTimeout"]))
+    if "requestHeadersTimeout" in http:
+        hcm.request_headers_timeout.CopyFrom(duration(http["requestHeadersTimeout"]))
+
+
+def _upstream(
+    options: HttpProtocolOptions, conf: Mapping[str, Any], http: Mapping[str, Any]
+) -> None:
+    common = options.common_http_protocol_options
+    if "idleTimeout" in conf:
+        common.idle_timeout.CopyFrom(duration(conf["idleTimeout"]))
+    if "maxConnectionDuration" in http:
+        common.max_connection_duration.CopyFrom(duration(http["maxConnectionDuration"]))
+    if "maxStreamDuration" in http:
+        common.max_stream_duration.CopyFrom(duration(http["maxStreamDuration"]))
+
+
+def _routes(route_config: RouteConfiguration, http: Mapping[str, Any]) -> None:
+    for virtual_host in route_config.virtual_hosts:
+        for route in virtual_host.routes:
+            if "requestTimeout" in http:
+                route.route.timeout.CopyFrom(duration(http["requestTimeout"]))
+            if "maxStreamDuration" in http:
+                route.route.max_stream_duration.max_stream_duration.CopyFrom(
+                    duration(http["maxStreamDuration"])
+                )
+
+
+PLUGIN = MeshTimeoutPlugin()

@@ -1,0 +1,60 @@
+"""The generated resources a policy edits, found by name per inbound and outbound."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from envoy.config.cluster.v3.cluster_pb2 import Cluster
+from envoy.config.listener.v3.listener_pb2 import Listener
+from envoy.config.route.v3.route_pb2 import RouteConfiguration
+
+from meshfabric.xds import names, types
+from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.proxy import Inbound, Outbound
+from meshfabric.xds.resource_set import ResourceSet
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """One direction of traffic: its listener, the cluster it goes to, and HTTP routes."""
+
+    listener: Listener
+    cluster: Cluster
+    route: RouteConfiguration | None  # None for TCP
+
+
+@dataclass(frozen=True)
+class OutboundTraffic(Traffic):
+    outbound: Outbound
+
+
+@dataclass(frozen=True)
+class InboundTraffic(Traffic):
+    inbound: Inbound
+
+
+def outbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[OutboundTraffic]:
+    for outbound in ctx.proxy.outbounds:
+        listener = resources.get(
+            types.LISTENER, names.outbound_listener(outbound.address, outbound.port)
+        )
+        cluster = resources.get(types.CLUSTER, names.service_cluster(outbound.service))
+        route = resources.get(types.ROUTE, names.outbound_route(outbound.service))
+        if isinstance(listener, Listener) and isinstance(cluster, Cluster):
+            yield OutboundTraffic(listener, cluster, _route(route), outbound)
+
+
+def inbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[InboundTraffic]:
+    for inbound in ctx.proxy.inbounds:
+        listener = resources.get(
+            types.LISTENER, names.inbound_listener(inbound.address, inbound.port)
+        )
+        cluster = resources.get(types.CLUSTER, names.local_cluster(inbound.service_port))
+        route = resources.get(types.ROUTE, names.inbound_route(inbound.address, inbound.port))
+        if isinstance(listener, Listener) and isinstance(cluster, Cluster):
+            yield InboundTraffic(listener, cluster, _route(route), inbound)
+
+
+def _route(route: object) -> RouteConfiguration | None:
+    return route if isinstance(route, RouteConfiguration) else None

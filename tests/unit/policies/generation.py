@@ -1,0 +1,61 @@
+"""Generate a proxy's resources from an in-memory mesh, for policy translation tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.message import Message
+
+from meshfabric.resources import Resource
+from meshfabric.xds import types
+from meshfabric.xds.context import MeshContext
+from meshfabric.xds.generate import build_resources
+from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.resource_set import ResourceSet
+
+
+def dataplane(name: str, service: str, protocol: str, port: int, *reaches: str) -> Resource:
+    networking: dict[str, Any] = {
+        "address": "10.0.0.1",
+        "inbound": [
+            {
+                "port": port,
+                "servicePort": port + 1000,
+                "tags": {"kuma.io/service": service, "kuma.io/protocol": protocol},
+            }
+        ],
+        "outbound": [
+            {"port": 10000 + index, "tags": {"kuma.io/service": target}}
+            for index, target in enumerate(reaches)
+        ],
+    }
+    return Resource("Dataplane", "default", name, {"networking": networking})
+
+
+def policy(type_name: str, name: str, spec: dict[str, Any]) -> Resource:
+    return Resource(type_name, "default", name, spec)
+
+
+def generate(proxy: str, *resources: Resource) -> tuple[ResourceSet, ProxyContext]:
+    mesh = MeshContext("default")
+    mesh.put(Resource("Mesh", "", "default", {}))
+    for resource in resources:
+        mesh.put(resource)
+    found = mesh.proxy(proxy)
+    assert found is not None
+    ctx = ProxyContext(mesh, found, identity=None)
+    return build_resources(ctx), ctx
+
+
+def get(resources: ResourceSet, type_url: str, name: str) -> Any:
+    message = resources.get(type_url, name)
+    assert isinstance(message, Message), f"no {type_url} {name}"
+    return message
+
+
+def cluster(resources: ResourceSet, name: str) -> Any:
+    return get(resources, types.CLUSTER, name)
+
+
+def route(resources: ResourceSet, name: str) -> Any:
+    return get(resources, types.ROUTE, name).virtual_hosts[0].routes[0].route
