@@ -1,0 +1,1 @@
+"""meshctl: the command line for people."""
