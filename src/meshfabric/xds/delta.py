@@ -16,9 +16,9 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     Resource,
 )
 
-from meshfabric.xds.cache import Snapshot
+from meshfabric.xds.cache import Snapshot, XdsResource
 from meshfabric.xds.stream import Nonces, StreamHooks
-from meshfabric.xds.types import PUSH_ORDER, WILDCARD_TYPES
+from meshfabric.xds.types import CLUSTER, ENDPOINT, PUSH_ORDER, WILDCARD_TYPES
 
 _WILDCARD = "*"
 
@@ -58,7 +58,13 @@ class DeltaSession:
         if request.response_nonce:
             self._record_answer(type_url, state, request)
         snapshot = self._current()
-        return [] if snapshot is None else self._push(type_url, state, snapshot)
+        if snapshot is None:
+            return []
+        responses = self._push(type_url, state, snapshot)
+        endpoints = self._types.get(ENDPOINT)
+        if type_url == CLUSTER and responses and endpoints is not None:
+            responses += self._push(ENDPOINT, endpoints, snapshot)
+        return responses
 
     def on_snapshot(self, snapshot: Snapshot) -> list[DeltaDiscoveryResponse]:
         responses = []
@@ -67,6 +73,14 @@ class DeltaSession:
             if state is not None:
                 responses += self._push(type_url, state, snapshot)
         return responses
+
+    def _forget_endpoints_of(self, clusters: list[XdsResource]) -> None:
+        """An updated cluster warms again and waits for its endpoints, even unchanged ones
+        (for the initial fetch timeout, 15 s, if they never come): send them again."""
+        endpoints = self._types.get(ENDPOINT)
+        if endpoints is not None:
+            for cluster in clusters:
+                endpoints.held.pop(cluster.name, None)
 
     @staticmethod
     def _first_request(request: DeltaDiscoveryRequest) -> _TypeState:
@@ -137,6 +151,8 @@ class DeltaSession:
             state.held[resource.name] = resource.version
         for name in removed:
             del state.held[name]
+        if type_url == CLUSTER:
+            self._forget_endpoints_of(changed)
         return [
             DeltaDiscoveryResponse(
                 type_url=type_url,

@@ -15,7 +15,7 @@ from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest, Discovery
 
 from meshfabric.xds.cache import Snapshot
 from meshfabric.xds.stream import Nonces, StreamHooks
-from meshfabric.xds.types import PUSH_ORDER, WILDCARD_TYPES
+from meshfabric.xds.types import CLUSTER, ENDPOINT, PUSH_ORDER, WILDCARD_TYPES
 
 
 @dataclass
@@ -53,7 +53,11 @@ class SotwSession:
             return []
         version = snapshot.version(type_url, names)
         if names_changed or version not in (state.sent_version, state.rejected_version):
-            return self._respond(type_url, state, snapshot)
+            responses = self._respond(type_url, state, snapshot)
+            endpoints = self._types.get(ENDPOINT)
+            if type_url == CLUSTER and responses and endpoints is not None:
+                responses += self._respond(ENDPOINT, endpoints, snapshot)
+            return responses
         return []
 
     def on_snapshot(self, snapshot: Snapshot) -> list[DiscoveryResponse]:
@@ -85,6 +89,10 @@ class SotwSession:
             return []  # nothing Envoy asked for exists yet; it keeps waiting
         state.nonce = self._nonces.next()
         state.sent_version = snapshot.version(type_url, state.names)
+        endpoints = self._types.get(ENDPOINT)
+        if type_url == CLUSTER and endpoints is not None:
+            # Updated clusters warm again and wait for their endpoints, even unchanged ones.
+            endpoints.sent_version = ""
         return [
             DiscoveryResponse(
                 version_info=state.sent_version,

@@ -71,3 +71,13 @@ def test_a_push_follows_the_sds_cds_eds_lds_rds_order() -> None:
     proxy.current = snapshot({"a": 1}, endpoints={"a": 1})
     responses = proxy.session.on_snapshot(proxy.current)
     assert [r.type_url for r in responses] == [CLUSTER, ENDPOINT]
+
+
+def test_an_updated_cluster_gets_its_unchanged_endpoints_again() -> None:
+    proxy = Proxy(snapshot({"a": 1}, endpoints={"a": 1}))
+    proxy.session.on_request(DeltaDiscoveryRequest(type_url=CLUSTER))
+    subscribe = DeltaDiscoveryRequest(type_url=ENDPOINT, resource_names_subscribe=["a"])
+    assert len(proxy.session.on_request(subscribe)) == 1
+    proxy.current = snapshot({"a": 2}, endpoints={"a": 1})
+    clusters, endpoints = proxy.session.on_snapshot(proxy.current)
+    assert (names(clusters), names(endpoints)) == (["a"], ["a"])

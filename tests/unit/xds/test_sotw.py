@@ -95,3 +95,15 @@ def test_nothing_is_sent_before_there_is_a_snapshot() -> None:
     assert proxy.session.on_request(DiscoveryRequest(type_url=CLUSTER)) == []
     proxy.current = snapshot({"a": 1})
     assert len(proxy.session.on_snapshot(proxy.current)) == 1
+
+
+def test_an_updated_cluster_gets_its_unchanged_endpoints_again() -> None:
+    proxy = Proxy(snapshot({"a": 1}, endpoints={"a": 1}))
+    assert len(proxy.session.on_request(DiscoveryRequest(type_url=CLUSTER))) == 1
+    [endpoints] = proxy.session.on_request(
+        DiscoveryRequest(type_url=ENDPOINT, resource_names=["a"])
+    )
+    proxy.current = snapshot({"a": 2}, endpoints={"a": 1})
+    responses = proxy.session.on_snapshot(proxy.current)
+    assert [r.type_url for r in responses] == [CLUSTER, ENDPOINT]
+    assert responses[1].version_info == endpoints.version_info
