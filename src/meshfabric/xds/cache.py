@@ -59,6 +59,14 @@ class Snapshot:
             by_type.setdefault(item.type_url, {})[item.name] = item
         return cls(by_type)
 
+    def replacing(self, items: Iterable[XdsResource]) -> Snapshot:
+        """A copy with these resources added or replaced; the other types are shared."""
+        resources = dict(self.resources)
+        for item in items:
+            by_name = resources[item.type_url] = dict(resources.get(item.type_url, {}))
+            by_name[item.name] = item
+        return Snapshot(resources)
+
     def of_type(self, type_url: str) -> Mapping[str, XdsResource]:
         return self.resources.get(type_url, {})
 

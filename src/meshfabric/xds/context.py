@@ -37,6 +37,15 @@ class Endpoint:
     dataplane: str
 
 
+@dataclass(frozen=True)
+class _Service:
+    endpoints: list[Endpoint]
+    protocols: set[Protocol]
+
+
+_NO_SERVICE = _Service([], set())
+
+
 def relevant_types(registry: Registry = REGISTRY) -> frozenset[str]:
     """Types whose changes can change a proxy's config."""
     return frozenset({"Mesh", "Dataplane", "Secret"} | {t.name for t in registry if t.is_policy})
@@ -103,32 +112,31 @@ class MeshContext:
         return value
 
     def endpoints(self, service: str) -> list[Endpoint]:
-        return self.derived(("endpoints", service), lambda: self._endpoints(service))
+        return self._services().get(service, _NO_SERVICE).endpoints
 
     def protocol(self, service: str) -> Protocol:
         """The protocol a service speaks; TCP unless all its inbounds agree on another."""
-        return self.derived(("protocol", service), lambda: self._protocol(service))
+        protocols = self._services().get(service, _NO_SERVICE).protocols
+        return next(iter(protocols)) if len(protocols) == 1 else Protocol.TCP
 
     @property
     def mtls(self) -> Mtls | None:
         return self.derived("mtls", self._mtls)
 
-    def _endpoints(self, service: str) -> list[Endpoint]:
-        return [
-            Endpoint(inbound.address, inbound.port, proxy.name)
-            for proxy in sorted(self._proxies.values(), key=lambda p: p.name)
-            for inbound in proxy.inbounds
-            if inbound.service == service
-        ]
+    def _services(self) -> dict[str, _Service]:
+        return self.derived("services", self._index_services)
 
-    def _protocol(self, service: str) -> Protocol:
-        found = {
-            inbound.protocol
-            for proxy in self._proxies.values()
-            for inbound in proxy.inbounds
-            if inbound.service == service
-        }
-        return found.pop() if len(found) == 1 else Protocol.TCP
+    def _index_services(self) -> dict[str, _Service]:
+        """Every service's endpoints and protocols, in one pass over the dataplanes."""
+        services: dict[str, _Service] = {}
+        for name in sorted(self._proxies):
+            proxy = self._proxies[name]
+            for inbound in proxy.inbounds:
+                entry = services.setdefault(inbound.service, _Service([], set()))
+                entry.protocols.add(inbound.protocol)
+                if inbound.ready:
+                    entry.endpoints.append(Endpoint(inbound.address, inbound.port, name))
+        return services
 
     def _mtls(self) -> Mtls | None:
         mtls = (self.mesh.spec.get("mtls") if self.mesh else None) or {}

@@ -38,6 +38,7 @@ class Inbound:
     service_address: str  # where the application listens
     service_port: int
     tags: Mapping[str, str]
+    ready: bool = True  # a NotReady inbound is no endpoint of its service
 
     @property
     def service(self) -> str:
@@ -71,6 +72,11 @@ class Proxy:
     @property
     def services(self) -> frozenset[str]:
         return frozenset(inbound.service for inbound in self.inbounds if inbound.service)
+
+    @property
+    def shape(self) -> frozenset[tuple[str, Protocol]]:
+        """What its callers' config depends on, apart from its endpoints."""
+        return frozenset((inbound.service, inbound.protocol) for inbound in self.inbounds)
 
     @property
     def reached_services(self) -> frozenset[str]:
@@ -115,6 +121,8 @@ def _inbound(item: Mapping[str, Any], dataplane_address: str) -> Inbound:
         service_address=str(item.get("serviceAddress") or "127.0.0.1"),
         service_port=int(item.get("servicePort") or port),
         tags=dict(item.get("tags") or {}),
+        ready=(item.get("health") or {}).get("ready", True) is not False
+        and item.get("state", "Ready") == "Ready",
     )
 
 

@@ -5,7 +5,9 @@ only the proxies they affect are regenerated:
 - a Dataplane: itself, and the proxies that call one of its services;
 - a policy: the proxies its targetRef selects, before or after the change;
 - the Mesh or its CA secrets: every proxy of the mesh.
-A proxy's workload certificate is reissued on schedule, which regenerates only that proxy.
+When a Dataplane changes only its endpoints (same services, same protocols), its callers'
+snapshots just take the new shared load assignments instead of being regenerated. A proxy's
+workload certificate is reissued on schedule, which regenerates only that proxy.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from meshfabric.ca.identities import Identity, IdentityProvider
@@ -22,11 +24,13 @@ from meshfabric.policies.core import selects, target_ref
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
+from meshfabric.xds import names, types
 from meshfabric.xds.cache import Snapshot, SnapshotCache
 from meshfabric.xds.context import MeshContext, MeshContexts
 from meshfabric.xds.delivery import DeliveryTracker
 from meshfabric.xds.generate import generate_snapshot
 from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.generators.outbound import shared_load_assignment
 from meshfabric.xds.proxy import Proxy, node_id
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,42 @@ DEFAULT_DEBOUNCE_SECONDS = 0.02
 class _Connection:
     mesh: str
     name: str
+
+
+@dataclass
+class _Touched:
+    """Proxies a change touches: wholly, or only in the endpoints of some services."""
+
+    full: set[str] = field(default_factory=set)
+    endpoints: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, other: _Touched) -> None:
+        self.full |= other.full
+        for node, services in other.endpoints.items():
+            self.endpoints.setdefault(node, set()).update(services)
+
+
+def _dataplane_touches(
+    mesh: str,
+    name: str,
+    before: Resource | None,
+    after: Resource | None,
+    connected: list[Proxy],
+) -> _Touched:
+    """The dataplane itself, and its callers: only their endpoints if it still serves the same
+    services with the same protocols (a move, a readiness change), else their whole config."""
+    old, new = (Proxy.from_resource(r) if r else None for r in (before, after))
+    services = set().union(*(p.services for p in (old, new) if p is not None))
+    callers = {
+        proxy.node_id: set(proxy.reached_services & services)
+        for proxy in connected
+        if proxy.reached_services & services
+    }
+    itself = node_id(mesh, name)
+    callers.pop(itself, None)
+    if old is not None and new is not None and old.shape == new.shape:
+        return _Touched(full={itself}, endpoints=callers)
+    return _Touched(full={itself, *callers})
 
 
 class Reconciler:
@@ -109,13 +149,18 @@ class Reconciler:
 
     async def reconcile_pending(self) -> None:
         events, self._events = self._events, []
-        affected = await self._apply(event for event, _ in events)
+        touched = await self._apply(event for event, _ in events)
         dirty, self._dirty = self._dirty, {}
         first_event = min((arrived for _, arrived in events), default=time.monotonic())
-        for node in affected:
+        for node in touched.full:
             dirty[node] = min(dirty.get(node, first_event), first_event)
         for node, started in sorted(dirty.items()):
             await self._regenerate(node, started)
+            await asyncio.sleep(0)  # let this proxy's stream send while others are generated
+        for node, services in sorted(touched.endpoints.items()):
+            if node not in dirty:
+                self._refresh_endpoints(node, services, first_event)
+                await asyncio.sleep(0)
 
     def _mark(self, node: str) -> None:
         self._dirty.setdefault(node, time.monotonic())
@@ -123,16 +168,16 @@ class Reconciler:
 
     # -- what a change touches ----------------------------------------------------------------
 
-    async def _apply(self, events: Iterable[ChangeEvent]) -> set[str]:
-        affected: set[str] = set()
+    async def _apply(self, events: Iterable[ChangeEvent]) -> _Touched:
+        touched = _Touched()
         for key in dict.fromkeys(event.key for event in events):
             change = await self.contexts.refresh(key)
             if change is None:
                 continue
             mesh = key.name if key.type == "Mesh" else key.mesh
             context = await self.contexts.get(mesh)
-            affected |= self._affected(context, key, *change)
-        return affected
+            touched.add(self._affected(context, key, *change))
+        return touched
 
     def _affected(
         self,
@@ -140,26 +185,26 @@ class Reconciler:
         key: ResourceKey,
         before: Resource | None,
         after: Resource | None,
-    ) -> set[str]:
+    ) -> _Touched:
         connected = self._connected_proxies(context)
+        everyone = _Touched(full={proxy.node_id for proxy in connected})
         if key.type == "Secret":
             if not key.name.startswith(f"{context.name}.ca-builtin-"):
-                return set()
+                return _Touched()
             self._identities.forget_mesh(context.name)
-            return {proxy.node_id for proxy in connected}
+            return everyone
         if key.type == "Mesh":
-            return {proxy.node_id for proxy in connected}
+            return everyone
         present = [resource for resource in (before, after) if resource is not None]
         if key.type == "Dataplane":
-            services = set().union(*(Proxy.from_resource(r).services for r in present))
-            return {node_id(context.name, key.name)} | {
-                proxy.node_id for proxy in connected if proxy.reached_services & services
+            return _dataplane_touches(context.name, key.name, before, after, connected)
+        return _Touched(
+            full={
+                proxy.node_id
+                for proxy in connected
+                if any(selects(target_ref(policy), proxy) for policy in present)
             }
-        return {
-            proxy.node_id
-            for proxy in connected
-            if any(selects(target_ref(policy), proxy) for policy in present)
-        }
+        )
 
     def _connected_proxies(self, context: MeshContext) -> list[Proxy]:
         found = []
@@ -190,6 +235,23 @@ class Reconciler:
         before = self._cache.get(node)
         if self._cache.set(node, snapshot):
             self.delivery.pushed(node, before, snapshot, started)
+
+    def _refresh_endpoints(self, node: str, services: set[str], started: float) -> None:
+        """Only endpoints changed: swap the shared load assignments into the last snapshot."""
+        connection = self._connections.get(node)
+        current = self._cache.get(node)
+        context = self.contexts.loaded(connection.mesh) if connection else None
+        if current is None or context is None:
+            return
+        held = current.of_type(types.ENDPOINT)
+        updates = [
+            shared_load_assignment(context, service)
+            for service in sorted(services)
+            if names.service_cluster(service) in held
+        ]
+        snapshot = current.replacing(updates)
+        if self._cache.set(node, snapshot):
+            self.delivery.pushed(node, current, snapshot, started)
 
     async def proxy_context(self, context: MeshContext, name: str) -> ProxyContext | None:
         """The inputs of one proxy's config; None if no such dataplane exists."""

@@ -13,6 +13,7 @@ from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from meshfabric.ca import spiffe_id
 from meshfabric.xds import envoy, names
 from meshfabric.xds.cache import XdsResource
+from meshfabric.xds.context import MeshContext
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.proxy import Outbound
 from meshfabric.xds.resource_set import ResourceSet
@@ -27,7 +28,7 @@ def _outbound(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> 
     service = outbound.service
     cluster = names.service_cluster(service)
     resources.add(cluster, _cluster(ctx, service, cluster))
-    resources.add_shared(shared_load_assignment(ctx, service))
+    resources.add_shared(shared_load_assignment(ctx.mesh, service))
     name = names.outbound_listener(outbound.address, outbound.port)
     if ctx.mesh.protocol(service).is_http:
         route_name = names.outbound_route(service)
@@ -53,11 +54,12 @@ def _cluster(ctx: ProxyContext, service: str, cluster: str) -> Cluster:
     return envoy.eds_cluster(cluster, tls)
 
 
-def shared_load_assignment(ctx: ProxyContext, service: str) -> XdsResource:
+def shared_load_assignment(mesh: MeshContext, service: str) -> XdsResource:
+    """The service's endpoints, encoded once per mesh change for every client of it."""
     cluster = names.service_cluster(service)
 
     def build() -> XdsResource:
-        endpoints = [(e.address, e.port) for e in ctx.mesh.endpoints(service)]
+        endpoints = [(e.address, e.port) for e in mesh.endpoints(service)]
         return XdsResource.encode(cluster, envoy.load_assignment(cluster, endpoints))
 
-    return ctx.mesh.derived(("load_assignment", service), build)
+    return mesh.derived(("load_assignment", service), build)
