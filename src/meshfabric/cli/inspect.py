@@ -29,9 +29,10 @@ def dataplane(
     if config_dump:
         typer.echo(json.dumps(config["xds"], indent=2))
         return
-    console = Console()
+    # Resource names hold ":secret:" and brackets: print them as they are.
+    console = Console(emoji=False, markup=False)
     state = "connected" if config["connected"] else "not connected (config it would get)"
-    console.print(f"Dataplane [bold]{mesh}/{name}[/bold]: {state}")
+    console.print(f"Dataplane {mesh}/{name}: {state}")
     console.print(_policies_table(config["policies"]))
     console.print(_resources_table(config["xds"]))
 

@@ -48,6 +48,7 @@ def test_a_generated_token_runs_a_proxy_whose_config_can_be_inspected(
     assert "MeshTrafficPermission" in summary
     assert "web-to-backend" in summary
     assert f"inbound:127.0.0.1:{inbound}" in summary
+    assert "identity_cert:secret:default" in summary
 
     dump = json.loads(meshctl(control_plane, "inspect", "dataplane", "backend-1", "--config-dump"))
     [identity] = [s for s in dump["sds"] if "tlsCertificate" in s]
