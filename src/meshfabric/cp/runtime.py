@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import uuid
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import prometheus_client
 import uvicorn
@@ -16,6 +19,7 @@ import uvicorn
 from meshfabric.api.app import create_app
 from meshfabric.api.auth import ADMIN_GROUP
 from meshfabric.api.context import ApiContext
+from meshfabric.ca import provisioner as ca_provisioner
 from meshfabric.cp.config import Mode, Settings, StoreType
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
@@ -75,6 +79,8 @@ async def run(settings: Settings) -> None:
         manager = ResourceManager(store)
         dataplanes = TokenIssuer(store, DATAPLANE)
         instance_id = uuid.uuid4().hex[:12]
+        if not settings.federated:  # a federated zone gets its meshes' CAs from global
+            _run_in_background(stack, ca_provisioner.run(store), "ca-provisioner")
         xds = await _start_xds(settings, manager, dataplanes, instance_id)
         if xds is not None:
             stack.push_async_callback(xds.stop)
@@ -109,6 +115,24 @@ async def run(settings: Settings) -> None:
         )
         await server.serve()
         log.info("control plane stopping")
+
+
+def _run_in_background(stack: AsyncExitStack, work: Coroutine[Any, Any, None], name: str) -> None:
+    """Run until the control plane stops; a failure is logged, not fatal."""
+    task = asyncio.create_task(work, name=name)
+    task.add_done_callback(_log_failure)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(stop)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped", task.get_name(), exc_info=task.exception())
 
 
 async def _start_xds(
