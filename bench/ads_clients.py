@@ -93,8 +93,9 @@ async def run_client(channel: grpc.aio.Channel, token: str, node_id: str) -> Non
 
 
 async def main(target: str, token: str, node_ids: list[str]) -> None:
-    # A few channels, as many proxies would be spread over connections.
-    channels = [grpc.aio.insecure_channel(target) for _ in range(8)]
+    # One connection per 50 proxies: real proxies each have their own, and HTTP/2 servers
+    # cap the streams one connection may carry.
+    channels = [grpc.aio.insecure_channel(target) for _ in range(len(node_ids) // 50 + 1)]
     await asyncio.gather(
         *(run_client(channels[i % len(channels)], token, node) for i, node in enumerate(node_ids)),
         return_exceptions=True,

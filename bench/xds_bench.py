@@ -162,11 +162,14 @@ class Load:
             process.wait()
 
 
-async def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+async def wait_for(
+    condition: Callable[[], bool], seconds: float, what: str | Callable[[], str]
+) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
+            description = what if isinstance(what, str) else what()
+            raise TimeoutError(f"gave up after {seconds}s waiting for {description}")
         await asyncio.sleep(0.01)
 
 
@@ -218,7 +221,11 @@ async def bench_meshfabric(args: argparse.Namespace, work: Path) -> Figures:
     load = Load(work, socket, token, args.envoys, args.simulated)
     load.start()
     try:
-        await wait_for(lambda: all(n in clock.acked for n in load.nodes), 120, "proxies to connect")
+        await wait_for(
+            lambda: all(n in clock.acked for n in load.nodes),
+            120,
+            lambda: f"every proxy to connect: {_missing(clock, load)}",
+        )
         figures.memory_per_proxy = (settle_memory() - before) / len(load.nodes)
         for round_ in range(args.rounds):
             moved = service_dataplane(0, port=9000 + round_)
@@ -230,6 +237,11 @@ async def bench_meshfabric(args: argparse.Namespace, work: Path) -> Figures:
         await xds.stop()
         await store.close()
     return figures
+
+
+def _missing(clock: AckClock, load: Load) -> str:
+    missing = [n for n in load.nodes if n not in clock.acked]
+    return f"{len(missing)} have not, e.g. {', '.join(missing[:3])}"
 
 
 async def _generation_time(xds: XdsComponent, context: Any, name: str) -> float:
@@ -271,7 +283,11 @@ async def bench_baseline(args: argparse.Namespace, work: Path) -> Figures:
     load = Load(work, socket, "unused", args.envoys, args.simulated)
     load.start()
     try:
-        await wait_for(lambda: all(n in clock.acked for n in load.nodes), 120, "proxies to connect")
+        await wait_for(
+            lambda: all(n in clock.acked for n in load.nodes),
+            120,
+            lambda: f"every proxy to connect: {_missing(clock, load)}",
+        )
         figures.memory_per_proxy = (settle_memory() - before) / len(load.nodes)
         for round_ in range(args.rounds):
             endpoints = [("127.2.0.1", 9000 + round_)]
