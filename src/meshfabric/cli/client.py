@@ -78,10 +78,6 @@ class ControlPlaneClient:
             page = self._json("GET", _same_server(page["next"]))
             yield from page["items"]
 
-    def count(self, rtype: ResourceTypeInfo, mesh: str | None) -> int:
-        total: int = self._json("GET", _list_path(rtype, mesh), params={"size": 1})["total"]
-        return total
-
     def put(self, rtype: ResourceTypeInfo, resource: Json, *, dry_run: bool = False) -> Json:
         """Upsert; the answer carries `outcome`: created, updated or unchanged."""
         path = _item_path(rtype, resource.get("mesh", ""), resource["name"])

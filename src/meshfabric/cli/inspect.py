@@ -55,16 +55,23 @@ def meshes(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> Non
     """
     client = connect(ctx)
     catalogue = client.catalogue()
-    in_mesh = [rtype for rtype in catalogue if rtype.mesh_scoped]
+    # One listing per type across all meshes: the number of requests does not grow with
+    # the number of meshes.
+    counts = Counter(
+        (resource["mesh"], rtype.name)
+        for rtype in catalogue
+        if rtype.mesh_scoped
+        for resource in client.list_all(rtype, None)
+    )
     summaries = [
         {
             "name": mesh["name"],
             "mtls": mtls_backend(mesh),
             "creationTime": mesh.get("creationTime"),
             "resources": {
-                rtype.name: count
-                for rtype in in_mesh
-                if (count := client.count(rtype, mesh["name"]))
+                rtype.name: counts[mesh["name"], rtype.name]
+                for rtype in catalogue
+                if counts[mesh["name"], rtype.name]
             },
         }
         for mesh in client.list_all(catalogue.by_name("Mesh"), None)

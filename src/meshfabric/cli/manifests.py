@@ -99,7 +99,7 @@ def parse(source: Source, catalogue: Catalogue) -> list[Manifest]:
     return [
         _manifest(document, f"{source.label}, document {number}", catalogue)
         for number, document in enumerate(documents, start=1)
-        if document is not None  # `---` at the start or end of a file opens an empty document
+        if document is not None  # `---` twice in a row, or at the end, makes an empty one
     ]
 
 

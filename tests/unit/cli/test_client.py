@@ -45,8 +45,8 @@ def test_paths_of_global_types_and_of_all_meshes_have_no_mesh_segment() -> None:
         return httpx.Response(200, json={"total": 0, "items": [], "next": None})
 
     client = _client(handler)
-    client.count(MESH, "ignored")
-    client.count(MTP, None)
+    list(client.list_all(MESH, "ignored"))
+    list(client.list_all(MTP, None))
     assert paths == ["/meshes", "/meshtrafficpermissions"]
 
 
