@@ -31,7 +31,6 @@ class ResourceTypeInfo:
     name: str
     path: str
     mesh_scoped: bool
-    has_spec: bool
     is_policy: bool
 
     @classmethod
@@ -40,7 +39,6 @@ class ResourceTypeInfo:
             name=entry["name"],
             path=entry["path"],
             mesh_scoped=entry["scope"] == "Mesh",
-            has_spec=bool(entry.get("hasSpec", True)),
             is_policy=bool(entry.get("policy")),
         )
 

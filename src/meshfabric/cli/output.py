@@ -77,13 +77,13 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
 
 def resource_diff(subject: str, current: dict[str, Any] | None, desired: dict[str, Any]) -> str:
     """A unified diff of the YAML of two versions of a resource, server fields left out."""
-    before = as_yaml_lines(current) if current is not None else []
-    after = as_yaml_lines(desired)
+    before = _user_fields_as_yaml(current) if current is not None else []
+    after = _user_fields_as_yaml(desired)
     lines = difflib.unified_diff(before, after, f"{subject} (current)", f"{subject} (applied)")
     return "".join(lines)
 
 
-def as_yaml_lines(resource: dict[str, Any]) -> list[str]:
+def _user_fields_as_yaml(resource: dict[str, Any]) -> list[str]:
     # Sorted keys: reordering the fields of a file is not a change worth showing.
     user_fields = {key: value for key, value in resource.items() if key not in SERVER_FIELDS}
     return yaml.safe_dump(user_fields, sort_keys=True).splitlines(keepends=True)

@@ -6,15 +6,12 @@ import pytest
 
 from meshfabric.cli.catalogue import Catalogue, ResourceTypeInfo
 
-MESH = ResourceTypeInfo("Mesh", "meshes", mesh_scoped=False, has_spec=False, is_policy=False)
-ZONE = ResourceTypeInfo("Zone", "zones", mesh_scoped=False, has_spec=False, is_policy=False)
+MESH = ResourceTypeInfo("Mesh", "meshes", mesh_scoped=False, is_policy=False)
+ZONE = ResourceTypeInfo("Zone", "zones", mesh_scoped=False, is_policy=False)
 MTP = ResourceTypeInfo(
-    "MeshTrafficPermission", "meshtrafficpermissions", mesh_scoped=True, has_spec=True,
-    is_policy=True,
-)  # fmt: skip
-MESH_SERVICE = ResourceTypeInfo(
-    "MeshService", "meshservices", mesh_scoped=True, has_spec=True, is_policy=False
+    "MeshTrafficPermission", "meshtrafficpermissions", mesh_scoped=True, is_policy=True
 )
+MESH_SERVICE = ResourceTypeInfo("MeshService", "meshservices", mesh_scoped=True, is_policy=False)
 
 
 @pytest.fixture
