@@ -111,8 +111,11 @@ def report(client: ControlPlaneClient, planned: Sequence[Planned]) -> None:
 def _waits_for_mesh_in_batch(
     error: ApiError, manifest: Manifest, planned: Sequence[Planned]
 ) -> bool:
-    """A dry run cannot see a mesh the same batch creates; the server checks the mesh last,
-    so an error about the mesh alone means the document itself is valid."""
+    """Whether the only fault is a missing mesh that this batch creates before the document.
+
+    A dry run cannot see a mesh the same batch creates. The server checks the mesh after
+    everything else, so an error about the mesh alone means the document itself is valid.
+    """
     fields = [parameter.field for parameter in error.invalid_parameters]
     return (
         error.status == 400

@@ -1,13 +1,13 @@
 """The meshctl application: global options, the command groups, and the error boundary.
 
 Each command group lives in its own module and is added here. A new group is one
-module with a `typer.Typer` and one `add_typer` line; commands for an existing group
-(say `inspect dataplane`) are added to that group's `app`.
+module with an `app = args.command_group(...)` and one `add_typer` line below;
+commands for an existing group (say `inspect dataplane`) are added to that group's
+`app`. Commands raise MeshctlError for anything the user should read.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -75,7 +75,7 @@ def root(
       meshctl apply -f kong-air/
       meshctl get meshtrafficpermissions --mesh kong-air
     """
-    ctx.obj = Session(Path(os.path.expanduser(config)))
+    ctx.obj = Session(config.expanduser())
 
 
 app.command("apply")(apply.apply)
