@@ -95,7 +95,13 @@ class ControlPlaneClient:
         return items
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Json:
-        body: Json = self._request(method, path, **kwargs).json()
+        try:
+            body: Json = self._request(method, path, **kwargs).json()
+        except ValueError:
+            raise MeshctlError(
+                f"{self.address}{path} did not answer with JSON; "
+                "is this the address of a control plane's API?"
+            ) from None
         return body
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -103,3 +103,9 @@ def test_an_unreachable_control_plane_is_one_sentence_naming_its_address() -> No
 
     with pytest.raises(MeshctlError, match=r"at http://cp\.test: connection refused"):
         _client(refuse).catalogue()
+
+
+def test_a_server_that_is_not_a_control_plane_is_named_as_such() -> None:
+    client = _client(lambda request: httpx.Response(200, text="<html>welcome</html>"))
+    with pytest.raises(MeshctlError, match="is this the address of a control plane's API"):
+        client.catalogue()
