@@ -24,21 +24,27 @@ wait_for() {  # wait_for SECONDS COMMAND...: retry the command until it succeeds
 }
 
 api_port=$(free_port)
-export MESHCTL_API_URL="http://127.0.0.1:$api_port"
+api="http://127.0.0.1:$api_port"
 step "Start a zone control plane (REST on $api_port, xDS on a Unix socket)"
 MESHFABRIC_LOG__FORMAT=text meshfabric-cp run --data-dir "$work/cp" --api-address 127.0.0.1 \
   --api-port "$api_port" --diagnostics-port 0 --xds-port 0 --xds-unix-socket "$work/xds.sock" \
   >"$work/cp.log" 2>&1 &
 pids+=($!)
-wait_for 30 curl -sf "$MESHCTL_API_URL/"
-export MESHCTL_TOKEN
-MESHCTL_TOKEN=$(cat "$work/cp/admin-token")
-put() { curl -sf -X PUT -H "Authorization: Bearer $MESHCTL_TOKEN" -H 'Content-Type: application/json' \
-  "$MESHCTL_API_URL$1" -d "$2" >/dev/null; }
+wait_for 30 curl -sf "$api/"
+export MESHCTL_CONFIG="$work/meshctl.yaml"
+meshctl config control-planes add --name demo --address "$api" \
+  --auth-token-file "$work/cp/admin-token" >/dev/null
 
 step "Create the kong-air mesh with the builtin CA: mTLS everywhere, deny by default"
-put /meshes/kong-air '{"type": "Mesh", "name": "kong-air", "mtls": {"enabledBackend": "ca-1",
-  "backends": [{"name": "ca-1", "type": "builtin"}]}}'
+meshctl apply -f - <<'YAML'
+type: Mesh
+name: kong-air
+mtls:
+  enabledBackend: ca-1
+  backends:
+    - name: ca-1
+      type: builtin
+YAML
 
 flight_app=$(free_port); flight_inbound=$(free_port); booking_outbound=$(free_port)
 step "Start flight-control (app on $flight_app) and its sidecar (inbound $flight_inbound)"
@@ -68,11 +74,21 @@ step "booking -> flight-control without a permission:"
 echo "HTTP $(call): $(cat "$work/body")"
 
 step "Allow booking to call flight-control (MeshTrafficPermission)"
-put /meshes/kong-air/meshtrafficpermissions/booking-to-flight-control '{
-  "type": "MeshTrafficPermission", "mesh": "kong-air", "name": "booking-to-flight-control",
-  "spec": {"targetRef": {"kind": "MeshService", "name": "flight-control"},
-           "from": [{"targetRef": {"kind": "MeshService", "name": "booking"},
-                     "default": {"action": "Allow"}}]}}'
+meshctl apply -f - <<'YAML'
+type: MeshTrafficPermission
+mesh: kong-air
+name: booking-to-flight-control
+spec:
+  targetRef:
+    kind: MeshService
+    name: flight-control
+  from:
+    - targetRef:
+        kind: MeshService
+        name: booking
+      default:
+        action: Allow
+YAML
 wait_for 10 allowed
 step "booking -> flight-control again (same processes, no restart):"
 echo "HTTP $(call): $(cat "$work/body")"

@@ -30,7 +30,9 @@ class ControlPlane:
             sys.executable, "-m", "meshfabric.cp",
             "run", "--data-dir", str(self.data_dir),
             "--api-address", "127.0.0.1", "--api-port", str(self.port),
-            "--diagnostics-port", "0", *self.args,
+            "--diagnostics-port", "0",
+            "--xds-port", "0",  # zone control planes serve xDS: never on a fixed port here
+            *self.args,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)

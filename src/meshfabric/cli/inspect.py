@@ -1,60 +1,210 @@
-"""meshctl inspect: what the control plane generated for a proxy, and why."""
+"""meshctl inspect: summaries of meshes, zones and of each resource type.
+
+`inspect meshes` and `inspect zones` are commands of this group; any other word is taken
+as a resource type. More commands (for example `inspect dataplane NAME`) are added to
+`app` like any Typer command and take precedence over the type fallback.
+"""
 
 from __future__ import annotations
 
-import json
+from collections import Counter
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
+from typer.core import TyperGroup
 
-from meshfabric.cli.client import Api
+from meshfabric.cli.args import OutputOption, TypeArgument, command_group
+from meshfabric.cli.columns import mtls_backend
+from meshfabric.cli.output import OutputFormat, age, print_data, print_table
+from meshfabric.cli.session import connect
 
-app = typer.Typer(help="Inspect generated proxy configuration.", no_args_is_help=True)
+Json = dict[str, Any]
+ORIGIN_LABEL = "kuma.io/origin"
+ZONE_LABEL = "kuma.io/zone"
+_BY_TYPE = "type"
+
+
+class _TypeFallbackGroup(TyperGroup):
+    """Routes `inspect WORD` to the type summary when WORD is not one of its commands."""
+
+    # Typed Any: typer's Context and Command classes live in a private, vendored click.
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            args = [_BY_TYPE, *args]
+        return super().resolve_command(ctx, args)
+
+
+app = command_group(
+    "Summaries of meshes, zones and resource types.\n\n"
+    "`inspect meshes`, `inspect zones`, or `inspect TYPE` for any resource type "
+    "(for example `inspect mtp`).",
+    cls=_TypeFallbackGroup,
+)
+
+
+@app.command("meshes")
+def meshes(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> None:
+    """Each mesh with its resource counts by type.
+
+    Also its mTLS backend and age.
+
+    \b
+    Example:
+      meshctl inspect meshes
+    """
+    client = connect(ctx)
+    catalogue = client.catalogue()
+    # One listing per type across all meshes: the number of requests does not grow with
+    # the number of meshes.
+    counts = Counter(
+        (resource["mesh"], rtype.name)
+        for rtype in catalogue
+        if rtype.mesh_scoped
+        for resource in client.list_all(rtype, None)
+    )
+    summaries = [
+        {
+            "name": mesh["name"],
+            "mtls": mtls_backend(mesh),
+            "creationTime": mesh.get("creationTime"),
+            "resources": {
+                rtype.name: counts[mesh["name"], rtype.name]
+                for rtype in catalogue
+                if counts[mesh["name"], rtype.name]
+            },
+        }
+        for mesh in client.list_all(catalogue.by_name("Mesh"), None)
+    ]
+    if output is not OutputFormat.TABLE:
+        print_data(summaries, output)
+        return
+    rows = [
+        [s["name"], s["mtls"], age(s["creationTime"]), _counts(s["resources"])] for s in summaries
+    ]
+    print_table(["NAME", "MTLS", "AGE", "RESOURCES"], rows)
+
+
+@app.command("zones")
+def zones(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> None:
+    """Each zone's state and control-plane version.
+
+    \b
+    Example:
+      meshctl inspect zones
+    """
+    overviews = connect(ctx).zones_overview()
+    if output is not OutputFormat.TABLE:
+        print_data(overviews, output)
+        return
+    print_table(
+        ["NAME", "ENABLED", "STATUS", "CP VERSION", "CONNECTED"],
+        [_zone_row(overview) for overview in overviews],
+    )
 
 
 @app.command("dataplane")
 def dataplane(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Dataplane name")],
-    mesh: Annotated[str, typer.Option(help="Mesh of the dataplane")] = "default",
-    config_dump: Annotated[
-        bool, typer.Option("--config-dump", help="Print the whole generated Envoy config as JSON")
-    ] = False,
+    name: Annotated[str, typer.Argument(help="The dataplane.")],
+    mesh: Annotated[str, typer.Option(help="Its mesh.")] = "default",
+    output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Show the policies that matched a dataplane and the Envoy resources it gets."""
-    api: Api = ctx.obj
-    config = api.get(f"/meshes/{mesh}/dataplanes/{name}/_config")
-    if config_dump:
-        typer.echo(json.dumps(config["xds"], indent=2))
+    """The Envoy config a dataplane gets, and the policies that shaped it.
+
+    The table lists the policies that matched and the generated resources; -o yaml or
+    -o json prints the whole config (private keys are never shown).
+
+    \b
+    Examples:
+      meshctl inspect dataplane flight-control-1 --mesh kong-air
+      meshctl inspect dataplane booking-1 -o json
+    """
+    config = connect(ctx).dataplane_config(mesh, name)
+    if output is not OutputFormat.TABLE:
+        print_data(config, output)
         return
-    # Resource names hold ":secret:" and brackets: print them as they are.
-    console = Console(emoji=False, markup=False)
-    state = "connected" if config["connected"] else "not connected (config it would get)"
-    console.print(f"Dataplane {mesh}/{name}: {state}")
-    console.print(_policies_table(config["policies"]))
-    console.print(_resources_table(config["xds"]))
+    state = "connected" if config["connected"] else "not connected: the config it would get"
+    typer.echo(f"Dataplane {mesh}/{name} ({state})\n")
+    policies = config["policies"]
+    print_table(
+        ["POLICY TYPE", "MATCHED"],
+        [[kind, ", ".join(names)] for kind, names in sorted(policies.items())] or [["-", "-"]],
+    )
+    typer.echo("")
+    print_table(
+        ["XDS", "RESOURCE"],
+        [
+            [kind.upper(), str(item.get("name") or item.get("clusterName") or "")]
+            for kind, items in config["xds"].items()
+            for item in items
+        ],
+    )
 
 
-def _policies_table(policies: dict[str, list[str]]) -> Table:
-    table = Table(title="Policies that matched")
-    table.add_column("TYPE")
-    table.add_column("NAMES")
-    for policy_type, names in sorted(policies.items()):
-        table.add_row(policy_type, ", ".join(names))
-    return table
+@app.command(_BY_TYPE, hidden=True)
+def by_type(
+    ctx: typer.Context, type_name: TypeArgument, output: OutputOption = OutputFormat.TABLE
+) -> None:
+    """How many resources of a type each mesh holds, where they come from, latest change.
+
+    \b
+    Examples:
+      meshctl inspect meshtrafficpermissions
+      meshctl inspect mtp -o yaml
+    """
+    client = connect(ctx)
+    rtype = client.catalogue().find(type_name)
+    summaries = summarize_by_mesh(client.list_all(rtype, None))
+    if output is not OutputFormat.TABLE:
+        print_data(summaries, output)
+        return
+    rows = [
+        [s["mesh"] or "-", str(s["count"]), _counts(s["origins"]), age(s["lastModified"])]
+        for s in summaries
+    ]
+    print_table(["MESH", "COUNT", "ORIGINS", "LAST MODIFIED"], rows)
 
 
-def _resources_table(xds: dict[str, list[dict[str, Any]]]) -> Table:
-    table = Table(title="Envoy resources")
-    table.add_column("TYPE")
-    table.add_column("NAME")
-    for type_name, resources in xds.items():
-        for resource in resources:
-            table.add_row(type_name.upper(), _name_of(resource))
-    return table
+def summarize_by_mesh(resources: Iterable[Json]) -> list[Json]:
+    """Per mesh (sorted): count, count per origin, the latest modification time."""
+    by_mesh: dict[str, list[Json]] = {}
+    for resource in resources:
+        by_mesh.setdefault(resource.get("mesh", ""), []).append(resource)
+    return [
+        {
+            "mesh": mesh,
+            "count": len(items),
+            "origins": dict(Counter(origin(item) for item in items)),
+            "lastModified": max(item.get("modificationTime") or "" for item in items) or None,
+        }
+        for mesh, items in sorted(by_mesh.items())
+    ]
 
 
-def _name_of(resource: dict[str, Any]) -> str:
-    return str(resource.get("name") or resource.get("clusterName") or "")
+def origin(resource: Json) -> str:
+    """Where a resource was created: global, a named zone, or here (no multi-zone labels)."""
+    labels = resource.get("labels") or {}
+    if labels.get(ORIGIN_LABEL) == "zone":
+        return f"zone {labels.get(ZONE_LABEL, '?')}"
+    return str(labels.get(ORIGIN_LABEL, "local"))
+
+
+def _zone_row(overview: Json) -> list[str]:
+    # Kuma's ZoneInsight: the latest subscription tells whether the zone is connected now.
+    subscriptions = (overview.get("zoneInsight") or {}).get("subscriptions") or [{}]
+    latest = subscriptions[-1]
+    online = bool(latest.get("connectTime")) and not latest.get("disconnectTime")
+    version = (latest.get("version") or {}).get("kumaCp", {}).get("version", "-")
+    enabled = (overview.get("zone") or {}).get("enabled", True)
+    return [
+        overview["name"],
+        str(enabled).lower(),
+        "online" if online else "offline",
+        version,
+        age(latest.get("connectTime")),
+    ]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in counts.items()) or "-"

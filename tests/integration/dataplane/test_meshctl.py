@@ -1,8 +1,9 @@
-"""meshctl against a real control plane: a dataplane token, then inspecting its config."""
+"""meshctl against a zone control plane: a dataplane token, then inspecting its config."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,63 +11,63 @@ from typer.testing import CliRunner
 from meshfabric.cli.main import app
 from tests.integration.dataplane.conftest import SidecarFactory
 from tests.integration.dataplane.support import ZoneControlPlane, permission, sidecar_dataplane
-from tests.support.net import free_port
+from tests.support.net import free_port, wait_until
 
 pytestmark = pytest.mark.envoy
 
 
-def run(cp: ZoneControlPlane, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["--api-url", cp.url, "--token", cp.token, *args])
-    return result.exit_code, result.output
+class MeshctlRunner:
+    def __init__(self, config: Path) -> None:
+        self.env = {"MESHCTL_CONFIG": str(config), "COLUMNS": "200"}
+
+    def run(self, *args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(app, list(args), env=self.env)
+        return result.exit_code, result.stdout, result.stderr
+
+    def ok(self, *args: str) -> str:
+        code, stdout, stderr = self.run(*args)
+        assert code == 0, stdout + stderr
+        return stdout
 
 
-def meshctl(cp: ZoneControlPlane, *args: str) -> str:
-    code, output = run(cp, *args)
-    assert code == 0, output
-    return output
+@pytest.fixture
+def meshctl(control_plane: ZoneControlPlane, tmp_path: Path) -> MeshctlRunner:
+    runner = MeshctlRunner(tmp_path / "meshctl.yaml")
+    runner.ok(
+        "config", "control-planes", "add", "--name", "zone", "--address", control_plane.url,
+        "--auth-token-file", str(control_plane.data_dir / "admin-token"),
+    )  # fmt: skip
+    return runner
 
 
 def test_a_generated_token_runs_a_proxy_whose_config_can_be_inspected(
-    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, meshctl: MeshctlRunner
 ) -> None:
     control_plane.apply(permission(mesh, "web-to-backend", "backend", "web"))
-    token = meshctl(
-        control_plane,
-        "generate",
-        "dataplane-token",
-        "--mesh",
-        mesh,
-        "--tag",
-        "kuma.io/service=backend",
-    ).strip()
+    tag = "kuma.io/service=backend"
+    token = meshctl.ok("generate", "dataplane-token", "--mesh", mesh, "--tag", tag).strip()
     inbound = free_port()
-    dataplane = sidecar_dataplane("backend-1", inbound, free_port(), "backend", "http")
-    sidecar(dataplane, token).wait_ready()
+    sidecar(sidecar_dataplane("backend-1", inbound, free_port(), "backend", "http"), token)
 
-    summary = meshctl(control_plane, "inspect", "dataplane", "backend-1", "--mesh", mesh)
-    assert "connected" in summary
-    assert "MeshTrafficPermission" in summary
-    assert "web-to-backend" in summary
+    def connected() -> bool:
+        code, stdout, _ = meshctl.run("inspect", "dataplane", "backend-1", "--mesh", mesh)
+        return code == 0 and "(connected)" in stdout
+
+    wait_until(connected, 20, "the sidecar to connect")
+    summary = meshctl.ok("inspect", "dataplane", "backend-1", "--mesh", mesh)
+    assert "(connected)" in summary
+    assert "MeshTrafficPermission" in summary and "web-to-backend" in summary
     assert f"inbound:127.0.0.1:{inbound}" in summary
     assert "identity_cert:secret:default" in summary
 
-    dump = json.loads(meshctl(control_plane, "inspect", "dataplane", "backend-1", "--config-dump"))
-    [identity] = [s for s in dump["sds"] if "tlsCertificate" in s]
+    dump = json.loads(meshctl.ok("inspect", "dataplane", "backend-1", "-o", "json"))
+    [identity] = [s for s in dump["xds"]["sds"] if "tlsCertificate" in s]
     assert identity["tlsCertificate"]["privateKey"] == {"inlineString": "<redacted>"}
 
 
-def test_errors_come_back_in_words(control_plane: ZoneControlPlane) -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "--api-url",
-            control_plane.url,
-            "--token",
-            control_plane.token,
-            "inspect",
-            "dataplane",
-            "nope",
-        ],
-    )
-    assert result.exit_code == 1
-    assert "Dataplane default/nope not found" in result.output
+def test_an_unknown_dataplane_is_reported_in_words(
+    control_plane: ZoneControlPlane, meshctl: MeshctlRunner
+) -> None:
+    code, _, stderr = meshctl.run("inspect", "dataplane", "nope")
+    assert code == 1
+    assert "Dataplane default/nope not found" in stderr
