@@ -30,7 +30,6 @@ class IdentityProvider:
         self._store = store
         self._roots: dict[tuple[str, str], RootCa] = {}
         self._issued: dict[str, Identity] = {}
-        self.issued_count = 0
 
     async def identity(
         self,
@@ -59,7 +58,6 @@ class IdentityProvider:
             rotate_at=certificate.issued_at + lifetime * ROTATE_AFTER_FRACTION,
         )
         self._issued[node_id] = identity
-        self.issued_count += 1
         return identity
 
     async def root(self, mesh: str, backend: str) -> RootCa:

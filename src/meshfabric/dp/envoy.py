@@ -45,7 +45,6 @@ def envoy_command(bootstrap: Path, log_level: str, extra: Sequence[str] = ()) ->
 class EnvoySupervisor:
     def __init__(self, command: Sequence[str]) -> None:
         self._command = list(command)
-        self.starts = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Keep Envoy running until `stop` is set, then stop it."""
@@ -53,7 +52,6 @@ class EnvoySupervisor:
         while not stop.is_set():
             started = time.monotonic()
             process = await asyncio.create_subprocess_exec(*self._command)
-            self.starts += 1
             log.info("envoy started", extra={"pid": process.pid})
             stopped = await _wait_either(process, stop)
             if stopped:

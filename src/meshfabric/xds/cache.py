@@ -108,9 +108,6 @@ class SnapshotCache:
     def clear(self, node_id: str) -> None:
         self._snapshots.pop(node_id, None)
 
-    def node_ids(self) -> list[str]:
-        return list(self._snapshots)
-
     @contextmanager
     def watch(self, node_id: str, notify: SnapshotWatcher) -> Iterator[None]:
         """Call `notify` with each new snapshot of the node while the block runs."""

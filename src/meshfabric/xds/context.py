@@ -8,7 +8,7 @@ recomputed lazily after a change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -97,9 +97,6 @@ class MeshContext:
     def proxy(self, name: str) -> Proxy | None:
         return self._proxies.get(name)
 
-    def proxies(self) -> Iterable[Proxy]:
-        return self._proxies.values()
-
     def policies_of(self, type_name: str) -> list[Resource]:
         return sorted(self.policies.get(type_name, {}).values(), key=lambda p: p.name)
 
@@ -184,9 +181,6 @@ class MeshContexts:
         current = await self._store.get(key)
         previous = context.put(current) if current is not None else context.remove(key)
         return previous, current
-
-    def forget(self, mesh: str) -> None:
-        self._meshes.pop(mesh, None)
 
     async def _load(self, mesh: str) -> MeshContext:
         context = MeshContext(mesh)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from meshfabric.metrics import XDS_REJECTIONS
-from meshfabric.resources import Resource, ResourceKey
+from meshfabric.resources import Resource
 from meshfabric.store.protocol import Store
 from meshfabric.xds.types import SHORT_NAMES
 
@@ -135,6 +135,3 @@ class ProxyInsights:
             await self._store.put(insight)
         except Exception:
             log.exception("could not record %s", insight.key)
-
-    async def get(self, mesh: str, name: str) -> Resource | None:
-        return await self._store.get(ResourceKey("DataplaneInsight", mesh, name))

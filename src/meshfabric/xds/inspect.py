@@ -12,7 +12,7 @@ from google.protobuf import any_pb2, json_format
 
 from meshfabric.ca.identities import IdentityProvider
 from meshfabric.xds.cache import Snapshot, SnapshotCache
-from meshfabric.xds.generate import generate_snapshot  # also registers every message type
+from meshfabric.xds.generate import build_resources  # also registers every message type
 from meshfabric.xds.proxy import node_id
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.types import PUSH_ORDER, SECRET, SHORT_NAMES
@@ -35,7 +35,8 @@ class Inspector:
         if proxy_context is None:
             return None
         node = node_id(mesh, name)
-        fresh = generate_snapshot(proxy_context)  # also records which policies matched
+        # Built here rather than by generate_snapshot, which would count it as xDS work.
+        fresh = Snapshot.of(build_resources(proxy_context).encode())  # records the matches
         served = self._cache.get(node)
         if served is None:
             self._identities.forget_proxy(node)  # issued only to show it
