@@ -4,16 +4,47 @@ from __future__ import annotations
 
 from typing import Literal
 
-from meshfabric.resources.common import InboundPolicySpec, Strict, TargetRefRules
+from pydantic import Field
+
+from meshfabric.resources.common import (
+    FromItem,
+    Match,
+    RuleItem,
+    Strict,
+    TargetedSpec,
+    TargetRefRules,
+    match_violations,
+)
+from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
 
 
-class Conf(Strict):
+class FromConf(Strict):
     action: Literal["Allow", "Deny", "AllowWithShadowDeny"]
 
 
-class Spec(InboundPolicySpec[Conf]):
-    pass
+class RuleConf(Strict):
+    """Kuma 2.10+: clients listed by identity; deny wins over allow."""
+
+    allow: list[Match] | None = None
+    deny: list[Match] | None = None
+    allowWithShadowDeny: list[Match] | None = None
+
+
+class Spec(TargetedSpec):
+    from_: list[FromItem[FromConf]] | None = Field(default=None, alias="from")
+    rules: list[RuleItem[RuleConf]] | None = None
+
+
+def _rule_matches_are_valid(spec: Spec) -> list[Violation]:
+    violations: list[Violation] = []
+    for index, rule in enumerate(spec.rules or []):
+        for name in ("allow", "deny", "allowWithShadowDeny"):
+            matches: list[Match] = getattr(rule.default, name) or []
+            for position, match in enumerate(matches):
+                path = f"rules[{index}].default.{name}[{position}]"
+                violations += match_violations(path, match)
+    return violations
 
 
 TYPE = ResourceType(
@@ -29,5 +60,6 @@ TYPE = ResourceType(
             from_=("Mesh", "MeshSubset", "MeshService", "MeshServiceSubset"),
             needs_section=True,
         ),
+        _rule_matches_are_valid,
     ),
 )
