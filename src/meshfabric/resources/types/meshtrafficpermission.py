@@ -16,7 +16,7 @@ from meshfabric.resources.common import (
     match_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class FromConf(Strict):
@@ -47,13 +47,10 @@ def _rule_matches_are_valid(spec: Spec) -> list[Violation]:
     return violations
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshTrafficPermission",
     plural="meshtrafficpermissions",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=("Mesh", "MeshSubset", "MeshService", "MeshServiceSubset", "Dataplane"),
