@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   postgresql  # the PostgreSQL store backend, started by the tests
-  curl        # the demo calls the REST API and the services through their sidecars
+  curl        # the demo shows raw API answers and calls services through their sidecars
 )
 
 missing=()

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from meshfabric.resources import REGISTRY, Registry, Resource, ResourceKey
+from meshfabric.resources.types.mesh import lifetime_seconds
 from meshfabric.store.protocol import Store
-from meshfabric.tokens import parse_duration
 from meshfabric.xds.proxy import Protocol, Proxy
 
 T = TypeVar("T")
@@ -193,7 +193,6 @@ class MeshContexts:
         return context
 
 
-def _seconds(duration: str | None, default: float) -> float:
-    if not duration:
-        return default
-    return parse_duration(duration).total_seconds()
+def _seconds(lifetime: str | None, default: float) -> float:
+    seconds = lifetime_seconds(lifetime) if lifetime else None
+    return default if seconds is None else float(seconds)

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from meshfabric.resources.common import Duration, Strict
+from pydantic import AfterValidator
+
+from meshfabric.resources.common import Duration, Strict, duration_seconds
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
 
+_DAYS_OR_YEARS = re.compile(r"^\d+[dy]$")
+_DAY_OR_YEAR_SECONDS = {"d": Decimal(86400), "y": Decimal(365 * 86400)}
+
+
+def lifetime_seconds(value: str) -> Decimal | None:
+    """A certificate lifetime in seconds: days or years (1d, 10y) or any Go duration."""
+    if _DAYS_OR_YEARS.match(value):
+        return Decimal(value[:-1]) * _DAY_OR_YEAR_SECONDS[value[-1]]
+    return duration_seconds(value)
+
+
+def _check_lifetime(value: str) -> str:
+    if lifetime_seconds(value) is None:
+        raise ValueError(f'"{value}" is not a duration (examples: 1d, 10y, 24h, 90m)')
+    return value
+
+
+# Certificate lifetimes also come in days and years, as Kuma's docs write them (1d, 10y).
+CertLifetime = Annotated[str, AfterValidator(_check_lifetime)]
+
 
 class CertRotation(Strict):
-    expiration: Duration | None = None
+    expiration: CertLifetime | None = None
 
 
 class DpCert(Strict):

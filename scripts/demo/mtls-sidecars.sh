@@ -14,7 +14,7 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+step() { printf '\n\033[1;36m== %s\033[0m\n' "$*"; }
 wait_for() {  # wait_for SECONDS COMMAND...: retry the command until it succeeds
   local deadline=$((SECONDS + $1)); shift
   until "$@" >/dev/null 2>&1; do
