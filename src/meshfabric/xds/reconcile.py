@@ -101,6 +101,11 @@ class Reconciler:
         self._rotations: dict[str, asyncio.TimerHandle] = {}
         self.delivery = DeliveryTracker()
 
+    @property
+    def busy(self) -> bool:
+        """Changes or proxies are waiting to be reconciled."""
+        return bool(self._events or self._dirty)
+
     # -- proxies coming and going -----------------------------------------------------------
 
     def connect(self, mesh: str, name: str) -> str:
