@@ -1,0 +1,1 @@
+"""The Kuma-compatible REST API: resources, tokens, system endpoints, auth, error format."""

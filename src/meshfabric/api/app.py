@@ -1,0 +1,51 @@
+"""Assemble the FastAPI application from the routers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import Depends, FastAPI, Request, Response
+
+from meshfabric import __version__
+from meshfabric.api import errors, resources, system
+from meshfabric.api.auth import authenticate
+from meshfabric.api.context import ApiContext
+from meshfabric.metrics import API_REQUEST_SECONDS
+
+
+async def _authorize(request: Request) -> None:
+    ctx: ApiContext = request.app.state.ctx
+    await authenticate(request, ctx.users)
+
+
+def create_app(ctx: ApiContext) -> FastAPI:
+    app = FastAPI(
+        title="meshfabric control plane API",
+        version=__version__,
+        description="Kuma 2.x compatible REST API of the meshfabric control plane.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    app.include_router(system.public)
+    protected = [Depends(_authorize)]
+    app.include_router(system.router, dependencies=protected)
+    for rtype in ctx.registry:
+        app.include_router(resources.router_for(rtype), dependencies=protected)
+    app.middleware("http")(_measure)
+    return app
+
+
+async def _measure(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    template = getattr(route, "path", "unmatched")
+    API_REQUEST_SECONDS.labels(request.method, template, str(response.status_code)).observe(
+        time.perf_counter() - started
+    )
+    return response

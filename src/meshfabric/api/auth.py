@@ -1,0 +1,43 @@
+"""Bearer-token authentication: every request but the index carries a user token.
+
+Tokens whose groups include mesh-system:admin may write; any other valid token reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from meshfabric.api.errors import ApiError
+from meshfabric.tokens import TokenIssuer
+
+ADMIN_GROUP = "mesh-system:admin"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    groups: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_GROUP in self.groups
+
+
+async def authenticate(request: Request, users: TokenIssuer) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            401,
+            "Unauthenticated",
+            "send a user token as 'Authorization: Bearer <token>' "
+            "(the admin token is in the control plane's data directory, file admin-token)",
+        )
+    claims = await users.verify(token.strip())
+    principal = Principal(str(claims.get("name", "")), tuple(claims.get("groups", ())))
+    if request.method not in READ_METHODS and not principal.is_admin:
+        raise ApiError(403, "Forbidden", f'user "{principal.name}" has a read-only token')
+    return principal

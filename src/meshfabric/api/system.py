@@ -1,0 +1,136 @@
+"""Index, configuration, the type catalogue, tokens and zone overviews."""
+
+import enum
+import socket
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from meshfabric import __version__
+from meshfabric.api.context import ApiContext, context
+from meshfabric.resources import KdsFlow, ResourceKey
+from meshfabric.tokens import parse_duration
+
+Ctx = Annotated[ApiContext, Depends(context)]
+
+public = APIRouter(tags=["System"])
+router = APIRouter(tags=["System"])
+
+
+class ZoneScope(enum.StrEnum):
+    CP = "cp"
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
+class _TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    validFor: str = Field("24h", description="Lifetime, e.g. 30m, 24h, 8760h")
+
+    @field_validator("validFor")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class UserTokenRequest(_TokenRequest):
+    name: str = Field(min_length=1)
+    groups: list[str] = Field(default_factory=list)
+
+
+class ZoneTokenRequest(_TokenRequest):
+    zone: str = Field(min_length=1)
+    scope: list[ZoneScope] = Field(default_factory=lambda: [ZoneScope.CP])
+
+
+class DataplaneTokenRequest(_TokenRequest):
+    mesh: str = Field("default", min_length=1)
+    name: str | None = None
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+    type: Literal["dataplane", "ingress", "egress"] = "dataplane"
+
+
+@public.get("/", summary="Control-plane identity")
+async def index(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "hostname": socket.gethostname(),
+        "tagline": "meshfabric",
+        "product": "meshfabric",
+        "version": __version__,
+        "basedOnKuma": "2.9",
+        "instanceId": ctx.instance_id,
+        "mode": ctx.settings.mode.value,
+        "zone": ctx.settings.zone.name if ctx.settings.mode == "zone" else None,
+    }
+
+
+@router.get("/config", summary="The running configuration (secrets redacted)")
+async def config(ctx: Ctx) -> dict[str, Any]:
+    settings = ctx.settings.model_dump(mode="json")
+    if settings["store"]["postgres"]["dsn"]:
+        settings["store"]["postgres"]["dsn"] = "*****"
+    return settings
+
+
+@router.get("/_resources", summary="Every resource type this control plane serves")
+async def resource_types(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "resources": [
+            {
+                "name": rtype.name,
+                "singularDisplayName": rtype.singular_display_name,
+                "pluralDisplayName": rtype.plural_display_name,
+                "path": rtype.plural,
+                "scope": rtype.scope.value,
+                "readOnly": False,
+                "hasSpec": rtype.has_spec,
+                "policy": {"isTargetRef": True} if rtype.is_policy else None,
+                "kdsFlags": [flag.name for flag in KdsFlow if flag in rtype.kds],
+            }
+            for rtype in ctx.registry
+        ]
+    }
+
+
+@router.post("/tokens/user", response_class=PlainTextResponse, summary="Issue a user token")
+async def user_token(ctx: Ctx, request: UserTokenRequest) -> str:
+    claims = {"name": request.name, "groups": request.groups}
+    return await ctx.users.issue(claims, parse_duration(request.validFor))
+
+
+@router.post("/tokens/zone", response_class=PlainTextResponse, summary="Issue a zone token")
+async def zone_token(ctx: Ctx, request: ZoneTokenRequest) -> str:
+    claims = {"zone": request.zone, "scope": request.scope}
+    return await ctx.zones.issue(claims, parse_duration(request.validFor))
+
+
+@router.post(
+    "/tokens/dataplane", response_class=PlainTextResponse, summary="Issue a dataplane token"
+)
+async def dataplane_token(ctx: Ctx, request: DataplaneTokenRequest) -> str:
+    claims: dict[str, Any] = {"tags": request.tags, "type": request.type}
+    if request.name:
+        claims["name"] = request.name
+    return await ctx.dataplanes.issue(claims, parse_duration(request.validFor), request.mesh)
+
+
+@router.get("/zones/_overview", summary="Zones with their sync insights")
+async def zones_overview(ctx: Ctx) -> dict[str, Any]:
+    store = ctx.manager.store
+    page = await store.list("Zone", "")
+    items = []
+    for zone in page.items:
+        insight = await store.get(ResourceKey("ZoneInsight", "", zone.name))
+        items.append(
+            {
+                "type": "ZoneOverview",
+                "name": zone.name,
+                "zone": {"enabled": zone.spec.get("enabled", True)},
+                "zoneInsight": insight.spec if insight else {"subscriptions": []},
+            }
+        )
+    return {"total": len(items), "items": items, "next": None}

@@ -1,0 +1,1 @@
+"""Process wiring of the control plane: configuration, components, run global|zone."""

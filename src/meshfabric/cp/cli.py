@@ -1,0 +1,69 @@
+"""meshfabric-cp: run the control plane."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from meshfabric.cp import config as cp_config
+from meshfabric.cp.config import Mode
+from meshfabric.cp.logs import configure
+from meshfabric.cp.runtime import run as run_control_plane
+
+app = typer.Typer(
+    help="The meshfabric control plane: global, zone, or a standalone single-zone mesh.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `run` a subcommand even while it is the only one."""
+
+
+@app.command()
+def run(
+    mode: Annotated[
+        Mode | None, typer.Option(help="global, or zone (standalone without --global-address)")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", exists=True, help="YAML configuration file")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Database and admin token go here")] = None,
+    api_address: Annotated[str | None, typer.Option(help="REST API listen address")] = None,
+    api_port: Annotated[int | None, typer.Option(help="REST API port")] = None,
+    diagnostics_port: Annotated[int | None, typer.Option(help="Metrics port, 0 disables")] = None,
+    zone: Annotated[str | None, typer.Option(help="This zone's name (zone mode)")] = None,
+    global_address: Annotated[
+        str | None, typer.Option(help="Global KDS address; makes this zone federated")
+    ] = None,
+) -> None:
+    """Run the control plane until SIGTERM or SIGINT.
+
+    Every option can also come from the configuration file or a MESHFABRIC_* variable
+    (MESHFABRIC_API__PORT for api.port); flags win over variables, variables over the file.
+    """
+    overrides: dict[str, Any] = {"mode": mode, "data_dir": data_dir}
+    overrides["api"] = _section(address=api_address, port=api_port)
+    overrides["diagnostics"] = _section(port=diagnostics_port)
+    overrides["zone"] = _section(name=zone, global_address=global_address)
+    try:
+        settings = cp_config.load(config, **overrides)
+    except (ValidationError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    configure(settings.log)
+    asyncio.run(run_control_plane(settings))
+
+
+def _section(**values: Any) -> dict[str, Any] | None:
+    present = {key: value for key, value in values.items() if value is not None}
+    return present or None
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,142 @@
+"""Control-plane configuration: defaults, then a YAML file, then MESHFABRIC_* variables.
+
+Every key can be set from the environment: nested keys join with a double underscore,
+so `api.port` is MESHFABRIC_API__PORT and `store.postgres.dsn` MESHFABRIC_STORE__POSTGRES__DSN.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class Mode(enum.StrEnum):
+    GLOBAL = "global"
+    ZONE = "zone"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiConfig(Section):
+    address: str = Field("0.0.0.0", description="Address the REST API listens on")
+    port: int = Field(5681, ge=0, le=65535, description="REST API port (0 picks a free port)")
+
+
+class DiagnosticsConfig(Section):
+    address: str = Field("127.0.0.1", description="Address of /metrics (Prometheus)")
+    port: int = Field(5680, ge=0, le=65535, description="Prometheus metrics port (0 disables)")
+
+
+class SqliteConfig(Section):
+    path: Path | None = Field(None, description="Database file; default <data_dir>/meshfabric.db")
+
+
+class PostgresConfig(Section):
+    dsn: str = Field("", description="libpq connection string, e.g. postgresql://u:p@host/db")
+    pool_size: int = Field(4, ge=1, description="Connections per control-plane replica")
+
+
+class StoreType(enum.StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class StoreConfig(Section):
+    type: StoreType = StoreType.SQLITE
+    sqlite: SqliteConfig = SqliteConfig()
+    postgres: PostgresConfig = PostgresConfig()
+
+
+class ZoneConfig(Section):
+    name: str = Field("default", description="This zone's name (zone mode)")
+    global_address: str = Field(
+        "", description="KDS address of the global control plane; empty runs a standalone zone"
+    )
+
+
+class LogFormat(enum.StrEnum):
+    JSON = "json"
+    TEXT = "text"
+
+
+class LogConfig(Section):
+    level: str = "INFO"
+    format: LogFormat = LogFormat.JSON
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MESHFABRIC_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    mode: Mode = Mode.ZONE
+    data_dir: Path = Field(
+        Path.home() / ".meshfabric",
+        description="Holds the SQLite database and the admin token file",
+    )
+    api: ApiConfig = ApiConfig()
+    diagnostics: DiagnosticsConfig = DiagnosticsConfig()
+    store: StoreConfig = StoreConfig()
+    zone: ZoneConfig = ZoneConfig()
+    log: LogConfig = LogConfig()
+
+    @model_validator(mode="after")
+    def _postgres_needs_dsn(self) -> Settings:
+        if self.store.type is StoreType.POSTGRES and not self.store.postgres.dsn:
+            raise ValueError("store.postgres.dsn must be set when store.type is postgres")
+        return self
+
+    @property
+    def federated(self) -> bool:
+        """A zone that syncs with a global control plane."""
+        return self.mode is Mode.ZONE and bool(self.zone.global_address)
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.data_dir / "admin-token"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.store.sqlite.path or self.data_dir / "meshfabric.db"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file; flags (init) win over both.
+        return (init_settings, env_settings)
+
+
+def load(file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the file (if any), the environment and explicit overrides, in rising order."""
+    from_file: dict[str, Any] = {}
+    if file is not None:
+        from_file = yaml.safe_load(file.read_text()) or {}
+        if not isinstance(from_file, dict):
+            raise ValueError(f"{file}: the configuration must be a mapping")
+    env_only = Settings.model_validate({})  # applies MESHFABRIC_* over the defaults
+    merged = _deep_merge(from_file, env_only.model_dump(exclude_defaults=True))
+    merged = _deep_merge(merged, {k: v for k, v in overrides.items() if v is not None})
+    return Settings(**merged)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,127 @@
+"""The shape every resource type shares: identity, scope, sync direction, validation."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from meshfabric.resources.errors import Violation, violations_from_pydantic
+
+
+class Scope(enum.StrEnum):
+    MESH = "Mesh"
+    GLOBAL = "Global"
+
+
+class KdsFlow(enum.Flag):
+    """Which way a type travels between the global and the zone control planes."""
+
+    NONE = 0
+    GLOBAL_TO_ZONE = enum.auto()
+    ZONE_TO_GLOBAL = enum.auto()
+    # Synced up to global, then down again to every other zone (MeshService, ZoneIngress).
+    ZONE_TO_ZONES = enum.auto()
+
+
+class ValidationFailed(Exception):
+    """A resource broke its schema; each violation names the field path and the reason."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("; ".join(f"{v.field}: {v.reason}" for v in violations))
+        self.violations = violations
+
+
+SemanticCheck = Callable[[Any], list[Violation]]
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """Everything the store, the API and KDS need to know about one kind of resource.
+
+    `schema` validates the resource's own fields: what sits under `spec` for the newer
+    types, or the top-level fields for Mesh, Dataplane, ZoneIngress, ZoneEgress, Zone,
+    Secret and GlobalSecret (Kuma's older, protobuf-shaped types).
+    """
+
+    name: str
+    plural: str
+    scope: Scope
+    schema: type[BaseModel]
+    kds: KdsFlow = KdsFlow.GLOBAL_TO_ZONE
+    has_spec: bool = True
+    is_policy: bool = False
+    semantic_checks: tuple[SemanticCheck, ...] = field(default=())
+    # Secrets are stored like any resource but never listed with their data in the open.
+    sensitive: bool = False
+
+    @property
+    def singular_display_name(self) -> str:
+        return _split_camel(self.name)
+
+    @property
+    def plural_display_name(self) -> str:
+        singular = _split_camel(self.name)
+        return singular + ("es" if singular.endswith(("s", "sh", "ch", "x")) else "s")
+
+    @property
+    def field_prefix(self) -> str:
+        return "spec." if self.has_spec else ""
+
+    def validate(self, fields: Mapping[str, Any]) -> None:
+        """Raise ValidationFailed with every violation found, structural then semantic."""
+        try:
+            parsed = self.schema.model_validate(dict(fields))
+        except ValidationError as exc:
+            raise ValidationFailed(violations_from_pydantic(exc, self.field_prefix)) from None
+        violations = [
+            Violation(
+                self.field_prefix + v.field if v.field else self.field_prefix.rstrip("."), v.reason
+            )
+            for check in self.semantic_checks
+            for v in check(parsed)
+        ]
+        if violations:
+            raise ValidationFailed(violations)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One stored resource. `spec` holds the type's own fields exactly as the user sent them."""
+
+    type: str
+    mesh: str
+    name: str
+    spec: dict[str, Any]
+    labels: dict[str, str] = field(default_factory=dict)
+    version: int = 0
+    creation_time: datetime | None = None
+    modification_time: datetime | None = None
+    status: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey(self.type, self.mesh, self.name)
+
+
+@dataclass(frozen=True, order=True)
+class ResourceKey:
+    type: str
+    mesh: str  # "" for globally scoped types
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.mesh}/{self.name}" if self.mesh else f"{self.type} {self.name}"
+
+
+def _split_camel(name: str) -> str:
+    words: list[str] = []
+    for char in name:
+        if char.isupper() and words and not words[-1].isupper():
+            words.append(" ")
+        words.append(char)
+    return "".join(words)

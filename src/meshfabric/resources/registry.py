@@ -1,0 +1,57 @@
+"""The one table of resource types: looked up by name or by REST path segment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from meshfabric.resources.model import ResourceType, Scope
+
+
+class UnknownType(LookupError):
+    pass
+
+
+class Registry:
+    def __init__(self, types: list[ResourceType]) -> None:
+        self._by_name = {t.name: t for t in types}
+        self._by_plural = {t.plural: t for t in types}
+
+    def __iter__(self) -> Iterator[ResourceType]:
+        return iter(self._by_name.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def get(self, name: str) -> ResourceType:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(sorted(self._by_name))
+            raise UnknownType(f'unknown resource type "{name}", known types: {known}') from None
+
+    def by_plural(self, plural: str) -> ResourceType:
+        try:
+            return self._by_plural[plural]
+        except KeyError:
+            raise UnknownType(f'unknown resource path "{plural}"') from None
+
+    def find(self, word: str) -> ResourceType:
+        """Resolve what a person types: a type name, a plural path, any case."""
+        lowered = word.lower()
+        for rtype in self:
+            if lowered in (rtype.name.lower(), rtype.plural, rtype.name.lower() + "s"):
+                return rtype
+        return self.get(word)
+
+    def scoped(self, scope: Scope) -> list[ResourceType]:
+        return [t for t in self if t.scope is scope]
+
+
+def _build() -> Registry:
+    # Imported here so that each type module can import the model without a cycle.
+    from meshfabric.resources import types
+
+    return Registry(types.ALL)
+
+
+REGISTRY = _build()

@@ -1,0 +1,33 @@
+"""MeshTrafficPermission: which clients may reach the selected proxies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from meshfabric.resources.common import PolicySpec, Strict, target_ref_kinds
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class Conf(Strict):
+    action: Literal["Allow", "Deny", "AllowWithShadowDeny"]
+
+
+class Spec(PolicySpec[Conf]):
+    pass
+
+
+TYPE = ResourceType(
+    name="MeshTrafficPermission",
+    plural="meshtrafficpermissions",
+    scope=Scope.MESH,
+    schema=Spec,
+    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
+    is_policy=True,
+    semantic_checks=(
+        target_ref_kinds(
+            top=("Mesh", "MeshSubset", "MeshService", "MeshServiceSubset", "Dataplane"),
+            from_=("Mesh", "MeshSubset", "MeshService", "MeshServiceSubset"),
+            sections=("from", "rules"),
+        ),
+    ),
+)

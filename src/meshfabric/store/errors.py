@@ -1,0 +1,30 @@
+"""What a store operation can refuse, independent of the database behind it."""
+
+from meshfabric.resources.model import ResourceKey
+
+
+class StoreError(Exception):
+    pass
+
+
+class NotFound(StoreError):
+    def __init__(self, key: ResourceKey) -> None:
+        super().__init__(f"{key} not found")
+        self.key = key
+
+
+class Conflict(StoreError):
+    """The resource changed since the version the writer read."""
+
+    def __init__(self, key: ResourceKey, expected: int, actual: int | None) -> None:
+        found = "it does not exist" if actual is None else f"it is at version {actual}"
+        super().__init__(f"{key}: expected version {expected}, but {found}")
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+
+
+class MeshNotFound(StoreError):
+    def __init__(self, mesh: str) -> None:
+        super().__init__(f'mesh "{mesh}" does not exist')
+        self.mesh = mesh

@@ -1,0 +1,94 @@
+"""PostgreSQL backend for highly available control planes.
+
+Replicas share one database; each write sends a NOTIFY inside its transaction, so every
+replica learns of it on commit and feeds it to its own subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from meshfabric.resources.model import ResourceKey
+from meshfabric.store.events import ChangeEvent, ChangeKind
+from meshfabric.store.sql import SCHEMA, Cursor, SqlStore
+
+CHANNEL = "meshfabric_changes"
+log = logging.getLogger(__name__)
+
+
+class PostgresStore(SqlStore):
+    backend = "postgres"
+
+    def __init__(self, dsn: str, pool_size: int = 4) -> None:
+        super().__init__(workers=pool_size)
+        self._dsn = dsn
+        self._instance = uuid.uuid4().hex
+        self._pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=True)
+        with self._pool.connection() as conn:
+            conn.execute(SCHEMA)
+        self._listener: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def listen(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start relaying other replicas' writes into this replica's event bus."""
+        self._listener = threading.Thread(
+            target=self._relay_notifications, args=(loop,), name="store-listen", daemon=True
+        )
+        self._listener.start()
+
+    def _relay_notifications(self, loop: asyncio.AbstractEventLoop) -> None:
+        with psycopg.connect(self._dsn, autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            while not self._stopping.is_set():
+                for notify in conn.notifies(timeout=0.5):
+                    event = self._decode(notify.payload)
+                    if event is not None:
+                        loop.call_soon_threadsafe(self.events.publish, event)
+
+    def _decode(self, payload: str) -> ChangeEvent | None:
+        message = json.loads(payload)
+        if message["instance"] == self._instance:
+            return None  # our own write, already published when it committed
+        return ChangeEvent(
+            ChangeKind(message["kind"]),
+            ResourceKey(message["type"], message["mesh"], message["name"]),
+            int(message["version"]),
+        )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield cursor
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def _label_match(self) -> str:
+        return "(labels::jsonb ->> %s) = %s"
+
+    def _announce(self, cursor: Cursor, event: ChangeEvent) -> None:
+        payload = {
+            "instance": self._instance,
+            "kind": event.kind.value,
+            "type": event.key.type,
+            "mesh": event.key.mesh,
+            "name": event.key.name,
+            "version": event.version,
+        }
+        cursor.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps(payload)))
+
+    async def close(self) -> None:
+        self._stopping.set()
+        await super().close()
+        if self._listener is not None:
+            await asyncio.to_thread(self._listener.join, 2)
+        self._pool.close()

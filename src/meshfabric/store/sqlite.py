@@ -1,0 +1,49 @@
+"""SQLite backend: one file in WAL mode, every acknowledged write synced to disk."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from meshfabric.store.sql import SCHEMA, Cursor, SqlStore
+
+
+class SqliteStore(SqlStore):
+    backend = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        # One connection on one worker thread: SQLite serialises writers anyway, and a single
+        # thread keeps the connection's use race-free.
+        super().__init__(workers=1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit returns only once the WAL is on disk, so an answered write survives
+        # a crash of the process or of the machine.
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.execute(SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Cursor]:
+        cursor = self._conn.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
+
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _label_match(self) -> str:
+        return "json_extract(labels, '$.\"' || ? || '\"') = ?"
+
+    async def close(self) -> None:
+        await super().close()
+        self._conn.close()

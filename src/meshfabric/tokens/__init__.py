@@ -1,0 +1,21 @@
+"""Signed tokens (JWT, RS256) for users, zones and dataplanes, with revocation lists."""
+
+from meshfabric.tokens.issuer import (
+    DATAPLANE,
+    USER,
+    ZONE,
+    InvalidToken,
+    TokenIssuer,
+    TokenKind,
+    parse_duration,
+)
+
+__all__ = [
+    "DATAPLANE",
+    "USER",
+    "ZONE",
+    "InvalidToken",
+    "TokenIssuer",
+    "TokenKind",
+    "parse_duration",
+]

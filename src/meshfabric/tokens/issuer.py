@@ -1,0 +1,144 @@
+"""Issue and verify tokens whose signing keys and revocation lists live in the store.
+
+Keys are RSA, so a component that only verifies (a zone checking dataplane tokens) needs
+only what the store already syncs to it. Revocation works the Kuma way: the token's `jti`
+is listed, comma separated, in the base64 data of a revocation secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from meshfabric.resources import Resource, ResourceKey
+from meshfabric.store.errors import Conflict
+from meshfabric.store.protocol import Store
+
+_KEY_BITS = 2048
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class InvalidToken(Exception):
+    """The token cannot be trusted; the message says why, for the log and the caller."""
+
+
+@dataclass(frozen=True)
+class TokenKind:
+    name: str  # "user", "zone", "dataplane"
+    mesh_scoped: bool
+
+    def signing_key_key(self, mesh: str) -> ResourceKey:
+        if self.mesh_scoped:
+            return ResourceKey("Secret", mesh, f"{self.name}-token-signing-key")
+        return ResourceKey("GlobalSecret", "", f"{self.name}-token-signing-key")
+
+    def revocations_key(self, mesh: str) -> ResourceKey:
+        if self.mesh_scoped:
+            return ResourceKey("Secret", mesh, f"{self.name}-token-revocations")
+        return ResourceKey("GlobalSecret", "", f"{self.name}-token-revocations")
+
+
+USER = TokenKind("user", mesh_scoped=False)
+ZONE = TokenKind("zone", mesh_scoped=False)
+DATAPLANE = TokenKind("dataplane", mesh_scoped=True)
+
+
+def parse_duration(text: str) -> timedelta:
+    """'24h', '8760h', '30m', '1h30m' -> timedelta; raises ValueError naming the input."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f'"{text}" is not a duration (examples: 30m, 24h, 8760h)')
+    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
+class TokenIssuer:
+    def __init__(self, store: Store, kind: TokenKind) -> None:
+        self.store = store
+        self.kind = kind
+
+    async def issue(self, claims: dict[str, Any], valid_for: timedelta, mesh: str = "") -> str:
+        key = await self._signing_key(mesh) or await self._create_signing_key(mesh)
+        now = datetime.now(UTC)
+        payload = {
+            **claims,
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "nbf": now,
+            "exp": now + valid_for,
+            "kind": self.kind.name,
+        }
+        if self.kind.mesh_scoped:
+            payload["mesh"] = mesh
+        return jwt.encode(payload, key, algorithm="RS256")
+
+    async def verify(self, token: str, mesh: str = "") -> dict[str, Any]:
+        key = await self._signing_key(mesh)
+        if key is None:
+            raise InvalidToken(f"no {self.kind.name} token signing key exists yet")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key.public_key(), algorithms=["RS256"], options={"require": ["exp", "jti"]}
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"the token is not valid: {exc}") from None
+        if claims.get("kind") != self.kind.name:
+            raise InvalidToken(f"this is not a {self.kind.name} token")
+        if self.kind.mesh_scoped and claims.get("mesh") != mesh:
+            raise InvalidToken(
+                f'the token was issued for mesh "{claims.get("mesh")}", not "{mesh}"'
+            )
+        if claims["jti"] in await self.revoked(mesh):
+            raise InvalidToken("the token has been revoked")
+        return claims
+
+    async def revoked(self, mesh: str = "") -> set[str]:
+        secret = await self.store.get(self.kind.revocations_key(mesh))
+        if secret is None:
+            return set()
+        listed = base64.b64decode(secret.spec.get("data", "")).decode()
+        return {jti.strip() for jti in listed.split(",") if jti.strip()}
+
+    async def _signing_key(self, mesh: str) -> rsa.RSAPrivateKey | None:
+        secret = await self.store.get(self.kind.signing_key_key(mesh))
+        return None if secret is None else _load_key(secret)
+
+    async def _create_signing_key(self, mesh: str) -> rsa.RSAPrivateKey:
+        location = self.kind.signing_key_key(mesh)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=_KEY_BITS)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        secret = Resource(
+            type=location.type,
+            mesh=location.mesh,
+            name=location.name,
+            spec={"data": base64.b64encode(pem).decode()},
+        )
+        try:
+            await self.store.put(secret, expected_version=0)
+        except Conflict:
+            # Another replica created it first: use theirs so every token verifies everywhere.
+            existing = await self.store.get(location)
+            assert existing is not None
+            return _load_key(existing)
+        return key
+
+
+def _load_key(secret: Resource) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(base64.b64decode(secret.spec["data"]), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise InvalidToken(f"{secret.key} does not hold an RSA key")
+    return key
