@@ -54,3 +54,33 @@ options:
     type: int
     default: 120
 """
+
+    # The same options for lookup plugins, which also read them from the
+    # environment through Ansible's configuration system.
+    PLUGIN = r"""
+options:
+  url:
+    description: Base URL of the control plane's REST API.
+    type: str
+    default: http://127.0.0.1:5681
+    env:
+      - name: MESHFABRIC_URL
+  token:
+    description: Bearer token. Mutually exclusive with O(token_file).
+    type: str
+    env:
+      - name: MESHFABRIC_TOKEN
+  token_file:
+    description: Path of a file holding the bearer token.
+    type: path
+    env:
+      - name: MESHFABRIC_TOKEN_FILE
+  validate_certs:
+    description: Whether to verify the control plane's TLS certificate.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for each HTTP response.
+    type: int
+    default: 30
+"""

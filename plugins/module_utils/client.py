@@ -32,10 +32,25 @@ class ResourceType:
     name: str
     path: str
     scope: str
+    has_spec: bool
 
     @property
     def mesh_scoped(self) -> bool:
         return self.scope == "Mesh"
+
+
+# Kuma's older types and secrets carry their fields at the top level; every
+# other type nests them under ``spec``. Used when /_resources has no hasSpec.
+TOP_LEVEL_TYPES = frozenset(
+    {"Mesh", "Dataplane", "ZoneIngress", "ZoneEgress", "Zone", "Secret", "GlobalSecret"}
+)
+
+
+def _resource_type(entry: Mapping[str, Any]) -> ResourceType:
+    has_spec = entry.get("hasSpec")
+    if has_spec is None:
+        has_spec = entry["name"] not in TOP_LEVEL_TYPES
+    return ResourceType(entry["name"], entry["path"], entry["scope"], bool(has_spec))
 
 
 @dataclass(frozen=True)
@@ -143,8 +158,7 @@ class MeshClient:
         if self._types is None:
             response = self.request("GET", "_resources")
             self._types = {
-                entry["name"]: ResourceType(entry["name"], entry["path"], entry["scope"])
-                for entry in response.json()["resources"]
+                entry["name"]: _resource_type(entry) for entry in response.json()["resources"]
             }
         return self._types
 

@@ -26,11 +26,6 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import 
 
 DEFAULT_MESH = "default"
 
-# Kuma's older types and secrets carry their fields at the top level; every
-# other type nests them under ``spec``.
-TOP_LEVEL_TYPES = frozenset(
-    {"Mesh", "Dataplane", "ZoneIngress", "ZoneEgress", "Zone", "Secret", "GlobalSecret"}
-)
 IDENTITY_KEYS = ("type", "name", "mesh")
 READ_ONLY_KEYS = frozenset({"creationTime", "modificationTime", "status"})
 
@@ -84,21 +79,21 @@ def apply_rank(type_name: str) -> tuple[int, str]:
 
 
 def build_resource(
-    type_name: str,
+    rtype: ResourceType,
     name: str,
     mesh: str | None = None,
     labels: Mapping[str, str] | None = None,
     spec: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A resource in the REST shape of its type from module-style options."""
-    resource: dict[str, Any] = {"type": type_name, "name": name}
+    resource: dict[str, Any] = {"type": rtype.name, "name": name}
     if mesh:
         resource["mesh"] = mesh
     resource["labels"] = dict(labels or {})
-    if type_name in TOP_LEVEL_TYPES:
-        resource.update(spec or {})
-    else:
+    if rtype.has_spec:
         resource["spec"] = dict(spec or {})
+    else:
+        resource.update(spec or {})
     return resource
 
 
@@ -286,6 +281,37 @@ class ResourceService:
         rtype = self.rtype(resource["type"])
         mesh = (resource.get("mesh") or DEFAULT_MESH) if rtype.mesh_scoped else None
         return Ref(rtype.name, mesh, resource["name"])
+
+    def ref_for(self, type_name: str, name: str, mesh: str | None = None) -> Ref:
+        rtype = self.rtype(type_name)
+        return Ref(rtype.name, (mesh or DEFAULT_MESH) if rtype.mesh_scoped else None, name)
+
+    # -- reading ----------------------------------------------------------
+
+    def read(
+        self,
+        type_name: str,
+        name: str | None = None,
+        mesh: str | None = None,
+        labels: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The named resource (mesh ``default`` unless given), or all of a type
+        carrying ``labels`` (in ``mesh``, or in every mesh)."""
+        if name is not None:
+            fetched = self.fetch(self.ref_for(type_name, name, mesh))
+            return [strip_read_only(fetched[0])] if fetched else []
+        rtype = self.rtype(type_name)
+        selector = {str(key): str(value) for key, value in (labels or {}).items()}
+        meshes: list[str | None] = [None]
+        if rtype.mesh_scoped:
+            meshes = [mesh] if mesh else list(self.client.mesh_names())
+        return [
+            strip_read_only(item)
+            for each in meshes
+            for item in self.client.list(rtype, each, selector)
+            # The server filters too; checking here keeps the answer right on one that does not.
+            if selector.items() <= (item.get("labels") or {}).items()
+        ]
 
     # -- planning ---------------------------------------------------------
 

@@ -63,7 +63,7 @@ def revoke(service: ResourceService, ref: Ref, jti: str, check_mode: bool) -> Ch
         ids.append(jti)
     data = base64.b64encode(",".join(ids).encode()).decode()
     labels = (current or {}).get("labels") or {}
-    desired = build_resource(ref.type, ref.name, ref.mesh, labels, {"data": data})
+    desired = build_resource(service.rtype(ref.type), ref.name, ref.mesh, labels, {"data": data})
     change = service.plan(ref, service.normalize(desired), current, version)
     service.apply([change], check_mode)
     return change

@@ -13,7 +13,7 @@ description:
   - Revokes one by adding its JWT id to the Secret
     C(dataplane-token-revocations) of the mesh, the way Kuma does.
 version_added: 0.1.0
-author: meshfabric maintainers
+author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
   - meshfabric.mesh.token

@@ -15,7 +15,7 @@ description:
   - With O(wait=true), waits until the service has healthy instances in
     O(wait_condition.healthy_zones) zones.
 version_added: 0.1.0
-author: meshfabric maintainers
+author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
   - meshfabric.mesh.auth.WAIT
@@ -209,7 +209,9 @@ def handle(module: AnsibleModule, service: ResourceService) -> dict[str, Any]:
     desired = None
     if present:
         desired = service.normalize(
-            build_resource(TYPE, params["name"], params["mesh"], params["labels"], spec(params))
+            build_resource(
+                service.rtype(TYPE), params["name"], params["mesh"], params["labels"], spec(params)
+            )
         )
     _change, result = apply_resource(module, service, ref, desired)
     result["hostname"] = mesh_hostname(params["name"], multizone=True)

@@ -8,14 +8,14 @@ DOCUMENTATION = r"""
 module: resource
 short_description: Create, update or delete one mesh resource
 description:
-  - Manages any resource type the control plane serves (C(GET /_resources)):
-    Mesh, MeshService, MeshTrafficPermission, Secret and the others.
+  - Manages any resource type the control plane serves (C(GET /_resources)),
+    such as Mesh, MeshService, MeshTrafficPermission or Secret.
   - Idempotent. The resource is written only when it differs from what the
     control plane stores, where fields the control plane fills in with
     defaults and its own C(kuma.io/) labels do not count as differences.
   - Runs on the controller and talks to the control plane's REST API.
 version_added: 0.1.0
-author: meshfabric maintainers
+author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
   - meshfabric.mesh.auth.WAIT
@@ -185,7 +185,7 @@ def argspec() -> dict[str, dict[str, Any]]:
     }
 
 
-def desired_resource(params: dict[str, Any]) -> dict[str, Any]:
+def desired_resource(service: ResourceService, params: dict[str, Any]) -> dict[str, Any]:
     """The resource from the options: a whole definition with name/mesh/labels overrides."""
     if params["src"]:
         documents = load_definitions(params["src"])
@@ -195,7 +195,8 @@ def desired_resource(params: dict[str, Any]) -> dict[str, Any]:
     elif params["definition"]:
         resource = dict(params["definition"])
     else:
-        resource = build_resource(params["type"], params["name"], spec=params["spec"])
+        rtype = service.rtype(params["type"])
+        resource = build_resource(rtype, params["name"], spec=params["spec"])
     for key in ("type", "name", "mesh", "labels"):
         if params[key] is not None:
             resource[key] = params[key]
@@ -204,7 +205,7 @@ def desired_resource(params: dict[str, Any]) -> dict[str, Any]:
 
 def handle(module: AnsibleModule, service: ResourceService) -> dict[str, Any]:
     params = module.params
-    desired = service.normalize(desired_resource(params))
+    desired = service.normalize(desired_resource(service, params))
     ref = service.ref(desired)
     present = params["state"] == "present"
     _change, result = apply_resource(module, service, ref, desired if present else None)

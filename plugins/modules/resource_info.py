@@ -14,7 +14,7 @@ description:
     example until a policy applied on the global control plane has reached a
     zone control plane.
 version_added: 0.1.0
-author: meshfabric maintainers
+author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
   - meshfabric.mesh.auth.WAIT
@@ -94,12 +94,7 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.runner import (
     should_wait,
     wait_for_resource,
 )
-from ansible_collections.meshfabric.mesh.plugins.module_utils.service import (
-    DEFAULT_MESH,
-    Ref,
-    ResourceService,
-    strip_read_only,
-)
+from ansible_collections.meshfabric.mesh.plugins.module_utils.service import ResourceService
 
 
 def argspec() -> dict[str, dict[str, Any]]:
@@ -112,38 +107,15 @@ def argspec() -> dict[str, dict[str, Any]]:
     }
 
 
-def read_one(module: AnsibleModule, service: ResourceService) -> list[dict[str, Any]]:
-    params = module.params
-    rtype = service.rtype(params["type"])
-    mesh = (params["mesh"] or DEFAULT_MESH) if rtype.mesh_scoped else None
-    ref = Ref(rtype.name, mesh, params["name"])
-    if should_wait(module):
-        found = wait_for_resource(service, ref, present=True, timeout=params["wait_timeout"])
-        return [found] if found else []
-    fetched = service.fetch(ref)
-    return [strip_read_only(fetched[0])] if fetched else []
-
-
-def read_many(module: AnsibleModule, service: ResourceService) -> list[dict[str, Any]]:
-    params = module.params
-    rtype = service.rtype(params["type"])
-    selector = {str(k): str(v) for k, v in params["label_selectors"].items()}
-    if rtype.mesh_scoped:
-        meshes = [params["mesh"]] if params["mesh"] else service.client.mesh_names()
-    else:
-        meshes = [None]
-    return [
-        strip_read_only(item)
-        for mesh in meshes
-        for item in service.client.list(rtype, mesh, selector)
-        # The server filters too; checking here keeps the answer right on one that does not.
-        if selector.items() <= (item.get("labels") or {}).items()
-    ]
-
-
 def handle(module: AnsibleModule, service: ResourceService) -> dict[str, Any]:
-    read = read_one if module.params["name"] else read_many
-    return {"changed": False, "resources": read(module, service)}
+    params = module.params
+    if should_wait(module):
+        ref = service.ref_for(params["type"], params["name"], params["mesh"])
+        wait_for_resource(service, ref, present=True, timeout=params["wait_timeout"])
+    resources = service.read(
+        params["type"], params["name"], params["mesh"], params["label_selectors"]
+    )
+    return {"changed": False, "resources": resources}
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ module: resources
 short_description: Apply many mesh resources in one task, with prune
 description:
   - Brings a whole set of resources, from a list or from YAML files, to the
-    state given, in one task and a handful of requests: current state is read
+    state given, in one task and a handful of requests; current state is read
     with one list request per type and mesh.
   - Resources are written in dependency order (a Mesh before what lives in
     it, services before policies) and deleted in the reverse order.
@@ -21,7 +21,7 @@ description:
     the configuration are deleted, the way C(terraform apply) removes what left
     the configuration. Resources without the label are never pruned.
 version_added: 0.1.0
-author: meshfabric maintainers
+author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
 attributes:

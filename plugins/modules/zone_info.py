@@ -8,13 +8,13 @@ DOCUMENTATION = r"""
 module: zone_info
 short_description: List the zones of a multi-zone mesh and whether they are online
 description:
-  - Reads C(GET /zones/_overview) on the global control plane: every zone
-    with its insight (KDS subscriptions of its zone control plane).
+  - Reads C(GET /zones/_overview) on the global control plane, which lists
+    every zone with its insight (KDS subscriptions of its zone control plane).
   - A zone is online when the newest subscription of its zone control plane
     has not disconnected.
   - With O(wait=true) and O(name), waits until that zone is online.
 version_added: 0.1.0
-author: meshfabric maintainers
+author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
   - meshfabric.mesh.auth.WAIT

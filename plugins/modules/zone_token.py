@@ -12,7 +12,7 @@ description:
   - Revokes one by adding its JWT id to the GlobalSecret
     C(zone-token-revocations), the way Kuma does.
 version_added: 0.1.0
-author: meshfabric maintainers
+author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
   - meshfabric.mesh.token
