@@ -54,6 +54,7 @@ from typing import Any
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.client import (
     MeshClient,
     read_token,

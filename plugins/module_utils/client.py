@@ -17,6 +17,7 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlencode, urljoin
 
 from ansible.module_utils.urls import Request
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import (
     MeshApiError,
     MeshError,

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from ansible.module_utils.common.yaml import HAS_YAML, yaml_load_all
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import MeshError
 
 try:

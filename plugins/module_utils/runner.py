@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.args_common import (
     AUTH_ARG_SPEC,
     AUTH_MUTUALLY_EXCLUSIVE,

@@ -73,6 +73,7 @@ token_id:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.args_common import (
     TOKEN_ARG_SPEC,
     TOKEN_MUTUALLY_EXCLUSIVE,

@@ -142,6 +142,7 @@ resource:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.args_common import (
     STATE_ARG_SPEC,
     WAIT_ARG_SPEC,

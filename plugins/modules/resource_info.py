@@ -87,6 +87,7 @@ resources:
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.args_common import WAIT_ARG_SPEC
 from ansible_collections.meshfabric.mesh.plugins.module_utils.runner import (
     build_module,

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.client import (
     MeshClient,
     ResourceType,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.client import MeshClient, read_token
 from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import (
     MeshApiError,

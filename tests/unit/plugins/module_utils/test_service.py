@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import MeshError
 from ansible_collections.meshfabric.mesh.plugins.module_utils.service import (
     COVERED,

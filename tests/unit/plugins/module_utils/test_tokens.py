@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 import pytest
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import MeshError
 from ansible_collections.meshfabric.mesh.plugins.module_utils.service import ResourceService
 from ansible_collections.meshfabric.mesh.plugins.module_utils.tokens import (

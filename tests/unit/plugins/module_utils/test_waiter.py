@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils import waiter
 from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import MeshTimeoutError
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+
 from ansible_collections.meshfabric.mesh.plugins.module_utils import runner
 from ansible_collections.meshfabric.mesh.plugins.modules import (
     dataplane_token,

@@ -1,0 +1,1 @@
+"""The `pulumi/kubernetes` program: a zone control plane, ZoneIngress and ZoneEgress per cluster."""

@@ -1,0 +1,321 @@
+"""Everything one kubernetes zone runs: control plane, ZoneIngress, ZoneEgress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+XDS_PORT = 5678
+REST_API_PORT = 5681
+MONITORING_PORT = 5676
+INGRESS_PORT = 10001
+EGRESS_PORT = 10002
+
+CONFIG_DIR = "/etc/meshfabric"
+TOKEN_DIR = "/var/run/secrets/meshfabric"
+ADVERTISED_DIR = "/var/run/meshfabric/advertised"
+
+
+@dataclass(frozen=True)
+class ZoneDeploymentArgs:
+    """Parameters:
+
+    - zone: the zone's name.
+    - image: the meshfabric image (it holds meshfabric-cp and meshfabric-dp).
+    - namespace: where everything goes.
+    - kds_address: the global control plane's KDS address (`grpcs://host:5685`).
+    - zone_token: the token the zone presents to the global control plane.
+    - ingress_sources: the CIDRs allowed through the ingress's load balancer.
+    - ingress_replicas, egress_replicas: how many proxies of each kind.
+    """
+
+    zone: str
+    image: str
+    namespace: str
+    kds_address: pulumi.Input[str]
+    zone_token: pulumi.Input[str]
+    ingress_sources: pulumi.Input[Sequence[str]]
+    ingress_replicas: int
+    egress_replicas: int
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A ConfigMap or Secret (same name as the volume) mounted read-only at `path`."""
+
+    name: str
+    path: str
+    kind: str = "config_map"
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One Deployment: what it runs and what it needs."""
+
+    component: str
+    replicas: int
+    command: list[str]
+    ports: dict[str, int]
+    probe_port: int
+    cpu: str
+    memory: str
+    memory_limit: str
+    mounts: tuple[Mount, ...]
+
+
+def labels(zone: str, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": "meshfabric",
+        "app.kubernetes.io/component": component,
+        "meshfabric.io/zone": zone,
+    }
+
+
+def load_balancer_address(service: k8s.core.v1.Service) -> pulumi.Output[str]:
+    """The hostname (AWS) or IP (most other clouds) the load balancer got."""
+
+    def first_address(status: Any) -> str:
+        entry = status.load_balancer.ingress[0]
+        return str(entry.hostname or entry.ip)
+
+    return service.status.apply(first_address)
+
+
+class ZoneDeployment(pulumi.ComponentResource):
+    """A zone's control plane, ZoneIngress behind a LoadBalancer, and ZoneEgress.
+
+    The ingress's advertised address (what other zones dial) is the address
+    its LoadBalancer service receives. Pulumi only reports that address once
+    the service has ready pods behind it, so the ingress cannot wait for it at
+    start: it starts without it, and the address arrives afterwards in the
+    optional ConfigMap `zone-ingress-advertised`, which the kubelet projects
+    into the running pods as the file `advertised_address_file` names.
+    """
+
+    advertised_address: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ZoneDeploymentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("meshfabric:kubernetes:ZoneDeployment", name, None, opts)
+        self._name = name
+        self._args = args
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=self._metadata(args.namespace, "namespace", namespaced=False),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._namespace = namespace.metadata.name
+        control_plane_address = f"control-plane.{args.namespace}.svc:{XDS_PORT}"
+
+        k8s.core.v1.Secret(
+            f"{name}-zone-token",
+            metadata=self._metadata("zone-token", "control-plane"),
+            string_data={"token": args.zone_token},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._config_map(
+            "control-plane",
+            pulumi.Output.from_input(args.kds_address).apply(
+                lambda kds: {
+                    "mode": "zone",
+                    "zone": args.zone,
+                    "global_kds_address": kds,
+                    "zone_token_file": f"{TOKEN_DIR}/token",
+                    "ports": {"xds": XDS_PORT, "api": REST_API_PORT, "monitoring": MONITORING_PORT},
+                }
+            ),
+        )
+        self._workload(
+            Workload(
+                "control-plane",
+                1,
+                ["meshfabric-cp", "run", "--config", f"{CONFIG_DIR}/control-plane.yaml"],
+                {"xds": XDS_PORT, "api": REST_API_PORT, "monitoring": MONITORING_PORT},
+                XDS_PORT,
+                cpu="250m",
+                memory="256Mi",
+                memory_limit="512Mi",
+                mounts=(
+                    Mount("control-plane", CONFIG_DIR),
+                    Mount("zone-token", TOKEN_DIR, kind="secret"),
+                ),
+            ),
+            service_type="ClusterIP",
+        )
+
+        self._config_map(
+            "zone-ingress",
+            {
+                "type": "zone_ingress",
+                "zone": args.zone,
+                "control_plane": control_plane_address,
+                "listen_port": INGRESS_PORT,
+                "advertised_port": INGRESS_PORT,
+                "advertised_address_file": f"{ADVERTISED_DIR}/address",
+            },
+        )
+        ingress = self._workload(
+            self._proxy(
+                "zone-ingress",
+                args.ingress_replicas,
+                INGRESS_PORT,
+                Mount("zone-ingress-advertised", ADVERTISED_DIR, optional=True),
+            ),
+            service_type="LoadBalancer",
+        )
+        self.advertised_address = load_balancer_address(ingress)
+        k8s.core.v1.ConfigMap(
+            f"{name}-zone-ingress-advertised",
+            metadata=self._metadata("zone-ingress-advertised", "zone-ingress"),
+            data={"address": self.advertised_address},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._workload(
+            self._proxy("zone-egress", args.egress_replicas, EGRESS_PORT), service_type="ClusterIP"
+        )
+        self._config_map(
+            "zone-egress",
+            {
+                "type": "zone_egress",
+                "zone": args.zone,
+                "control_plane": control_plane_address,
+                "listen_port": EGRESS_PORT,
+            },
+        )
+        self.register_outputs({"advertised_address": self.advertised_address})
+
+    @staticmethod
+    def _proxy(component: str, replicas: int, port: int, *extra: Mount) -> Workload:
+        return Workload(
+            component,
+            replicas,
+            ["meshfabric-dp", "run", "--config", f"{CONFIG_DIR}/{component}.yaml"],
+            {"proxy": port},
+            port,
+            cpu="100m",
+            memory="128Mi",
+            memory_limit="256Mi",
+            mounts=(Mount(component, CONFIG_DIR), *extra),
+        )
+
+    def _metadata(
+        self, object_name: pulumi.Input[str], component: str, namespaced: bool = True
+    ) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=object_name,
+            namespace=self._namespace if namespaced else None,
+            labels=labels(self._args.zone, component),
+        )
+
+    def _config_map(self, component: str, content: pulumi.Input[dict[str, Any]]) -> None:
+        # JSON is valid YAML; the processes read `<component>.yaml`.
+        k8s.core.v1.ConfigMap(
+            f"{self._name}-{component}",
+            metadata=self._metadata(component, component),
+            data=pulumi.Output.from_input(content).apply(
+                lambda body: {f"{component}.yaml": json.dumps(body, indent=2, sort_keys=True)}
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _workload(self, workload: Workload, service_type: str) -> k8s.core.v1.Service:
+        """A Deployment, its Service and a PodDisruptionBudget."""
+        component = workload.component
+        selector = labels(self._args.zone, component)
+        child = pulumi.ResourceOptions(parent=self)
+        k8s.apps.v1.Deployment(
+            f"{self._name}-{component}",
+            metadata=self._metadata(component, component),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=workload.replicas,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=selector),
+                    spec=self._pod_spec(workload),
+                ),
+            ),
+            opts=child,
+        )
+        # Voluntary disruptions (node drains, upgrades) take one pod at a time.
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{self._name}-{component}",
+            metadata=self._metadata(component, component),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            ),
+            opts=child,
+        )
+        is_ingress = service_type == "LoadBalancer"
+        return k8s.core.v1.Service(
+            f"{self._name}-{component}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=component,
+                namespace=self._namespace,
+                labels=selector,
+                # An NLB passes TCP through untouched: the ingress does SNI
+                # routing on the client's TLS handshake.
+                annotations={"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+                if is_ingress
+                else None,
+            ),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type=service_type,
+                selector=selector,
+                ports=[
+                    k8s.core.v1.ServicePortArgs(name=port_name, port=port, target_port=port)
+                    for port_name, port in workload.ports.items()
+                ],
+                load_balancer_source_ranges=self._args.ingress_sources if is_ingress else None,
+            ),
+            opts=child,
+        )
+
+    def _pod_spec(self, workload: Workload) -> k8s.core.v1.PodSpecArgs:
+        component = workload.component
+        probe = k8s.core.v1.TCPSocketActionArgs(port=workload.probe_port)
+        container = k8s.core.v1.ContainerArgs(
+            name=component,
+            image=self._args.image,
+            command=workload.command,
+            ports=[
+                k8s.core.v1.ContainerPortArgs(name=name, container_port=port)
+                for name, port in workload.ports.items()
+            ],
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": workload.cpu, "memory": workload.memory},
+                limits={"memory": workload.memory_limit},
+            ),
+            readiness_probe=k8s.core.v1.ProbeArgs(tcp_socket=probe, period_seconds=5),
+            liveness_probe=k8s.core.v1.ProbeArgs(
+                tcp_socket=probe, initial_delay_seconds=15, period_seconds=10
+            ),
+            volume_mounts=[
+                k8s.core.v1.VolumeMountArgs(name=mount.name, mount_path=mount.path, read_only=True)
+                for mount in workload.mounts
+            ],
+        )
+        return k8s.core.v1.PodSpecArgs(
+            containers=[container], volumes=[_volume(mount) for mount in workload.mounts]
+        )
+
+
+def _volume(mount: Mount) -> k8s.core.v1.VolumeArgs:
+    if mount.kind == "secret":
+        return k8s.core.v1.VolumeArgs(
+            name=mount.name,
+            secret=k8s.core.v1.SecretVolumeSourceArgs(
+                secret_name=mount.name, optional=mount.optional
+            ),
+        )
+    return k8s.core.v1.VolumeArgs(
+        name=mount.name,
+        config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=mount.name, optional=mount.optional),
+    )
