@@ -1,5 +1,5 @@
-# Copyright: meshfabric maintainers
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright: (c) 2026, meshfabric maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Resource logic: shapes, comparison, diffs, dependency order, plan and apply.
 
@@ -426,12 +426,14 @@ class ResourceService:
 
         Resources inside a mesh that this run creates can only be validated
         once that mesh exists: the new meshes are created first, and deleted
-        again if the rest is rejected. In check mode those resources are
+        again if the rest is rejected. In check mode, resources of a mesh that
+        does not exist yet (this run or an earlier task would create it) are
         reported as planned without server-side validation.
         """
         new_meshes = {c.ref.name for c in changes if c.ref.type == "Mesh" and c.action == CREATE}
-        ready = [c for c in changes if c.ref.mesh not in new_meshes]
-        waiting = [c for c in changes if c.ref.mesh in new_meshes]
+        unvalidated = new_meshes | (self._missing_meshes(changes) if check_mode else set())
+        ready = [c for c in changes if c.ref.mesh not in unvalidated]
+        waiting = [c for c in changes if c.ref.mesh in unvalidated]
         failures = self.confirm(ready)
         if failures:
             raise FieldErrors(failures)
@@ -450,6 +452,11 @@ class ResourceService:
         for change in changes:
             if change.changed and id(change) not in done:
                 self.execute(change)
+
+    def _missing_meshes(self, changes: list[Change]) -> set[str]:
+        meshes = {c.ref.mesh for c in changes if c.writes and c.ref.mesh}
+        mesh_type = self.rtype("Mesh")
+        return {mesh for mesh in meshes if self.client.get(mesh_type, mesh, None) is None}
 
     def _roll_back(self, created_meshes: list[Change]) -> None:
         for change in created_meshes:

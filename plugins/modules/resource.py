@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: meshfabric maintainers
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright: (c) 2026, meshfabric maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ extends_documentation_fragment:
   - meshfabric.mesh.auth.WAIT
 attributes:
   check_mode:
-    description: Reads the current state and validates the resource with a dry run; writes nothing.
+    description:
+      - Reads the current state and validates the resource with a dry run; writes nothing.
+      - A resource in a mesh that does not exist yet (an earlier task would
+        create it) cannot be validated and is reported as created.
     support: full
   diff_mode:
     description: Shows the resource before and after.

@@ -1,6 +1,6 @@
 #!/usr/bin/python
-# Copyright: meshfabric maintainers
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright: (c) 2026, meshfabric maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ attributes:
   check_mode:
     description:
       - Reports per resource what a real run would do, validated by a dry run.
-      - Resources inside a mesh that the same task creates cannot be validated
-        before that mesh exists; check mode reports them as created.
+      - Resources inside a mesh that does not exist yet (this task or an
+        earlier one creates it) cannot be validated before that mesh exists;
+        check mode reports them as created.
     support: full
   diff_mode:
     description: Shows every changed resource before and after.

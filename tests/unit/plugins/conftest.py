@@ -1,5 +1,5 @@
-# Copyright: meshfabric maintainers
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright: (c) 2026, meshfabric maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """An in-memory control plane behind the MeshClient interface.
 
