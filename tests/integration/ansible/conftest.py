@@ -26,7 +26,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
-COLLECTION_PATHS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "README.md")
+COLLECTION_PATHS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "COLLECTION.md")
 
 
 def free_port() -> int:
