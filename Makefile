@@ -1,10 +1,44 @@
-# Targets of the Ansible collection (meshfabric.mesh, at the repository root).
+# make demo   set everything up, then run the Kong Air demo
+# make test   set everything up, then run every check and test
+SHELL := /bin/bash
+PYTHON ?= python3
 VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
 
-.PHONY: test-collection
+.PHONY: setup system-packages demo test lint typecheck pytest test-collection clean
 
-# ansible-test sanity and units on a copy at ansible_collections/meshfabric/mesh;
-# the collection's integration tests run with the project's pytest suite
-# (tests/integration/ansible).
-test-collection:
+setup: system-packages $(STAMP)
+
+system-packages:
+	@scripts/install-system-packages.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,ansible,pulumi]'
+	touch $@
+
+demo: setup
+	@PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench plugins
+	$(BIN)/ruff format --check src tests bench plugins
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider
+
+# ansible-test sanity and units for the meshfabric.mesh collection, run on a
+# copy at ansible_collections/meshfabric/mesh; its integration tests are part
+# of the pytest suite (tests/integration/ansible).
+test-collection: setup
 	MESHFABRIC_VENV=$(abspath $(VENV)) scripts/ansible-test.sh sanity units
+
+test: lint typecheck pytest test-collection
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/output

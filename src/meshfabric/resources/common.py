@@ -2,37 +2,213 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_snake
 
 from meshfabric.resources.errors import Violation
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo must not be silently dropped."""
+    """Unknown fields are errors and nothing is coerced: a typo or a quoted number must not
+    be silently accepted, as Kuma's JSON decoding would not accept it either."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$")
+class Proto(Strict):
+    """A message from Kuma's protobufs: protobuf's JSON mapping accepts the camelCase name
+    and the original snake_case field name alike (`transparentProxying`, `transparent_proxying`)."""
+
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(
+            validation_alias=lambda name: AliasChoices(name, to_snake(name))
+        )
+    )
+
+
+# --- scalars -------------------------------------------------------------------------------
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_UNIT_SECONDS = {
+    "ns": Decimal("1e-9"),
+    "us": Decimal("1e-6"),
+    "µs": Decimal("1e-6"),
+    "μs": Decimal("1e-6"),
+    "ms": Decimal("0.001"),
+    "s": Decimal(1),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+}
+
+
+def duration_seconds(value: str) -> Decimal | None:
+    """Go's time.ParseDuration, which Kuma uses for every duration: `1m30s`, `500ms`, `0`."""
+    if value == "0":
+        return Decimal(0)
+    parts = list(_DURATION_PART.finditer(value))
+    if not parts or "".join(part.group(0) for part in parts) != value:
+        return None
+    return sum(
+        (Decimal(part.group(1)) * _DURATION_UNIT_SECONDS[part.group(2)] for part in parts),
+        Decimal(0),
+    )
 
 
 def _check_duration(value: str) -> str:
-    if not _DURATION.match(value):
+    if duration_seconds(value) is None:
         raise ValueError(f'"{value}" is not a duration (examples: 500ms, 10s, 1m30s)')
     return value
 
 
+def _check_positive_duration(value: str) -> str:
+    if duration_seconds(value) == 0:
+        raise ValueError("must be greater than zero when defined")
+    return value
+
+
 Duration = Annotated[str, AfterValidator(_check_duration)]
+# Timeouts and intervals where zero would mean "never": Kuma rejects them.
+PositiveDuration = Annotated[Duration, AfterValidator(_check_positive_duration)]
+
 Name = Annotated[
     str, Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$")
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
-Percentage = Annotated[int | str, Field(union_mode="left_to_right")]
 Labels = dict[str, str]
+# Kubernetes' IntOrString: YAML authors write `80` or `"http"`, `50` or `"99.5"`.
+IntOrString = Annotated[int | str, Field(union_mode="left_to_right")]
+
+
+def decimal_of(value: int | str) -> Decimal | None:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _check_percentage(value: int | str) -> int | str:
+    number = decimal_of(value)
+    if number is None:
+        raise ValueError("string must be a valid number")
+    if not 0 <= number <= 100:
+        raise ValueError("must be in inclusive range [0.0, 100.0]")
+    return value
+
+
+Percentage = Annotated[IntOrString, AfterValidator(_check_percentage)]
+
+
+def _check_positive(value: int) -> int:
+    if value <= 0:
+        raise ValueError("must be greater than zero when defined")
+    return value
+
+
+def _check_uint_percentage(value: int) -> int:
+    if not 0 <= value <= 100:
+        raise ValueError("must be in inclusive range [0, 100]")
+    return value
+
+
+# Counts and thresholds where zero would switch the feature off by accident.
+PositiveInt = Annotated[int, AfterValidator(_check_positive)]
+IntPercentage = Annotated[int, AfterValidator(_check_uint_percentage)]
+Protocol = Literal["tcp", "http", "http2", "grpc", "kafka"]
+
+
+def _check_base64(value: str) -> str:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64 encoded") from None
+    return value
+
+
+Base64 = Annotated[str, AfterValidator(_check_base64)]
+
+UInt32 = Annotated[int, Field(ge=0, le=2**32 - 1)]
+
+_DNS_NAME = re.compile(
+    r"^[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62}(\.[a-zA-Z0-9_][a-zA-Z0-9_-]{0,62})*[._]?$"
+)
+
+
+def is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_dns_name(value: str) -> bool:
+    return 0 < len(value) <= 255 and bool(_DNS_NAME.match(value)) and not is_ip(value)
+
+
+def port_violations(path: str, port: int) -> list[Violation]:
+    """Protobuf ports default to 0 when left out: Kuma reports both cases the same way."""
+    if 1 <= port <= 65535:
+        return []
+    return [Violation(path, "port must be in the range [1, 65535]")]
+
+
+def address_violations(path: str, address: str) -> list[Violation]:
+    """The address a proxy listens on: a concrete IP or a DNS name."""
+    if not address:
+        return [Violation(path, "address can't be empty")]
+    if address in ("0.0.0.0", "::"):
+        return [Violation(path, "must not be 0.0.0.0 or ::")]
+    if not is_ip(address) and not is_dns_name(address):
+        return [Violation(path, "address has to be valid IP address or domain name")]
+    return []
+
+
+SERVICE_TAG = "kuma.io/service"
+PROTOCOL_TAG = "kuma.io/protocol"
+_TAG_NAME = re.compile(r"^[a-zA-Z0-9.\-_:/]*$")
+_TAG_VALUE = re.compile(r"^[a-zA-Z0-9.\-_:]*$")
+
+
+def tag_violations(path: str, tags: Mapping[str, str], require_service: bool) -> list[Violation]:
+    """Kuma's tag rules; a tag's own path is `tags["kuma.io/service"]`, as Kuma writes it."""
+    violations = []
+    for key, value in tags.items():
+        key_path = f'{path}["{key}"]'
+        if not key:
+            violations.append(Violation(path, "tag name must be non-empty"))
+        elif not _TAG_NAME.match(key):
+            reason = (
+                "tag name must consist of alphanumeric characters, dots, dashes, slashes "
+                "and underscores"
+            )
+            violations.append(Violation(key_path, reason))
+        if not value:
+            violations.append(Violation(key_path, "tag value must be non-empty"))
+        elif not _TAG_VALUE.match(value):
+            reason = (
+                "tag value must consist of alphanumeric characters, dots, dashes and underscores"
+            )
+            violations.append(Violation(key_path, reason))
+    if require_service and SERVICE_TAG not in tags:
+        violations.append(Violation(path, f'mandatory tag "{SERVICE_TAG}" is missing'))
+    return violations
+
+
+class EnvoyAdmin(Proto):
+    port: UInt32 = 0
+
+
+# --- shapes from Kuma's api/common -----------------------------------------------------------
 
 TargetRefKind = Literal[
     "Mesh",
@@ -58,6 +234,110 @@ class TargetRef(Strict):
     proxyTypes: list[Literal["Sidecar", "Gateway"]] | None = None
 
 
+class SpiffeIDMatch(Strict):
+    type: Literal["Exact", "Prefix"]
+    value: str
+
+
+class SNIMatch(Strict):
+    type: Literal["Exact"]
+    value: str
+
+
+class Match(Strict):
+    """Which inbound traffic a rule applies to, by client identity or requested server name."""
+
+    spiffeID: SpiffeIDMatch | None = None
+    sni: SNIMatch | None = None
+
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_SPIFFE_ID = re.compile(r"^spiffe://[a-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+
+
+def is_dns_subdomain(value: str) -> bool:
+    """Kubernetes' DNS-1123 subdomain: lower case labels joined by dots, 253 characters at most."""
+    return len(value) <= 253 and bool(_DNS_SUBDOMAIN.match(value))
+
+
+def match_violations(path: str, match: Match) -> list[Violation]:
+    if match.spiffeID is None and match.sni is None:
+        return [Violation(path, "must specify at least one of 'spiffeID' or 'sni'")]
+    violations = []
+    if match.spiffeID is not None and not _SPIFFE_ID.match(match.spiffeID.value):
+        violations.append(Violation(f"{path}.spiffeID", "must be a valid Spiffe ID"))
+    if match.sni is not None and not is_dns_subdomain(match.sni.value):
+        violations.append(Violation(f"{path}.sni.value", "must be a valid DNS-1123 subdomain"))
+    return violations
+
+
+HeaderName = Annotated[
+    str, Field(min_length=1, max_length=256, pattern=r"^[a-z0-9!#$%&'*+\-.^_`|~]+$")
+]
+
+
+class HeaderMatch(Strict):
+    type: Literal["Exact", "Present", "RegularExpression", "Absent", "Prefix"] = "Exact"
+    name: HeaderName
+    value: str | None = None
+
+
+class HeaderValue(Strict):
+    name: HeaderName
+    value: str
+
+
+class LabelSelector(Strict):
+    matchLabels: Labels | None = None
+
+
+class Extension(Strict):
+    """Hands a resource to a control plane plugin; `config` is the plugin's business."""
+
+    type: str
+    config: Any = None
+
+
+def extension_violations(path: str, extension: Extension | None) -> list[Violation]:
+    if extension is not None and not extension.type:
+        return [Violation(f"{path}.type", "must not be empty")]
+    return []
+
+
+class BackendResourceRef(Strict):
+    """A reference to a shared backend resource, selected by labels."""
+
+    kind: Literal["MeshOpenTelemetryBackend"]
+    labels: Labels | None = None
+
+
+class OpenTelemetryTarget(Strict):
+    """Where an observability policy sends OpenTelemetry data: an endpoint or a backend."""
+
+    endpoint: str = ""
+    backendRef: BackendResourceRef | None = None
+
+
+def open_telemetry_target_violations(path: str, target: OpenTelemetryTarget) -> list[Violation]:
+    if target.endpoint and target.backendRef is not None:
+        reason = "openTelemetry must have only one type defined: endpoint, backendRef"
+        return [Violation(path, reason)]
+    if target.backendRef is not None:
+        if not target.backendRef.labels:
+            return [
+                Violation(f"{path}.backendRef", "backendRef must have exactly one defined: labels")
+            ]
+        return []
+    if not target.endpoint:
+        reason = "openTelemetry must have exactly one defined: endpoint, backendRef"
+        return [Violation(path, reason)]
+    if any(char in target.endpoint for char in "/?#"):
+        return [Violation(f"{path}.endpoint", "must be in host:port format, not a URL")]
+    return []
+
+
+# --- policy shapes ---------------------------------------------------------------------------
+
 Conf = TypeVar("Conf", bound=BaseModel)
 
 
@@ -75,15 +355,35 @@ class RuleItem(Strict, Generic[Conf]):
     default: Conf
 
 
-class PolicySpec(Strict, Generic[Conf]):
+class MatchedRuleItem(RuleItem[Conf], Generic[Conf]):
+    """A rule that may apply to part of the inbound traffic only."""
+
+    matches: list[Match] | None = None
+
+
+class _Targeted(Strict):
+    # Absent means the whole mesh.
+    targetRef: TargetRef | None = None
+
+
+class OutboundPolicySpec(_Targeted, Generic[Conf]):
+    """Policies that configure traffic to destinations only (MeshRetry, MeshHealthCheck...)."""
+
+    to: list[ToItem[Conf]] | None = None
+
+
+class InboundPolicySpec(_Targeted, Generic[Conf]):
+    """Policies that configure traffic reaching the selected proxies only."""
+
+    from_: list[FromItem[Conf]] | None = Field(default=None, alias="from")
+    # A Sequence, so that policies whose rules take `matches` can narrow the item type.
+    rules: Sequence[RuleItem[Conf]] | None = None
+
+
+class PolicySpec(InboundPolicySpec[Conf], Generic[Conf]):
     """targetRef selects the proxies; from/to/rules carry the configuration they get."""
 
-    targetRef: TargetRef | None = None
-    from_: list[FromItem[Conf]] | None = Field(default=None, alias="from")
     to: list[ToItem[Conf]] | None = None
-    rules: list[RuleItem[Conf]] | None = None
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
 
 
 class SingleConfPolicySpec(Strict, Generic[Conf]):
@@ -93,43 +393,146 @@ class SingleConfPolicySpec(Strict, Generic[Conf]):
     default: Conf
 
 
-def target_ref_kinds(
-    top: Iterable[str],
-    from_: Iterable[str] = (),
-    to: Iterable[str] = (),
-    sections: Sequence[Literal["from", "to", "rules"]] = ("from", "to", "rules"),
-) -> Any:
-    """A semantic check: which targetRef kinds a policy accepts where, and which sections."""
-    allowed = {"targetRef": tuple(top), "from": tuple(from_), "to": tuple(to)}
+_SECTIONS = (("from", "from_"), ("to", "to"), ("rules", "rules"))
 
-    def check(spec: Any) -> list[Violation]:
+
+def sections(spec: BaseModel) -> dict[str, list[Any]]:
+    """The from/to/rules lists a spec was given, by their YAML names."""
+    return {
+        name: getattr(spec, attribute)
+        for name, attribute in _SECTIONS
+        if getattr(spec, attribute, None) is not None
+    }
+
+
+def confs(spec: Any) -> Iterator[tuple[str, Any, Any]]:
+    """Every (path, item, conf) of a from/to/rules policy: ('to[0].default', item, conf)."""
+    for section, items in sections(spec).items():
+        for index, item in enumerate(items):
+            yield f"{section}[{index}].default", item, item.default
+
+
+# --- which targetRef kinds go where ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetRefRules:
+    """A semantic check: the targetRef kinds a policy accepts at the top and in each section.
+
+    Kuma validates on Universal with the system policy role (no `kuma.io/policy-role` label),
+    so `top` lists that role's kinds. A gateway or a route at the top narrows what the
+    sections may select (`to_by_top`, `from_by_top`; an empty tuple forbids the section).
+    """
+
+    top: tuple[str, ...]
+    from_: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    to_by_top: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    from_by_top: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # from/to/rules policies must configure something, and rules replace from and to.
+    needs_section: bool = False
+
+    def __call__(self, spec: Any) -> list[Violation]:
+        present = sections(spec)
+        inbound = bool(present.get("from") or present.get("rules"))
         violations = []
-        if spec.targetRef is not None and spec.targetRef.kind not in allowed["targetRef"]:
-            violations.append(_kind_violation("targetRef.kind", allowed["targetRef"]))
-        present = {
-            "from": getattr(spec, "from_", None),
-            "to": getattr(spec, "to", None),
-            "rules": getattr(spec, "rules", None),
+        top_kind = spec.targetRef.kind if spec.targetRef is not None else "Mesh"
+        if spec.targetRef is not None:
+            violations += target_ref_violations("targetRef", spec.targetRef, self.top, inbound)
+        allowed = {
+            "from": self.from_by_top.get(top_kind, self.from_),
+            "to": self.to_by_top.get(top_kind, self.to),
         }
-        for section, items in present.items():
-            if items is None:
-                continue
-            if section not in sections:
-                violations.append(Violation(section, "is not supported by this policy"))
-                continue
-            if section == "rules":
+        for section in ("from", "to"):
+            items = present.get(section) or []
+            if items and not allowed[section]:
+                violations.append(Violation(section, "must not be defined"))
                 continue
             for index, item in enumerate(items):
-                if item.targetRef.kind not in allowed[section]:
-                    path = f"{section}[{index}].targetRef.kind"
-                    violations.append(_kind_violation(path, allowed[section]))
-        if all(items is None or items == [] for items in present.values()) and sections:
-            wanted = " or ".join(sections)
-            violations.append(Violation(sections[0], f"at least one of {wanted} must be defined"))
+                path = f"{section}[{index}].targetRef"
+                violations += target_ref_violations(path, item.targetRef, allowed[section])
+        if self.needs_section:
+            violations += _section_violations(spec)
         return violations
 
-    return check
+
+def _section_violations(spec: BaseModel) -> list[Violation]:
+    """Kuma's rules for specs with rules: something must be configured, and rules replace
+    the older from (and to) lists."""
+    names = [name for name, attribute in _SECTIONS if attribute in type(spec).model_fields]
+    present = sections(spec)
+    if not any(present.values()):
+        listed = ", ".join(f"'{name}'" for name in names[:-1]) + f" or '{names[-1]}'"
+        return [Violation("", f"at least one of {listed} has to be defined")]
+    if present.get("rules") and (present.get("from") or present.get("to")):
+        replaced = [f"'{name}'" for name in reversed(names) if name != "rules"]
+        if len(replaced) == 1:
+            return [Violation("", f"field {replaced[0]} must be empty when 'rules' is defined")]
+        joined = " and ".join(replaced)
+        return [Violation("", f"fields {joined} must be empty when 'rules' is defined")]
+    return []
 
 
-def _kind_violation(path: str, kinds: Sequence[str]) -> Violation:
-    return Violation(path, f"value is not supported, must be one of {', '.join(kinds)}")
+_NAME_CHARACTERS = re.compile(r"^[0-9a-z.\-_]*$")
+_NAMED_KINDS = {
+    "MeshService",
+    "MeshHTTPRoute",
+    "MeshServiceSubset",
+    "MeshGateway",
+    "MeshExternalService",
+}
+# Fields each kind must not carry (Kuma's ValidateTargetRef).
+_DISALLOWED: dict[str, tuple[str, ...]] = {
+    "Mesh": ("mesh", "tags", "labels", "namespace", "sectionName"),
+    "Dataplane": ("tags", "mesh", "proxyTypes"),
+    "MeshSubset": ("name", "mesh", "labels", "namespace", "sectionName"),
+    "MeshService": ("mesh", "tags", "proxyTypes"),
+    "MeshHTTPRoute": ("mesh", "tags", "proxyTypes", "sectionName"),
+    "MeshServiceSubset": ("mesh", "proxyTypes", "labels", "namespace", "sectionName"),
+    "MeshGateway": ("mesh", "proxyTypes", "labels", "namespace", "sectionName"),
+    "MeshExternalService": ("mesh", "tags", "proxyTypes", "sectionName"),
+    "MeshMultiZoneService": (),
+}
+
+
+def target_ref_violations(
+    path: str, ref: TargetRef, kinds: Sequence[str], inbound: bool = False
+) -> list[Violation]:
+    """Whether `ref` may be used where `kinds` are accepted, and carries only its kind's fields."""
+    if ref.kind not in kinds:
+        reason = f"value is not supported, must be one of {', '.join(kinds)}"
+        return [Violation(f"{path}.kind", reason)]
+    violations = []
+    kind = ref.kind
+    if kind == "Mesh" and ref.name:
+        violations.append(
+            Violation(f"{path}.name", "using name with kind Mesh is not yet supported")
+        )
+    for name in _DISALLOWED[kind]:
+        if getattr(ref, name):
+            violations.append(Violation(f"{path}.{name}", f"must not be set with kind {kind}"))
+    if kind in ("Mesh", "MeshSubset") and ref.proxyTypes == []:
+        reason = "must be undefined or have at least one element"
+        violations.append(Violation(f"{path}.proxyTypes", reason))
+    if kind in ("MeshServiceSubset", "MeshGateway") and not ref.name:
+        violations.append(Violation(f"{path}.name", f"must be set when kind is {kind}"))
+    if kind in ("MeshService", "MeshHTTPRoute", "MeshExternalService") and not (
+        ref.labels or ref.name
+    ):
+        reason = f"name or labels must be set when kind is {kind}"
+        violations.append(Violation(path, reason))
+    if kind in ("Dataplane", "MeshService", "MeshHTTPRoute", "MeshExternalService") and (
+        ref.labels and (ref.name or ref.namespace)
+    ):
+        reason = "either labels or name and namespace must be specified"
+        violations.append(Violation(f"{path}.labels", reason))
+    if kind == "Dataplane" and ref.sectionName and not inbound:
+        reason = "can only be used with inbound policies"
+        violations.append(Violation(f"{path}.sectionName", reason))
+    if kind in _NAMED_KINDS and ref.name and not _NAME_CHARACTERS.match(ref.name):
+        reason = (
+            "invalid characters: must consist of lower case alphanumeric characters, "
+            "'-', '.' and '_'."
+        )
+        violations.append(Violation(f"{path}.name", reason))
+    return violations

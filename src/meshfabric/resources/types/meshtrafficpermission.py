@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from meshfabric.resources.common import PolicySpec, Strict, target_ref_kinds
+from meshfabric.resources.common import InboundPolicySpec, Strict, TargetRefRules
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
 
 
@@ -12,7 +12,7 @@ class Conf(Strict):
     action: Literal["Allow", "Deny", "AllowWithShadowDeny"]
 
 
-class Spec(PolicySpec[Conf]):
+class Spec(InboundPolicySpec[Conf]):
     pass
 
 
@@ -24,10 +24,10 @@ TYPE = ResourceType(
     kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
     is_policy=True,
     semantic_checks=(
-        target_ref_kinds(
+        TargetRefRules(
             top=("Mesh", "MeshSubset", "MeshService", "MeshServiceSubset", "Dataplane"),
             from_=("Mesh", "MeshSubset", "MeshService", "MeshServiceSubset"),
-            sections=("from", "rules"),
+            needs_section=True,
         ),
     ),
 )

@@ -1,0 +1,3 @@
+from meshfabric.cp.cli import main
+
+main()

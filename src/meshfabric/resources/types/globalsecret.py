@@ -1,0 +1,16 @@
+"""GlobalSecret: a secret outside any mesh, used by the control plane itself (zone tokens)."""
+
+from __future__ import annotations
+
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.types.secret import SecretFields
+
+TYPE = ResourceType(
+    name="GlobalSecret",
+    plural="global-secrets",
+    scope=Scope.GLOBAL,
+    schema=SecretFields,
+    kds=KdsFlow.NONE,
+    has_spec=False,
+    sensitive=True,
+)

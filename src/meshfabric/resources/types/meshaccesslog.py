@@ -1,0 +1,150 @@
+"""MeshAccessLog: which requests the selected proxies log, in which format, to which backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from meshfabric.resources.common import (
+    MatchedRuleItem,
+    OpenTelemetryTarget,
+    PolicySpec,
+    Strict,
+    TargetRefRules,
+    confs,
+    match_violations,
+    open_telemetry_target_violations,
+)
+from meshfabric.resources.errors import Violation
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class JsonField(Strict):
+    key: str
+    value: str
+
+
+class Format(Strict):
+    type: Literal["Plain", "Json"]
+    plain: str | None = None
+    json_: list[JsonField] | None = Field(default=None, alias="json")
+    omitEmptyValues: bool = False
+
+
+class TcpBackend(Strict):
+    format: Format | None = None
+    address: Annotated[str, Field(min_length=1)]
+
+
+class FileBackend(Strict):
+    format: Format | None = None
+    path: Annotated[str, Field(min_length=1)]
+
+
+class Attribute(Strict):
+    key: Annotated[str, Field(pattern=r"^[a-z]([a-z0-9]|[._][a-z0-9])*$")]
+    value: str
+
+
+class OpenTelemetry(OpenTelemetryTarget):
+    attributes: list[Attribute] | None = None
+    # Any JSON value: the OpenTelemetry log body, with placeholders in its strings.
+    body: Any = None
+
+
+class Backend(Strict):
+    type: Literal["Tcp", "File", "OpenTelemetry"]
+    tcp: TcpBackend | None = None
+    file: FileBackend | None = None
+    openTelemetry: OpenTelemetry | None = None
+
+
+class Conf(Strict):
+    backends: list[Backend] | None = None
+
+
+class Spec(PolicySpec[Conf]):
+    rules: Sequence[MatchedRuleItem[Conf]] | None = None
+
+
+_BLOCK = {"Tcp": "tcp", "File": "file", "OpenTelemetry": "openTelemetry"}
+
+
+def _conf_violations(spec: Spec) -> list[Violation]:
+    violations = []
+    for path, item, conf in confs(spec):
+        for index, match in enumerate(getattr(item, "matches", None) or []):
+            violations += match_violations(
+                f"{path.removesuffix('.default')}.matches[{index}]", match
+            )
+        if conf.backends is None:
+            violations.append(Violation(f"{path}.backends", "must be defined"))
+            continue
+        for index, backend in enumerate(conf.backends):
+            violations += _backend_violations(f"{path}.backends[{index}]", backend)
+    return violations
+
+
+def _backend_violations(path: str, backend: Backend) -> list[Violation]:
+    block = _BLOCK[backend.type]
+    settings = getattr(backend, block)
+    if settings is None:
+        return [Violation(f"{path}.{block}", "must be defined")]
+    if isinstance(settings, OpenTelemetry):
+        return open_telemetry_target_violations(f"{path}.{block}", settings)
+    if settings.format is None:
+        return []
+    return _format_violations(f"{path}.{block}.format", settings.format)
+
+
+def _format_violations(path: str, format_: Format) -> list[Violation]:
+    if format_.type == "Plain":
+        if format_.plain is None:
+            return [Violation(f"{path}.plain", "must be defined")]
+        return [Violation(f"{path}.plain", "must not be empty")] if not format_.plain else []
+    if format_.json_ is None:
+        return [Violation(f"{path}.json", "must be defined")]
+    if not format_.json_:
+        return [Violation(f"{path}.json", "must not be empty")]
+    violations = []
+    for index, field in enumerate(format_.json_):
+        if not field.key:
+            violations.append(Violation(f"{path}.json[{index}].key", "key cannot be empty"))
+        if not field.value:
+            violations.append(Violation(f"{path}.json[{index}].value", "value cannot be empty"))
+    return violations
+
+
+TYPE = ResourceType(
+    name="MeshAccessLog",
+    plural="meshaccesslogs",
+    scope=Scope.MESH,
+    schema=Spec,
+    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
+    is_policy=True,
+    semantic_checks=(
+        TargetRefRules(
+            top=(
+                "Mesh",
+                "MeshSubset",
+                "MeshGateway",
+                "MeshService",
+                "MeshServiceSubset",
+                "Dataplane",
+            ),
+            from_=("Mesh",),
+            to=(
+                "Mesh",
+                "MeshService",
+                "MeshExternalService",
+                "MeshMultiZoneService",
+                "MeshHTTPRoute",
+            ),
+            to_by_top={"MeshGateway": ("Mesh",)},
+            needs_section=True,
+        ),
+        _conf_violations,
+    ),
+)

@@ -1,0 +1,130 @@
+"""MeshCircuitBreaker: connection limits and outlier detection that eject failing endpoints."""
+
+from __future__ import annotations
+
+from meshfabric.resources.common import (
+    IntOrString,
+    IntPercentage,
+    Percentage,
+    PolicySpec,
+    PositiveDuration,
+    PositiveInt,
+    Strict,
+    TargetRefRules,
+    confs,
+    decimal_of,
+)
+from meshfabric.resources.errors import Violation
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class ConnectionLimits(Strict):
+    maxConnections: PositiveInt | None = None
+    maxConnectionPools: PositiveInt | None = None
+    maxPendingRequests: PositiveInt | None = None
+    maxRetries: PositiveInt | None = None
+    maxRequests: PositiveInt | None = None
+
+
+class ConsecutiveFailures(Strict):
+    consecutive: PositiveInt | None = None
+
+
+class SuccessRate(Strict):
+    minimumHosts: PositiveInt | None = None
+    requestVolume: PositiveInt | None = None
+    # A decimal number written as a string ("1.9") or an integer.
+    standardDeviationFactor: IntOrString | None = None
+
+
+class FailurePercentage(Strict):
+    minimumHosts: PositiveInt | None = None
+    requestVolume: PositiveInt | None = None
+    threshold: IntPercentage | None = None
+
+
+class Detectors(Strict):
+    totalFailures: ConsecutiveFailures | None = None
+    gatewayFailures: ConsecutiveFailures | None = None
+    localOriginFailures: ConsecutiveFailures | None = None
+    successRate: SuccessRate | None = None
+    failurePercentage: FailurePercentage | None = None
+
+
+class OutlierDetection(Strict):
+    disabled: bool | None = None
+    interval: PositiveDuration | None = None
+    baseEjectionTime: PositiveDuration | None = None
+    maxEjectionPercent: IntPercentage | None = None
+    splitExternalAndLocalErrors: bool | None = None
+    healthyPanicThreshold: Percentage | None = None
+    detectors: Detectors | None = None
+
+
+class Conf(Strict):
+    connectionLimits: ConnectionLimits | None = None
+    outlierDetection: OutlierDetection | None = None
+
+
+class Spec(PolicySpec[Conf]):
+    pass
+
+
+def _conf_violations(spec: Spec) -> list[Violation]:
+    violations = []
+    for path, _, conf in confs(spec):
+        outlier = conf.outlierDetection
+        if conf.connectionLimits is None and outlier is None:
+            reason = (
+                "at least one of: 'connectionLimits' or 'outlierDetection' should be configured"
+            )
+            violations.append(Violation(path, reason))
+        if outlier is not None:
+            violations += _detector_violations(
+                f"{path}.outlierDetection.detectors", outlier.detectors
+            )
+    return violations
+
+
+def _detector_violations(path: str, detectors: Detectors | None) -> list[Violation]:
+    if detectors is None:
+        return [Violation(path, "must be defined")]
+    if all(getattr(detectors, name) is None for name in Detectors.model_fields):
+        listed = ", ".join(Detectors.model_fields)
+        return [Violation(path, f"must have at least one defined: {listed}")]
+    factor = detectors.successRate.standardDeviationFactor if detectors.successRate else None
+    if factor is None:
+        return []
+    number = decimal_of(factor)
+    factor_path = f"{path}.successRate.standardDeviationFactor"
+    if number is None:
+        return [Violation(factor_path, "invalid number")]
+    if number <= 0:
+        return [Violation(factor_path, "must be greater than 0")]
+    return []
+
+
+TYPE = ResourceType(
+    name="MeshCircuitBreaker",
+    plural="meshcircuitbreakers",
+    scope=Scope.MESH,
+    schema=Spec,
+    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
+    is_policy=True,
+    semantic_checks=(
+        TargetRefRules(
+            top=(
+                "Mesh",
+                "MeshSubset",
+                "MeshService",
+                "MeshGateway",
+                "MeshServiceSubset",
+                "Dataplane",
+            ),
+            from_=("Mesh",),
+            to=("Mesh", "MeshService", "MeshExternalService", "MeshMultiZoneService"),
+            needs_section=True,
+        ),
+        _conf_violations,
+    ),
+)

@@ -1,0 +1,139 @@
+"""MeshMetric: which proxy and application metrics are collected, and where they go."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from meshfabric.resources.common import (
+    Duration,
+    OpenTelemetryTarget,
+    Port,
+    SingleConfPolicySpec,
+    Strict,
+    TargetRefRules,
+    open_telemetry_target_violations,
+)
+from meshfabric.resources.errors import Violation
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class Profile(Strict):
+    name: Literal["All", "Basic", "None"]
+
+
+class Selector(Strict):
+    type: Literal["Prefix", "Regex", "Exact", "Contains"]
+    match: str
+
+
+class Profiles(Strict):
+    appendProfiles: list[Profile] | None = None
+    include: list[Selector] | None = None
+    exclude: list[Selector] | None = None
+
+
+class Sidecar(Strict):
+    profiles: Profiles | None = None
+    includeUnused: bool | None = None
+
+
+class Application(Strict):
+    name: str | None = None
+    path: str = "/metrics"
+    address: str | None = None
+    port: Port
+
+
+class PrometheusTls(Strict):
+    mode: Literal["Disabled", "ProvidedTLS", "ActiveMTLSBackend"] = "Disabled"
+
+
+class Prometheus(Strict):
+    clientId: str | None = None
+    port: Port = 5670
+    path: str = "/metrics"
+    tls: PrometheusTls | None = None
+
+
+class OpenTelemetry(OpenTelemetryTarget):
+    refreshInterval: Duration | None = None
+
+
+class Backend(Strict):
+    type: Literal["Prometheus", "OpenTelemetry"]
+    prometheus: Prometheus | None = None
+    openTelemetry: OpenTelemetry | None = None
+
+
+class Conf(Strict):
+    sidecar: Sidecar | None = None
+    applications: list[Application] | None = None
+    backends: list[Backend] | None = None
+
+
+class Spec(SingleConfPolicySpec[Conf]):
+    pass
+
+
+def _conf_violations(spec: Spec) -> list[Violation]:
+    violations = []
+    profiles = spec.default.sidecar.profiles if spec.default.sidecar else None
+    for section in ("include", "exclude"):
+        for index, selector in enumerate(getattr(profiles, section, None) or []):
+            if selector.type == "Regex" and not _compiles(selector.match):
+                path = f"default.sidecar.profiles.{section}[{index}].match"
+                violations.append(Violation(path, "invalid regex"))
+    for index, backend in enumerate(spec.default.backends or []):
+        path = f"default.backends[{index}]"
+        if backend.type == "Prometheus" and backend.prometheus is None:
+            violations.append(Violation(f"{path}.prometheus", "must be defined"))
+        if backend.type != "OpenTelemetry":
+            continue
+        otel = backend.openTelemetry
+        if otel is None:
+            violations.append(Violation(f"{path}.openTelemetry", "must be defined"))
+            continue
+        otel_violations = open_telemetry_target_violations(f"{path}.openTelemetry", otel)
+        # MeshMetric needed host:port before backend references existed, and still does.
+        if not otel_violations and otel.endpoint and not _is_host_port(otel.endpoint):
+            reason = "must be in host:port format"
+            otel_violations.append(Violation(f"{path}.openTelemetry.endpoint", reason))
+        violations += otel_violations
+    return violations
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+def _is_host_port(endpoint: str) -> bool:
+    host, colon, port = endpoint.rpartition(":")
+    return bool(colon) and port.isdigit() and (not host.startswith("[") or host.endswith("]"))
+
+
+TYPE = ResourceType(
+    name="MeshMetric",
+    plural="meshmetrics",
+    scope=Scope.MESH,
+    schema=Spec,
+    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
+    is_policy=True,
+    semantic_checks=(
+        TargetRefRules(
+            top=(
+                "Mesh",
+                "MeshSubset",
+                "MeshService",
+                "MeshServiceSubset",
+                "MeshGateway",
+                "Dataplane",
+            ),
+        ),
+        _conf_violations,
+    ),
+)

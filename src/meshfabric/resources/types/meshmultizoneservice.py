@@ -1,0 +1,43 @@
+"""MeshMultiZoneService: one service made of the MeshServices of several zones."""
+
+from __future__ import annotations
+
+from meshfabric.resources.common import LabelSelector, Protocol, Strict
+from meshfabric.resources.errors import Violation
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.types.meshservice import ServicePort
+
+
+class Selector(Strict):
+    meshService: LabelSelector
+
+
+class Port(ServicePort):
+    appProtocol: Protocol = "tcp"
+
+
+class Spec(Strict):
+    selector: Selector
+    ports: list[Port]
+
+
+def _check(spec: Spec) -> list[Violation]:
+    violations = []
+    if not spec.selector.meshService.matchLabels:
+        violations.append(Violation("selector.meshService.matchLabels", "cannot be empty"))
+    if not spec.ports:
+        violations.append(Violation("ports", "cannot be empty"))
+    for index, port in enumerate(spec.ports):
+        if port.name == "":
+            violations.append(Violation(f"ports[{index}].name", "must not be empty"))
+    return violations
+
+
+TYPE = ResourceType(
+    name="MeshMultiZoneService",
+    plural="meshmultizoneservices",
+    scope=Scope.MESH,
+    schema=Spec,
+    kds=KdsFlow.GLOBAL_TO_ZONE,
+    semantic_checks=(_check,),
+)

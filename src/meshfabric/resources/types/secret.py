@@ -1,0 +1,22 @@
+"""Secret: opaque bytes owned by one mesh, such as a CA or a TLS key (Kuma's secret.proto)."""
+
+from __future__ import annotations
+
+from meshfabric.resources.common import Base64, Proto
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class SecretFields(Proto):
+    # Protobuf's JSON form of bytes: standard base64.
+    data: Base64
+
+
+TYPE = ResourceType(
+    name="Secret",
+    plural="secrets",
+    scope=Scope.MESH,
+    schema=SecretFields,
+    kds=KdsFlow.GLOBAL_TO_ZONE,
+    has_spec=False,
+    sensitive=True,
+)

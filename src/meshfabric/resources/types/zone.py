@@ -1,0 +1,21 @@
+"""Zone: a zone known to the global control plane, which can be switched off (Kuma's zone.proto)."""
+
+from __future__ import annotations
+
+from meshfabric.resources.common import Proto
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class ZoneFields(Proto):
+    # Unset means enabled: a disabled zone keeps its resources but gets no traffic.
+    enabled: bool | None = None
+
+
+TYPE = ResourceType(
+    name="Zone",
+    plural="zones",
+    scope=Scope.GLOBAL,
+    schema=ZoneFields,
+    kds=KdsFlow.NONE,
+    has_spec=False,
+)

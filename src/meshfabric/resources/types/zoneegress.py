@@ -1,0 +1,43 @@
+"""ZoneEgress: the single exit of a zone to other zones and external services (zoneegress.proto)."""
+
+from __future__ import annotations
+
+from meshfabric.resources.common import (
+    EnvoyAdmin,
+    Proto,
+    UInt32,
+    address_violations,
+    port_violations,
+)
+from meshfabric.resources.errors import Violation
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class Networking(Proto):
+    address: str = ""
+    port: UInt32 = 0
+    admin: EnvoyAdmin | None = None
+
+
+class ZoneEgressFields(Proto):
+    zone: str | None = None
+    networking: Networking | None = None
+
+
+def _check(egress: ZoneEgressFields) -> list[Violation]:
+    networking = egress.networking or Networking()
+    violations = port_violations("networking.port", networking.port)
+    if networking.address:
+        violations = address_violations("networking.address", networking.address) + violations
+    return violations
+
+
+TYPE = ResourceType(
+    name="ZoneEgress",
+    plural="zoneegresses",
+    scope=Scope.GLOBAL,
+    schema=ZoneEgressFields,
+    kds=KdsFlow.ZONE_TO_GLOBAL,
+    has_spec=False,
+    semantic_checks=(_check,),
+)

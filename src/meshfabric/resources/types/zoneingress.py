@@ -1,0 +1,70 @@
+"""ZoneIngress: the entry point of a zone for traffic from other zones (zone_ingress.proto)."""
+
+from __future__ import annotations
+
+from meshfabric.resources.common import (
+    EnvoyAdmin,
+    Labels,
+    Proto,
+    UInt32,
+    address_violations,
+    port_violations,
+    tag_violations,
+)
+from meshfabric.resources.errors import Violation
+from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+
+
+class Networking(Proto):
+    address: str = ""
+    # What other zones dial: the public side of a load balancer or NAT, if any.
+    advertisedAddress: str = ""
+    port: UInt32 = 0
+    advertisedPort: UInt32 = 0
+    admin: EnvoyAdmin | None = None
+
+
+class AvailableService(Proto):
+    tags: Labels | None = None
+    instances: UInt32 | None = None
+    mesh: str | None = None
+    externalService: bool | None = None
+
+
+class ZoneIngressFields(Proto):
+    zone: str | None = None
+    networking: Networking | None = None
+    availableServices: list[AvailableService] | None = None
+
+
+def _check(ingress: ZoneIngressFields) -> list[Violation]:
+    networking = ingress.networking or Networking()
+    violations = []
+    if networking.advertisedPort and not networking.advertisedAddress:
+        reason = "has to be defined with advertisedPort"
+        violations.append(Violation("networking.advertisedAddress", reason))
+    if networking.advertisedAddress and not networking.advertisedPort:
+        reason = "has to be defined with advertisedAddress"
+        violations.append(Violation("networking.advertisedPort", reason))
+    for name in ("address", "advertisedAddress"):
+        if getattr(networking, name):
+            violations += address_violations(f"networking.{name}", getattr(networking, name))
+    violations += port_violations("networking.port", networking.port)
+    if networking.advertisedPort:
+        violations += port_violations("networking.advertisedPort", networking.advertisedPort)
+    for index, service in enumerate(ingress.availableServices or []):
+        path = f"availableServices[{index}].tags"
+        violations += tag_violations(path, service.tags or {}, require_service=True)
+    return violations
+
+
+TYPE = ResourceType(
+    name="ZoneIngress",
+    plural="zoneingresses",
+    scope=Scope.GLOBAL,
+    schema=ZoneIngressFields,
+    # Each zone registers its ingress up to global, which hands it to every other zone.
+    kds=KdsFlow.ZONE_TO_GLOBAL | KdsFlow.GLOBAL_TO_ZONE,
+    has_spec=False,
+    semantic_checks=(_check,),
+)
