@@ -11,12 +11,9 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,32 +21,39 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.control_plane import ControlPlane
+
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 COLLECTION_PATHS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "COLLECTION.md")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def token_file(cp: ControlPlane) -> Path:
+    """The admin token the control plane wrote on first start."""
+    return cp.data_dir / "admin-token"
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing answered on {url} (log: {log})")
+def request(cp: ControlPlane, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """One REST call with the admin token: status and decoded JSON body."""
+    with cp.client() as client:
+        response = client.request(method, path, json=body)
+    return response.status_code, response.json() if response.content else None
+
+
+def names(cp: ControlPlane, path: str) -> set[str]:
+    status, body = request(cp, "GET", path)
+    assert status == 200, body
+    return {item["name"] for item in body["items"]}
+
+
+@pytest.fixture
+def control_plane(start_control_plane: Callable[..., ControlPlane]) -> ControlPlane:
+    """meshfabric-cp (standalone, SQLite) on a free loopback port, stopped after the test."""
+    return start_control_plane()
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a process this test started, by its PID."""
     if process.poll() is None:
         os.kill(process.pid, signal.SIGTERM)
         try:
@@ -57,60 +61,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
             process.wait()
-
-
-@dataclass
-class ControlPlane:
-    url: str
-    token_file: Path
-
-    @property
-    def token(self) -> str:
-        return self.token_file.read_text().strip()
-
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            self.url + path,
-            method=method,
-            data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                data = response.read()
-                status = response.status
-        except urllib.error.HTTPError as error:
-            data, status = error.read(), error.code
-        try:
-            return status, json.loads(data) if data else None
-        except ValueError:
-            return status, data.decode()
-
-    def names(self, path: str) -> set[str]:
-        status, body = self.request("GET", path)
-        assert status == 200, body
-        return {item["name"] for item in body["items"]}
-
-
-@pytest.fixture
-def control_plane(tmp_path: Path) -> Iterator[ControlPlane]:
-    """meshfabric-cp (standalone zone mode, SQLite) on a free loopback port."""
-    data_dir = tmp_path / "cp"
-    data_dir.mkdir()
-    port = free_port()
-    log = tmp_path / "cp.log"
-    command = [
-        str(BIN / "meshfabric-cp"), "run", "--data-dir", str(data_dir),
-        "--api-address", "127.0.0.1", "--api-port", str(port), "--diagnostics-port", "0",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for_http(url + "/", process, log)
-        yield ControlPlane(url, data_dir / "admin-token")
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +120,7 @@ class Ansible:
             "vars": {"ansible_python_interpreter": sys.executable, **(variables or {})},
         }
         if control_plane:
-            connection = {"url": control_plane.url, "token_file": str(control_plane.token_file)}
+            connection = {"url": control_plane.url, "token_file": str(token_file(control_plane))}
             play["module_defaults"] = {"group/meshfabric.mesh.mesh": connection}
         play["tasks"] = tasks
         path = self.workdir / "playbook.yml"

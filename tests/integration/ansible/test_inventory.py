@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
-from tests.integration.ansible.conftest import BIN, Ansible, free_port, stop, wait_for_http
+from tests.integration.ansible.conftest import BIN, Ansible, stop
+from tests.support.net import free_port, wait_until
 
 # (name, zone, region, role, public)
 HOSTS = [
@@ -45,10 +47,19 @@ def ec2_endpoint(tmp_path: Path) -> Iterator[str]:
         )
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_for_http(url + "/moto-api/", process, log)
+        wait_until(lambda: answers(url, process, log), 30, f"moto on {url} (log: {log})")
         yield url
     finally:
         stop(process)
+
+
+def answers(url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
+    if process.poll() is not None:
+        raise RuntimeError(f"moto_server exited: {log.read_text()[-2000:]}")
+    try:
+        return httpx.get(url + "/moto-api/", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def launch(endpoint: str) -> list[dict[str, Any]]:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.ansible.conftest import Ansible, ControlPlane, PlaybookRun
+from tests.integration.ansible.conftest import (
+    Ansible,
+    PlaybookRun,
+    names,
+    request,
+    token_file,
+)
+from tests.support.control_plane import ControlPlane
 
 MESH = {"type": "Mesh", "name": "default"}
 PERMISSIONS = "/meshes/default/meshtrafficpermissions"
@@ -57,7 +64,7 @@ def test_second_run_of_100_resources_changes_nothing(
         "deleted": 0,
         "unchanged": 100,
     }
-    assert len(control_plane.names(PERMISSIONS)) == 99
+    assert len(names(control_plane, PERMISSIONS)) == 99
 
 
 def test_check_mode_predicts_create_update_prune_and_delete(
@@ -71,13 +78,13 @@ def test_check_mode_predicts_create_update_prune_and_delete(
         ("delete", [permission("a"), permission("b")], {"state": "absent"}),
     ]
     for step, resources, options in steps:
-        before = control_plane.request("GET", PERMISSIONS)
+        before = request(control_plane, "GET", PERMISSIONS)
         predicted = outcomes(apply(ansible, control_plane, resources, check=True, **options))
-        assert control_plane.request("GET", PERMISSIONS) == before, step
+        assert request(control_plane, "GET", PERMISSIONS) == before, step
         real = outcomes(apply(ansible, control_plane, resources, **options))
         assert predicted == real, step
         assert any(result != "unchanged" for _name, result in real), step
-    assert control_plane.names(PERMISSIONS) == set()
+    assert names(control_plane, PERMISSIONS) == set()
 
 
 def test_prune_removes_only_what_the_task_manages(
@@ -86,7 +93,7 @@ def test_prune_removes_only_what_the_task_manages(
     apply(ansible, control_plane, [MESH, permission("ours"), permission("gone")])
     apply(ansible, control_plane, [permission("theirs")], managed_by="team-b")
     by_hand = permission("by-hand")
-    status, _ = control_plane.request("PUT", PERMISSIONS + "/by-hand", by_hand)
+    status, _ = request(control_plane, "PUT", PERMISSIONS + "/by-hand", by_hand)
     assert status == 201
     run = apply(ansible, control_plane, [MESH, permission("ours")], prune=True)
     assert sorted(outcomes(run)) == [
@@ -94,7 +101,7 @@ def test_prune_removes_only_what_the_task_manages(
         ("gone", "deleted"),
         ("ours", "unchanged"),
     ]
-    assert control_plane.names(PERMISSIONS) == {
+    assert names(control_plane, PERMISSIONS) == {
         "ours",
         "theirs",
         "by-hand",
@@ -113,7 +120,7 @@ def test_typo_fails_with_field_path_and_applies_nothing(
     [error] = result["errors"]
     assert error["invalid_parameters"][0]["field"] == "spec.from[0].targetRef.kind"
     assert "must be one of" in error["invalid_parameters"][0]["reason"]
-    status, meshes = control_plane.request("GET", "/meshes")
+    status, meshes = request(control_plane, "GET", "/meshes")
     assert (status, meshes["items"]) == (200, [])
 
 
@@ -132,13 +139,13 @@ def test_resource_module_check_diff_and_idempotence(
     checked = ansible.playbook([mesh, task], check=True, diff=True, control_plane=control_plane)
     assert checked.result("one")["result"] == "created", checked.output
     assert checked.result("one")["diff"]["before"] == {}
-    assert control_plane.request("GET", "/meshes")[1]["items"] == []
+    assert request(control_plane, "GET", "/meshes")[1]["items"] == []
     first = ansible.playbook([mesh, task], control_plane=control_plane)
     second = ansible.playbook([mesh, task], diff=True, control_plane=control_plane)
     assert first.result("one")["result"] == "created"
     assert second.result("one")["result"] == "unchanged"
     assert second.result("one")["changed"] is False
-    status, stored = control_plane.request("GET", PERMISSIONS + "/allow-web")
+    status, stored = request(control_plane, "GET", PERMISSIONS + "/allow-web")
     assert status == 200 and stored["spec"] == permission("x")["spec"]
 
 
@@ -162,7 +169,7 @@ def test_info_lookup_and_filter(ansible: Ansible, control_plane: ControlPlane) -
         },
         {"name": "zones", "meshfabric.mesh.zone_info": {}},
     ]
-    variables = {"url": control_plane.url, "token_file": str(control_plane.token_file)}
+    variables = {"url": control_plane.url, "token_file": str(token_file(control_plane))}
     run = ansible.playbook(tasks, variables, control_plane=control_plane)
     assert run.returncode == 0, run.output
     assert sorted(r["name"] for r in run.result("info")["resources"]) == ["a", "b"]
