@@ -449,9 +449,15 @@ class ResourceService:
             if failures:
                 self._roll_back(mesh_changes)
                 raise FieldErrors(failures)
-        for change in changes:
-            if change.changed and id(change) not in done:
+        remaining = [c for c in changes if c.changed and id(c) not in done]
+        for index, change in enumerate(remaining):
+            try:
                 self.execute(change)
+            except MeshError as err:
+                # A failure past validation (a conflict, a lost connection):
+                # say what was written before it and what was not.
+                err.details["not_applied"] = [c.result() for c in remaining[index:]]
+                raise
 
     def _missing_meshes(self, changes: list[Change]) -> set[str]:
         meshes = {c.ref.mesh for c in changes if c.writes and c.ref.mesh}

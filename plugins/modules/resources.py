@@ -134,6 +134,13 @@ errors:
   returned: failure
   type: list
   elements: dict
+not_applied:
+  description:
+    - When a write fails after validation passed (a concurrent change, a lost
+      connection), the resources from the failed one on, which were not applied.
+  returned: failure
+  type: list
+  elements: dict
 """
 
 from typing import Any

@@ -7,10 +7,10 @@ from typing import Any
 from tests.integration.ansible.conftest import (
     Ansible,
     PlaybookRun,
-    names,
     request,
     token_file,
 )
+from tests.integration.ansible.conftest import names as names_in
 from tests.support.control_plane import ControlPlane
 
 MESH = {"type": "Mesh", "name": "default"}
@@ -50,13 +50,47 @@ def outcomes(run: PlaybookRun) -> list[tuple[str, str]]:
     return [(r["name"], r["result"]) for r in run.result("apply")["results"]]
 
 
+def service(name: str) -> dict[str, Any]:
+    return {
+        "type": "MeshService",
+        "name": name,
+        "mesh": "default",
+        "spec": {"selector": {"dataplaneTags": {"kuma.io/service": name}}, "ports": [{"port": 80}]},
+    }
+
+
+def timeout(name: str) -> dict[str, Any]:
+    return {
+        "type": "MeshTimeout",
+        "name": name,
+        "mesh": "default",
+        "spec": {
+            "targetRef": {"kind": "Mesh"},
+            "to": [
+                {
+                    "targetRef": {"kind": "MeshService", "name": name},
+                    "default": {"idleTimeout": "1m"},
+                }
+            ],
+        },
+    }
+
+
 def test_second_run_of_100_resources_changes_nothing(
     ansible: Ansible, control_plane: ControlPlane
 ) -> None:
-    batch = [MESH] + [permission(f"allow-{i:03}", service=f"svc-{i}") for i in range(99)]
+    """A Mesh, 33 services and 66 policies, listed policies first: the mesh must still go first."""
+    names = [f"svc-{i:02}" for i in range(33)]
+    batch = (
+        [permission(f"allow-{n}", service=n) for n in names]
+        + [timeout(n) for n in names]
+        + [service(n) for n in names]
+        + [MESH]
+    )
     first = apply(ansible, control_plane, batch)
     second = apply(ansible, control_plane, batch)
-    assert first.result("apply")["summary"]["created"] == 100
+    assert first.result("apply")["summary"]["created"] == 100, first.output
+    assert [r["type"] for r in first.result("apply")["results"][:2]] == ["Mesh", "MeshService"]
     assert second.result("apply")["changed"] is False
     assert second.result("apply")["summary"] == {
         "created": 0,
@@ -64,7 +98,7 @@ def test_second_run_of_100_resources_changes_nothing(
         "deleted": 0,
         "unchanged": 100,
     }
-    assert len(names(control_plane, PERMISSIONS)) == 99
+    assert len(names_in(control_plane, PERMISSIONS)) == 33
 
 
 def test_check_mode_predicts_create_update_prune_and_delete(
@@ -84,7 +118,7 @@ def test_check_mode_predicts_create_update_prune_and_delete(
         real = outcomes(apply(ansible, control_plane, resources, **options))
         assert predicted == real, step
         assert any(result != "unchanged" for _name, result in real), step
-    assert names(control_plane, PERMISSIONS) == set()
+    assert names_in(control_plane, PERMISSIONS) == set()
 
 
 def test_prune_removes_only_what_the_task_manages(
@@ -101,7 +135,7 @@ def test_prune_removes_only_what_the_task_manages(
         ("gone", "deleted"),
         ("ours", "unchanged"),
     ]
-    assert names(control_plane, PERMISSIONS) == {
+    assert names_in(control_plane, PERMISSIONS) == {
         "ours",
         "theirs",
         "by-hand",
@@ -177,3 +211,51 @@ def test_info_lookup_and_filter(ansible: Ansible, control_plane: ControlPlane) -
     assert facts["names"] == ["a", "b"]
     assert facts["host"] == "flight-control.svc.eu-west-1.mesh.local"
     assert run.result("zones")["zones"] == []
+
+
+def test_waits_fail_after_their_timeout_and_are_skipped_in_check_mode(
+    ansible: Ansible, control_plane: ControlPlane
+) -> None:
+    tasks = [
+        {
+            "name": "resource",
+            "meshfabric.mesh.resource_info": {
+                "type": "Mesh",
+                "name": "later",
+                "wait": True,
+                "wait_timeout": 1,
+            },
+            "ignore_errors": True,
+        },
+        {
+            "name": "zone",
+            "meshfabric.mesh.zone_info": {"name": "eu-west-1", "wait": True, "wait_timeout": 1},
+            "ignore_errors": True,
+        },
+    ]
+    run = ansible.playbook(tasks, control_plane=control_plane)
+    assert "timed out after 1s waiting for Mesh later to exist" in run.result("resource")["msg"]
+    assert "timed out after 1s waiting for zone eu-west-1" in run.result("zone")["msg"]
+    checked = ansible.playbook(tasks, check=True, control_plane=control_plane)
+    assert checked.result("resource")["resources"] == []
+    assert checked.result("zone")["zones"] == []
+    assert not checked.result("zone").get("failed")
+
+
+def test_wait_returns_once_the_resource_exists(
+    ansible: Ansible, control_plane: ControlPlane
+) -> None:
+    task = {
+        "name": "wait",
+        "meshfabric.mesh.resource": {
+            "type": "MeshService",
+            "name": "svc-00",
+            "spec": service("svc-00")["spec"],
+            "wait": True,
+            "wait_timeout": 10,
+            "wait_condition": {"path": "spec.ports.0.port", "equals": 80},
+        },
+    }
+    run = ansible.playbook([{"meshfabric.mesh.resource": MESH}, task], control_plane=control_plane)
+    assert run.returncode == 0, run.output
+    assert run.result("wait")["resource"]["spec"]["ports"][0]["port"] == 80

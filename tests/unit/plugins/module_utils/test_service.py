@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import MeshError
+from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import (
+    MeshApiError,
+    MeshError,
+)
 from ansible_collections.meshfabric.mesh.plugins.module_utils.service import (
     COVERED,
     DIFFERENT,
@@ -171,3 +174,24 @@ class TestApply:
         assert diff["before"]["spec"]["to"][0]["default"]["idleTimeout"] == "1h"
         assert diff["after"]["spec"]["to"][0]["default"]["idleTimeout"] == "2h"
         assert diff["before_header"] == "MeshTimeout default/t1"
+
+
+def test_a_write_failing_after_validation_reports_what_was_not_applied(
+    fake_cp: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_cp.seed({"type": "Mesh", "name": "default"})
+    service = ResourceService(fake_cp)
+    changes = service.plan_batch([policy("a"), policy("b"), policy("c")])
+    real_put = fake_cp.put
+
+    def put(rtype: Any, resource: Any, dry_run: bool = False, if_match: Any = None) -> Any:
+        if resource["name"] == "b" and not dry_run:
+            raise MeshApiError(409, "Conflict", "the resource changed")
+        return real_put(rtype, resource, dry_run, if_match)
+
+    monkeypatch.setattr(fake_cp, "put", put)
+    with pytest.raises(MeshApiError) as failure:
+        service.apply(changes, check_mode=False)
+    assert [r["name"] for r in failure.value.details["not_applied"]] == ["b", "c"]
+    assert ("MeshTimeout", "default", "a") in fake_cp.store
+    assert ("MeshTimeout", "default", "c") not in fake_cp.store
