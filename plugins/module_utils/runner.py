@@ -22,7 +22,6 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.service import (
     Change,
     Ref,
     ResourceService,
-    predicted,
     strip_read_only,
 )
 from ansible_collections.meshfabric.mesh.plugins.module_utils.waiter import (
@@ -83,12 +82,8 @@ def apply_resource(
 def _resource_after(
     service: ResourceService, change: Change, check_mode: bool
 ) -> dict[str, Any] | None:
-    if change.desired is None:
-        return None
-    if not change.changed:
-        return strip_read_only(change.current or {})
-    if check_mode:
-        return predicted(change.desired, change.current)
+    if check_mode or not change.writes:
+        return change.after()
     fetched = service.fetch(change.ref)
     return strip_read_only(fetched[0]) if fetched else None
 

@@ -26,7 +26,6 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import 
 
 DEFAULT_MESH = "default"
 
-IDENTITY_KEYS = ("type", "name", "mesh")
 READ_ONLY_KEYS = frozenset({"creationTime", "modificationTime", "status"})
 
 # Labels under this prefix are set by the control plane itself (origin, zone,
@@ -199,6 +198,8 @@ class Change:
     version: str | None = None
     # An update that only the control plane's dry run can confirm (see compare).
     unsure: bool = False
+    # The resource as the control plane's dry run said it would store it.
+    stored: dict[str, Any] | None = None
 
     @property
     def changed(self) -> bool:
@@ -217,11 +218,17 @@ class Change:
             "changed": self.changed,
         }
 
+    def after(self) -> dict[str, Any] | None:
+        """The resource once this change is applied; None when it is deleted or absent."""
+        if self.action == NONE:
+            return strip_read_only(self.current) if self.current else None
+        if not self.writes or self.desired is None:
+            return None
+        return self.stored or predicted(self.desired, self.current)
+
     def diff(self) -> dict[str, Any]:
         before = strip_read_only(self.current) if self.current else {}
-        after = predicted(self.desired, self.current) if self.desired and self.writes else {}
-        if self.action == NONE:
-            after = before
+        after = self.after() or {}
         header = str(self.ref)
         return {"before": before, "after": after, "before_header": header, "after_header": header}
 
@@ -278,9 +285,7 @@ class ResourceService:
         return result
 
     def ref(self, resource: Mapping[str, Any]) -> Ref:
-        rtype = self.rtype(resource["type"])
-        mesh = (resource.get("mesh") or DEFAULT_MESH) if rtype.mesh_scoped else None
-        return Ref(rtype.name, mesh, resource["name"])
+        return self.ref_for(resource["type"], resource["name"], resource.get("mesh"))
 
     def ref_for(self, type_name: str, name: str, mesh: str | None = None) -> Ref:
         rtype = self.rtype(type_name)
@@ -405,7 +410,9 @@ class ResourceService:
             except MeshApiError as err:
                 failures.append((change.ref, err))
                 continue
-            outcome = _outcome(response.json())
+            body = response.json()
+            outcome = _outcome(body)
+            change.stored = _stored_form(body)
             if change.action == UPDATE and (outcome == NONE or (outcome is None and change.unsure)):
                 change.action = NONE
         return failures
@@ -476,6 +483,13 @@ def order_changes(changes: list[Change]) -> list[Change]:
         (c for c in changes if c.action == DELETE), key=lambda c: c.ref.sort_key(), reverse=True
     )
     return writes + deletes
+
+
+def _stored_form(body: Any) -> dict[str, Any] | None:
+    """The resource in a write's answer (without the answer's own fields), when given."""
+    if not isinstance(body, dict) or "type" not in body or "name" not in body:
+        return None
+    return strip_read_only({k: v for k, v in body.items() if k not in ("outcome", "warnings")})
 
 
 def _outcome(body: Any) -> str | None:

@@ -160,8 +160,11 @@ class TestApply:
         fake_cp.seed(old)
         service = ResourceService(fake_cp)
         changes = service.plan_batch([policy("t1")])
-        service.apply(changes, check_mode=False)
+        service.apply(changes, check_mode=True)
         assert actions(changes) == [("MeshTimeout", "t1", "updated")]
+        assert "from" in changes[0].diff()["before"]["spec"]
+        assert "from" not in changes[0].diff()["after"]["spec"]
+        service.apply(changes, check_mode=False)
         assert "from" not in fake_cp.store[("MeshTimeout", "default", "t1")][0]["spec"]
 
     def test_diff_shows_before_and_after(self, fake_cp: Any) -> None:
