@@ -23,8 +23,8 @@ demo: setup
 	@PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench plugins
-	$(BIN)/ruff format --check src tests bench plugins
+	$(BIN)/ruff check src tests bench pulumi plugins
+	$(BIN)/ruff format --check src tests bench pulumi plugins
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

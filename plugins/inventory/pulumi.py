@@ -27,9 +27,10 @@ options:
   path:
     description:
       - The file holding the stack output, stack export, state file or Terraform state.
-      - A relative path is relative to the directory of the inventory file.
+      - A relative path is relative to the directory of the inventory file, not to the
+        current directory; C(~) is expanded.
     required: true
-    type: path
+    type: str
   output_name:
     description: The name of the output that holds the inventory.
     type: str
@@ -119,7 +120,8 @@ class InventoryModule(BaseInventoryPlugin):
     def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
-        source = os.path.join(os.path.dirname(path), self.get_option("path"))
+        # os.path.join keeps an absolute (or ~-expanded) path as it is.
+        source = os.path.join(os.path.dirname(path), os.path.expanduser(self.get_option("path")))
         try:
             with open(source, encoding="utf-8") as handle:
                 document = json.load(handle)

@@ -30,10 +30,10 @@ log = logging.getLogger(__name__)
 ADMIN_TOKEN_LIFETIME = "87600h"  # ten years: the operator rotates it by deleting the file
 
 
-def open_store(settings: Settings) -> SqlStore:
+async def open_store(settings: Settings) -> SqlStore:
     if settings.store.type is StoreType.POSTGRES:
         store = PostgresStore(settings.store.postgres.dsn, settings.store.postgres.pool_size)
-        store.listen(asyncio.get_running_loop())
+        await store.listen()
         return store
     return SqliteStore(settings.sqlite_path)
 
@@ -67,7 +67,7 @@ def _write_private(path: Path, content: str) -> None:
 
 async def run(settings: Settings) -> None:
     async with AsyncExitStack() as stack:
-        store = open_store(settings)
+        store = await open_store(settings)
         stack.push_async_callback(store.close)
         users = TokenIssuer(store, USER)
         await ensure_admin_token(users, settings.admin_token_path)

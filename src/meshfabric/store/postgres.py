@@ -38,16 +38,25 @@ class PostgresStore(SqlStore):
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
 
-    def listen(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start relaying other replicas' writes into this replica's event bus."""
+    async def listen(self) -> None:
+        """Relay other replicas' writes into this replica's event bus, from now on."""
+        listening = threading.Event()
         self._listener = threading.Thread(
-            target=self._relay_notifications, args=(loop,), name="store-listen", daemon=True
+            target=self._relay_notifications,
+            args=(asyncio.get_running_loop(), listening),
+            name="store-listen",
+            daemon=True,
         )
         self._listener.start()
+        if not await asyncio.to_thread(listening.wait, 10):
+            raise RuntimeError("could not LISTEN for other replicas' changes within 10s")
 
-    def _relay_notifications(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _relay_notifications(
+        self, loop: asyncio.AbstractEventLoop, listening: threading.Event
+    ) -> None:
         with psycopg.connect(self._dsn, autocommit=True) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
+            listening.set()
             while not self._stopping.is_set():
                 for notify in conn.notifies(timeout=0.5):
                     event = self._decode(notify.payload)
