@@ -193,7 +193,7 @@ class MeshClient:
             return None
         return response.json(), response.version
 
-    def list(
+    def list_resources(
         self,
         rtype: ResourceType,
         mesh: str | None = None,
@@ -238,7 +238,7 @@ class MeshClient:
         return self.request_or_none("DELETE", path, if_match=if_match) is not None
 
     def mesh_names(self) -> list[str]:
-        return [mesh["name"] for mesh in self.list(self.resource_type("Mesh"))]
+        return [mesh["name"] for mesh in self.list_resources(self.resource_type("Mesh"))]
 
 
 def _lower_keys(headers: Any) -> dict[str, str]:

@@ -164,7 +164,7 @@ def predicted(desired: Mapping[str, Any], current: Mapping[str, Any] | None) -> 
     """
     if current is None:
         return copy.deepcopy(dict(desired))
-    result = _with_defaults(desired, strip_read_only(current))
+    result: dict[str, Any] = _with_defaults(desired, strip_read_only(current))
     result["labels"] = {
         **{
             key: value
@@ -313,7 +313,7 @@ class ResourceService:
         return [
             strip_read_only(item)
             for each in meshes
-            for item in self.client.list(rtype, each, selector)
+            for item in self.client.list_resources(rtype, each, selector)
             # The server filters too; checking here keeps the answer right on one that does not.
             if selector.items() <= (item.get("labels") or {}).items()
         ]
@@ -376,7 +376,7 @@ class ResourceService:
     def _read_existing(self, groups: Iterable[tuple[str, str | None]]) -> dict[Ref, dict[str, Any]]:
         existing: dict[Ref, dict[str, Any]] = {}
         for type_name, mesh in groups:
-            for item in self.client.list(self.rtype(type_name), mesh):
+            for item in self.client.list_resources(self.rtype(type_name), mesh):
                 existing[Ref(type_name, mesh, item["name"])] = item
         return existing
 
@@ -388,7 +388,7 @@ class ResourceService:
         managed: dict[Ref, dict[str, Any]] = {}
         for rtype in types:
             for mesh in meshes if rtype.mesh_scoped else [None]:
-                for item in self.client.list(rtype, mesh, selector):
+                for item in self.client.list_resources(rtype, mesh, selector):
                     # Filter again: a server that ignores the filter must not make us prune.
                     if (item.get("labels") or {}).get(MANAGED_LABEL) == owner:
                         managed[Ref(rtype.name, mesh, item["name"])] = item

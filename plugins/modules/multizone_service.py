@@ -128,6 +128,7 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.args_common import
     STATE_ARG_SPEC,
     WAIT_ARG_SPEC,
 )
+from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import MeshError
 from ansible_collections.meshfabric.mesh.plugins.module_utils.hostnames import mesh_hostname
 from ansible_collections.meshfabric.mesh.plugins.module_utils.runner import (
     apply_resource,
@@ -195,12 +196,13 @@ def wait_healthy(service: ResourceService, ref: Ref, wanted: int, timeout: int) 
         fetched = service.client.get(mesh_services, name, mesh)
         return fetched[0] if fetched else None
 
-    def check() -> set[str] | None:
+    def check() -> list[str]:
+        """The healthy zones once there are enough of them, else an empty list."""
         fetched = service.fetch(ref)
         zones = healthy_zones(fetched[0], read_mesh_service) if fetched else set()
-        return zones if len(zones) >= wanted else None
+        return sorted(zones) if len(zones) >= wanted else []
 
-    return sorted(wait_for(check, timeout, f"{ref} to be healthy in {wanted} zones"))
+    return wait_for(check, timeout, f"{ref} to be healthy in {wanted} zones")
 
 
 def handle(module: AnsibleModule, service: ResourceService) -> dict[str, Any]:
@@ -218,6 +220,8 @@ def handle(module: AnsibleModule, service: ResourceService) -> dict[str, Any]:
     result["hostname"] = mesh_hostname(params["name"], multizone=True)
     if present and should_wait(module):
         wanted = params["wait_condition"]["healthy_zones"]
+        if wanted < 1:
+            raise MeshError("wait_condition.healthy_zones must be at least 1")
         result["healthy_zones"] = wait_healthy(service, ref, wanted, params["wait_timeout"])
     return result
 

@@ -56,7 +56,7 @@ class FakeControlPlane(MeshClient):
         entry = self.store.get((rtype.name, mesh, name))
         return (copy.deepcopy(entry[0]), str(entry[1])) if entry else None
 
-    def list(
+    def list_resources(
         self,
         rtype: ResourceType,
         mesh: str | None = None,

@@ -124,7 +124,7 @@ def test_get_returns_the_version_and_none_when_absent(server: Any) -> None:
 
 def test_list_follows_next_links(server: Any) -> None:
     client = MeshClient(server[0])
-    items = client.list(client.resource_type("MeshTimeout"), "default", {"team": "ops"})
+    items = client.list_resources(client.resource_type("MeshTimeout"), "default", {"team": "ops"})
     assert [item["name"] for item in items] == ["a", "b", "c"]
     assert "filter%5Blabels.team%5D=ops" in server[1][1]["path"]
 
