@@ -349,7 +349,9 @@ class ResourceService:
 
         Current state is read with one list request per type and mesh rather
         than one GET per resource. With ``prune_owner``, resources labelled as
-        managed by that owner and absent from ``present`` are deleted.
+        managed by that owner and absent from ``present`` are deleted; a
+        managed Mesh is only pruned when nothing else lives in it, since
+        deleting a Mesh deletes its contents.
         """
         wanted: dict[Ref, dict[str, Any] | None] = {}
         for resource in present:
@@ -359,9 +361,12 @@ class ResourceService:
             self._add_once(wanted, self.ref(resource), None)
         existing = self._read_existing({(ref.type, ref.mesh) for ref in wanted})
         if prune_owner is not None:
-            for ref, current in self._managed(prune_owner).items():
+            managed = self._managed(prune_owner)
+            for ref, current in managed.items():
                 wanted.setdefault(ref, None)
                 existing[ref] = current
+            pruned_meshes = [r.name for r in managed if r.type == "Mesh" and wanted[r] is None]
+            self._refuse_cascade(pruned_meshes, set(managed))
         changes = [self.plan(ref, desired, existing.get(ref)) for ref, desired in wanted.items()]
         return order_changes(changes)
 
@@ -393,6 +398,25 @@ class ResourceService:
                     if (item.get("labels") or {}).get(MANAGED_LABEL) == owner:
                         managed[Ref(rtype.name, mesh, item["name"])] = item
         return managed
+
+    def _refuse_cascade(self, meshes: Iterable[str], managed: set[Ref]) -> None:
+        """Fail before pruning a Mesh that holds resources the task does not manage."""
+        for mesh in meshes:
+            others = [
+                Ref(rtype.name, mesh, item["name"])
+                for rtype in self.client.types().values()
+                if rtype.mesh_scoped
+                for item in self.client.list_resources(rtype, mesh)
+                if Ref(rtype.name, mesh, item["name"]) not in managed
+            ]
+            if others:
+                shown = ", ".join(str(ref) for ref in others[:5])
+                more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+                raise MeshError(
+                    f"prune would delete Mesh {mesh}, and with it resources this task does "
+                    f"not manage: {shown}{more}. Keep the Mesh in the configuration, or "
+                    "delete those resources first."
+                )
 
     # -- validation and execution ------------------------------------------
 

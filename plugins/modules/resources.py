@@ -64,6 +64,8 @@ options:
     description:
       - Delete the resources labelled as managed by O(managed_by) that are not
         among the resources given. Only with O(state=present).
+      - Deleting a Mesh deletes everything in it, so a managed Mesh that still
+        holds resources without the label fails the task instead of being pruned.
     type: bool
     default: false
   managed_by:

@@ -96,6 +96,13 @@ class TestPlanBatch:
         changes = ResourceService(fake_cp).plan_batch([], prune_owner="ansible")
         assert actions(changes) == [("MeshTimeout", "ours", "deleted")]
 
+    def test_a_mesh_holding_unmanaged_resources_is_not_pruned(self, fake_cp: Any) -> None:
+        fake_cp.seed(managed({"type": "Mesh", "name": "old", "labels": {}}))
+        fake_cp.seed(managed(policy("ours", mesh="old")))
+        fake_cp.seed(policy("by-hand", mesh="old"))
+        with pytest.raises(MeshError, match="MeshTimeout old/by-hand"):
+            ResourceService(fake_cp).plan_batch([], prune_owner="ansible")
+
     def test_same_resource_twice_is_refused(self, fake_cp: Any) -> None:
         with pytest.raises(MeshError, match="more than once"):
             ResourceService(fake_cp).plan_batch([policy("t1"), policy("t1")])
