@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   postgresql  # the PostgreSQL store backend, started by the tests
+  curl        # the demo shows raw API answers
 )
 
 missing=()

@@ -24,7 +24,7 @@ _ETAG = re.compile(r'^(W/)?"?(\d+)"?$')
 
 Ctx = Annotated[ApiContext, Depends(context)]
 Size = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip")]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip")]
 DryRun = Annotated[
     bool, Query(alias="dryRun", description="Validate and answer as a write would, write nothing")
 ]

@@ -361,18 +361,18 @@ class MatchedRuleItem(RuleItem[Conf], Generic[Conf]):
     matches: list[Match] | None = None
 
 
-class _Targeted(Strict):
+class TargetedSpec(Strict):
     # Absent means the whole mesh.
     targetRef: TargetRef | None = None
 
 
-class OutboundPolicySpec(_Targeted, Generic[Conf]):
+class OutboundPolicySpec(TargetedSpec, Generic[Conf]):
     """Policies that configure traffic to destinations only (MeshRetry, MeshHealthCheck...)."""
 
     to: list[ToItem[Conf]] | None = None
 
 
-class InboundPolicySpec(_Targeted, Generic[Conf]):
+class InboundPolicySpec(TargetedSpec, Generic[Conf]):
     """Policies that configure traffic reaching the selected proxies only."""
 
     from_: list[FromItem[Conf]] | None = Field(default=None, alias="from")

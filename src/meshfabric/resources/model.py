@@ -89,6 +89,24 @@ class ResourceType:
             raise ValidationFailed(violations)
 
 
+def policy_type(
+    name: str,
+    plural: str,
+    schema: type[BaseModel],
+    semantic_checks: tuple[SemanticCheck, ...] = (),
+) -> ResourceType:
+    """Policies live in a mesh and are written on global or on a zone, synced both ways."""
+    return ResourceType(
+        name=name,
+        plural=plural,
+        scope=Scope.MESH,
+        schema=schema,
+        kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
+        is_policy=True,
+        semantic_checks=semantic_checks,
+    )
+
+
 @dataclass(frozen=True)
 class Resource:
     """One stored resource. `spec` holds the type's own fields exactly as the user sent them."""

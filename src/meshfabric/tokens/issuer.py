@@ -8,6 +8,7 @@ is listed, comma separated, in the base64 data of a revocation secret.
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -138,7 +139,14 @@ class TokenIssuer:
 
 
 def _load_key(secret: Resource) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(base64.b64decode(secret.spec["data"]), password=None)
+    key = _parse_key(secret.spec["data"])
     if not isinstance(key, rsa.RSAPrivateKey):
         raise InvalidToken(f"{secret.key} does not hold an RSA key")
     return key
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_key(data: str) -> object:
+    # Parsing checks the RSA key's consistency (~0.1 s); every request verifies a token, so
+    # keys are parsed once per content. A rotated key is new content, hence a new entry.
+    return serialization.load_pem_private_key(base64.b64decode(data), password=None)

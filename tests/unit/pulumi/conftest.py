@@ -7,6 +7,7 @@ the programs run for real, the cloud answers from `MeshMocks`.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import warnings
 import zlib
@@ -93,9 +94,15 @@ class MeshMocks(pulumi.runtime.Mocks):
 @pytest.fixture(autouse=True)
 def mocks() -> Iterator[MeshMocks]:
     """Fresh mocks per test, so no test sees another's resources."""
+    # Async tests that ran earlier leave the main thread without an event loop, and Pulumi's
+    # mocks need one to register the stack.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mocks = MeshMocks()
     pulumi.runtime.set_mocks(mocks, project="meshfabric-test", stack="test", preview=False)
     yield mocks
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def run_program(program: Callable[[], T]) -> Any:

@@ -84,7 +84,7 @@ def _check(rtype: ResourceType, fields: Any) -> None:
         assert all(isinstance(v.field, str) and v.reason for v in failed.violations)
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rtype=_TYPES, fields=st.dictionaries(st.sampled_from(_WORDS), _JSON, max_size=6))
 def test_random_documents_only_fail_validation(rtype: ResourceType, fields: dict[str, Any]) -> None:
     _check(rtype, fields)
@@ -102,7 +102,7 @@ def _replace_somewhere(value: Any, data: st.DataObject) -> Any:
 
 
 @pytest.mark.parametrize("document", [doc for _, doc in documents()])
-@settings(max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_damaged_examples_only_fail_validation(
     document: dict[str, Any], data: st.DataObject

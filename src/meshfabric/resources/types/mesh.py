@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from meshfabric.resources.common import Duration, Strict
+from pydantic import AfterValidator
+
+from meshfabric.resources.common import Duration, Strict, duration_seconds
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
 
+_DAYS_OR_YEARS = re.compile(r"^\d+[dy]$")
+
+
+def _check_lifetime(value: str) -> str:
+    if not _DAYS_OR_YEARS.match(value) and duration_seconds(value) is None:
+        raise ValueError(f'"{value}" is not a duration (examples: 1d, 10y, 24h, 90m)')
+    return value
+
+
+# Certificate lifetimes also come in days and years, as Kuma's docs write them (1d, 10y).
+CertLifetime = Annotated[str, AfterValidator(_check_lifetime)]
+
 
 class CertRotation(Strict):
-    expiration: Duration | None = None
+    expiration: CertLifetime | None = None
 
 
 class DpCert(Strict):

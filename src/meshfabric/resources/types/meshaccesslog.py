@@ -18,7 +18,7 @@ from meshfabric.resources.common import (
     open_telemetry_target_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class JsonField(Strict):
@@ -117,13 +117,10 @@ def _format_violations(path: str, format_: Format) -> list[Violation]:
     return violations
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshAccessLog",
     plural="meshaccesslogs",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

@@ -15,7 +15,7 @@ from meshfabric.resources.common import (
     decimal_of,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class ConnectionLimits(Strict):
@@ -104,13 +104,10 @@ def _detector_violations(path: str, detectors: Detectors | None) -> list[Violati
     return []
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshCircuitBreaker",
     plural="meshcircuitbreakers",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

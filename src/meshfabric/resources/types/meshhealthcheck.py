@@ -18,7 +18,7 @@ from meshfabric.resources.common import (
     confs,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class HeadersToAdd(Strict):
@@ -89,13 +89,10 @@ def _conf_violations(spec: Spec) -> list[Violation]:
     return violations
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshHealthCheck",
     plural="meshhealthchecks",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

@@ -19,7 +19,7 @@ from meshfabric.resources.common import (
     decimal_of,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class AffinityTag(Strict):
@@ -246,13 +246,10 @@ def _locality_violations(
     return violations
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshLoadBalancingStrategy",
     plural="meshloadbalancingstrategies",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

@@ -15,7 +15,7 @@ from meshfabric.resources.common import (
     open_telemetry_target_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class Profile(Strict):
@@ -116,13 +116,10 @@ def _is_host_port(endpoint: str) -> bool:
     return bool(colon) and port.isdigit() and (not host.startswith("[") or host.endswith("]"))
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshMetric",
     plural="meshmetrics",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

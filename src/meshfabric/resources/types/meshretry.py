@@ -18,7 +18,7 @@ from meshfabric.resources.common import (
     confs,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 # Envoy's retry conditions; any HTTP status code (`"503"`) is accepted as well.
 _HTTP_RETRY_ON = {
@@ -161,13 +161,10 @@ def _is_status_code(value: str) -> bool:
     return value.isdigit() and int(value) in _STATUS_CODES
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshRetry",
     plural="meshretries",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

@@ -15,7 +15,7 @@ from meshfabric.resources.common import (
     match_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class Http(Strict):
@@ -90,13 +90,10 @@ def _set_fields(path: str, model: Strict | None, reason: str, *names: str) -> li
     return [Violation(f"{path}.{name}", reason) for name in names if getattr(model, name)]
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshTimeout",
     plural="meshtimeouts",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

@@ -14,7 +14,7 @@ from meshfabric.resources.common import (
     open_telemetry_target_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import policy_type
 
 
 class Zipkin(Strict):
@@ -121,13 +121,10 @@ def _datadog_url(value: str) -> list[str]:
     return reasons
 
 
-TYPE = ResourceType(
+TYPE = policy_type(
     name="MeshTrace",
     plural="meshtraces",
-    scope=Scope.MESH,
     schema=Spec,
-    kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
-    is_policy=True,
     semantic_checks=(
         TargetRefRules(
             top=(

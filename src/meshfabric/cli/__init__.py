@@ -1,0 +1,1 @@
+"""meshctl: the command line for people who run a meshfabric (or Kuma 2.x) control plane."""

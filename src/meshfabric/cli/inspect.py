@@ -1,0 +1,171 @@
+"""meshctl inspect: summaries of meshes, zones and of each resource type.
+
+`inspect meshes` and `inspect zones` are commands of this group; any other word is taken
+as a resource type. More commands (for example `inspect dataplane NAME`) are added to
+`app` like any Typer command and take precedence over the type fallback.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from meshfabric.cli.args import OutputOption, TypeArgument, command_group
+from meshfabric.cli.columns import mtls_backend
+from meshfabric.cli.output import OutputFormat, age, print_data, print_table
+from meshfabric.cli.session import connect
+
+Json = dict[str, Any]
+ORIGIN_LABEL = "kuma.io/origin"
+ZONE_LABEL = "kuma.io/zone"
+_BY_TYPE = "type"
+
+
+class _TypeFallbackGroup(TyperGroup):
+    """Routes `inspect WORD` to the type summary when WORD is not one of its commands."""
+
+    # Typed Any: typer's Context and Command classes live in a private, vendored click.
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        if args and not args[0].startswith("-") and self.get_command(ctx, args[0]) is None:
+            args = [_BY_TYPE, *args]
+        return super().resolve_command(ctx, args)
+
+
+app = command_group(
+    "Summaries of meshes, zones and resource types.\n\n"
+    "`inspect meshes`, `inspect zones`, or `inspect TYPE` for any resource type "
+    "(for example `inspect mtp`).",
+    cls=_TypeFallbackGroup,
+)
+
+
+@app.command("meshes")
+def meshes(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> None:
+    """Each mesh with its resource counts by type.
+
+    Also its mTLS backend and age.
+
+    \b
+    Example:
+      meshctl inspect meshes
+    """
+    client = connect(ctx)
+    catalogue = client.catalogue()
+    # One listing per type across all meshes: the number of requests does not grow with
+    # the number of meshes.
+    counts = Counter(
+        (resource["mesh"], rtype.name)
+        for rtype in catalogue
+        if rtype.mesh_scoped
+        for resource in client.list_all(rtype, None)
+    )
+    summaries = [
+        {
+            "name": mesh["name"],
+            "mtls": mtls_backend(mesh),
+            "creationTime": mesh.get("creationTime"),
+            "resources": {
+                rtype.name: counts[mesh["name"], rtype.name]
+                for rtype in catalogue
+                if counts[mesh["name"], rtype.name]
+            },
+        }
+        for mesh in client.list_all(catalogue.by_name("Mesh"), None)
+    ]
+    if output is not OutputFormat.TABLE:
+        print_data(summaries, output)
+        return
+    rows = [
+        [s["name"], s["mtls"], age(s["creationTime"]), _counts(s["resources"])] for s in summaries
+    ]
+    print_table(["NAME", "MTLS", "AGE", "RESOURCES"], rows)
+
+
+@app.command("zones")
+def zones(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> None:
+    """Each zone's state and control-plane version.
+
+    \b
+    Example:
+      meshctl inspect zones
+    """
+    overviews = connect(ctx).zones_overview()
+    if output is not OutputFormat.TABLE:
+        print_data(overviews, output)
+        return
+    print_table(
+        ["NAME", "ENABLED", "STATUS", "CP VERSION", "CONNECTED"],
+        [_zone_row(overview) for overview in overviews],
+    )
+
+
+@app.command(_BY_TYPE, hidden=True)
+def by_type(
+    ctx: typer.Context, type_name: TypeArgument, output: OutputOption = OutputFormat.TABLE
+) -> None:
+    """How many resources of a type each mesh holds, where they come from, latest change.
+
+    \b
+    Examples:
+      meshctl inspect meshtrafficpermissions
+      meshctl inspect mtp -o yaml
+    """
+    client = connect(ctx)
+    rtype = client.catalogue().find(type_name)
+    summaries = summarize_by_mesh(client.list_all(rtype, None))
+    if output is not OutputFormat.TABLE:
+        print_data(summaries, output)
+        return
+    rows = [
+        [s["mesh"] or "-", str(s["count"]), _counts(s["origins"]), age(s["lastModified"])]
+        for s in summaries
+    ]
+    print_table(["MESH", "COUNT", "ORIGINS", "LAST MODIFIED"], rows)
+
+
+def summarize_by_mesh(resources: Iterable[Json]) -> list[Json]:
+    """Per mesh (sorted): count, count per origin, the latest modification time."""
+    by_mesh: dict[str, list[Json]] = {}
+    for resource in resources:
+        by_mesh.setdefault(resource.get("mesh", ""), []).append(resource)
+    return [
+        {
+            "mesh": mesh,
+            "count": len(items),
+            "origins": dict(Counter(origin(item) for item in items)),
+            "lastModified": max(item.get("modificationTime") or "" for item in items) or None,
+        }
+        for mesh, items in sorted(by_mesh.items())
+    ]
+
+
+def origin(resource: Json) -> str:
+    """Where a resource was created: global, a named zone, or here (no multi-zone labels)."""
+    labels = resource.get("labels") or {}
+    if labels.get(ORIGIN_LABEL) == "zone":
+        return f"zone {labels.get(ZONE_LABEL, '?')}"
+    return str(labels.get(ORIGIN_LABEL, "local"))
+
+
+def _zone_row(overview: Json) -> list[str]:
+    # Kuma's ZoneInsight: the latest subscription tells whether the zone is connected now.
+    subscriptions = (overview.get("zoneInsight") or {}).get("subscriptions") or [{}]
+    latest = subscriptions[-1]
+    online = bool(latest.get("connectTime")) and not latest.get("disconnectTime")
+    version = (latest.get("version") or {}).get("kumaCp", {}).get("version", "-")
+    enabled = (overview.get("zone") or {}).get("enabled", True)
+    return [
+        overview["name"],
+        str(enabled).lower(),
+        "online" if online else "offline",
+        version,
+        age(latest.get("connectTime")),
+    ]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in counts.items()) or "-"

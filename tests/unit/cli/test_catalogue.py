@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from meshfabric.cli.catalogue import Catalogue
+from meshfabric.cli.errors import MeshctlError
+from tests.unit.cli.conftest import MESH, MTP
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["MeshTrafficPermission", "meshtrafficpermission", "meshtrafficpermissions", "mtp", "MTP"],
+)
+def test_find_takes_the_names_people_type(catalogue: Catalogue, word: str) -> None:
+    assert catalogue.find(word) is MTP
+
+
+def test_find_names_the_known_types_when_it_fails(catalogue: Catalogue) -> None:
+    with pytest.raises(MeshctlError, match=r'unknown resource type "mtps".*meshtrafficpermissions'):
+        catalogue.find("mtps")
+
+
+def test_by_name_is_exact(catalogue: Catalogue) -> None:
+    assert catalogue.by_name("Mesh") is MESH
+    with pytest.raises(MeshctlError):
+        catalogue.by_name("mesh")
+
+
+def test_describe_names_the_mesh_only_for_mesh_scoped_types() -> None:
+    assert MTP.describe("default", "allow-all") == "MeshTrafficPermission default/allow-all"
+    assert MESH.describe("ignored", "default") == "Mesh default"
