@@ -1,4 +1,5 @@
-"""The demo step: the Kong Air policies apply, and a second run changes nothing."""
+"""The demo step: Kong Air's resources apply with meshfabric.mesh.resources, and a second
+run changes nothing."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import subprocess
 from tests.integration.ansible.conftest import BIN, REPO, request, token_file
 from tests.support.control_plane import ControlPlane
 
+KONG_AIR = REPO / "examples" / "kong-air"
 
-def test_kong_air_policies_apply_then_stay_unchanged(control_plane: ControlPlane) -> None:
+
+def test_kong_air_applies_then_stays_unchanged(control_plane: ControlPlane) -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     script = REPO / "scripts" / "demo-ansible.sh"
     done = subprocess.run(
-        [str(script), control_plane.url, str(token_file(control_plane))],
+        [str(script), control_plane.url, str(token_file(control_plane)), str(KONG_AIR)],
         capture_output=True,
         text=True,
         env=env,
@@ -21,11 +24,7 @@ def test_kong_air_policies_apply_then_stay_unchanged(control_plane: ControlPlane
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Second run: nothing changed" in done.stdout
-    status, permissions = request(control_plane, "GET", "/meshes/default/meshtrafficpermissions")
+    status, services = request(control_plane, "GET", "/meshes/default/meshservices")
     assert status == 200
-    assert {p["name"] for p in permissions["items"]} == {
-        "flight-control-callers",
-        "booking-from-gateway",
-        "deny-by-default",
-    }
-    assert all(p["labels"]["meshfabric.io/managed-by"] == "kong-air" for p in permissions["items"])
+    assert {s["name"] for s in services["items"]} == {"flight-control", "booking"}
+    assert all(s["labels"]["meshfabric.io/managed-by"] == "kong-air" for s in services["items"])
