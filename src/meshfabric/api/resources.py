@@ -5,6 +5,7 @@ type's real schema. (No `from __future__ import annotations` here: FastAPI reads
 per-type body model from the handlers' annotations at run time.)
 """
 
+import functools
 import re
 from typing import Annotated, Any, Literal
 
@@ -15,7 +16,7 @@ from meshfabric.api.context import ApiContext, context
 from meshfabric.api.errors import ApiError
 from meshfabric.api.representation import from_json, to_json
 from meshfabric.resources import KdsFlow, Resource, ResourceKey, ResourceType, Scope
-from meshfabric.store.manager import Outcome
+from meshfabric.store.manager import Outcome, WriteGuard
 
 ORIGIN_LABEL = "kuma.io/origin"
 ZONE_LABEL = "kuma.io/zone"
@@ -157,11 +158,11 @@ async def _put(
     dry_run: bool,
     if_match: str | None,
 ) -> dict[str, Any]:
-    existing = await ctx.manager.store.get(ResourceKey(rtype.name, mesh, name))
-    _check_ownership(ctx, rtype, existing)
     labels = {**(raw.get("labels") or {}), **_origin_labels(ctx)}
     resource = from_json(rtype, raw, mesh, name, labels)
-    result = await ctx.manager.apply(resource, _version(if_match), dry_run=dry_run)
+    result = await ctx.manager.apply(
+        resource, _version(if_match), dry_run=dry_run, guard=_ownership_guard(ctx, rtype)
+    )
     response.status_code = 201 if result.outcome is Outcome.CREATED else 200
     if not dry_run:
         response.headers["ETag"] = f'"{result.resource.version}"'
@@ -172,9 +173,12 @@ async def _delete(
     ctx: ApiContext, rtype: ResourceType, mesh: str, name: str, if_match: str | None
 ) -> dict[str, Any]:
     key = ResourceKey(rtype.name, mesh, name)
-    _check_ownership(ctx, rtype, await ctx.manager.store.get(key))
-    await ctx.manager.delete(key, _version(if_match))
+    await ctx.manager.delete(key, _version(if_match), guard=_ownership_guard(ctx, rtype))
     return {}
+
+
+def _ownership_guard(ctx: ApiContext, rtype: ResourceType) -> WriteGuard:
+    return functools.partial(_check_ownership, ctx, rtype)
 
 
 def _check_ownership(ctx: ApiContext, rtype: ResourceType, existing: Resource | None) -> None:

@@ -32,7 +32,10 @@ ADMIN_TOKEN_LIFETIME = "87600h"  # ten years: the operator rotates it by deletin
 
 async def open_store(settings: Settings) -> SqlStore:
     if settings.store.type is StoreType.POSTGRES:
-        store = PostgresStore(settings.store.postgres.dsn, settings.store.postgres.pool_size)
+        # Opening the pool connects to the database: keep that off the event loop.
+        store = await asyncio.to_thread(
+            PostgresStore, settings.store.postgres.dsn, settings.store.postgres.pool_size
+        )
         await store.listen()
         return store
     return SqliteStore(settings.sqlite_path)

@@ -6,7 +6,7 @@ The store only keeps rows; the manager keeps the rules that make them a consiste
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,10 @@ class ApplyResult:
     previous: Resource | None
 
 
+# Called with the stored resource (or None) before a write; raises to refuse it.
+WriteGuard = Callable[[Resource | None], None]
+
+
 class ResourceManager:
     def __init__(self, store: Store, registry: Registry = REGISTRY) -> None:
         self.store = store
@@ -42,6 +46,7 @@ class ResourceManager:
         resource: Resource,
         expected_version: int | None = None,
         dry_run: bool = False,
+        guard: WriteGuard | None = None,
     ) -> ApplyResult:
         """Validate and write one resource; with dry_run, say what a write would do."""
         rtype = self.registry.get(resource.type)
@@ -55,6 +60,8 @@ class ResourceManager:
         if rtype.scope is Scope.MESH:
             await self._require_mesh(resource.mesh)
         previous = await self.store.get(resource.key)
+        if guard is not None:
+            guard(previous)
         if dry_run:
             return self._predict(resource, previous, expected_version)
         stored, created = await self.store.put(resource, expected_version)
@@ -66,7 +73,14 @@ class ResourceManager:
             outcome = Outcome.UPDATED
         return ApplyResult(stored, outcome, previous)
 
-    async def delete(self, key: ResourceKey, expected_version: int | None = None) -> Resource:
+    async def delete(
+        self,
+        key: ResourceKey,
+        expected_version: int | None = None,
+        guard: WriteGuard | None = None,
+    ) -> Resource:
+        if guard is not None:
+            guard(await self.store.get(key))
         deleted = await self.store.delete(key, expected_version)
         if key.type == "Mesh":
             await self.store.delete_mesh_contents(key.name)
