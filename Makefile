@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages demo test lint typecheck pytest clean
+.PHONY: setup system-packages demo test lint typecheck pytest test-collection clean
 
 setup: system-packages $(STAMP)
 
@@ -32,7 +32,13 @@ typecheck: $(STAMP)
 pytest: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider
 
-test: lint typecheck pytest
+# ansible-test sanity and units for the meshfabric.mesh collection, run on a
+# copy at ansible_collections/meshfabric/mesh; its integration tests are part
+# of the pytest suite (tests/integration/ansible).
+test-collection: setup
+	MESHFABRIC_VENV=$(abspath $(VENV)) scripts/ansible-test.sh sanity units
+
+test: lint typecheck pytest test-collection
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/output

@@ -60,6 +60,9 @@ sed 's/requestTimeout: 5s/requestTimeout: 3s/' examples/kong-air/20-policies.yam
 show meshctl apply --dry-run -f "$work/change.yaml"
 show meshctl apply -f "$work/change.yaml"
 
+step "Ansible: apply Kong Air with meshfabric.mesh.resources, then again: nothing changes"
+show scripts/demo-ansible.sh "http://127.0.0.1:$api_port" "$work/cp/admin-token" examples/kong-air
+
 step "Stop the control plane"
 kill -TERM "$cp_pid"
 wait "$cp_pid" || true
