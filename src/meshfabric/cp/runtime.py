@@ -21,6 +21,7 @@ from meshfabric.api.auth import ADMIN_GROUP
 from meshfabric.api.context import ApiContext
 from meshfabric.ca import provisioner as ca_provisioner
 from meshfabric.cp.config import Mode, Settings, StoreType
+from meshfabric.ipam import VipProvisioner
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.postgres import PostgresStore
@@ -84,6 +85,8 @@ async def run(settings: Settings) -> None:
         instance_id = uuid.uuid4().hex[:12]
         if not settings.federated:  # a federated zone gets its meshes' CAs from global
             _run_in_background(stack, ca_provisioner.run(store), "ca-provisioner")
+        if settings.mode is Mode.ZONE:  # VIPs are local to a zone, like the proxies using them
+            _run_in_background(stack, VipProvisioner(store).run(), "vip-allocator")
         xds = await _start_xds(settings, manager, dataplanes, instance_id)
         if xds is not None:
             stack.push_async_callback(xds.stop)

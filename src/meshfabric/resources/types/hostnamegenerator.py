@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 
 from meshfabric.resources.common import (
     Extension,
@@ -36,18 +37,20 @@ _STUBS = {
     ".Zone": "zone",
 }
 _ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
-_LABEL_CALL = re.compile(r'^label\s+"[^"]*"$')
+_LABEL_CALL = re.compile(r'^label\s+"([^"]*)"$')
 
 
-def render_with_stubs(template: str) -> str:
-    """The template with each field and `label "..."` call replaced by its stand-in."""
+def render(template: str, fields: Mapping[str, str], label: Callable[[str], str]) -> str:
+    """The template with each field (".Name", ...) replaced, and each `label "key"` call by
+    what `label(key)` gives."""
 
     def action(match: re.Match[str]) -> str:
         expression = match.group(1)
-        if expression in _STUBS:
-            return _STUBS[expression]
-        if _LABEL_CALL.match(expression):
-            return "label"
+        if expression in fields:
+            return fields[expression]
+        call = _LABEL_CALL.match(expression)
+        if call:
+            return label(call.group(1))
         raise ValueError(
             f"couldn't render template with stub values: unsupported {{{{{expression}}}}}"
         )
@@ -56,6 +59,11 @@ def render_with_stubs(template: str) -> str:
     if "{{" in rendered or "}}" in rendered:
         raise ValueError("couldn't parse template: unbalanced action delimiters")
     return rendered
+
+
+def render_with_stubs(template: str) -> str:
+    """The template rendered with Kuma's stand-ins (every label renders as "label")."""
+    return render(template, _STUBS, lambda _: "label")
 
 
 def _check(spec: Spec) -> list[Violation]:
