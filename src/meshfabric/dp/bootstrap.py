@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from meshfabric.dp.address import ControlPlaneAddress
+from meshfabric.xds.proxy import NO_FEATURES, Features
 
 ADS_CLUSTER = "ads_cluster"
 # Reconnect quickly after a control-plane restart: the default back-off waits seconds.
@@ -37,6 +38,7 @@ class BootstrapParams:
     control_plane: ControlPlaneAddress
     admin_address: dict[str, Any]  # an Envoy Address: a pipe or a socket address
     xds_protocol: XdsProtocol = XdsProtocol.DELTA
+    features: Features = NO_FEATURES  # what this host offers: a DNS address, VIPs on lo
 
 
 def bootstrap(params: BootstrapParams) -> dict[str, Any]:
@@ -52,7 +54,7 @@ def bootstrap(params: BootstrapParams) -> dict[str, Any]:
         "node": {
             "id": f"{params.mesh}.{params.name}",
             "cluster": params.service,
-            "metadata": {"mesh": params.mesh, "name": params.name, "proxyType": params.proxy_type},
+            "metadata": _metadata(params),
         },
         "admin": {"address": params.admin_address},
         "dynamic_resources": {
@@ -67,6 +69,11 @@ def bootstrap(params: BootstrapParams) -> dict[str, Any]:
         },
         "static_resources": {"clusters": [_ads_cluster(params.control_plane)]},
     }
+
+
+def _metadata(params: BootstrapParams) -> dict[str, str]:
+    metadata = {"mesh": params.mesh, "name": params.name, "proxyType": params.proxy_type}
+    return metadata | params.features.metadata()
 
 
 def _ads_cluster(address: ControlPlaneAddress) -> dict[str, Any]:

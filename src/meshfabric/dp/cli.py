@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import shutil
@@ -18,6 +19,8 @@ from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
 from meshfabric.dp.registration import ControlPlaneClient, RegistrationRefused
+from meshfabric.dp.vips import RouteError, vip_routes
+from meshfabric.xds.proxy import DnsAddress, Features
 
 log = logging.getLogger("meshfabric.dp")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -77,6 +80,17 @@ def run(
     cp_wait_seconds: Annotated[
         float, typer.Option(help="How long to wait for an unreachable control plane")
     ] = 30,
+    dns_address: Annotated[
+        str | None,
+        typer.Option(help="ADDRESS:PORT where Envoy answers the mesh's hostnames (UDP)"),
+    ] = None,
+    vips: Annotated[
+        bool,
+        typer.Option(
+            help="Route the VIP ranges to lo (needs CAP_NET_ADMIN) and listen on every "
+            "MeshService VIP and port"
+        ),
+    ] = False,
 ) -> None:
     """Register the Dataplane, start Envoy, keep it running; deregister on SIGTERM/SIGINT."""
     logging.basicConfig(
@@ -89,6 +103,7 @@ def run(
         spec = dataplanes.load(document, name, mesh, address, inbound or (), outbound or ())
         token = _token(dataplane_token, dataplane_token_file)
         control_plane = ControlPlaneAddress.parse(cp_address)
+        dns = _dns(dns_address)
     except ValueError as problem:
         _fail(str(problem))
     admin = (
@@ -105,6 +120,7 @@ def run(
         control_plane=control_plane,
         admin_address=admin,
         xds_protocol=xds_protocol,
+        features=Features(dns, vips),
     )
     code = asyncio.run(_run(spec, params, work_dir, envoy_log_level, cp_wait_seconds))
     raise typer.Exit(code)
@@ -132,7 +148,11 @@ async def _run(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
+        async with vip_routes() if params.features.vips else contextlib.nullcontext():
+            await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
+    except RouteError as problem:
+        log.error("%s", problem)
+        return 2
     finally:
         if work_dir is None:
             shutil.rmtree(directory, ignore_errors=True)
@@ -146,6 +166,15 @@ async def _deregister(client: ControlPlaneClient, params: BootstrapParams) -> No
         log.info("deregistered dataplane %s/%s", params.mesh, params.name)
     except RegistrationRefused as refused:
         log.warning("could not deregister dataplane %s: %s", params.name, refused)
+
+
+def _dns(text: str | None) -> DnsAddress | None:
+    if not text:
+        return None
+    found = DnsAddress.parse(text)
+    if found is None:
+        raise ValueError(f'--dns-address "{text}": want ADDRESS:PORT, e.g. 127.0.0.1:15053')
+    return found
 
 
 def _token(inline: str | None, file: Path | None) -> str:

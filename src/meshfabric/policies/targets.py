@@ -10,6 +10,7 @@ from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
 
 from meshfabric.xds import names, types
+from meshfabric.xds.destinations import Destination
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.proxy import Inbound, Outbound
 from meshfabric.xds.resource_set import ResourceSet
@@ -27,6 +28,7 @@ class Traffic:
 @dataclass(frozen=True)
 class OutboundTraffic(Traffic):
     outbound: Outbound
+    destination: Destination
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,15 @@ class InboundTraffic(Traffic):
 
 
 def outbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[OutboundTraffic]:
-    for outbound in ctx.proxy.outbounds:
+    for outbound in ctx.outbounds:
         listener = resources.get(
             types.LISTENER, names.outbound_listener(outbound.address, outbound.port)
         )
-        cluster = resources.get(types.CLUSTER, names.service_cluster(outbound.service))
-        route = resources.get(types.ROUTE, names.outbound_route(outbound.service))
+        cluster = resources.get(types.CLUSTER, outbound.cluster)
+        route = resources.get(types.ROUTE, names.outbound_route(outbound.cluster))
         if isinstance(listener, Listener) and isinstance(cluster, Cluster):
-            yield OutboundTraffic(listener, cluster, _route(route), outbound)
+            destination = ctx.mesh.destination(outbound)
+            yield OutboundTraffic(listener, cluster, _route(route), outbound, destination)
 
 
 def inbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[InboundTraffic]:

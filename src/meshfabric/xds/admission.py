@@ -13,7 +13,7 @@ from meshfabric.store.protocol import Store
 from meshfabric.tokens import TokenIssuer
 from meshfabric.xds.auth import check_claims, verify_token
 from meshfabric.xds.insights import ProxyInsights
-from meshfabric.xds.proxy import node_id
+from meshfabric.xds.proxy import Features, node_id
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.server import Admitted, Refused
 
@@ -46,11 +46,13 @@ class DataplaneAdmission:
                 f'dataplane "{name}" is not registered in mesh "{mesh}"',
             )
         check_claims(claims, name, dataplane.spec, proxy_type)
-        return Admitted(node_id(mesh, name), mesh, name)
+        fields = node.metadata.fields
+        metadata = {key: value.string_value for key, value in fields.items()}
+        return Admitted(node_id(mesh, name), mesh, name, Features.from_metadata(metadata))
 
     def connected(self, proxy: Admitted) -> None:
         XDS_CONNECTED_PROXIES.inc()
-        self._reconciler.connect(proxy.mesh, proxy.name)
+        self._reconciler.connect(proxy.mesh, proxy.name, proxy.features)
         self._insights.connected(proxy.node_id, proxy.mesh, proxy.name)
 
     def disconnected(self, proxy: Admitted) -> None:

@@ -8,14 +8,23 @@ recomputed lazily after a change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from meshfabric.dns import hostnames
+from meshfabric.ipam import vips
 from meshfabric.resources import REGISTRY, Registry, Resource, ResourceKey
 from meshfabric.resources.types.mesh import lifetime_seconds
 from meshfabric.store.protocol import Store
-from meshfabric.xds.proxy import Protocol, Proxy
+from meshfabric.xds.destinations import (
+    Destination,
+    DestinationIndex,
+    Endpoint,
+    served_clusters,
+    service_ports,
+)
+from meshfabric.xds.proxy import Outbound, Proxy
 
 T = TypeVar("T")
 
@@ -30,25 +39,16 @@ class Mtls:
     cert_lifetime_seconds: float
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    address: str
-    port: int
-    dataplane: str
-
-
-@dataclass(frozen=True)
-class _Service:
-    endpoints: list[Endpoint]
-    protocols: set[Protocol]
-
-
-_NO_SERVICE = _Service([], set())
-
-
 def relevant_types(registry: Registry = REGISTRY) -> frozenset[str]:
     """Types whose changes can change a proxy's config."""
-    return frozenset({"Mesh", "Dataplane", "Secret"} | {t.name for t in registry if t.is_policy})
+    return frozenset(
+        {"Mesh", "Dataplane", "Secret", "MeshService", "HostnameGenerator"}
+        | {t.name for t in registry if t.is_policy}
+    )
+
+
+# Types that live outside any mesh yet shape every mesh's config.
+GLOBAL_TYPES = frozenset({"HostnameGenerator"})
 
 
 @dataclass
@@ -58,6 +58,8 @@ class MeshContext:
     dataplanes: dict[str, Resource] = field(default_factory=dict)
     policies: dict[str, dict[str, Resource]] = field(default_factory=dict)
     secrets: dict[str, Resource] = field(default_factory=dict)
+    services: dict[str, Resource] = field(default_factory=dict)  # MeshServices
+    hostname_generators: dict[str, Resource] = field(default_factory=dict)
     _proxies: dict[str, Proxy] = field(default_factory=dict)
     _derived: dict[Any, Any] = field(default_factory=dict)
 
@@ -90,6 +92,10 @@ class MeshContext:
             return self.dataplanes
         if type_name == "Secret":
             return self.secrets
+        if type_name == "MeshService":
+            return self.services
+        if type_name == "HostnameGenerator":
+            return self.hostname_generators
         return self.policies.setdefault(type_name, {})
 
     # -- reading ---------------------------------------------------------------------------
@@ -108,32 +114,56 @@ class MeshContext:
         value: T = self._derived[key]
         return value
 
-    def endpoints(self, service: str) -> list[Endpoint]:
-        return self._services().get(service, _NO_SERVICE).endpoints
+    def endpoints(self, cluster: str) -> Sequence[Endpoint]:
+        return self._destinations().endpoints.get(cluster, ())
 
-    def protocol(self, service: str) -> Protocol:
-        """The protocol a service speaks; TCP unless all its inbounds agree on another."""
-        protocols = self._services().get(service, _NO_SERVICE).protocols
-        return next(iter(protocols)) if len(protocols) == 1 else Protocol.TCP
+    def destination(self, outbound: Outbound) -> Destination:
+        return self._destinations().of(outbound)
+
+    def outbounds(self, proxy: Proxy, vips: bool) -> tuple[Outbound, ...]:
+        """The proxy's own outbounds, then, if it can bind VIPs, every MeshService VIP and
+        port."""
+        if not vips:
+            return proxy.outbounds
+        return proxy.outbounds + self.derived("vip_outbounds", self._vip_outbounds)
+
+    def served_clusters(self, proxy: Proxy) -> set[str]:
+        return served_clusters(proxy, self.services.values())
+
+    def dns_records(self) -> Mapping[str, str]:
+        """Hostname -> VIP for every MeshService of the mesh that has a VIP."""
+        return self.derived("dns_records", self._dns_records)
 
     @property
     def mtls(self) -> Mtls | None:
         return self.derived("mtls", self._mtls)
 
-    def _services(self) -> dict[str, _Service]:
-        return self.derived("services", self._index_services)
+    def _destinations(self) -> DestinationIndex:
+        return self.derived(
+            "destinations",
+            lambda: DestinationIndex.build(self._proxies, self._sorted(self.services)),
+        )
 
-    def _index_services(self) -> dict[str, _Service]:
-        """Every service's endpoints and protocols, in one pass over the dataplanes."""
-        services: dict[str, _Service] = {}
-        for name in sorted(self._proxies):
-            proxy = self._proxies[name]
-            for inbound in proxy.inbounds:
-                entry = services.setdefault(inbound.service, _Service([], set()))
-                entry.protocols.add(inbound.protocol)
-                if inbound.ready:
-                    entry.endpoints.append(Endpoint(inbound.address, inbound.port, name))
-        return services
+    def _vip_outbounds(self) -> tuple[Outbound, ...]:
+        return tuple(
+            Outbound(vip, port.port, service.name, port.cluster)
+            for service in self._sorted(self.services)
+            for vip in vips(service)[:1]
+            for port in service_ports(service)
+        )
+
+    def _dns_records(self) -> dict[str, str]:
+        generators = self._sorted(self.hostname_generators)
+        return {
+            hostname: vip
+            for service in self._sorted(self.services)
+            for vip in vips(service)[:1]
+            for hostname in hostnames(service, generators)
+        }
+
+    @staticmethod
+    def _sorted(table: Mapping[str, Resource]) -> list[Resource]:
+        return [table[name] for name in sorted(table)]
 
     def _mtls(self) -> Mtls | None:
         mtls = (self.mesh.spec.get("mtls") if self.mesh else None) or {}
@@ -171,16 +201,26 @@ class MeshContexts:
     def is_relevant(self, key: ResourceKey) -> bool:
         return key.type in self._types
 
-    async def refresh(self, key: ResourceKey) -> tuple[Resource | None, Resource | None] | None:
-        """Re-read one changed resource into its mesh; (before, after) or None if the mesh
-        is not loaded here (no proxy of it connected) or the type does not matter."""
-        mesh = key.name if key.type == "Mesh" else key.mesh
-        context = self._meshes.get(mesh)
-        if context is None or not self.is_relevant(key):
-            return None
+    async def refresh(
+        self, key: ResourceKey
+    ) -> list[tuple[MeshContext, Resource | None, Resource | None]]:
+        """Re-read one changed resource into the loaded meshes it belongs to (all of them for a
+        global type): (mesh, before, after) for each; none if no proxy of its mesh is
+        connected here or the type does not matter."""
+        if not self.is_relevant(key):
+            return []
+        if key.type in GLOBAL_TYPES:
+            contexts = list(self._meshes.values())
+        else:
+            found = self._meshes.get(key.name if key.type == "Mesh" else key.mesh)
+            contexts = [] if found is None else [found]
+        if not contexts:
+            return []
         current = await self._store.get(key)
-        previous = context.put(current) if current is not None else context.remove(key)
-        return previous, current
+        return [
+            (context, context.put(current) if current is not None else context.remove(key), current)
+            for context in contexts
+        ]
 
     async def _load(self, mesh: str) -> MeshContext:
         context = MeshContext(mesh)
@@ -188,7 +228,8 @@ class MeshContexts:
         if found is not None:
             context.put(found)
         for type_name in sorted(self._types - {"Mesh"}):
-            for resource in (await self._store.list(type_name, mesh)).items:
+            scope = "" if type_name in GLOBAL_TYPES else mesh
+            for resource in (await self._store.list(type_name, scope)).items:
                 context.put(resource)
         return context
 

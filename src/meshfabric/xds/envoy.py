@@ -174,7 +174,7 @@ def listener(
         name=name,
         address=socket_address(address, port),
         filter_chains=chains,
-        stat_prefix=name.replace(":", "_"),
+        stat_prefix=stat_prefix(name),
     )
     if inspect_tls:
         result.listener_filters.append(
@@ -183,6 +183,10 @@ def listener(
             )
         )
     return result
+
+
+def stat_prefix(listener_name: str) -> str:
+    return listener_name.replace(":", "_")
 
 
 def filter_chain(
@@ -251,7 +255,7 @@ def sds(name: str) -> SdsSecretConfig:
 
 
 def _common_tls(
-    certificate_secret: str, ca_secret: str, peer_san: StringMatcher
+    certificate_secret: str, ca_secret: str, peer_sans: Sequence[StringMatcher]
 ) -> CommonTlsContext:
     return CommonTlsContext(
         tls_certificate_sds_secret_configs=[sds(certificate_secret)],
@@ -259,6 +263,7 @@ def _common_tls(
             default_validation_context=CertificateValidationContext(
                 match_typed_subject_alt_names=[
                     SubjectAltNameMatcher(san_type=SubjectAltNameMatcher.URI, matcher=peer_san)
+                    for peer_san in peer_sans
                 ]
             ),
             validation_context_sds_secret_config=sds(ca_secret),
@@ -270,7 +275,7 @@ def downstream_mtls(certificate_secret: str, ca_secret: str, peer_prefix: str) -
     """Terminate mTLS: the client must present a certificate whose URI SAN has the prefix."""
     context = DownstreamTlsContext(
         common_tls_context=_common_tls(
-            certificate_secret, ca_secret, StringMatcher(prefix=peer_prefix)
+            certificate_secret, ca_secret, [StringMatcher(prefix=peer_prefix)]
         ),
         require_client_certificate={"value": True},
     )
@@ -278,13 +283,11 @@ def downstream_mtls(certificate_secret: str, ca_secret: str, peer_prefix: str) -
 
 
 def upstream_mtls(
-    certificate_secret: str, ca_secret: str, peer_identity: str, sni: str
+    certificate_secret: str, ca_secret: str, peer_identities: Sequence[str], sni: str
 ) -> TransportSocket:
-    """Originate mTLS and accept only a server presenting exactly `peer_identity`."""
+    """Originate mTLS and accept only a server presenting exactly one of `peer_identities`."""
+    matchers = [StringMatcher(exact=identity) for identity in peer_identities]
     context = UpstreamTlsContext(
-        sni=sni,
-        common_tls_context=_common_tls(
-            certificate_secret, ca_secret, StringMatcher(exact=peer_identity)
-        ),
+        sni=sni, common_tls_context=_common_tls(certificate_secret, ca_secret, matchers)
     )
     return TransportSocket(name="envoy.transport_sockets.tls", typed_config=pack(context))

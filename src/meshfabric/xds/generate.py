@@ -1,25 +1,59 @@
-"""The sidecar profile: generators build a proxy's resources, then policy plugins edit them."""
+"""The sidecar profile: generators build a proxy's resources, then policy plugins edit them.
+
+What a proxy owns (its secrets, inbounds, DNS listener) is built for it alone. An outbound's
+cluster, route and listener depend only on the mesh, the destination and port, whether mTLS
+is on, and which policies select the proxy: they are generated, edited by the plugins and
+encoded once per distinct combination, and every proxy with the same one reuses them until
+the mesh changes. Only the listener's address can differ between such proxies (each binds
+its outbounds on its own address); a copy moved to that address is encoded once per address.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Mapping
+
+from envoy.config.listener.v3.listener_pb2 import Listener
 
 from meshfabric.metrics import XDS_GENERATION_SECONDS
+from meshfabric.policies.core import selects, target_ref
 from meshfabric.policies.registry import PLUGINS
-from meshfabric.xds.cache import Snapshot
-from meshfabric.xds.generators import inbound, outbound, secrets
+from meshfabric.xds import names, types
+from meshfabric.xds.cache import Snapshot, XdsResource
+from meshfabric.xds.generators import dns, inbound, outbound, secrets
 from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.proxy import Outbound
 from meshfabric.xds.resource_set import ResourceSet
 
-GENERATORS = (secrets.generate, inbound.generate, outbound.generate)
+OWN_GENERATORS = (secrets.generate, inbound.generate, dns.generate)
+# Where the shared copy of an outbound listener is generated, before it is placed.
+_TEMPLATE_ADDRESS = "0.0.0.0"
+
+_Selecting = frozenset[tuple[str, str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class _SharedOutbound:
+    resources: tuple[XdsResource, ...]  # cluster, route, endpoints
+    listener: Listener  # at _TEMPLATE_ADDRESS; never edited, only copied
+    matched: Mapping[str, list[str]]
 
 
 def build_resources(ctx: ProxyContext) -> ResourceSet:
     resources = ResourceSet()
-    for generator in GENERATORS:
+    for generator in OWN_GENERATORS:
         generator(ctx, resources)
-    for plugin in PLUGINS:
-        plugin.apply(resources, ctx)
+    # The copy shares `matched` with ctx, so what the plugins record lands there.
+    _apply_policies(resources, dataclasses.replace(ctx, outbounds=()))
+    selecting = _selecting_policies(ctx)
+    for item in ctx.outbounds:
+        shared = _shared_outbound(ctx, item, selecting)
+        for resource in shared.resources:
+            resources.add_shared(resource)
+        resources.add_shared(_placed_listener(ctx, item, selecting))
+        for policy_type, matched in shared.matched.items():
+            ctx.record_match(policy_type, matched)
     return resources
 
 
@@ -28,3 +62,46 @@ def generate_snapshot(ctx: ProxyContext) -> Snapshot:
     snapshot = Snapshot.of(build_resources(ctx).encode())
     XDS_GENERATION_SECONDS.observe(time.perf_counter() - started)
     return snapshot
+
+
+def _apply_policies(resources: ResourceSet, ctx: ProxyContext) -> None:
+    for plugin in PLUGINS:
+        plugin.apply(resources, ctx)
+
+
+def _selecting_policies(ctx: ProxyContext) -> _Selecting:
+    """The policies whose top-level targetRef selects the proxy: all that its outbounds'
+    `to` configuration depends on, apart from the outbound itself."""
+    return frozenset(
+        (plugin.policy_type, policy.name)
+        for plugin in PLUGINS
+        for policy in ctx.mesh.policies_of(plugin.policy_type)
+        if selects(target_ref(policy), ctx.proxy)
+    )
+
+
+def _shared_outbound(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -> _SharedOutbound:
+    template = dataclasses.replace(item, address=_TEMPLATE_ADDRESS)
+
+    def build() -> _SharedOutbound:
+        alone = dataclasses.replace(ctx, outbounds=(template,), matched={})
+        resources = ResourceSet()
+        outbound.generate(alone, resources)
+        _apply_policies(resources, alone)
+        listener_name = names.outbound_listener(template.address, template.port)
+        listener = resources.pop(types.LISTENER, listener_name)
+        assert isinstance(listener, Listener)
+        return _SharedOutbound(tuple(resources.encode()), listener, alone.matched)
+
+    key = ("outbound", template, ctx.identity is not None, selecting)
+    return ctx.mesh.derived(key, build)
+
+
+def _placed_listener(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -> XdsResource:
+    def build() -> XdsResource:
+        template = _shared_outbound(ctx, item, selecting).listener
+        return XdsResource.encode(
+            names.outbound_listener(item.address, item.port), outbound.placed(template, item)
+        )
+
+    return ctx.mesh.derived(("outbound_listener", item, ctx.identity is not None, selecting), build)

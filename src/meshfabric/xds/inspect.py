@@ -31,10 +31,11 @@ class Inspector:
     async def dataplane_config(self, mesh: str, name: str) -> dict[str, Any] | None:
         """None if the mesh has no such dataplane."""
         context = await self._reconciler.contexts.get(mesh)
-        proxy_context = await self._reconciler.proxy_context(context, name)
+        node = node_id(mesh, name)
+        features = self._reconciler.features_of(node)
+        proxy_context = await self._reconciler.proxy_context(context, name, features)
         if proxy_context is None:
             return None
-        node = node_id(mesh, name)
         # Built here rather than by generate_snapshot, which would count it as xDS work.
         fresh = Snapshot.of(build_resources(proxy_context).encode())  # records the matches
         served = self._cache.get(node)

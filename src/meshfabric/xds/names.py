@@ -25,8 +25,17 @@ def service_cluster(service: str) -> str:
     return service
 
 
-def outbound_route(service: str) -> str:
-    return f"outbound:{service}"
+def mesh_service_cluster(name: str, port: int) -> str:
+    """One port of a MeshService (Kuma adds mesh, namespace and zone; one zone, one mesh here)."""
+    return f"{name}_msvc_{port}"
+
+
+def outbound_route(cluster: str) -> str:
+    return f"outbound:{cluster}"
+
+
+def dns_listener() -> str:
+    return "dns:udp"
 
 
 def identity_secret(mesh: str) -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from meshfabric.resources import Resource
 from meshfabric.resources.common import PROTOCOL_TAG, SERVICE_TAG
+from meshfabric.xds import names
 
 
 class Protocol(enum.StrEnum):
@@ -39,6 +40,7 @@ class Inbound:
     service_port: int
     tags: Mapping[str, str]
     ready: bool = True  # a NotReady inbound is no endpoint of its service
+    name: str = ""  # what a MeshService's string targetPort refers to
 
     @property
     def service(self) -> str:
@@ -53,7 +55,51 @@ class Inbound:
 class Outbound:
     address: str
     port: int
-    service: str
+    service: str  # a kuma.io/service, or the name of a MeshService
+    cluster: str  # the destination: that service, or one port of that MeshService
+
+
+@dataclass(frozen=True)
+class DnsAddress:
+    """Where the proxy's DNS listener binds (UDP), as its meshfabric-dp asked."""
+
+    address: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> DnsAddress | None:
+        """ "127.0.0.1:15053" -> DnsAddress; None for "" or anything malformed."""
+        address, _, port = text.rpartition(":")
+        return cls(address, int(port)) if address and port.isdigit() else None
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+# Node metadata keys meshfabric-dp sets for the features below.
+DNS_ADDRESS_KEY = "dnsAddress"
+VIPS_KEY = "vips"
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a proxy's meshfabric-dp prepared on its host, so the control plane may use it:
+    a DNS listener address, and VIPs that Envoy can bind (routed to lo)."""
+
+    dns: DnsAddress | None = None
+    vips: bool = False
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> Features:
+        dns = DnsAddress.parse(metadata.get(DNS_ADDRESS_KEY, ""))
+        return cls(dns, metadata.get(VIPS_KEY) == "true")
+
+    def metadata(self) -> dict[str, str]:
+        found = {VIPS_KEY: "true"} if self.vips else {}
+        return found | ({DNS_ADDRESS_KEY: str(self.dns)} if self.dns else {})
+
+
+NO_FEATURES = Features()
 
 
 @dataclass(frozen=True)
@@ -78,10 +124,6 @@ class Proxy:
         """What its callers' config depends on, apart from its endpoints."""
         return frozenset((inbound.service, inbound.protocol) for inbound in self.inbounds)
 
-    @property
-    def reached_services(self) -> frozenset[str]:
-        return frozenset(outbound.service for outbound in self.outbounds)
-
     @classmethod
     def from_resource(cls, resource: Resource) -> Proxy:
         networking: dict[str, Any] = resource.spec.get("networking") or {}
@@ -91,9 +133,7 @@ class Proxy:
             name=resource.name,
             address=address,
             inbounds=tuple(_inbound(item, address) for item in networking.get("inbound") or []),
-            outbounds=tuple(
-                _outbound(item) for item in networking.get("outbound") or [] if _service_of(item)
-            ),
+            outbounds=tuple(_outbounds(networking.get("outbound") or [])),
             labels=dict(resource.labels),
         )
 
@@ -121,22 +161,21 @@ def _inbound(item: Mapping[str, Any], dataplane_address: str) -> Inbound:
         service_address=str(item.get("serviceAddress") or "127.0.0.1"),
         service_port=int(item.get("servicePort") or port),
         tags=dict(item.get("tags") or {}),
+        name=str(item.get("name") or ""),
         ready=(item.get("health") or {}).get("ready", True) is not False
         and item.get("state", "Ready") == "Ready",
     )
 
 
-def _outbound(item: Mapping[str, Any]) -> Outbound:
-    return Outbound(
-        address=str(item.get("address") or "127.0.0.1"),
-        port=int(item.get("port", 0)),
-        service=_service_of(item),
-    )
-
-
-def _service_of(outbound: Mapping[str, Any]) -> str:
-    """An outbound names its service by tag (legacy) or by a MeshService backendRef."""
-    ref = outbound.get("backendRef") or {}
-    if ref.get("kind") == "MeshService" and ref.get("name"):
-        return str(ref["name"])
-    return str((outbound.get("tags") or {}).get(SERVICE_TAG, ""))
+def _outbounds(items: list[Mapping[str, Any]]) -> Iterator[Outbound]:
+    """Outbounds name their service by tag (legacy) or by a MeshService backendRef."""
+    for item in items:
+        address = str(item.get("address") or "127.0.0.1")
+        port = int(item.get("port", 0))
+        ref = item.get("backendRef") or {}
+        if ref.get("kind") == "MeshService" and ref.get("name"):
+            # Without a port the reference means the MeshService port the outbound listens on.
+            cluster = names.mesh_service_cluster(str(ref["name"]), int(ref.get("port") or port))
+            yield Outbound(address, port, str(ref["name"]), cluster)
+        elif service := str((item.get("tags") or {}).get(SERVICE_TAG, "")):
+            yield Outbound(address, port, service, names.service_cluster(service))

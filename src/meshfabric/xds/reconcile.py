@@ -4,7 +4,7 @@ Changes are collected for a short debounce window, applied to the mesh contexts,
 only the proxies they affect are regenerated:
 - a Dataplane: itself, and the proxies that call one of its services;
 - a policy: the proxies its targetRef selects, before or after the change;
-- the Mesh or its CA secrets: every proxy of the mesh.
+- the Mesh, its CA secrets, a MeshService or a HostnameGenerator: every proxy of the mesh.
 When a Dataplane changes only its endpoints (same services, same protocols), its callers'
 snapshots just take the new shared load assignments instead of being regenerated. A proxy's
 workload certificate is reissued on schedule, which regenerates only that proxy.
@@ -24,14 +24,14 @@ from meshfabric.policies.core import selects, target_ref
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
-from meshfabric.xds import names, types
+from meshfabric.xds import types
 from meshfabric.xds.cache import Snapshot, SnapshotCache
 from meshfabric.xds.context import MeshContext, MeshContexts
 from meshfabric.xds.delivery import DeliveryTracker
 from meshfabric.xds.generate import generate_snapshot
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.generators.outbound import shared_load_assignment
-from meshfabric.xds.proxy import Proxy, node_id
+from meshfabric.xds.proxy import NO_FEATURES, Features, Proxy, node_id
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ DEFAULT_DEBOUNCE_SECONDS = 0.02
 class _Connection:
     mesh: str
     name: str
+    features: Features
 
 
 @dataclass
@@ -58,22 +59,22 @@ class _Touched:
 
 
 def _dataplane_touches(
-    mesh: str,
+    context: MeshContext,
     name: str,
     before: Resource | None,
     after: Resource | None,
-    connected: list[Proxy],
+    connected: list[tuple[Proxy, Features]],
 ) -> _Touched:
     """The dataplane itself, and its callers: only their endpoints if it still serves the same
     services with the same protocols (a move, a readiness change), else their whole config."""
     old, new = (Proxy.from_resource(r) if r else None for r in (before, after))
-    services = set().union(*(p.services for p in (old, new) if p is not None))
-    callers = {
-        proxy.node_id: set(proxy.reached_services & services)
-        for proxy in connected
-        if proxy.reached_services & services
-    }
-    itself = node_id(mesh, name)
+    served = set().union(*(context.served_clusters(p) for p in (old, new) if p is not None))
+    callers = {}
+    for proxy, features in connected:
+        reached = {o.cluster for o in context.outbounds(proxy, features.vips)} & served
+        if reached:
+            callers[proxy.node_id] = reached
+    itself = node_id(context.name, name)
     callers.pop(itself, None)
     if old is not None and new is not None and old.shape == new.shape:
         return _Touched(full={itself}, endpoints=callers)
@@ -108,9 +109,9 @@ class Reconciler:
 
     # -- proxies coming and going -----------------------------------------------------------
 
-    def connect(self, mesh: str, name: str) -> str:
+    def connect(self, mesh: str, name: str, features: Features = NO_FEATURES) -> str:
         node = node_id(mesh, name)
-        self._connections[node] = _Connection(mesh, name)
+        self._connections[node] = _Connection(mesh, name, features)
         self._streams[node] = self._streams.get(node, 0) + 1
         self._mark(node)
         return node
@@ -176,12 +177,8 @@ class Reconciler:
     async def _apply(self, events: Iterable[ChangeEvent]) -> _Touched:
         touched = _Touched()
         for key in dict.fromkeys(event.key for event in events):
-            change = await self.contexts.refresh(key)
-            if change is None:
-                continue
-            mesh = key.name if key.type == "Mesh" else key.mesh
-            context = await self.contexts.get(mesh)
-            touched.add(self._affected(context, key, *change))
+            for context, before, after in await self.contexts.refresh(key):
+                touched.add(self._affected(context, key, before, after))
         return touched
 
     def _affected(
@@ -192,32 +189,32 @@ class Reconciler:
         after: Resource | None,
     ) -> _Touched:
         connected = self._connected_proxies(context)
-        everyone = _Touched(full={proxy.node_id for proxy in connected})
+        everyone = _Touched(full={proxy.node_id for proxy, _ in connected})
         if key.type == "Secret":
             if not key.name.startswith(f"{context.name}.ca-builtin-"):
                 return _Touched()
             self._identities.forget_mesh(context.name)
             return everyone
-        if key.type == "Mesh":
-            return everyone
+        if key.type in ("Mesh", "MeshService", "HostnameGenerator"):
+            return everyone  # every proxy has a listener and a DNS entry per MeshService
         present = [resource for resource in (before, after) if resource is not None]
         if key.type == "Dataplane":
-            return _dataplane_touches(context.name, key.name, before, after, connected)
+            return _dataplane_touches(context, key.name, before, after, connected)
         return _Touched(
             full={
                 proxy.node_id
-                for proxy in connected
+                for proxy, _ in connected
                 if any(selects(target_ref(policy), proxy) for policy in present)
             }
         )
 
-    def _connected_proxies(self, context: MeshContext) -> list[Proxy]:
+    def _connected_proxies(self, context: MeshContext) -> list[tuple[Proxy, Features]]:
         found = []
         for connection in self._connections.values():
             if connection.mesh == context.name:
                 proxy = context.proxy(connection.name)
                 if proxy is not None:
-                    found.append(proxy)
+                    found.append((proxy, connection.features))
         return found
 
     # -- generation -----------------------------------------------------------------------
@@ -228,7 +225,7 @@ class Reconciler:
             return
         try:
             context = await self.contexts.get(connection.mesh)
-            proxy_context = await self.proxy_context(context, connection.name)
+            proxy_context = await self.proxy_context(context, connection.name, connection.features)
             snapshot = (
                 Snapshot.of([]) if proxy_context is None else generate_snapshot(proxy_context)
             )
@@ -241,7 +238,7 @@ class Reconciler:
         if self._cache.set(node, snapshot):
             self.delivery.pushed(node, before, snapshot, started)
 
-    def _refresh_endpoints(self, node: str, services: set[str], started: float) -> None:
+    def _refresh_endpoints(self, node: str, clusters: set[str], started: float) -> None:
         """Only endpoints changed: swap the shared load assignments into the last snapshot."""
         connection = self._connections.get(node)
         current = self._cache.get(node)
@@ -250,20 +247,27 @@ class Reconciler:
             return
         held = current.of_type(types.ENDPOINT)
         updates = [
-            shared_load_assignment(context, service)
-            for service in sorted(services)
-            if names.service_cluster(service) in held
+            shared_load_assignment(context, cluster)
+            for cluster in sorted(clusters)
+            if cluster in held
         ]
         snapshot = current.replacing(updates)
         if self._cache.set(node, snapshot):
             self.delivery.pushed(node, current, snapshot, started)
 
-    async def proxy_context(self, context: MeshContext, name: str) -> ProxyContext | None:
+    async def proxy_context(
+        self, context: MeshContext, name: str, features: Features = NO_FEATURES
+    ) -> ProxyContext | None:
         """The inputs of one proxy's config; None if no such dataplane exists."""
         proxy = context.proxy(name)
         if proxy is None:
             return None
-        return ProxyContext(context, proxy, await self._identity(context, proxy))
+        return ProxyContext.of(context, proxy, await self._identity(context, proxy), features)
+
+    def features_of(self, node: str) -> Features:
+        """What the connected proxy's host offers (nothing if it is not connected)."""
+        connection = self._connections.get(node)
+        return connection.features if connection else Features()
 
     async def _identity(self, context: MeshContext, proxy: Proxy) -> Identity | None:
         mtls = context.mtls

@@ -32,6 +32,9 @@ class ResourceSet:
     def get(self, type_url: str, name: str) -> Message | None:
         return self._messages.get(type_url, {}).get(name)
 
+    def pop(self, type_url: str, name: str) -> Message | None:
+        return self._messages.get(type_url, {}).pop(name, None)
+
     def of_type(self, type_url: str) -> dict[str, Message]:
         return self._messages.get(type_url, {})
 

@@ -25,6 +25,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 
 from meshfabric.xds.cache import Snapshot, SnapshotCache
 from meshfabric.xds.delta import DeltaSession
+from meshfabric.xds.proxy import NO_FEATURES, Features
 from meshfabric.xds.sotw import SotwSession
 from meshfabric.xds.stream import StreamHooks
 
@@ -45,6 +46,7 @@ class Admitted:
     node_id: str
     mesh: str
     name: str
+    features: Features = NO_FEATURES  # what the proxy's host offers beyond the basics
 
 
 class Admission(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import symbol_database
 from google.protobuf.message import Message
 
 from meshfabric.resources import Resource
@@ -11,6 +12,7 @@ from meshfabric.xds import types
 from meshfabric.xds.context import MeshContext
 from meshfabric.xds.generate import build_resources
 from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.proxy import Features
 from meshfabric.xds.resource_set import ResourceSet
 
 
@@ -43,14 +45,19 @@ def generate(proxy: str, *resources: Resource) -> tuple[ResourceSet, ProxyContex
         mesh.put(resource)
     found = mesh.proxy(proxy)
     assert found is not None
-    ctx = ProxyContext(mesh, found, identity=None)
+    ctx = ProxyContext.of(mesh, found, identity=None, features=Features())
     return build_resources(ctx), ctx
 
 
 def get(resources: ResourceSet, type_url: str, name: str) -> Any:
-    message = resources.get(type_url, name)
-    assert isinstance(message, Message), f"no {type_url} {name}"
-    return message
+    """A generated resource as the proxy receives it (shared ones included)."""
+    for item in resources.encode():
+        if item.type_url == type_url and item.name == name:
+            full_name = type_url.removeprefix("type.googleapis.com/")
+            message: Message = symbol_database.Default().GetSymbol(full_name)()
+            item.body.Unpack(message)
+            return message
+    raise AssertionError(f"no {type_url} {name}")
 
 
 def cluster(resources: ResourceSet, name: str) -> Any:

@@ -49,7 +49,7 @@ class MeshCircuitBreakerPlugin:
         if not policies:
             return
         for out in outbounds(resources, ctx):
-            matched = to_conf(policies, ctx.proxy, out.outbound.service)
+            matched = to_conf(policies, ctx.proxy, out.destination.name)
             ctx.record_match(POLICY_TYPE, list(matched.policies))
             configure(out.cluster, matched.conf)
         for into in inbounds(resources, ctx):

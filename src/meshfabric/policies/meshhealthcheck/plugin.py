@@ -40,10 +40,10 @@ class MeshHealthCheckPlugin:
         if not policies:
             return
         for out in outbounds(resources, ctx):
-            matched = to_conf(policies, ctx.proxy, out.outbound.service)
+            matched = to_conf(policies, ctx.proxy, out.destination.name)
             ctx.record_match(POLICY_TYPE, list(matched.policies))
             if matched.conf:
-                http = ctx.mesh.protocol(out.outbound.service).is_http
+                http = out.destination.protocol.is_http
                 out.cluster.health_checks.append(health_check({**DEFAULTS, **matched.conf}, http))
 
 

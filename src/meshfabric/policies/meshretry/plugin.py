@@ -57,10 +57,10 @@ class MeshRetryPlugin:
         if not policies:
             return
         for out in outbounds(resources, ctx):
-            matched = to_conf(policies, ctx.proxy, out.outbound.service)
+            matched = to_conf(policies, ctx.proxy, out.destination.name)
             ctx.record_match(POLICY_TYPE, list(matched.policies))
             if matched.conf:
-                configure(out, matched.conf, ctx.mesh.protocol(out.outbound.service))
+                configure(out, matched.conf, out.destination.protocol)
 
 
 def configure(out: OutboundTraffic, conf: Mapping[str, Any], protocol: Protocol) -> None:

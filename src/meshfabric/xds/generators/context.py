@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from meshfabric.ca.identities import Identity
 from meshfabric.xds.context import MeshContext
-from meshfabric.xds.proxy import Proxy
+from meshfabric.xds.proxy import NO_FEATURES, Features, Outbound, Proxy
 
 
 @dataclass
@@ -14,8 +14,17 @@ class ProxyContext:
     mesh: MeshContext
     proxy: Proxy
     identity: Identity | None  # None when the mesh has no mTLS
+    # The outbounds being generated: all of the proxy's, or one when shared with others.
+    outbounds: tuple[Outbound, ...] = ()
+    features: Features = NO_FEATURES
     # Policy type -> names of the policies that shaped this proxy's config (for inspection).
     matched: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, mesh: MeshContext, proxy: Proxy, identity: Identity | None, features: Features
+    ) -> ProxyContext:
+        return cls(mesh, proxy, identity, mesh.outbounds(proxy, features.vips), features)
 
     @property
     def mtls_enabled(self) -> bool:

@@ -1,37 +1,43 @@
 """Outbound listeners and clusters: how the application reaches the services it may call.
 
-Each outbound of the Dataplane gets a listener on its address and port, HTTP or TCP by the
-protocol the target service declares, and a cluster whose endpoints come by EDS. A service's
-endpoints are the same for every client, so its ClusterLoadAssignment is built once per
-mesh change and shared by all of them.
+Each outbound (one the Dataplane declares, or a MeshService VIP and port) gets a listener on
+its address and port, HTTP or TCP by its destination's protocol, and a cluster whose
+endpoints come by EDS. A destination's endpoints are the same for every client, so its
+ClusterLoadAssignment is built once per mesh change and shared by all of them.
 """
 
 from __future__ import annotations
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
+from envoy.config.listener.v3.listener_pb2 import Listener
+from envoy.extensions.filters.network.http_connection_manager.v3.http_connection_manager_pb2 import (  # noqa: E501
+    HttpConnectionManager,
+)
+from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
 
 from meshfabric.ca import spiffe_id
 from meshfabric.xds import envoy, names
 from meshfabric.xds.cache import XdsResource
 from meshfabric.xds.context import MeshContext
+from meshfabric.xds.destinations import Destination
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.proxy import Outbound
 from meshfabric.xds.resource_set import ResourceSet
 
 
 def generate(ctx: ProxyContext, resources: ResourceSet) -> None:
-    for outbound in ctx.proxy.outbounds:
+    for outbound in ctx.outbounds:
         _outbound(ctx, outbound, resources)
 
 
 def _outbound(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> None:
-    service = outbound.service
-    cluster = names.service_cluster(service)
-    resources.add(cluster, _cluster(ctx, service, cluster))
-    resources.add_shared(shared_load_assignment(ctx.mesh, service))
+    destination = ctx.mesh.destination(outbound)
+    cluster = outbound.cluster
+    resources.add(cluster, _cluster(ctx, destination))
+    resources.add_shared(shared_load_assignment(ctx.mesh, cluster))
     name = names.outbound_listener(outbound.address, outbound.port)
-    if ctx.mesh.protocol(service).is_http:
-        route_name = names.outbound_route(service)
+    if destination.protocol.is_http:
+        route_name = names.outbound_route(cluster)
         resources.add(route_name, envoy.route_to_cluster(route_name, cluster))
         hcm = envoy.http_connection_manager(name, rds_name=route_name)
         terminal = envoy.network_filter(envoy.HCM_FILTER, hcm)
@@ -41,25 +47,42 @@ def _outbound(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> 
     resources.add(name, envoy.listener(name, outbound.address, outbound.port, [chain]))
 
 
-def _cluster(ctx: ProxyContext, service: str, cluster: str) -> Cluster:
+def placed(template: Listener, outbound: Outbound) -> Listener:
+    """A copy of an outbound listener generated for another address, moved to this
+    outbound's address and renamed (its stat prefixes carry the name)."""
+    listener = Listener()
+    listener.CopyFrom(template)
+    name = names.outbound_listener(outbound.address, outbound.port)
+    listener.name = name
+    listener.stat_prefix = envoy.stat_prefix(name)
+    listener.address.socket_address.address = outbound.address
+
+    def rename(config: HttpConnectionManager | TcpProxy) -> None:
+        config.stat_prefix = name
+
+    envoy.edit_filters(listener, envoy.HCM_FILTER, HttpConnectionManager, rename)
+    envoy.edit_filters(listener, envoy.TCP_PROXY_FILTER, TcpProxy, rename)
+    return listener
+
+
+def _cluster(ctx: ProxyContext, destination: Destination) -> Cluster:
     if ctx.identity is None:
-        return envoy.eds_cluster(cluster)
+        return envoy.eds_cluster(destination.cluster)
     mesh = ctx.mesh.name
     tls = envoy.upstream_mtls(
         names.identity_secret(mesh),
         names.ca_secret(mesh),
-        peer_identity=spiffe_id(mesh, service),
-        sni=names.sni(service, mesh),
+        peer_identities=[spiffe_id(mesh, service) for service in destination.identities],
+        sni=names.sni(destination.name, mesh),
     )
-    return envoy.eds_cluster(cluster, tls)
+    return envoy.eds_cluster(destination.cluster, tls)
 
 
-def shared_load_assignment(mesh: MeshContext, service: str) -> XdsResource:
-    """The service's endpoints, encoded once per mesh change for every client of it."""
-    cluster = names.service_cluster(service)
+def shared_load_assignment(mesh: MeshContext, cluster: str) -> XdsResource:
+    """The destination's endpoints, encoded once per mesh change for every client of it."""
 
     def build() -> XdsResource:
-        endpoints = [(e.address, e.port) for e in mesh.endpoints(service)]
+        endpoints = [(e.address, e.port) for e in mesh.endpoints(cluster)]
         return XdsResource.encode(cluster, envoy.load_assignment(cluster, endpoints))
 
-    return mesh.derived(("load_assignment", service), build)
+    return mesh.derived(("load_assignment", cluster), build)

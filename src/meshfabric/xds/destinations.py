@@ -1,0 +1,163 @@
+"""Where a proxy's traffic can go: one concept for services named by tag and for MeshServices.
+
+A destination is one cluster: the `kuma.io/service` a set of inbounds declares, or one port of
+a MeshService, whose selector picks the inbounds. Either way it has a name (what a policy's
+`to` targetRef matches), a protocol, the identities allowed to answer it, and endpoints. The
+endpoints of every destination of a mesh are indexed in one pass over its dataplanes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshfabric.resources import Resource
+from meshfabric.resources.common import SERVICE_TAG
+from meshfabric.xds import names
+from meshfabric.xds.proxy import Inbound, Outbound, Protocol, Proxy
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    address: str
+    port: int
+    dataplane: str
+
+
+@dataclass(frozen=True)
+class Destination:
+    name: str  # the service or MeshService name that `to` targetRefs use
+    cluster: str
+    protocol: Protocol
+    identities: tuple[str, ...]  # services whose SPIFFE IDs may answer
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """One port of a MeshService, as its clients and its selected inbounds see it."""
+
+    service: Resource
+    port: int
+    target: int | str  # the inbound's port, or its name
+    protocol: Protocol
+
+    @property
+    def cluster(self) -> str:
+        return names.mesh_service_cluster(self.service.name, self.port)
+
+    @property
+    def destination(self) -> Destination:
+        return Destination(self.service.name, self.cluster, self.protocol, identities(self.service))
+
+    def selects(self, proxy: Proxy, inbound: Inbound) -> bool:
+        selector: Mapping[str, Any] = self.service.spec.get("selector") or {}
+        target = inbound.port if isinstance(self.target, int) else inbound.name
+        return target == self.target and _selects(selector, proxy, inbound)
+
+
+def service_ports(service: Resource) -> list[ServicePort]:
+    return [
+        ServicePort(
+            service,
+            int(port["port"]),
+            _target(port.get("targetPort"), int(port["port"])),
+            Protocol.of({"kuma.io/protocol": str(port.get("appProtocol", "tcp"))}),
+        )
+        for port in service.spec.get("ports") or []
+    ]
+
+
+def identities(service: Resource) -> tuple[str, ...]:
+    """The services a MeshService's proxies prove in their certificates: its declared
+    ServiceTag identities, else the kuma.io/service its selector asks for, else its name."""
+    declared = [
+        str(item["value"])
+        for item in service.spec.get("identities") or []
+        if item.get("type") == "ServiceTag"
+    ]
+    tags = (service.spec.get("selector") or {}).get("dataplaneTags") or {}
+    return tuple(declared or [str(tags.get(SERVICE_TAG) or service.name)])
+
+
+@dataclass
+class _Entry:
+    endpoints: list[Endpoint] = field(default_factory=list)
+    protocols: set[Protocol] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class DestinationIndex:
+    """Every destination of a mesh with its endpoints, by cluster name."""
+
+    destinations: Mapping[str, Destination]
+    endpoints: Mapping[str, Sequence[Endpoint]]
+
+    @classmethod
+    def build(cls, proxies: Mapping[str, Proxy], services: Iterable[Resource]) -> DestinationIndex:
+        ports = [port for service in services for port in service_ports(service)]
+        tagged: dict[str, _Entry] = {}
+        selected: dict[str, list[Endpoint]] = {port.cluster: [] for port in ports}
+        for name in sorted(proxies):
+            proxy = proxies[name]
+            for inbound in proxy.inbounds:
+                entry = tagged.setdefault(inbound.service, _Entry())
+                entry.protocols.add(inbound.protocol)
+                if not inbound.ready:
+                    continue
+                endpoint = Endpoint(inbound.address, inbound.port, name)
+                entry.endpoints.append(endpoint)
+                for port in ports:
+                    if port.selects(proxy, inbound):
+                        selected[port.cluster].append(endpoint)
+        destinations = {
+            names.service_cluster(service): Destination(
+                service, names.service_cluster(service), _agreed(entry.protocols), (service,)
+            )
+            for service, entry in tagged.items()
+        }
+        destinations.update({port.cluster: port.destination for port in ports})
+        endpoints: dict[str, Sequence[Endpoint]] = {
+            names.service_cluster(service): entry.endpoints for service, entry in tagged.items()
+        }
+        endpoints.update(selected)
+        return cls(destinations, endpoints)
+
+    def of(self, outbound: Outbound) -> Destination:
+        """Where an outbound goes; a service nobody serves yet is TCP with no endpoints."""
+        found = self.destinations.get(outbound.cluster)
+        if found is not None:
+            return found
+        return Destination(outbound.service, outbound.cluster, Protocol.TCP, (outbound.service,))
+
+
+def served_clusters(proxy: Proxy, services: Iterable[Resource]) -> set[str]:
+    """The clusters a dataplane is (or would be, once ready) an endpoint of."""
+    clusters = {names.service_cluster(service) for service in proxy.services}
+    for service in services:
+        for port in service_ports(service):
+            if any(port.selects(proxy, inbound) for inbound in proxy.inbounds):
+                clusters.add(port.cluster)
+    return clusters
+
+
+def _agreed(protocols: set[Protocol]) -> Protocol:
+    """The protocol a service speaks; TCP unless all its inbounds agree on another."""
+    return next(iter(protocols)) if len(protocols) == 1 else Protocol.TCP
+
+
+def _target(value: Any, port: int) -> int | str:
+    if value is None:
+        return port
+    return int(value) if isinstance(value, int) or str(value).isdigit() else str(value)
+
+
+def _selects(selector: Mapping[str, Any], proxy: Proxy, inbound: Inbound) -> bool:
+    """Kuma's MeshService selectors: inbound tags, a dataplane by name, or dataplane labels."""
+    if "dataplaneRef" in selector:
+        return bool((selector["dataplaneRef"] or {}).get("name") == proxy.name)
+    if "dataplaneLabels" in selector:
+        wanted = (selector["dataplaneLabels"] or {}).get("matchLabels") or {}
+        return all(proxy.labels.get(key) == value for key, value in wanted.items())
+    wanted = selector.get("dataplaneTags") or {}
+    return bool(wanted) and all(inbound.tags.get(key) == value for key, value in wanted.items())
