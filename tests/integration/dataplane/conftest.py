@@ -16,6 +16,7 @@ from tests.integration.dataplane.support import (
     sidecar_dataplane,
 )
 from tests.support.net import free_port
+from tests.support.netns import Namespace
 
 
 @pytest.fixture
@@ -39,10 +40,15 @@ SidecarFactory = Callable[..., Sidecar]
 def sidecar(control_plane: ZoneControlPlane, tmp_path: Path) -> Iterator[SidecarFactory]:
     started: list[Sidecar] = []
 
-    def start(dataplane: dict[str, Any], token: str | None = None, *extra: str) -> Sidecar:
+    def start(
+        dataplane: dict[str, Any],
+        token: str | None = None,
+        *extra: str,
+        netns: Namespace | None = None,
+    ) -> Sidecar:
         services = [i["tags"]["kuma.io/service"] for i in dataplane["networking"]["inbound"]]
         token = token or control_plane.dataplane_token(dataplane["mesh"], *services)
-        proxy = Sidecar(control_plane, tmp_path / "dp", dataplane, token, extra).start()
+        proxy = Sidecar(control_plane, tmp_path / "dp", dataplane, token, extra, netns).start()
         started.append(proxy)
         return proxy
 

@@ -23,6 +23,7 @@ import yaml
 from meshfabric.resources import REGISTRY
 from tests.support.control_plane import ControlPlane
 from tests.support.net import wait_until
+from tests.support.netns import Namespace
 
 XFCC = "x-forwarded-client-cert"
 
@@ -113,6 +114,7 @@ class Sidecar:
         dataplane: dict[str, Any],
         token: str,
         extra_args: tuple[str, ...] = (),
+        netns: Namespace | None = None,
     ) -> None:
         self.name = dataplane["name"]
         self.work_dir = work_dir / self.name
@@ -121,7 +123,7 @@ class Sidecar:
         self.log = self.work_dir / "dp.log"
         token_file = self.work_dir / "token"
         token_file.write_text(token)
-        self.command = [
+        command = [
             sys.executable, "-m", "meshfabric.dp", "run",
             "--cp-address", f"unix://{cp.xds_socket}",
             "--dataplane", yaml.safe_dump(dataplane),
@@ -131,6 +133,7 @@ class Sidecar:
             "--cp-wait-seconds", "5",
             *extra_args,
         ]  # fmt: skip
+        self.command = netns.command(*command) if netns else command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Sidecar:
