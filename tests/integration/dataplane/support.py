@@ -117,6 +117,7 @@ class Sidecar:
         netns: Namespace | None = None,
     ) -> None:
         self.name = dataplane["name"]
+        self.dataplane = dataplane
         self.work_dir = work_dir / self.name
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.admin_socket = self.work_dir / "admin.sock"
