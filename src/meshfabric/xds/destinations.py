@@ -50,6 +50,12 @@ class ServicePort:
     def destination(self) -> Destination:
         return Destination(self.service.name, self.cluster, self.protocol, identities(self.service))
 
+    @property
+    def wanted_service(self) -> str | None:
+        """The kuma.io/service its selector requires, if any: an index key."""
+        selector = self.service.spec.get("selector") or {}
+        return (selector.get("dataplaneTags") or {}).get(SERVICE_TAG)
+
     def selects(self, proxy: Proxy, inbound: Inbound) -> bool:
         selector: Mapping[str, Any] = self.service.spec.get("selector") or {}
         target = inbound.port if isinstance(self.target, int) else inbound.name
@@ -96,6 +102,11 @@ class DestinationIndex:
     @classmethod
     def build(cls, proxies: Mapping[str, Proxy], services: Iterable[Resource]) -> DestinationIndex:
         ports = [port for service in services for port in service_ports(service)]
+        # Most selectors name a kuma.io/service: only those ports are tried for its inbounds.
+        by_service: dict[str | None, list[ServicePort]] = {}
+        for port in ports:
+            by_service.setdefault(port.wanted_service, []).append(port)
+        unkeyed = by_service.get(None, [])
         tagged: dict[str, _Entry] = {}
         selected: dict[str, list[Endpoint]] = {port.cluster: [] for port in ports}
         for name in sorted(proxies):
@@ -107,7 +118,7 @@ class DestinationIndex:
                     continue
                 endpoint = Endpoint(inbound.address, inbound.port, name)
                 entry.endpoints.append(endpoint)
-                for port in ports:
+                for port in [*by_service.get(inbound.service, ()), *unkeyed]:
                     if port.selects(proxy, inbound):
                         selected[port.cluster].append(endpoint)
         destinations = {

@@ -84,3 +84,17 @@ def test_vip_and_dns_listeners_only_for_proxies_whose_host_offers_them() -> None
     assert [(d.name, list(d.endpoint.address_list.address)) for d in table] == [
         ("flight-control.svc.mesh.local", [VIP])
     ]
+
+
+def test_selectors_by_dataplane_name_and_labels() -> None:
+    by_labels = two_ports("fc-2")
+    by_labels.labels["app"] = "flight-control"
+    mesh = mesh_with(two_ports("fc-1"), by_labels)
+    for selector, picked in (
+        ({"dataplaneRef": {"name": "fc-1"}}, ["fc-1"]),
+        ({"dataplaneLabels": {"matchLabels": {"app": "flight-control"}}}, ["fc-2"]),
+        ({"dataplaneTags": {"kuma.io/service": "flight-control"}}, ["fc-1", "fc-2"]),
+    ):
+        mesh.put(flight_control(selector=selector))
+        cluster = names.mesh_service_cluster("flight-control", 80)
+        assert [e.dataplane for e in mesh.endpoints(cluster)] == picked
