@@ -36,11 +36,4 @@ attributes:
   diff_mode:
     description: Shows the revocation list before and after a revocation.
     support: full
-  action_group:
-    description: >-
-      Use C(group/meshfabric.mesh.mesh) in C(module_defaults) to set the
-      connection options once.
-    support: full
-    membership:
-      - meshfabric.mesh.mesh
 """

@@ -17,6 +17,7 @@ description:
 version_added: 0.1.0
 author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
+  - meshfabric.mesh.attributes
   - meshfabric.mesh.auth
   - meshfabric.mesh.auth.WAIT
 attributes:
@@ -26,13 +27,6 @@ attributes:
   diff_mode:
     description: Shows the resource before and after.
     support: full
-  action_group:
-    description: >-
-      Use C(group/meshfabric.mesh.mesh) in C(module_defaults) to set the
-      connection options once.
-    support: full
-    membership:
-      - meshfabric.mesh.mesh
 options:
   name:
     description: Name of the MeshMultiZoneService.

@@ -23,6 +23,7 @@ description:
 version_added: 0.1.0
 author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
+  - meshfabric.mesh.attributes
   - meshfabric.mesh.auth
 attributes:
   check_mode:
@@ -35,13 +36,6 @@ attributes:
   diff_mode:
     description: Shows every changed resource before and after.
     support: full
-  action_group:
-    description: >-
-      Use C(group/meshfabric.mesh.mesh) in C(module_defaults) to set the
-      connection options once.
-    support: full
-    membership:
-      - meshfabric.mesh.mesh
 options:
   resources:
     description: >-

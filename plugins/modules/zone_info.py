@@ -16,22 +16,10 @@ description:
 version_added: 0.1.0
 author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
+  - meshfabric.mesh.attributes
+  - meshfabric.mesh.attributes.INFO_MODULE
   - meshfabric.mesh.auth
   - meshfabric.mesh.auth.WAIT
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode, without waiting.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  action_group:
-    description: >-
-      Use C(group/meshfabric.mesh.mesh) in C(module_defaults) to set the
-      connection options once.
-    support: full
-    membership:
-      - meshfabric.mesh.mesh
 options:
   name:
     description: Only this zone.

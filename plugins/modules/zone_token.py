@@ -15,6 +15,7 @@ version_added: 0.1.0
 author: meshfabric maintainers (@meshfabric)
 extends_documentation_fragment:
   - meshfabric.mesh.auth
+  - meshfabric.mesh.attributes
   - meshfabric.mesh.token
 options:
   zone:
