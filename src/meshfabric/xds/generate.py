@@ -5,7 +5,8 @@ cluster, route and listener depend only on the mesh, the destination and port, w
 is on, and which policies select the proxy: they are generated, edited by the plugins and
 encoded once per distinct combination, and every proxy with the same one reuses them until
 the mesh changes. Only the listener's address can differ between such proxies (each binds
-its outbounds on its own address); a copy moved to that address is encoded once per address.
+its outbounds on its own address): the listener is generated at the first proxy's address,
+and a copy moved to another address is encoded once per address.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from meshfabric.xds.proxy import Outbound
 from meshfabric.xds.resource_set import ResourceSet
 
 OWN_GENERATORS = (secrets.generate, inbound.generate, dns.generate)
-# Where the shared copy of an outbound listener is generated, before it is placed.
-_TEMPLATE_ADDRESS = "0.0.0.0"
+# Stands for any address in the keys of shared outbounds.
+_ANY_ADDRESS = ""
 
 _Selecting = frozenset[tuple[str, str]]
 
@@ -36,7 +37,8 @@ _Selecting = frozenset[tuple[str, str]]
 @dataclasses.dataclass(frozen=True)
 class _SharedOutbound:
     resources: tuple[XdsResource, ...]  # cluster, route, endpoints
-    listener: Listener  # at _TEMPLATE_ADDRESS; never edited, only copied
+    listener: Listener  # at the address of the outbound it was built for; never edited
+    address: str
     matched: Mapping[str, list[str]]
 
 
@@ -81,27 +83,25 @@ def _selecting_policies(ctx: ProxyContext) -> _Selecting:
 
 
 def _shared_outbound(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -> _SharedOutbound:
-    template = dataclasses.replace(item, address=_TEMPLATE_ADDRESS)
-
     def build() -> _SharedOutbound:
-        alone = dataclasses.replace(ctx, outbounds=(template,), matched={})
+        alone = dataclasses.replace(ctx, outbounds=(item,), matched={})
         resources = ResourceSet()
         outbound.generate(alone, resources)
         _apply_policies(resources, alone)
-        listener_name = names.outbound_listener(template.address, template.port)
-        listener = resources.pop(types.LISTENER, listener_name)
+        listener = resources.pop(types.LISTENER, names.outbound_listener(item.address, item.port))
         assert isinstance(listener, Listener)
-        return _SharedOutbound(tuple(resources.encode()), listener, alone.matched)
+        return _SharedOutbound(tuple(resources.encode()), listener, item.address, alone.matched)
 
-    key = ("outbound", template, ctx.identity is not None, selecting)
-    return ctx.mesh.derived(key, build)
+    anywhere = dataclasses.replace(item, address=_ANY_ADDRESS)
+    return ctx.mesh.derived(("outbound", anywhere, ctx.identity is not None, selecting), build)
 
 
 def _placed_listener(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -> XdsResource:
     def build() -> XdsResource:
-        template = _shared_outbound(ctx, item, selecting).listener
-        return XdsResource.encode(
-            names.outbound_listener(item.address, item.port), outbound.placed(template, item)
-        )
+        shared = _shared_outbound(ctx, item, selecting)
+        listener = shared.listener
+        if shared.address != item.address:
+            listener = outbound.placed(listener, item)
+        return XdsResource.encode(names.outbound_listener(item.address, item.port), listener)
 
     return ctx.mesh.derived(("outbound_listener", item, ctx.identity is not None, selecting), build)
