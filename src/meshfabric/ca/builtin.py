@@ -9,7 +9,7 @@ replica that loses the race adopts the winner's.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -51,51 +51,61 @@ class RootCa:
 
     def issue(self, services: list[str], lifetime: timedelta) -> WorkloadCertificate:
         """A workload certificate whose URI SANs are the SPIFFE IDs of the services."""
-        now = datetime.now(UTC)
-        key = ec.generate_private_key(ec.SECP256R1())
         uris = [x509.UniformResourceIdentifier(spiffe_id(self.mesh, s)) for s in sorted(services)]
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - CLOCK_SKEW)
-            .not_valid_after(now + lifetime)
-            .add_extension(x509.SubjectAlternativeName(uris), critical=True)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    key_encipherment=True,
-                    content_commitment=False,
-                    data_encipherment=False,
-                    key_agreement=True,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-                ),
-                critical=False,
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        return WorkloadCertificate(
-            cert_pem=cert.public_bytes(serialization.Encoding.PEM),
-            key_pem=key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
+        return issue_leaf(self.key, self.cert, uris, lifetime)
+
+
+def issue_leaf(
+    issuer_key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Certificate,
+    sans: Sequence[x509.GeneralName],
+    lifetime: timedelta,
+) -> WorkloadCertificate:
+    """A leaf certificate (server and client auth) identified only by its SANs."""
+    now = datetime.now(UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([]))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(now + lifetime)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=True)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=True,
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
-            issued_at=now,
-            not_after=now + lifetime,
+            critical=True,
         )
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return WorkloadCertificate(
+        cert_pem=cert.public_bytes(serialization.Encoding.PEM),
+        key_pem=key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        issued_at=now,
+        not_after=now + lifetime,
+    )
 
 
 def root_secret_keys(mesh: str, backend: str) -> tuple[ResourceKey, ResourceKey]:
@@ -109,10 +119,13 @@ def root_secret_keys(mesh: str, backend: str) -> tuple[ResourceKey, ResourceKey]
 async def ensure_root(store: Store, mesh: str, backend: str) -> RootCa:
     """The mesh's root CA for the backend, created on first use."""
     key_location, cert_location = root_secret_keys(mesh, backend)
-    key_pem = await _create_or_adopt(store, key_location, _new_key_pem)
+    key_pem = await _create_or_adopt(store, key_location, new_key_pem)
     key = serialization.load_pem_private_key(key_pem, password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
-    cert_pem = await _create_or_adopt(store, cert_location, lambda: _new_root_pem(mesh, key))
+    spiffe_root = [x509.UniformResourceIdentifier(f"spiffe://{mesh}")]
+    cert_pem = await _create_or_adopt(
+        store, cert_location, lambda: new_root_pem(key, f"{mesh} builtin CA", spiffe_root)
+    )
     return RootCa(mesh, key, x509.load_pem_x509_certificate(cert_pem))
 
 
@@ -134,7 +147,7 @@ async def _create_or_adopt(store: Store, location: ResourceKey, make: Callable[[
     return data
 
 
-def _new_key_pem() -> bytes:
+def new_key_pem() -> bytes:
     return ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -142,15 +155,18 @@ def _new_key_pem() -> bytes:
     )
 
 
-def _new_root_pem(mesh: str, key: ec.EllipticCurvePrivateKey) -> bytes:
+def new_root_pem(
+    key: ec.EllipticCurvePrivateKey, common_name: str, sans: Sequence[x509.GeneralName]
+) -> bytes:
+    """A self-signed root (ten years) that signs leaves directly."""
     now = datetime.now(UTC)
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "meshfabric"),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{mesh} builtin CA"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -158,11 +174,11 @@ def _new_root_pem(mesh: str, key: ec.EllipticCurvePrivateKey) -> bytes:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
         .not_valid_after(now + ROOT_LIFETIME)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(f"spiffe://{mesh}")]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    cert = (
+        builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
