@@ -43,6 +43,22 @@ class XdsConfig(Section):
     debounce_ms: int = Field(
         20, ge=0, description="Changes arriving within this window are applied together"
     )
+    tls_cert_file: Path | None = Field(
+        None, description="PEM certificate of the TCP port; default: generated in data_dir"
+    )
+    tls_key_file: Path | None = Field(None, description="PEM key of tls_cert_file")
+    tls_extra_sans: list[str] = Field(
+        [], description="More names or addresses for the generated certificate"
+    )
+    insecure: bool = Field(
+        False, description="Serve the TCP port without TLS (labs only: tokens cross in clear)"
+    )
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> XdsConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("xds.tls_cert_file and xds.tls_key_file must be set together")
+        return self
 
 
 class SqliteConfig(Section):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
+import socket
 import uuid
 from collections.abc import Coroutine
 from contextlib import AsyncExitStack
@@ -20,7 +20,9 @@ from meshfabric.api.app import create_app
 from meshfabric.api.auth import ADMIN_GROUP
 from meshfabric.api.context import ApiContext
 from meshfabric.ca import provisioner as ca_provisioner
+from meshfabric.ca.xds_server import XdsCertificateFiles, ensure_server_certificate
 from meshfabric.cp.config import Mode, Settings, StoreType
+from meshfabric.files import write_private
 from meshfabric.ipam import VipProvisioner
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
@@ -59,19 +61,12 @@ async def ensure_admin_token(users: TokenIssuer, path: Path) -> None:
     token = await users.issue(
         {"name": "mesh-system:admin", "groups": [ADMIN_GROUP]}, parse_duration(ADMIN_TOKEN_LIFETIME)
     )
-    await asyncio.to_thread(_write_private, path, token + "\n")
+    await asyncio.to_thread(write_private, path, (token + "\n").encode())
     log.info("wrote the admin token to %s", path)
 
 
 def _read_token(path: Path) -> str | None:
     return path.read_text().strip() if path.exists() else None
-
-
-def _write_private(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(content)
 
 
 async def run(settings: Settings) -> None:
@@ -148,8 +143,30 @@ async def _start_xds(
     if settings.mode is not Mode.ZONE:
         return None
     xds = XdsComponent(manager, tokens, instance_id, settings.xds.debounce_ms / 1000)
-    await xds.start(Listen(settings.xds.address, settings.xds.port, settings.xds.unix_socket))
+    tls = await asyncio.to_thread(_xds_tls, settings)
+    config = settings.xds
+    await xds.start(Listen(config.address, config.port, config.unix_socket, tls))
     return xds
+
+
+def _xds_tls(settings: Settings) -> tuple[bytes, bytes] | None:
+    """The TCP xDS port's (certificate, key): configured, else generated in the data directory."""
+    config = settings.xds
+    if config.insecure:
+        log.warning(
+            "xds.insecure: the xDS port serves without TLS, dataplane tokens cross in clear"
+        )
+        return None
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        return config.tls_cert_file.read_bytes(), config.tls_key_file.read_bytes()
+    files = XdsCertificateFiles.in_directory(settings.data_dir)
+    return ensure_server_certificate(files, _xds_names(config.address, config.tls_extra_sans))
+
+
+def _xds_names(address: str, extra: list[str]) -> list[str]:
+    """Every name a proxy may dial; a wildcard listen address is no name of its own."""
+    own = [] if address in ("0.0.0.0", "::", "") else [address]
+    return [*own, "127.0.0.1", "localhost", socket.gethostname(), *extra]
 
 
 def _stop_on_signals(server: uvicorn.Server) -> None:

@@ -38,6 +38,9 @@ class Listen:
     address: str
     port: int  # 0 picks a free port
     unix_socket: Path | None = None
+    # (certificate PEM, key PEM) of the TCP port; None serves it in plaintext.
+    # The Unix socket stays plaintext: only local processes the file mode admits reach it.
+    tls: tuple[bytes, bytes] | None = None
 
 
 class XdsComponent:
@@ -66,7 +69,7 @@ class XdsComponent:
         server = grpc.aio.server(options=_GRPC_OPTIONS)
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(self._discovery, server)
         server.add_generic_rpc_handlers([self._registration.handler()])
-        self.port = server.add_insecure_port(f"{listen.address}:{listen.port}")
+        self.port = _add_tcp_port(server, listen)
         if listen.unix_socket is not None:
             listen.unix_socket.parent.mkdir(parents=True, exist_ok=True)
             listen.unix_socket.unlink(missing_ok=True)  # left behind by a killed predecessor
@@ -76,7 +79,11 @@ class XdsComponent:
         self._server = server
         log.info(
             "xDS server started",
-            extra={"xds_port": self.port, "xds_socket": str(listen.unix_socket or "")},
+            extra={
+                "xds_port": self.port,
+                "xds_tls": listen.tls is not None,
+                "xds_socket": str(listen.unix_socket or ""),
+            },
         )
 
     async def stop(self) -> None:
@@ -87,3 +94,13 @@ class XdsComponent:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconciling
         await self.insights.flush()
+
+
+def _add_tcp_port(server: grpc.aio.Server, listen: Listen) -> int:
+    target = f"{listen.address}:{listen.port}"
+    if listen.tls is None:
+        port: int = server.add_insecure_port(target)
+        return port
+    cert_pem, key_pem = listen.tls
+    port = server.add_secure_port(target, grpc.ssl_server_credentials([(key_pem, cert_pem)]))
+    return port
