@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from meshfabric.dp.address import ControlPlaneAddress
+from meshfabric.files import write_private
 from meshfabric.xds.proxy import NO_FEATURES, Features
 
 ADS_CLUSTER = "ads_cluster"
@@ -21,6 +21,7 @@ ADS_CLUSTER = "ads_cluster"
 RECONNECT_BACK_OFF = {"base_interval": "0.1s", "max_interval": "0.5s"}
 _ADS_SOURCE = {"ads": {}, "resource_api_version": "V3"}
 _HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+_UPSTREAM_TLS = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 
 
 class XdsProtocol(enum.StrEnum):
@@ -78,7 +79,7 @@ def _metadata(params: BootstrapParams) -> dict[str, str]:
 
 def _ads_cluster(address: ControlPlaneAddress) -> dict[str, Any]:
     by_name = not address.unix_socket and not address.is_ip
-    return {
+    cluster: dict[str, Any] = {
         "name": ADS_CLUSTER,
         "type": "STRICT_DNS" if by_name else "STATIC",
         "connect_timeout": "1s",
@@ -93,11 +94,31 @@ def _ads_cluster(address: ControlPlaneAddress) -> dict[str, Any]:
             "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address.envoy_address()}}]}],
         },
     }
+    if address.tls:
+        cluster["transport_socket"] = _tls_to(address)
+    return cluster
+
+
+def _tls_to(address: ControlPlaneAddress) -> dict[str, Any]:
+    """Verify the control plane: its certificate chains to the CA and names the address dialled."""
+    san_type = "IP_ADDRESS" if address.is_ip else "DNS"
+    context: dict[str, Any] = {
+        "@type": f"type.googleapis.com/{_UPSTREAM_TLS}",
+        "common_tls_context": {
+            "alpn_protocols": ["h2"],
+            "validation_context": {
+                "trusted_ca": {"inline_string": address.ca_cert_pem},
+                "match_typed_subject_alt_names": [
+                    {"san_type": san_type, "matcher": {"exact": address.host}}
+                ],
+            },
+        },
+    }
+    if not address.is_ip:  # SNI carries host names only
+        context["sni"] = address.host
+    return {"name": "envoy.transport_sockets.tls", "typed_config": context}
 
 
 def write_bootstrap(path: Path, config: dict[str, Any]) -> None:
     """Written readable by its owner only: it holds the dataplane token."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as file:
-        json.dump(config, file, indent=2)
+    write_private(path, json.dumps(config, indent=2).encode())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import logging
 import shutil
@@ -18,7 +19,11 @@ from meshfabric.dp import dataplane as dataplanes
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
-from meshfabric.dp.registration import ControlPlaneClient, RegistrationRefused
+from meshfabric.dp.registration import (
+    ControlPlaneClient,
+    RegistrationRefused,
+    UntrustedControlPlane,
+)
 from meshfabric.dp.vips import RouteError, vip_routes
 from meshfabric.xds.proxy import DnsAddress, Features
 
@@ -48,8 +53,29 @@ def _root() -> None:
 @app.command()
 def run(
     cp_address: Annotated[
-        str, typer.Option(help="xDS address of the zone control plane: host:port or unix:///path")
+        str,
+        typer.Option(
+            help="xDS address of the zone control plane: grpcs://host:port (TLS; the default "
+            "for host:port), unix:///path, or grpc://host:port (plaintext, needs --insecure)"
+        ),
     ],
+    ca_cert_file: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            envvar="MESHFABRIC_DP_CA_CERT_FILE",
+            help="CA that signed the control plane's xDS certificate (its <data_dir>/xds-ca.crt "
+            "unless it was given one)",
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            envvar="MESHFABRIC_DP_INSECURE",
+            help="Allow a grpc:// (plaintext TCP) control plane: the token crosses in clear",
+        ),
+    ] = False,
     dataplane_file: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="Dataplane YAML")
     ] = None,
@@ -102,7 +128,7 @@ def run(
         document = dataplane_file.read_text() if dataplane_file else dataplane
         spec = dataplanes.load(document, name, mesh, address, inbound or (), outbound or ())
         token = _token(dataplane_token, dataplane_token_file)
-        control_plane = ControlPlaneAddress.parse(cp_address)
+        control_plane = _control_plane(cp_address, ca_cert_file, insecure)
         dns = _dns(dns_address)
     except ValueError as problem:
         _fail(str(problem))
@@ -139,6 +165,9 @@ async def _run(
     except RegistrationRefused as refused:
         log.error("the control plane refused to register dataplane %s: %s", params.name, refused)
         return 2
+    except UntrustedControlPlane as untrusted:
+        log.error("not connecting to the control plane: %s", untrusted)
+        return 2
     log.info("registered dataplane %s/%s", params.mesh, params.name)
     directory = work_dir or Path(tempfile.mkdtemp(prefix="meshfabric-dp-"))
     try:
@@ -166,6 +195,25 @@ async def _deregister(client: ControlPlaneClient, params: BootstrapParams) -> No
         log.info("deregistered dataplane %s/%s", params.mesh, params.name)
     except RegistrationRefused as refused:
         log.warning("could not deregister dataplane %s: %s", params.name, refused)
+
+
+def _control_plane(text: str, ca_cert_file: Path | None, insecure: bool) -> ControlPlaneAddress:
+    address = ControlPlaneAddress.parse(text)
+    if address.unix_socket:
+        return address  # local: the socket's file mode guards it
+    if not address.tls:
+        if not insecure:
+            raise ValueError(
+                f"{address} is plaintext TCP: the dataplane token would cross in clear. "
+                "Use grpcs:// with --ca-cert-file, a unix:// socket, or --insecure (labs only)"
+            )
+        return address
+    if ca_cert_file is None:
+        raise ValueError(
+            f"{address} serves TLS: --ca-cert-file is needed to verify it "
+            "(the control plane's <data_dir>/xds-ca.crt unless it was given a certificate)"
+        )
+    return dataclasses.replace(address, ca_cert_pem=ca_cert_file.read_text())
 
 
 def _dns(text: str | None) -> DnsAddress | None:

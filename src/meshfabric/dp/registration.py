@@ -23,6 +23,10 @@ class RegistrationRefused(Exception):
     """The control plane said no; the message is its reason."""
 
 
+class UntrustedControlPlane(Exception):
+    """The control plane's certificate does not chain to the CA we were given: no retry helps."""
+
+
 class ControlPlaneClient:
     def __init__(self, address: ControlPlaneAddress, token: str, timeout: float = 10) -> None:
         self._address = address
@@ -42,6 +46,7 @@ class ControlPlaneClient:
                 )
                 return
             except grpc.aio.AioRpcError as error:
+                _raise_if_untrusted(error, self._address)
                 if error.code() not in _TRANSIENT or time.monotonic() + delay > deadline:
                     raise RegistrationRefused(_describe(error)) from None
                 log.info("control plane %s not reachable yet, retrying", self._address)
@@ -57,7 +62,7 @@ class ControlPlaneClient:
             raise RegistrationRefused(_describe(error)) from None
 
     async def _call(self, method: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        async with grpc.aio.insecure_channel(self._address.grpc_target) as channel:
+        async with _channel(self._address) as channel:
             call = channel.unary_unary(
                 method, request_serializer=encode, response_deserializer=decode
             )
@@ -65,6 +70,22 @@ class ControlPlaneClient:
                 body, metadata=self._metadata, timeout=self._timeout
             )
             return response
+
+
+def _channel(address: ControlPlaneAddress) -> grpc.aio.Channel:
+    if not address.tls:
+        return grpc.aio.insecure_channel(address.grpc_target)
+    trust = grpc.ssl_channel_credentials(root_certificates=address.ca_cert_pem.encode())
+    return grpc.aio.secure_channel(address.grpc_target, trust)
+
+
+def _raise_if_untrusted(error: grpc.aio.AioRpcError, address: ControlPlaneAddress) -> None:
+    # gRPC reports a failed handshake as UNAVAILABLE, like a control plane that is not up yet.
+    details = error.details() or ""
+    if address.tls and "CERTIFICATE_VERIFY_FAILED" in details:
+        raise UntrustedControlPlane(
+            f"the certificate of {address} is not signed by the CA of --ca-cert-file ({details})"
+        )
 
 
 def _describe(error: grpc.aio.AioRpcError) -> str:

@@ -1,6 +1,10 @@
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
 from meshfabric.dp.address import ControlPlaneAddress
+from meshfabric.dp.bootstrap import BootstrapParams, bootstrap
 from meshfabric.dp.dataplane import DataplaneError, load, main_service
 
 YAML = """
@@ -39,13 +43,45 @@ def test_malformed_inbounds_are_refused(inbound: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "target"),
+    ("text", "target", "tls"),
     [
-        ("unix:///run/cp.sock", "unix:///run/cp.sock"),
-        ("grpc://cp.example:5678", "cp.example:5678"),
-        ("cp.example", "cp.example:5678"),
-        ("10.0.0.5:15678", "10.0.0.5:15678"),
+        ("unix:///run/cp.sock", "unix:///run/cp.sock", False),
+        ("grpc://cp.example:5678", "cp.example:5678", False),
+        ("grpcs://cp.example:5678", "cp.example:5678", True),
+        ("cp.example", "cp.example:5678", True),
+        ("10.0.0.5:15678", "10.0.0.5:15678", True),
     ],
 )
-def test_control_plane_addresses(text: str, target: str) -> None:
-    assert ControlPlaneAddress.parse(text).grpc_target == target
+def test_control_plane_addresses(text: str, target: str, tls: bool) -> None:
+    address = ControlPlaneAddress.parse(text)
+    assert (address.grpc_target, address.tls) == (target, tls)
+
+
+def _ads_cluster(address: ControlPlaneAddress) -> dict[str, Any]:
+    params = BootstrapParams("m", "web-1", "web", "dataplane", "t", address, {})
+    cluster: dict[str, Any] = bootstrap(params)["static_resources"]["clusters"][0]
+    return cluster
+
+
+def test_the_ads_cluster_verifies_a_tls_control_plane_by_name() -> None:
+    address = replace(ControlPlaneAddress.parse("grpcs://cp.example:5678"), ca_cert_pem="PEM")
+    tls = _ads_cluster(address)["transport_socket"]["typed_config"]
+    validation = tls["common_tls_context"]["validation_context"]
+    assert tls["sni"] == "cp.example"
+    assert validation["trusted_ca"] == {"inline_string": "PEM"}
+    assert validation["match_typed_subject_alt_names"] == [
+        {"san_type": "DNS", "matcher": {"exact": "cp.example"}}
+    ]
+
+
+def test_the_ads_cluster_matches_an_ip_san_without_sni() -> None:
+    address = replace(ControlPlaneAddress.parse("127.0.0.1:5678"), ca_cert_pem="PEM")
+    tls = _ads_cluster(address)["transport_socket"]["typed_config"]
+    assert "sni" not in tls
+    san = tls["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"]
+    assert san == [{"san_type": "IP_ADDRESS", "matcher": {"exact": "127.0.0.1"}}]
+
+
+def test_plaintext_addresses_get_no_transport_socket() -> None:
+    for text in ("unix:///run/cp.sock", "grpc://cp.example:5678"):
+        assert "transport_socket" not in _ads_cluster(ControlPlaneAddress.parse(text))
