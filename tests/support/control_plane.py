@@ -31,7 +31,8 @@ class ControlPlane:
             "run", "--data-dir", str(self.data_dir),
             "--api-address", "127.0.0.1", "--api-port", str(self.port),
             "--diagnostics-port", "0",
-            "--xds-port", "0",  # zone control planes serve xDS: never on a fixed port here
+            # Zone control planes serve xDS: never on a fixed port here (args may name a free one).
+            "--xds-port", "0",
             *self.args,
         ]  # fmt: skip
         with self.log.open("ab") as log:

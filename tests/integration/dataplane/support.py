@@ -54,12 +54,20 @@ def _stop(process: subprocess.Popen[bytes] | None) -> None:
 
 
 class ZoneControlPlane(ControlPlane):
-    """A zone control plane serving xDS on a Unix socket; restartable on the same data."""
+    """A zone control plane serving xDS on a Unix socket, and with TLS on a TCP port (a free
+    one when xds_port is 0); restartable on the same data."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, xds_port: int = 0) -> None:
         self.xds_socket = data_dir / "xds.sock"
+        self.xds_port = xds_port
+        self.xds_ca = data_dir / "xds-ca.crt"  # generated on first start
         super().__init__(
-            data_dir, None, "--xds-port", "0", "--xds-unix-socket", str(self.xds_socket)
+            data_dir,
+            {"MESHFABRIC_XDS__ADDRESS": "127.0.0.1"},  # loopback only
+            "--xds-port",
+            str(xds_port),
+            "--xds-unix-socket",
+            str(self.xds_socket),
         )
 
     def apply(self, document: dict[str, Any]) -> None:
@@ -115,6 +123,7 @@ class Sidecar:
         token: str,
         extra_args: tuple[str, ...] = (),
         netns: Namespace | None = None,
+        cp_address: str = "",
     ) -> None:
         self.name = dataplane["name"]
         self.dataplane = dataplane
@@ -126,7 +135,7 @@ class Sidecar:
         token_file.write_text(token)
         command = [
             sys.executable, "-m", "meshfabric.dp", "run",
-            "--cp-address", f"unix://{cp.xds_socket}",
+            "--cp-address", cp_address or f"unix://{cp.xds_socket}",
             "--dataplane", yaml.safe_dump(dataplane),
             "--dataplane-token-file", str(token_file),
             "--admin-socket", str(self.admin_socket),
