@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
 
+from meshfabric.policies.core import from_conf, to_conf
 from meshfabric.xds import names, types
 from meshfabric.xds.destinations import Destination
 from meshfabric.xds.generators.context import ProxyContext
@@ -46,6 +48,32 @@ def outbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[OutboundTra
         if isinstance(listener, Listener) and isinstance(cluster, Cluster):
             destination = ctx.mesh.destination(outbound)
             yield OutboundTraffic(listener, cluster, _route(route), outbound, destination)
+
+
+def outbound_confs(
+    policy_type: str, resources: ResourceSet, ctx: ProxyContext
+) -> Iterator[tuple[OutboundTraffic, Mapping[str, Any]]]:
+    """Each outbound with the `to` configuration the policies of a type merge into for it."""
+    policies = ctx.mesh.policies_of(policy_type)
+    if not policies:
+        return
+    for out in outbounds(resources, ctx):
+        matched = to_conf(policies, ctx.proxy, out.destination.name)
+        ctx.record_match(policy_type, list(matched.policies))
+        yield out, matched.conf
+
+
+def inbound_confs(
+    policy_type: str, resources: ResourceSet, ctx: ProxyContext
+) -> Iterator[tuple[InboundTraffic, Mapping[str, Any]]]:
+    """Each inbound with the `from` configuration the policies of a type merge into for it."""
+    policies = ctx.mesh.policies_of(policy_type)
+    if not policies:
+        return
+    for into in inbounds(resources, ctx):
+        matched = from_conf(policies, ctx.proxy, into.inbound)
+        ctx.record_match(policy_type, list(matched.policies))
+        yield into, matched.conf
 
 
 def inbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[InboundTraffic]:

@@ -15,8 +15,7 @@ from envoy.config.cluster.v3.circuit_breaker_pb2 import CircuitBreakers
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.cluster.v3.outlier_detection_pb2 import OutlierDetection
 
-from meshfabric.policies.core import from_conf, to_conf
-from meshfabric.policies.targets import inbounds, outbounds
+from meshfabric.policies.targets import inbound_confs, outbound_confs
 from meshfabric.xds.envoy import duration
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.resource_set import ResourceSet
@@ -45,17 +44,10 @@ class MeshCircuitBreakerPlugin:
     order = 500
 
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
-        policies = ctx.mesh.policies_of(POLICY_TYPE)
-        if not policies:
-            return
-        for out in outbounds(resources, ctx):
-            matched = to_conf(policies, ctx.proxy, out.destination.name)
-            ctx.record_match(POLICY_TYPE, list(matched.policies))
-            configure(out.cluster, matched.conf)
-        for into in inbounds(resources, ctx):
-            matched = from_conf(policies, ctx.proxy, into.inbound)
-            ctx.record_match(POLICY_TYPE, list(matched.policies))
-            configure(into.cluster, matched.conf)
+        for out, conf in outbound_confs(POLICY_TYPE, resources, ctx):
+            configure(out.cluster, conf)
+        for into, conf in inbound_confs(POLICY_TYPE, resources, ctx):
+            configure(into.cluster, conf)
 
 
 def configure(cluster: Cluster, conf: Mapping[str, Any]) -> None:

@@ -14,8 +14,7 @@ from envoy.config.core.v3.base_pb2 import HeaderValue, HeaderValueOption
 from envoy.config.core.v3.health_check_pb2 import HealthCheck
 from envoy.type.v3.range_pb2 import Int64Range
 
-from meshfabric.policies.core import to_conf
-from meshfabric.policies.targets import outbounds
+from meshfabric.policies.targets import outbound_confs
 from meshfabric.xds.envoy import duration
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.resource_set import ResourceSet
@@ -36,15 +35,10 @@ class MeshHealthCheckPlugin:
     order = 400
 
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
-        policies = ctx.mesh.policies_of(POLICY_TYPE)
-        if not policies:
-            return
-        for out in outbounds(resources, ctx):
-            matched = to_conf(policies, ctx.proxy, out.destination.name)
-            ctx.record_match(POLICY_TYPE, list(matched.policies))
-            if matched.conf:
+        for out, conf in outbound_confs(POLICY_TYPE, resources, ctx):
+            if conf:
                 http = out.destination.protocol.is_http
-                out.cluster.health_checks.append(health_check({**DEFAULTS, **matched.conf}, http))
+                out.cluster.health_checks.append(health_check({**DEFAULTS, **conf}, http))
 
 
 def health_check(conf: Mapping[str, Any], http_service: bool) -> HealthCheck:

@@ -14,8 +14,7 @@ from envoy.extensions.retry.host.previous_hosts.v3.previous_hosts_pb2 import (
 )
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
-from meshfabric.policies.core import to_conf
-from meshfabric.policies.targets import OutboundTraffic, outbounds
+from meshfabric.policies.targets import OutboundTraffic, outbound_confs
 from meshfabric.xds import envoy
 from meshfabric.xds.envoy import duration
 from meshfabric.xds.generators.context import ProxyContext
@@ -53,14 +52,9 @@ class MeshRetryPlugin:
     order = 300
 
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
-        policies = ctx.mesh.policies_of(POLICY_TYPE)
-        if not policies:
-            return
-        for out in outbounds(resources, ctx):
-            matched = to_conf(policies, ctx.proxy, out.destination.name)
-            ctx.record_match(POLICY_TYPE, list(matched.policies))
-            if matched.conf:
-                configure(out, matched.conf, out.destination.protocol)
+        for out, conf in outbound_confs(POLICY_TYPE, resources, ctx):
+            if conf:
+                configure(out, conf, out.destination.protocol)
 
 
 def configure(out: OutboundTraffic, conf: Mapping[str, Any], protocol: Protocol) -> None:

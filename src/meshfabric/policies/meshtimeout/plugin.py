@@ -18,8 +18,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3.http_connection
 from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
 from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
 
-from meshfabric.policies.core import from_conf, to_conf
-from meshfabric.policies.targets import Traffic, inbounds, outbounds
+from meshfabric.policies.targets import Traffic, inbound_confs, outbound_confs
 from meshfabric.xds import envoy
 from meshfabric.xds.envoy import duration
 from meshfabric.xds.generators.context import ProxyContext
@@ -33,17 +32,10 @@ class MeshTimeoutPlugin:
     order = 200
 
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
-        policies = ctx.mesh.policies_of(POLICY_TYPE)
-        if not policies:
-            return
-        for out in outbounds(resources, ctx):
-            matched = to_conf(policies, ctx.proxy, out.destination.name)
-            ctx.record_match(POLICY_TYPE, list(matched.policies))
-            configure(out, matched.conf)
-        for into in inbounds(resources, ctx):
-            matched = from_conf(policies, ctx.proxy, into.inbound)
-            ctx.record_match(POLICY_TYPE, list(matched.policies))
-            configure(into, matched.conf)
+        for out, conf in outbound_confs(POLICY_TYPE, resources, ctx):
+            configure(out, conf)
+        for into, conf in inbound_confs(POLICY_TYPE, resources, ctx):
+            configure(into, conf)
 
 
 def configure(traffic: Traffic, conf: Mapping[str, Any]) -> None:
