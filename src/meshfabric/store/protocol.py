@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import builtins
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from meshfabric.resources.model import Resource, ResourceKey
-from meshfabric.store.events import EventBus
+from meshfabric.store.events import ChangeEvent, EventBus
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,19 @@ class Store(Protocol):
         `expected_version` None writes unconditionally, 0 requires that the resource does not
         exist yet, any other number requires that it is the stored version (else Conflict).
         Writing what is already stored changes nothing and keeps the version.
+        """
+        ...
+
+    async def write_batch(
+        self,
+        puts: Sequence[Resource],
+        deletes: Sequence[ResourceKey] = (),
+        guard: Callable[[ResourceKey, Resource | None], None] | None = None,
+    ) -> builtins.list[ChangeEvent]:
+        """Unconditional puts and deletes in one transaction, all or nothing.
+
+        `guard(key, stored)` is called for every key before it is written and raises to
+        refuse the whole batch. Returns the changes actually made.
         """
         ...
 

@@ -11,7 +11,7 @@ import builtins
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -19,11 +19,14 @@ from typing import Any, Protocol, TypeVar
 
 from meshfabric.metrics import STORE_OPERATION_SECONDS
 from meshfabric.resources.model import Resource, ResourceKey
-from meshfabric.store.errors import Conflict, NotFound
+from meshfabric.store.errors import Conflict, NotFound, StoreError
 from meshfabric.store.events import ChangeEvent, ChangeKind, EventBus
 from meshfabric.store.protocol import Page
 
 T = TypeVar("T")
+
+# Sees each key of a batch with what is stored under it, before the write; raises to refuse.
+BatchGuard = Callable[[ResourceKey, Resource | None], None]
 
 # Unconditional writes that keep losing races to other writers give up after this many tries.
 _UPSERT_ATTEMPTS = 20
@@ -129,6 +132,29 @@ class SqlStore(ABC):
             return stored, created
         raise Conflict(resource.key, 0, None)
 
+    async def write_batch(
+        self,
+        puts: Sequence[Resource],
+        deletes: Sequence[ResourceKey] = (),
+        guard: BatchGuard | None = None,
+    ) -> builtins.list[ChangeEvent]:
+        """Write and delete in one transaction: all of it, or nothing if anything fails.
+
+        Each put is an unconditional write (status kept, unchanged content no change);
+        deleting what does not exist is no change. Returns the changes made.
+        """
+        for _ in range(_UPSERT_ATTEMPTS):
+            try:
+                events = await self._run(
+                    "write_batch", lambda: self._write_batch(puts, deletes, guard)
+                )
+            except _Raced:
+                continue  # another writer got in between: the whole batch tries again
+            for event in events:
+                self.events.publish(event)
+            return events
+        raise StoreError(f"a batch of {len(puts) + len(deletes)} writes kept losing races")
+
     async def set_status(self, key: ResourceKey, status: dict[str, Any] | None) -> None:
         event = await self._run("set_status", lambda: self._set_status(key, status))
         if event:
@@ -199,54 +225,90 @@ class SqlStore(ABC):
         self, resource: Resource, expected_version: int | None
     ) -> tuple[Resource, bool, ChangeEvent | None]:
         with self._transaction() as cursor:
-            current = self._select_one(cursor, resource.key)
-            actual = current.version if current else None
-            if expected_version is not None and expected_version != (actual or 0):
-                raise Conflict(resource.key, expected_version, actual)
-            if current and current.spec == resource.spec and current.labels == resource.labels:
-                return current, False, None
-            now = _now()
-            if current is None:
-                stored = _with(resource, version=1, creation_time=now, modification_time=now)
-                cursor.execute(
-                    self._sql(
-                        f"INSERT INTO resources ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                        "ON CONFLICT DO NOTHING"
-                    ),
-                    _to_row(stored),
-                )
-                kind = ChangeKind.CREATED
-            else:
-                stored = _with(
-                    resource,
-                    version=current.version + 1,
-                    creation_time=current.creation_time,
-                    modification_time=now,
-                    status=current.status,
-                )
-                cursor.execute(
-                    self._sql(
-                        "UPDATE resources SET version = ?, spec = ?, labels = ?, "
-                        "modification_time = ? WHERE type = ? AND mesh = ? AND name = ? "
-                        "AND version = ?"
-                    ),
-                    (
-                        stored.version,
-                        json.dumps(stored.spec),
-                        json.dumps(stored.labels),
-                        _timestamp(now),
-                        *_key_params(stored.key),
-                        current.version,
-                    ),
-                )
-                kind = ChangeKind.UPDATED
-            if cursor.rowcount != 1:
-                # Another writer committed between our read and our write.
-                raced = self._select_one(cursor, resource.key)
-                raise _Raced(raced.version if raced else None)
-            event = ChangeEvent(kind, stored.key, stored.version)
-            self._announce(cursor, event)
-            return stored, current is None, event
+            return self._write(cursor, resource, expected_version)
+
+    def _write(
+        self, cursor: Cursor, resource: Resource, expected_version: int | None
+    ) -> tuple[Resource, bool, ChangeEvent | None]:
+        current = self._select_one(cursor, resource.key)
+        actual = current.version if current else None
+        if expected_version is not None and expected_version != (actual or 0):
+            raise Conflict(resource.key, expected_version, actual)
+        if current and current.spec == resource.spec and current.labels == resource.labels:
+            return current, False, None
+        now = _now()
+        if current is None:
+            stored = _with(resource, version=1, creation_time=now, modification_time=now)
+            cursor.execute(
+                self._sql(
+                    f"INSERT INTO resources ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                _to_row(stored),
+            )
+            kind = ChangeKind.CREATED
+        else:
+            stored = _with(
+                resource,
+                version=current.version + 1,
+                creation_time=current.creation_time,
+                modification_time=now,
+                status=current.status,
+            )
+            cursor.execute(
+                self._sql(
+                    "UPDATE resources SET version = ?, spec = ?, labels = ?, "
+                    "modification_time = ? WHERE type = ? AND mesh = ? AND name = ? "
+                    "AND version = ?"
+                ),
+                (
+                    stored.version,
+                    json.dumps(stored.spec),
+                    json.dumps(stored.labels),
+                    _timestamp(now),
+                    *_key_params(stored.key),
+                    current.version,
+                ),
+            )
+            kind = ChangeKind.UPDATED
+        if cursor.rowcount != 1:
+            # Another writer committed between our read and our write.
+            raced = self._select_one(cursor, resource.key)
+            raise _Raced(raced.version if raced else None)
+        event = ChangeEvent(kind, stored.key, stored.version)
+        self._announce(cursor, event)
+        return stored, current is None, event
+
+    def _write_batch(
+        self,
+        puts: Sequence[Resource],
+        deletes: Sequence[ResourceKey],
+        guard: BatchGuard | None,
+    ) -> builtins.list[ChangeEvent]:
+        events = []
+        with self._transaction() as cursor:
+            for resource in puts:
+                if guard is not None:
+                    guard(resource.key, self._select_one(cursor, resource.key))
+                _, _, event = self._write(cursor, resource, None)
+                if event is not None:
+                    events.append(event)
+            for key in deletes:
+                current = self._select_one(cursor, key)
+                if guard is not None:
+                    guard(key, current)
+                if current is not None:
+                    events.append(self._remove(cursor, current))
+        return events
+
+    def _remove(self, cursor: Cursor, current: Resource) -> ChangeEvent:
+        cursor.execute(
+            self._sql("DELETE FROM resources WHERE type = ? AND mesh = ? AND name = ?"),
+            _key_params(current.key),
+        )
+        event = ChangeEvent(ChangeKind.DELETED, current.key, current.version)
+        self._announce(cursor, event)
+        return event
 
     def _set_status(self, key: ResourceKey, status: dict[str, Any] | None) -> ChangeEvent | None:
         with self._transaction() as cursor:
@@ -272,11 +334,7 @@ class SqlStore(ABC):
                 raise NotFound(key)
             if expected_version is not None and expected_version != current.version:
                 raise Conflict(key, expected_version, current.version)
-            cursor.execute(
-                self._sql("DELETE FROM resources WHERE type = ? AND mesh = ? AND name = ?"),
-                _key_params(key),
-            )
-            self._announce(cursor, ChangeEvent(ChangeKind.DELETED, key, current.version))
+            self._remove(cursor, current)
             return current
 
     def _delete_mesh_contents(self, mesh: str) -> builtins.list[Resource]:

@@ -137,3 +137,50 @@ async def test_replicas_see_each_others_writes(store: SqlStore, postgres: Postgr
         )
     finally:
         await replica.close()
+
+
+async def test_a_batch_writes_and_deletes_in_one_go(store: SqlStore) -> None:
+    await store.put(mtp("old"))
+    async with store.events.subscribe() as queue:
+        events = await store.write_batch(
+            [mtp("a"), mtp("b")], [ResourceKey("MeshTrafficPermission", "default", "old")]
+        )
+        kinds = sorted((e.kind, e.key.name) for e in events)
+        assert kinds == [
+            (ChangeKind.CREATED, "a"),
+            (ChangeKind.CREATED, "b"),
+            (ChangeKind.DELETED, "old"),
+        ]
+        assert queue.qsize() == 3, "subscribers hear of every change of the batch"
+    names = [r.name for r in (await store.list("MeshTrafficPermission")).items]
+    assert names == ["a", "b"]
+
+
+async def test_a_batch_that_repeats_what_is_stored_changes_nothing(store: SqlStore) -> None:
+    await store.put(mtp("a"))
+    gone = ResourceKey("MeshTrafficPermission", "default", "never-existed")
+    assert await store.write_batch([mtp("a")], [gone]) == []
+
+
+async def test_a_refused_batch_leaves_nothing_behind(store: SqlStore) -> None:
+    await store.put(mtp("kept", "Allow"))
+
+    def refuse_kept(key: ResourceKey, stored: Resource | None) -> None:
+        if stored is not None and stored.name == "kept":
+            raise PermissionError(f"{key} belongs to someone else")
+
+    with pytest.raises(PermissionError, match="kept belongs to someone else"):
+        await store.write_batch([mtp("new"), mtp("kept", "Deny")], guard=refuse_kept)
+    kept = await store.get(ResourceKey("MeshTrafficPermission", "default", "kept"))
+    assert kept is not None and kept.spec["from"][0]["default"]["action"] == "Allow"
+    assert await store.get(ResourceKey("MeshTrafficPermission", "default", "new")) is None
+
+
+async def test_a_batch_keeps_the_status_computed_locally(store: SqlStore) -> None:
+    key = ResourceKey("MeshTrafficPermission", "default", "a")
+    await store.put(mtp("a"))
+    await store.set_status(key, {"computed": "here"})
+    await store.write_batch([mtp("a", "Deny")])
+    stored = await store.get(key)
+    assert stored is not None and stored.status == {"computed": "here"}
+    assert stored.spec["from"][0]["default"]["action"] == "Deny"
