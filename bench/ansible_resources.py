@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 import yaml
 
+from bench.header import print_header
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COLLECTION = ("galaxy.yml", "meta", "plugins")
@@ -193,6 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500])
     args = parser.parse_args()
+    print_header()
     timings: dict[str, dict[int, float]] = {method: {} for method in RUNS}
     with tempfile.TemporaryDirectory(prefix="bench-ansible-") as tmp:
         workdir = Path(tmp)

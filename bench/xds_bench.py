@@ -30,6 +30,7 @@ import grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc
 
 from bench.baseline_ads import BaselineAds, ProxySpec, build
+from bench.header import print_header
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, bootstrap, write_bootstrap
 from meshfabric.dp.envoy import envoy_command
@@ -379,6 +380,7 @@ async def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    print_header()
     with tempfile.TemporaryDirectory(prefix="xds-bench-") as directory:
         work = Path(directory)
         ours = await bench_meshfabric(args, work)
