@@ -13,6 +13,7 @@ from meshfabric.cp import config as cp_config
 from meshfabric.cp.config import Mode
 from meshfabric.cp.logs import configure
 from meshfabric.cp.runtime import run as run_control_plane
+from meshfabric.store.migrations import SchemaTooNew
 
 app = typer.Typer(
     help="The meshfabric control plane: global, zone, or a standalone single-zone mesh.",
@@ -62,7 +63,11 @@ def run(
     except (ValidationError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
     configure(settings.log)
-    asyncio.run(run_control_plane(settings))
+    try:
+        asyncio.run(run_control_plane(settings))
+    except SchemaTooNew as refused:
+        typer.echo(f"meshfabric-cp: {refused}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _section(**values: Any) -> dict[str, Any] | None:

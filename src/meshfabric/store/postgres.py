@@ -19,9 +19,11 @@ from psycopg_pool import ConnectionPool
 
 from meshfabric.resources.model import ResourceKey
 from meshfabric.store.events import ChangeEvent, ChangeKind
-from meshfabric.store.sql import SCHEMA, Cursor, SqlStore
+from meshfabric.store.sql import Cursor, SqlStore
 
 CHANNEL = "meshfabric_changes"
+# The advisory lock held while migrating, so replicas starting together migrate one at a time.
+SCHEMA_LOCK = 0x6D657368_66616272  # "meshfabr"
 log = logging.getLogger(__name__)
 
 
@@ -33,8 +35,7 @@ class PostgresStore(SqlStore):
         self._dsn = dsn
         self._instance = uuid.uuid4().hex
         self._pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=True)
-        with self._pool.connection() as conn:
-            conn.execute(SCHEMA)
+        self._migrate()
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -81,8 +82,12 @@ class PostgresStore(SqlStore):
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
 
-    def _label_match(self) -> str:
-        return "(labels::jsonb ->> %s) = %s"
+    def _label_match(self, label: str, value: str) -> tuple[str, tuple[str, ...]]:
+        # Containment, written on the indexed expression, so the GIN label index serves it.
+        return "labels::jsonb @> jsonb_build_object(%s::text, %s::text)", (label, value)
+
+    def _lock_schema(self, cursor: Cursor) -> None:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
 
     def _announce(self, cursor: Cursor, event: ChangeEvent) -> None:
         payload = {

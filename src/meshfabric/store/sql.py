@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import json
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -21,30 +22,17 @@ from meshfabric.metrics import STORE_OPERATION_SECONDS
 from meshfabric.resources.model import Resource, ResourceKey
 from meshfabric.store.errors import Conflict, NotFound, StoreError
 from meshfabric.store.events import ChangeEvent, ChangeKind, EventBus
+from meshfabric.store.migrations import Dialect, migrate
 from meshfabric.store.protocol import Page
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Sees each key of a batch with what is stored under it, before the write; raises to refuse.
 BatchGuard = Callable[[ResourceKey, Resource | None], None]
 
 # Unconditional writes that keep losing races to other writers give up after this many tries.
 _UPSERT_ATTEMPTS = 20
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS resources (
-    type TEXT NOT NULL,
-    mesh TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    spec TEXT NOT NULL,
-    labels TEXT NOT NULL,
-    status TEXT,
-    creation_time TEXT NOT NULL,
-    modification_time TEXT NOT NULL,
-    PRIMARY KEY (type, mesh, name)
-)
-"""
 
 COLUMNS = "type, mesh, name, version, spec, labels, status, creation_time, modification_time"
 
@@ -83,11 +71,22 @@ class SqlStore(ABC):
         """Adapt the `?` placeholders used below to the driver's style."""
 
     @abstractmethod
-    def _label_match(self) -> str:
-        """A condition true when labels[key] == value, with two placeholders: key, value."""
+    def _label_match(self, label: str, value: str) -> tuple[str, tuple[str, ...]]:
+        """A condition true when labels[label] == value, and its parameters."""
+
+    def _lock_schema(self, cursor: Cursor) -> None:  # noqa: B027 (optional hook)
+        """Keep other openers of the database from migrating until this transaction ends."""
 
     def _announce(self, cursor: Cursor, event: ChangeEvent) -> None:  # noqa: B027 (optional hook)
         """Tell other control-plane replicas about a write, inside its transaction."""
+
+    def _migrate(self) -> None:
+        """Bring the database's schema up to this code's; subclasses call it once connected."""
+        with self._transaction() as cursor:
+            self._lock_schema(cursor)
+            applied = migrate(cursor, Dialect(self.backend), self._sql)
+        if applied:
+            log.info("migrated the %s schema to version %d", self.backend, applied[-1])
 
     # -- operations --------------------------------------------------------------
 
@@ -201,8 +200,9 @@ class SqlStore(ABC):
             conditions.append("mesh = ?")
             params.append(mesh)
         for label, value in labels.items():
-            conditions.append(self._label_match())
-            params += [label, value]
+            condition, condition_params = self._label_match(label, value)
+            conditions.append(condition)
+            params += condition_params
         where = " AND ".join(conditions)
         with self._transaction() as cursor:
             cursor.execute(

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from meshfabric.store.sql import SCHEMA, Cursor, SqlStore
+from meshfabric.store.migrations import sqlite_label_path
+from meshfabric.store.sql import Cursor, SqlStore
 
 
 class SqliteStore(SqlStore):
@@ -25,7 +26,7 @@ class SqliteStore(SqlStore):
         # a crash of the process or of the machine.
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.execute(SCHEMA)
+        self._migrate()
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
@@ -41,8 +42,9 @@ class SqliteStore(SqlStore):
     def _sql(self, sql: str) -> str:
         return sql
 
-    def _label_match(self) -> str:
-        return "json_extract(labels, '$.\"' || ? || '\"') = ?"
+    def _label_match(self, label: str, value: str) -> tuple[str, tuple[str, ...]]:
+        # The path is a literal, not a parameter, so that the label indexes match the query.
+        return f"json_extract(labels, {sqlite_label_path(label)}) = ?", (value,)
 
     async def close(self) -> None:
         await super().close()
