@@ -22,6 +22,9 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import 
     MeshApiError,
     MeshError,
 )
+from ansible_collections.meshfabric.mesh.plugins.module_utils.type_facts import (
+    TOP_LEVEL_TYPES,
+)
 
 PAGE_SIZE = 500
 
@@ -40,14 +43,8 @@ class ResourceType:
         return self.scope == "Mesh"
 
 
-# Kuma's older types and secrets carry their fields at the top level; every
-# other type nests them under ``spec``. Used when /_resources has no hasSpec.
-TOP_LEVEL_TYPES = frozenset(
-    {"Mesh", "Dataplane", "ZoneIngress", "ZoneEgress", "Zone", "Secret", "GlobalSecret"}
-)
-
-
 def _resource_type(entry: Mapping[str, Any]) -> ResourceType:
+    # Kuma's /_resources has no hasSpec: then the generated facts say.
     has_spec = entry.get("hasSpec")
     if has_spec is None:
         has_spec = entry["name"] not in TOP_LEVEL_TYPES

@@ -23,6 +23,10 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.exceptions import 
     MeshApiError,
     MeshError,
 )
+from ansible_collections.meshfabric.mesh.plugins.module_utils.type_facts import (
+    APPLY_ORDER,
+    DEFAULT_APPLY_ORDER,
+)
 
 DEFAULT_MESH = "default"
 
@@ -34,22 +38,6 @@ SYSTEM_LABEL_PREFIX = "kuma.io/"
 
 # Marks the resources that a ``resources`` task manages, for prune.
 MANAGED_LABEL = "meshfabric.io/managed-by"
-
-# What other resources refer to is written first and deleted last. Types not
-# listed (the policies) come after these, by name.
-APPLY_ORDER = (
-    "Zone",
-    "GlobalSecret",
-    "Mesh",
-    "Secret",
-    "HostnameGenerator",
-    "MeshService",
-    "MeshExternalService",
-    "MeshMultiZoneService",
-    "ZoneIngress",
-    "ZoneEgress",
-    "Dataplane",
-)
 
 CREATE, UPDATE, DELETE, NONE = "created", "updated", "deleted", "unchanged"
 EQUAL, DIFFERENT, COVERED = "equal", "different", "covered"
@@ -72,9 +60,8 @@ class Ref:
 
 
 def apply_rank(type_name: str) -> tuple[int, str]:
-    if type_name in APPLY_ORDER:
-        return APPLY_ORDER.index(type_name), ""
-    return len(APPLY_ORDER), type_name
+    """What other resources refer to is written first and deleted last."""
+    return APPLY_ORDER.get(type_name, DEFAULT_APPLY_ORDER), type_name
 
 
 def build_resource(

@@ -87,7 +87,11 @@ async def resource_types(ctx: Ctx) -> dict[str, Any]:
                 "path": rtype.plural,
                 "scope": rtype.scope.value,
                 "readOnly": False,
+                "shortName": rtype.short_name,
                 "hasSpec": rtype.has_spec,
+                "applyOrder": rtype.apply_order,
+                "sensitive": rtype.sensitive,
+                "affects": rtype.affects.value,
                 "policy": {"isTargetRef": True} if rtype.is_policy else None,
                 "kdsFlags": [flag.name for flag in KdsFlow if flag in rtype.kds],
             }

@@ -8,30 +8,17 @@ from typing import Any
 
 from meshfabric.cli.errors import MeshctlError
 
-# kumactl's short names (the ShortName of Kuma's type descriptors); the catalogue has none.
-SHORT_NAMES = {
-    "extsvc": "MeshExternalService",
-    "hg": "HostnameGenerator",
-    "mal": "MeshAccessLog",
-    "mcb": "MeshCircuitBreaker",
-    "mhc": "MeshHealthCheck",
-    "mlbs": "MeshLoadBalancingStrategy",
-    "mm": "MeshMetric",
-    "mr": "MeshRetry",
-    "msvc": "MeshService",
-    "mt": "MeshTimeout",
-    "mtp": "MeshTrafficPermission",
-    "mtr": "MeshTrace",
-    "mzsvc": "MeshMultiZoneService",
-}
-
 
 @dataclass(frozen=True)
 class ResourceTypeInfo:
+    """One entry of the control plane's type catalogue, as meshctl needs it."""
+
     name: str
     path: str
     mesh_scoped: bool
     is_policy: bool
+    apply_order: int  # what others refer to has the lower number
+    short_name: str | None = None  # kumactl's abbreviation, such as "mtp"
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> ResourceTypeInfo:
@@ -40,14 +27,9 @@ class ResourceTypeInfo:
             path=entry["path"],
             mesh_scoped=entry["scope"] == "Mesh",
             is_policy=bool(entry.get("policy")),
+            apply_order=entry["applyOrder"],
+            short_name=entry.get("shortName"),
         )
-
-    @property
-    def apply_order(self) -> int:
-        """Meshes first, then the other global types, then what lives inside a mesh."""
-        if self.name == "Mesh":
-            return 0
-        return 2 if self.mesh_scoped else 1
 
     def describe(self, mesh: str, name: str) -> str:
         """How output lines name one resource: `MeshTimeout default/slow` or `Mesh default`."""
@@ -71,9 +53,8 @@ class Catalogue:
     def find(self, word: str) -> ResourceTypeInfo:
         """What a person types: a type name, a plural path, a short name; any case."""
         lowered = word.lower()
-        wanted = SHORT_NAMES.get(lowered, "").lower()
         for rtype in self._types:
-            if lowered in (rtype.name.lower(), rtype.path) or rtype.name.lower() == wanted:
+            if lowered in (rtype.name.lower(), rtype.path, rtype.short_name):
                 return rtype
         raise MeshctlError(f'unknown resource type "{word}"; {self._known()}')
 

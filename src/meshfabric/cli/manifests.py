@@ -104,7 +104,8 @@ def parse(source: Source, catalogue: Catalogue) -> list[Manifest]:
 
 
 def in_apply_order(manifests: Iterable[Manifest]) -> list[Manifest]:
-    """Meshes, then other global types, then the rest; file order within each (stable sort)."""
+    """In the control plane's apply order (what others refer to first); file order within
+    each type (a stable sort)."""
     return sorted(manifests, key=lambda manifest: manifest.rtype.apply_order)
 
 

@@ -2,6 +2,7 @@
 
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import (
+    Affects,
     KdsFlow,
     Resource,
     ResourceKey,
@@ -13,6 +14,7 @@ from meshfabric.resources.registry import REGISTRY, Registry
 
 __all__ = [
     "REGISTRY",
+    "Affects",
     "KdsFlow",
     "Registry",
     "Resource",

@@ -28,6 +28,21 @@ class KdsFlow(enum.Flag):
     ZONE_TO_ZONES = enum.auto()
 
 
+class Affects(enum.Enum):
+    """Which connected proxies must be regenerated when a resource of a type changes."""
+
+    NOTHING = "Nothing"  # not an input of any proxy's config
+    OWN_MESH = "OwnMesh"  # the Mesh resource: every proxy of the mesh it defines
+    EVERY_PROXY = "EveryProxy"  # every proxy of its mesh; of every mesh for a global type
+    MESH_CA = "MeshCA"  # every proxy of its mesh, when it is one of the mesh's CA secrets
+    DATAPLANE = "Dataplane"  # the proxy itself and the proxies that call its services
+    SELECTED = "Selected"  # the proxies the policy's top-level targetRef selects
+
+
+# Policies are written after everything they may refer to.
+POLICY_APPLY_ORDER = 1000
+
+
 class ValidationFailed(Exception):
     """A resource broke its schema; each violation names the field path and the reason."""
 
@@ -41,20 +56,26 @@ SemanticCheck = Callable[[Any], list[Violation]]
 
 @dataclass(frozen=True)
 class ResourceType:
-    """Everything the store, the API and KDS need to know about one kind of resource.
+    """Everything the store, the API, meshctl, the collection, the reconciler and KDS need
+    to know about one kind of resource: the one place these facts are written down.
 
     `schema` validates the resource's own fields: what sits under `spec` for the newer
     types, or the top-level fields for Mesh, Dataplane, ZoneIngress, ZoneEgress, Zone,
     Secret and GlobalSecret (Kuma's older, protobuf-shaped types).
+    `apply_order` ranks types for writing: what others refer to has the lower number.
+    `short_name` is kumactl's abbreviation, if Kuma gives the type one.
     """
 
     name: str
     plural: str
     scope: Scope
     schema: type[BaseModel]
+    apply_order: int
     kds: KdsFlow = KdsFlow.GLOBAL_TO_ZONE
     has_spec: bool = True
+    short_name: str | None = None
     is_policy: bool = False
+    affects: Affects = Affects.NOTHING
     semantic_checks: tuple[SemanticCheck, ...] = field(default=())
     # Secrets are stored like any resource but never listed with their data in the open.
     sensitive: bool = False
@@ -92,6 +113,7 @@ class ResourceType:
 def policy_type(
     name: str,
     plural: str,
+    short_name: str,
     schema: type[BaseModel],
     semantic_checks: tuple[SemanticCheck, ...] = (),
 ) -> ResourceType:
@@ -99,10 +121,13 @@ def policy_type(
     return ResourceType(
         name=name,
         plural=plural,
+        short_name=short_name,
         scope=Scope.MESH,
         schema=schema,
+        apply_order=POLICY_APPLY_ORDER,
         kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
         is_policy=True,
+        affects=Affects.SELECTED,
         semantic_checks=semantic_checks,
     )
 

@@ -13,7 +13,9 @@ class UnknownType(LookupError):
 
 class Registry:
     def __init__(self, types: list[ResourceType]) -> None:
-        self._by_name = {t.name: t for t in types}
+        # Iterated in apply order, so that listings read from the most basic type down.
+        ordered = sorted(types, key=lambda t: (t.apply_order, t.name))
+        self._by_name = {t.name: t for t in ordered}
         self._by_plural = {t.plural: t for t in types}
 
     def __iter__(self) -> Iterator[ResourceType]:

@@ -14,7 +14,15 @@ from typing import Any, TypeVar
 
 from meshfabric.dns import hostnames
 from meshfabric.ipam import vips
-from meshfabric.resources import REGISTRY, Registry, Resource, ResourceKey
+from meshfabric.resources import (
+    REGISTRY,
+    Affects,
+    Registry,
+    Resource,
+    ResourceKey,
+    ResourceType,
+    Scope,
+)
 from meshfabric.resources.types.mesh import lifetime_seconds
 from meshfabric.store.protocol import Store
 from meshfabric.xds.destinations import (
@@ -39,16 +47,9 @@ class Mtls:
     cert_lifetime_seconds: float
 
 
-def relevant_types(registry: Registry = REGISTRY) -> frozenset[str]:
-    """Types whose changes can change a proxy's config."""
-    return frozenset(
-        {"Mesh", "Dataplane", "Secret", "MeshService", "HostnameGenerator"}
-        | {t.name for t in registry if t.is_policy}
-    )
-
-
-# Types that live outside any mesh yet shape every mesh's config.
-GLOBAL_TYPES = frozenset({"HostnameGenerator"})
+def relevant_types(registry: Registry = REGISTRY) -> dict[str, ResourceType]:
+    """Types whose changes can change a proxy's config, by name."""
+    return {t.name: t for t in registry if t.affects is not Affects.NOTHING}
 
 
 @dataclass
@@ -201,15 +202,21 @@ class MeshContexts:
     def is_relevant(self, key: ResourceKey) -> bool:
         return key.type in self._types
 
+    def affects(self, type_name: str) -> Affects:
+        """Which proxies a change to a resource of this type reaches."""
+        rtype = self._types.get(type_name)
+        return Affects.NOTHING if rtype is None else rtype.affects
+
     async def refresh(
         self, key: ResourceKey
     ) -> list[tuple[MeshContext, Resource | None, Resource | None]]:
         """Re-read one changed resource into the loaded meshes it belongs to (all of them for a
         global type): (mesh, before, after) for each; none if no proxy of its mesh is
         connected here or the type does not matter."""
-        if not self.is_relevant(key):
+        rtype = self._types.get(key.type)
+        if rtype is None:
             return []
-        if key.type in GLOBAL_TYPES:
+        if rtype.scope is Scope.GLOBAL and rtype.affects is not Affects.OWN_MESH:
             contexts = list(self._meshes.values())
         else:
             found = self._meshes.get(key.name if key.type == "Mesh" else key.mesh)
@@ -227,9 +234,11 @@ class MeshContexts:
         found = await self._store.get(ResourceKey("Mesh", "", mesh))
         if found is not None:
             context.put(found)
-        for type_name in sorted(self._types - {"Mesh"}):
-            scope = "" if type_name in GLOBAL_TYPES else mesh
-            for resource in (await self._store.list(type_name, scope)).items:
+        for rtype in self._types.values():
+            if rtype.affects is Affects.OWN_MESH:
+                continue
+            scope = "" if rtype.scope is Scope.GLOBAL else mesh
+            for resource in (await self._store.list(rtype.name, scope)).items:
                 context.put(resource)
         return context
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from meshfabric.ca.identities import Identity, IdentityProvider
 from meshfabric.policies.core import selects, target_ref
-from meshfabric.resources import Resource, ResourceKey
+from meshfabric.resources import Affects, Resource, ResourceKey
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
 from meshfabric.xds import types
@@ -190,16 +190,17 @@ class Reconciler:
     ) -> _Touched:
         connected = self._connected_proxies(context)
         everyone = _Touched(full={proxy.node_id for proxy, _ in connected})
-        if key.type == "Secret":
+        affects = self.contexts.affects(key.type)
+        if affects is Affects.MESH_CA:
             if not key.name.startswith(f"{context.name}.ca-builtin-"):
                 return _Touched()
             self._identities.forget_mesh(context.name)
             return everyone
-        if key.type in ("Mesh", "MeshService", "HostnameGenerator"):
-            return everyone  # every proxy has a listener and a DNS entry per MeshService
-        present = [resource for resource in (before, after) if resource is not None]
-        if key.type == "Dataplane":
+        if affects in (Affects.OWN_MESH, Affects.EVERY_PROXY):
+            return everyone  # e.g. every proxy has a listener and a DNS entry per MeshService
+        if affects is Affects.DATAPLANE:
             return _dataplane_touches(context, key.name, before, after, connected)
+        present = [resource for resource in (before, after) if resource is not None]
         return _Touched(
             full={
                 proxy.node_id

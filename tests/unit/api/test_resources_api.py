@@ -202,6 +202,20 @@ async def test_catalogue_lists_every_type(api: httpx.AsyncClient) -> None:
     assert len(by_name) == 20
 
 
+async def test_catalogue_serves_every_fact_of_the_descriptors(api: httpx.AsyncClient) -> None:
+    catalogue = (await api.get("/_resources")).json()["resources"]
+    by_name = {entry["name"]: entry for entry in catalogue}
+    mtp, mesh = by_name["MeshTrafficPermission"], by_name["Mesh"]
+    assert (mtp["shortName"], mtp["hasSpec"], mtp["affects"]) == ("mtp", True, "Selected")
+    assert (mesh["shortName"], mesh["hasSpec"], mesh["affects"]) == (None, False, "OwnMesh")
+    assert by_name["Secret"]["sensitive"] and not mtp["sensitive"]
+    assert mesh["applyOrder"] < by_name["Dataplane"]["applyOrder"] < mtp["applyOrder"]
+    assert by_name["MeshService"]["kdsFlags"] == ["ZONE_TO_ZONES"]
+    assert [entry["applyOrder"] for entry in catalogue] == sorted(
+        entry["applyOrder"] for entry in catalogue
+    )
+
+
 async def test_openapi_document_describes_each_type(api: httpx.AsyncClient) -> None:
     document = (await api.get("/openapi.json")).json()
     assert "/meshes/{mesh}/meshtimeouts/{name}" in document["paths"]

@@ -1,4 +1,4 @@
-"""One module per resource type; ALL lists them in dependency order (a Mesh first)."""
+"""One module per resource type; ALL lists them (each declares its own apply order)."""
 
 from meshfabric.resources.model import ResourceType
 from meshfabric.resources.types import (
@@ -29,7 +29,6 @@ ALL: list[ResourceType] = [
     zone.TYPE,
     secret.TYPE,
     globalsecret.TYPE,
-    # Services and the proxies that serve them, before the policies that select them.
     hostnamegenerator.TYPE,
     meshservice.TYPE,
     meshmultizoneservice.TYPE,

@@ -21,7 +21,7 @@ from meshfabric.resources.common import (
     tag_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
 _PROTOCOLS = ("grpc", "http", "http2", "kafka", "tcp")
 _BACKEND_KINDS = ("MeshExternalService", "MeshMultiZoneService", "MeshService")
@@ -278,6 +278,8 @@ TYPE = ResourceType(
     name="Dataplane",
     plural="dataplanes",
     scope=Scope.MESH,
+    apply_order=80,
+    affects=Affects.DATAPLANE,
     schema=DataplaneFields,
     kds=KdsFlow.ZONE_TO_GLOBAL,
     has_spec=False,

@@ -9,6 +9,7 @@ TYPE = ResourceType(
     name="GlobalSecret",
     plural="global-secrets",
     scope=Scope.GLOBAL,
+    apply_order=15,
     schema=SecretFields,
     kds=KdsFlow.NONE,
     has_spec=False,

@@ -13,7 +13,7 @@ from meshfabric.resources.common import (
     is_dns_subdomain,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
 
 class Selector(Strict):
@@ -89,6 +89,9 @@ TYPE = ResourceType(
     name="HostnameGenerator",
     plural="hostnamegenerators",
     scope=Scope.GLOBAL,
+    apply_order=40,
+    short_name="hg",
+    affects=Affects.EVERY_PROXY,
     schema=Spec,
     kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
     semantic_checks=(_check,),

@@ -10,7 +10,7 @@ from pydantic import AfterValidator
 
 from meshfabric.resources.common import Duration, Strict, duration_seconds
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
 _DAYS_OR_YEARS = re.compile(r"^\d+[dy]$")
 _DAY_OR_YEAR_SECONDS = {"d": Decimal(86400), "y": Decimal(365 * 86400)}
@@ -114,6 +114,8 @@ TYPE = ResourceType(
     name="Mesh",
     plural="meshes",
     scope=Scope.GLOBAL,
+    apply_order=10,
+    affects=Affects.OWN_MESH,
     schema=MeshFields,
     kds=KdsFlow.GLOBAL_TO_ZONE,
     has_spec=False,

@@ -120,6 +120,7 @@ def _format_violations(path: str, format_: Format) -> list[Violation]:
 TYPE = policy_type(
     name="MeshAccessLog",
     plural="meshaccesslogs",
+    short_name="mal",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

@@ -107,6 +107,7 @@ def _detector_violations(path: str, detectors: Detectors | None) -> list[Violati
 TYPE = policy_type(
     name="MeshCircuitBreaker",
     plural="meshcircuitbreakers",
+    short_name="mcb",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

@@ -92,6 +92,7 @@ def _conf_violations(spec: Spec) -> list[Violation]:
 TYPE = policy_type(
     name="MeshHealthCheck",
     plural="meshhealthchecks",
+    short_name="mhc",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

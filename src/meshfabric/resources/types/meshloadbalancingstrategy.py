@@ -249,6 +249,7 @@ def _locality_violations(
 TYPE = policy_type(
     name="MeshLoadBalancingStrategy",
     plural="meshloadbalancingstrategies",
+    short_name="mlbs",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

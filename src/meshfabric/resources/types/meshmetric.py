@@ -119,6 +119,7 @@ def _is_host_port(endpoint: str) -> bool:
 TYPE = policy_type(
     name="MeshMetric",
     plural="meshmetrics",
+    short_name="mm",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

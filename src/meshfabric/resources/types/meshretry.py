@@ -164,6 +164,7 @@ def _is_status_code(value: str) -> bool:
 TYPE = policy_type(
     name="MeshRetry",
     plural="meshretries",
+    short_name="mr",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

@@ -6,7 +6,7 @@ from typing import Literal
 
 from meshfabric.resources.common import IntOrString, Labels, LabelSelector, Port, Strict
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
 
 class DataplaneRef(Strict):
@@ -57,6 +57,9 @@ TYPE = ResourceType(
     name="MeshService",
     plural="meshservices",
     scope=Scope.MESH,
+    apply_order=50,
+    short_name="msvc",
+    affects=Affects.EVERY_PROXY,
     schema=Spec,
     # Each zone publishes its own services; global passes them on to the other zones.
     kds=KdsFlow.ZONE_TO_ZONES,

@@ -93,6 +93,7 @@ def _set_fields(path: str, model: Strict | None, reason: str, *names: str) -> li
 TYPE = policy_type(
     name="MeshTimeout",
     plural="meshtimeouts",
+    short_name="mt",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

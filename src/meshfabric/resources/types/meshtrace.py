@@ -124,6 +124,7 @@ def _datadog_url(value: str) -> list[str]:
 TYPE = policy_type(
     name="MeshTrace",
     plural="meshtraces",
+    short_name="mtr",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

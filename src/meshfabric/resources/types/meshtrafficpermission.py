@@ -50,6 +50,7 @@ def _rule_matches_are_valid(spec: Spec) -> list[Violation]:
 TYPE = policy_type(
     name="MeshTrafficPermission",
     plural="meshtrafficpermissions",
+    short_name="mtp",
     schema=Spec,
     semantic_checks=(
         TargetRefRules(

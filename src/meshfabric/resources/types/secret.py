@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meshfabric.resources.common import Base64, Proto
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
 
 class SecretFields(Proto):
@@ -15,6 +15,8 @@ TYPE = ResourceType(
     name="Secret",
     plural="secrets",
     scope=Scope.MESH,
+    apply_order=30,
+    affects=Affects.MESH_CA,
     schema=SecretFields,
     kds=KdsFlow.GLOBAL_TO_ZONE,
     has_spec=False,

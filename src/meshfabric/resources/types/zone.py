@@ -15,6 +15,7 @@ TYPE = ResourceType(
     name="Zone",
     plural="zones",
     scope=Scope.GLOBAL,
+    apply_order=15,
     schema=ZoneFields,
     kds=KdsFlow.NONE,
     has_spec=False,

@@ -36,6 +36,7 @@ TYPE = ResourceType(
     name="ZoneEgress",
     plural="zoneegresses",
     scope=Scope.GLOBAL,
+    apply_order=70,
     schema=ZoneEgressFields,
     kds=KdsFlow.ZONE_TO_GLOBAL,
     has_spec=False,

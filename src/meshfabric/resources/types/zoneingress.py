@@ -62,6 +62,7 @@ TYPE = ResourceType(
     name="ZoneIngress",
     plural="zoneingresses",
     scope=Scope.GLOBAL,
+    apply_order=70,
     schema=ZoneIngressFields,
     # Each zone registers its ingress up to global, which hands it to every other zone.
     kds=KdsFlow.ZONE_TO_GLOBAL | KdsFlow.GLOBAL_TO_ZONE,
