@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Depends, FastAPI, Request, Response
 
 from meshfabric import __version__
-from meshfabric.api import errors, inspect, resources, system
+from meshfabric.api import errors, inspect, overview, resources, system
 from meshfabric.api.auth import authenticate
 from meshfabric.api.context import ApiContext
 from meshfabric.metrics import API_REQUEST_SECONDS
@@ -33,6 +33,8 @@ def create_app(ctx: ApiContext) -> FastAPI:
     protected = [Depends(_authorize)]
     app.include_router(system.router, dependencies=protected)
     app.include_router(inspect.router, dependencies=protected)
+    # Before the Dataplane routes, where `_overview` would read as a dataplane's name.
+    app.include_router(overview.router, dependencies=protected)
     for rtype in ctx.registry:
         app.include_router(resources.router_for(rtype), dependencies=protected)
     app.middleware("http")(_measure)

@@ -23,6 +23,7 @@ from meshfabric.ca import provisioner as ca_provisioner
 from meshfabric.ca.xds_server import XdsCertificateFiles, ensure_server_certificate
 from meshfabric.cp.config import Mode, Settings, StoreType
 from meshfabric.files import write_private
+from meshfabric.insights import StatusUpdater
 from meshfabric.ipam import VipProvisioner
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
@@ -82,6 +83,9 @@ async def run(settings: Settings) -> None:
             _run_in_background(stack, ca_provisioner.run(store), "ca-provisioner")
         if settings.mode is Mode.ZONE:  # VIPs are local to a zone, like the proxies using them
             _run_in_background(stack, VipProvisioner(store).run(), "vip-allocator")
+        # Proxies connect to zone control planes: only there are they counted.
+        status = StatusUpdater(store, settings.zone.name, counts_proxies=settings.mode is Mode.ZONE)
+        _run_in_background(stack, status.run(), "status-updater")
         xds = await _start_xds(settings, manager, dataplanes, instance_id)
         if xds is not None:
             stack.push_async_callback(xds.stop)

@@ -30,17 +30,29 @@ _SELECTOR_FIELDS = {
 
 
 def hostnames(resource: Resource, generators: Iterable[Resource]) -> list[str]:
-    names = [_default(resource)]
+    return [hostname for hostname, _ in named_hostnames(resource, generators)]
+
+
+def named_hostnames(
+    resource: Resource, generators: Iterable[Resource]
+) -> list[tuple[str, str | None]]:
+    """Each hostname with the HostnameGenerator that made it (None for Kuma's default)."""
+    names: list[tuple[str, str | None]] = [(_default(resource), None)]
     selector_field = _SELECTOR_FIELDS[resource.type]
     for generator in generators:
         selector = (generator.spec.get("selector") or {}).get(selector_field)
         if selector is None or not _matches(selector.get("matchLabels") or {}, resource.labels):
             continue
         try:
-            names.append(_render(str(generator.spec.get("template", "")), resource))
+            names.append(
+                (_render(str(generator.spec.get("template", "")), resource), generator.name)
+            )
         except ValueError as problem:  # validation admits only templates that render
             log.warning("HostnameGenerator %s: %s", generator.name, problem)
-    return list(dict.fromkeys(name.lower() for name in names))
+    first: dict[str, str | None] = {}
+    for hostname, origin in names:
+        first.setdefault(hostname.lower(), origin)
+    return list(first.items())
 
 
 def _default(resource: Resource) -> str:

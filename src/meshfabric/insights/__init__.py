@@ -1,0 +1,17 @@
+"""Status the control plane computes from what it stores: which proxies back a MeshService
+and how many are connected and healthy, its addresses, and which MeshServices make up a
+MeshMultiZoneService. Nothing imports this package but the process wiring in cp/."""
+
+from meshfabric.insights.status import (
+    dataplane_online,
+    mesh_service_status,
+    multizone_service_status,
+)
+from meshfabric.insights.updater import StatusUpdater
+
+__all__ = [
+    "StatusUpdater",
+    "dataplane_online",
+    "mesh_service_status",
+    "multizone_service_status",
+]

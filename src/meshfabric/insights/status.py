@@ -1,0 +1,104 @@
+"""The status fields of MeshService and MeshMultiZoneService, computed from one mesh's
+resources. Pure functions: the updater reads the resources and writes what they return.
+
+- `dataplaneProxies.total`: dataplanes with an inbound the MeshService selects;
+  `connected`: of those, the ones whose proxy is connected to a control plane now (the newest
+  subscription of its DataplaneInsight has no disconnect time); `healthy`: of the connected
+  ones, those whose selected inbounds are all ready.
+- `addresses`: every hostname the service answers to, Kuma's defaults and one per matching
+  HostnameGenerator.
+- `meshServices` of a MeshMultiZoneService: the MeshServices, local and synced from other
+  zones, whose labels carry every label of `selector.meshService.matchLabels` (a MeshService
+  without a `kuma.io/display-name` label counts as labelled with its name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from meshfabric.dns.hostnames import (
+    DISPLAY_NAME_LABEL,
+    NAMESPACE_LABEL,
+    ZONE_LABEL,
+    named_hostnames,
+)
+from meshfabric.resources import Resource
+from meshfabric.xds.destinations import service_ports
+from meshfabric.xds.proxy import Proxy
+
+
+def dataplane_online(insight: Resource | None) -> bool:
+    subscriptions = (insight.spec.get("subscriptions") if insight else None) or []
+    return bool(subscriptions) and not subscriptions[-1].get("disconnectTime")
+
+
+def dataplane_proxies(
+    service: Resource, proxies: Iterable[Proxy], online: Mapping[str, bool]
+) -> dict[str, int]:
+    ports = service_ports(service)
+    total = connected = healthy = 0
+    for proxy in proxies:
+        selected = [i for i in proxy.inbounds if any(p.selects(proxy, i) for p in ports)]
+        if not selected:
+            continue
+        total += 1
+        if online.get(proxy.name, False):
+            connected += 1
+            healthy += all(inbound.ready for inbound in selected)
+    return {"connected": connected, "healthy": healthy, "total": total}
+
+
+def addresses(resource: Resource, generators: Iterable[Resource]) -> list[dict[str, Any]]:
+    found = []
+    for hostname, generator in named_hostnames(resource, generators):
+        address: dict[str, Any] = {"hostname": hostname, "origin": "HostnameGenerator"}
+        if generator:
+            address["hostnameGeneratorRef"] = {"coreName": generator}
+        found.append(address)
+    return found
+
+
+def mesh_service_status(
+    service: Resource,
+    generators: Iterable[Resource],
+    proxies: Iterable[Proxy] | None,
+    online: Mapping[str, bool],
+) -> dict[str, Any]:
+    """The service's status with the computed fields replaced; `proxies` None keeps its
+    `dataplaneProxies` (a synced service: its own zone counts them)."""
+    status = {**(service.status or {}), "addresses": addresses(service, generators)}
+    if proxies is not None:
+        status["dataplaneProxies"] = dataplane_proxies(service, proxies, online)
+    return status
+
+
+def multizone_service_status(
+    service: Resource, mesh_services: Iterable[Resource], generators: Iterable[Resource], zone: str
+) -> dict[str, Any]:
+    """`zone` is this control plane's zone, the zone of MeshServices that carry no zone label."""
+    wanted = ((service.spec.get("selector") or {}).get("meshService") or {}).get("matchLabels")
+    matched = [
+        _reference(candidate, zone)
+        for candidate in mesh_services
+        if wanted and all(_labels(candidate).get(k) == v for k, v in wanted.items())
+    ]
+    return {
+        **(service.status or {}),
+        "addresses": addresses(service, generators),
+        "meshServices": matched,
+    }
+
+
+def _labels(service: Resource) -> dict[str, str]:
+    """A MeshService's labels; one made in this zone is its own display name unless labelled."""
+    return {DISPLAY_NAME_LABEL: service.name, **service.labels}
+
+
+def _reference(service: Resource, zone: str) -> dict[str, str]:
+    return {
+        "mesh": service.mesh,
+        "name": service.name,
+        "namespace": service.labels.get(NAMESPACE_LABEL, ""),
+        "zone": service.labels.get(ZONE_LABEL, zone),
+    }
