@@ -34,6 +34,9 @@ class XdsCertificateFiles:
     ca_key: Path
     cert: Path
     key: Path
+    # What the port serves, and how its clients come to trust the CA: for the logs.
+    purpose: str = "xDS"
+    trusted_with: str = "meshfabric-dp run --ca-cert-file"
 
     @classmethod
     def in_directory(cls, directory: Path) -> XdsCertificateFiles:
@@ -56,7 +59,9 @@ def ensure_server_certificate(files: XdsCertificateFiles, names: list[str]) -> t
     issued = issue_leaf(ca_key, ca_cert, wanted, SERVER_LIFETIME)
     write_private(files.key, issued.key_pem)
     files.cert.write_bytes(issued.cert_pem)
-    log.info("issued the xDS server certificate %s for %s", files.cert, ", ".join(names))
+    log.info(
+        "issued the %s server certificate %s for %s", files.purpose, files.cert, ", ".join(names)
+    )
     return issued.cert_pem, issued.key_pem
 
 
@@ -65,8 +70,13 @@ def _ensure_ca(files: XdsCertificateFiles) -> tuple[ec.EllipticCurvePrivateKey, 
         key_pem = new_key_pem()
         key = _load_key(key_pem)
         write_private(files.ca_key, key_pem)
-        files.ca_cert.write_bytes(new_root_pem(key, "meshfabric xDS CA", []))
-        log.info("created the xDS CA %s: proxies trust it with --ca-cert-file", files.ca_cert)
+        files.ca_cert.write_bytes(new_root_pem(key, f"meshfabric {files.purpose} CA", []))
+        log.info(
+            "created the %s CA %s: clients trust it with %s",
+            files.purpose,
+            files.ca_cert,
+            files.trusted_with,
+        )
     return _load_key(files.ca_key.read_bytes()), x509.load_pem_x509_certificate(
         files.ca_cert.read_bytes()
     )
@@ -99,5 +109,5 @@ def _general_names(names: list[str]) -> list[x509.GeneralName]:
 def _load_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
     key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise ValueError("the xDS CA key is not an EC key")
+        raise ValueError("the CA key is not an EC key")
     return key

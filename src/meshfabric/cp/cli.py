@@ -41,8 +41,16 @@ def run(
     diagnostics_port: Annotated[int | None, typer.Option(help="Metrics port, 0 disables")] = None,
     zone: Annotated[str | None, typer.Option(help="This zone's name (zone mode)")] = None,
     global_address: Annotated[
-        str | None, typer.Option(help="Global KDS address; makes this zone federated")
+        str | None,
+        typer.Option(help="Global's KDS address, grpcs://HOST:5685; makes this zone federated"),
     ] = None,
+    zone_token_file: Annotated[
+        Path | None, typer.Option(help="Zone token issued by global (zone mode)")
+    ] = None,
+    global_ca_file: Annotated[
+        Path | None, typer.Option(help="CA of global's KDS certificate (zone mode)")
+    ] = None,
+    kds_port: Annotated[int | None, typer.Option(help="KDS port zones dial (global mode)")] = None,
     xds_port: Annotated[int | None, typer.Option(help="xDS port for the zone's proxies")] = None,
     xds_unix_socket: Annotated[
         Path | None, typer.Option(help="Also serve xDS on this Unix socket")
@@ -56,7 +64,13 @@ def run(
     overrides: dict[str, Any] = {"mode": mode, "data_dir": data_dir}
     overrides["api"] = _section(address=api_address, port=api_port)
     overrides["diagnostics"] = _section(port=diagnostics_port)
-    overrides["zone"] = _section(name=zone, global_address=global_address)
+    overrides["zone"] = _section(
+        name=zone,
+        global_address=global_address,
+        token_file=zone_token_file,
+        global_ca_file=global_ca_file,
+    )
+    overrides["kds"] = _section(port=kds_port)
     overrides["xds"] = _section(port=xds_port, unix_socket=xds_unix_socket)
     try:
         settings = cp_config.load(config, **overrides)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -34,7 +34,28 @@ class DiagnosticsConfig(Section):
     port: int = Field(5680, ge=0, le=65535, description="Prometheus metrics port (0 disables)")
 
 
-class XdsConfig(Section):
+class ServerTls(Section):
+    """The certificate of a TLS port: configured, or generated in data_dir with its CA."""
+
+    tls_cert_file: Path | None = Field(
+        None, description="PEM certificate of the port; default: generated in data_dir"
+    )
+    tls_key_file: Path | None = Field(None, description="PEM key of tls_cert_file")
+    tls_extra_sans: list[str] = Field(
+        [], description="More names or addresses for the generated certificate"
+    )
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> Self:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            section = type(self).__name__.removesuffix("Config").lower()
+            raise ValueError(
+                f"{section}.tls_cert_file and {section}.tls_key_file must be set together"
+            )
+        return self
+
+
+class XdsConfig(ServerTls):
     address: str = Field("0.0.0.0", description="Address of the xDS server (ADS, registration)")
     port: int = Field(5678, ge=0, le=65535, description="xDS port (0 picks a free port)")
     unix_socket: Path | None = Field(
@@ -43,22 +64,19 @@ class XdsConfig(Section):
     debounce_ms: int = Field(
         20, ge=0, description="Changes arriving within this window are applied together"
     )
-    tls_cert_file: Path | None = Field(
-        None, description="PEM certificate of the TCP port; default: generated in data_dir"
-    )
-    tls_key_file: Path | None = Field(None, description="PEM key of tls_cert_file")
-    tls_extra_sans: list[str] = Field(
-        [], description="More names or addresses for the generated certificate"
-    )
     insecure: bool = Field(
         False, description="Serve the TCP port without TLS (labs only: tokens cross in clear)"
     )
 
-    @model_validator(mode="after")
-    def _cert_and_key_together(self) -> XdsConfig:
-        if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ValueError("xds.tls_cert_file and xds.tls_key_file must be set together")
-        return self
+
+class KdsConfig(ServerTls):
+    address: str = Field("0.0.0.0", description="Address of global's KDS server (zones dial it)")
+    port: int = Field(5685, ge=0, le=65535, description="Global's KDS port (0 picks a free port)")
+    max_message_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="gRPC message limit of KDS on both ends; larger syncs are split under it",
+    )
 
 
 class SqliteConfig(Section):
@@ -84,8 +102,30 @@ class StoreConfig(Section):
 class ZoneConfig(Section):
     name: str = Field("default", description="This zone's name (zone mode)")
     global_address: str = Field(
-        "", description="KDS address of the global control plane; empty runs a standalone zone"
+        "",
+        description="KDS address of the global control plane, grpcs://HOST:PORT; "
+        "empty runs a standalone zone",
     )
+    token_file: Path | None = Field(
+        None, description="Zone token global issued for this zone (meshctl generate zone-token)"
+    )
+    global_ca_file: Path | None = Field(
+        None,
+        description="CA of global's KDS certificate (its data_dir/kds-ca.crt); "
+        "default: the system's CAs",
+    )
+
+    @model_validator(mode="after")
+    def _federation_is_complete(self) -> ZoneConfig:
+        if not self.global_address:
+            return self
+        if not self.global_address.startswith("grpcs://") or ":" not in self.global_address[8:]:
+            raise ValueError(
+                f'zone.global_address "{self.global_address}" must look like grpcs://HOST:PORT'
+            )
+        if self.token_file is None:
+            raise ValueError("zone.token_file must be set when zone.global_address is")
+        return self
 
 
 class LogFormat(enum.StrEnum):
@@ -111,6 +151,7 @@ class Settings(BaseSettings):
     api: ApiConfig = ApiConfig()
     diagnostics: DiagnosticsConfig = DiagnosticsConfig()
     xds: XdsConfig = XdsConfig()
+    kds: KdsConfig = KdsConfig()
     store: StoreConfig = StoreConfig()
     zone: ZoneConfig = ZoneConfig()
     log: LogConfig = LogConfig()

@@ -25,6 +25,8 @@ from meshfabric.cp.config import Mode, Settings, StoreType
 from meshfabric.files import write_private
 from meshfabric.insights import StatusUpdater
 from meshfabric.ipam import VipProvisioner
+from meshfabric.kds.global_server import GlobalKds, KdsListen
+from meshfabric.kds.zone_client import GlobalConnection, ZoneKds
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.postgres import PostgresStore
@@ -89,12 +91,14 @@ async def run(settings: Settings) -> None:
         xds = await _start_xds(settings, manager, dataplanes, instance_id)
         if xds is not None:
             stack.push_async_callback(xds.stop)
+        zones = TokenIssuer(store, ZONE)
+        await _start_kds(settings, stack, store, zones, instance_id)
         ctx = ApiContext(
             settings=settings,
             manager=manager,
             registry=REGISTRY,
             users=users,
-            zones=TokenIssuer(store, ZONE),
+            zones=zones,
             dataplanes=dataplanes,
             instance_id=instance_id,
             inspector=xds.inspector if xds is not None else None,
@@ -151,6 +155,43 @@ async def _start_xds(
     config = settings.xds
     await xds.start(Listen(config.address, config.port, config.unix_socket, tls))
     return xds
+
+
+async def _start_kds(
+    settings: Settings, stack: AsyncExitStack, store: SqlStore, zones: TokenIssuer, instance_id: str
+) -> None:
+    """Global serves its zones; a federated zone dials global; a standalone zone does neither."""
+    config = settings.kds
+    if settings.mode is Mode.GLOBAL:
+        server = GlobalKds(store, zones, instance_id, config.max_message_bytes)
+        tls = await asyncio.to_thread(_kds_tls, settings)
+        await server.start(KdsListen(config.address, config.port, tls))
+        stack.push_async_callback(server.stop)
+    elif settings.federated:
+        assert settings.zone.token_file is not None  # the configuration requires it
+        connection = GlobalConnection(
+            settings.zone.global_address, settings.zone.token_file, settings.zone.global_ca_file
+        )
+        client = ZoneKds(store, settings.zone.name, connection, config.max_message_bytes)
+        _run_in_background(stack, client.run(), "kds-zone")
+
+
+def _kds_tls(settings: Settings) -> tuple[bytes, bytes]:
+    """The KDS port's (certificate, key): configured, else generated in the data directory,
+    beside the CA that zones verify it with (`--global-ca-file <data_dir>/kds-ca.crt`)."""
+    config = settings.kds
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        return config.tls_cert_file.read_bytes(), config.tls_key_file.read_bytes()
+    directory = settings.data_dir
+    files = XdsCertificateFiles(
+        ca_cert=directory / "kds-ca.crt",
+        ca_key=directory / "kds-ca.key",
+        cert=directory / "kds-server.crt",
+        key=directory / "kds-server.key",
+        purpose="KDS",
+        trusted_with="meshfabric-cp run --mode zone --global-ca-file",
+    )
+    return ensure_server_certificate(files, _xds_names(config.address, config.tls_extra_sans))
 
 
 def _xds_tls(settings: Settings) -> tuple[bytes, bytes] | None:

@@ -65,7 +65,7 @@ TYPE = ResourceType(
     apply_order=70,
     schema=ZoneIngressFields,
     # Each zone registers its ingress up to global, which hands it to every other zone.
-    kds=KdsFlow.ZONE_TO_GLOBAL | KdsFlow.GLOBAL_TO_ZONE,
+    kds=KdsFlow.ZONE_TO_GLOBAL | KdsFlow.ZONE_TO_ZONES,
     has_spec=False,
     semantic_checks=(_check,),
 )

@@ -1,0 +1,163 @@
+"""Global's KDS server: authenticates each zone, then serves its two streams.
+
+Global to zone, global sends (`ToZone`); zone to global, global receives (`FromZone`). The
+first stream a zone opens creates its `Zone` resource; its `ZoneInsight` records when it
+connected and disconnected, and the version it runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from envoy.service.discovery.v3.discovery_pb2 import (
+    DeltaDiscoveryRequest,
+    DeltaDiscoveryResponse,
+)
+
+from meshfabric.kds.auth import ZoneRefused, authenticate
+from meshfabric.kds.flows import FromZone, ToZone
+from meshfabric.kds.mux import VERSION_HEADER, channel_options, service_handler
+from meshfabric.kds.receiver import Receiver
+from meshfabric.kds.sender import Sender
+from meshfabric.resources import Resource, ResourceKey
+from meshfabric.store.errors import Conflict
+from meshfabric.store.protocol import Store
+from meshfabric.tokens import TokenIssuer
+
+log = logging.getLogger(__name__)
+
+GLOBAL_NODE_ID = "global"
+_KEPT_SUBSCRIPTIONS = 5
+
+
+@dataclass(frozen=True)
+class KdsListen:
+    address: str
+    port: int
+    tls: tuple[bytes, bytes]  # certificate PEM, key PEM
+
+
+class GlobalKds:
+    """Parameters:
+    store: global's store.
+    zones: issues and verifies zone tokens.
+    instance_id: this global replica, recorded in each zone's insight.
+    max_message_bytes: the gRPC message limit of the KDS port.
+    """
+
+    def __init__(
+        self, store: Store, zones: TokenIssuer, instance_id: str, max_message_bytes: int
+    ) -> None:
+        self._store = store
+        self._zones = zones
+        self._instance_id = instance_id
+        self._max_message_bytes = max_message_bytes
+        self._server: grpc.aio.Server | None = None
+        self.port = 0
+
+    async def start(self, listen: KdsListen) -> None:
+        options = [*channel_options(self._max_message_bytes), ("grpc.so_reuseport", 0)]
+        self._server = grpc.aio.server(options=options)
+        self._server.add_generic_rpc_handlers(
+            (service_handler(self._global_to_zone, self._zone_to_global),)
+        )
+        credentials = grpc.ssl_server_credentials([(listen.tls[1], listen.tls[0])])
+        self.port = self._server.add_secure_port(f"{listen.address}:{listen.port}", credentials)
+        await self._server.start()
+        log.info("KDS listening", extra={"address": listen.address, "kds_port": self.port})
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop(grace=1)
+
+    async def _global_to_zone(
+        self, requests: AsyncIterator[DeltaDiscoveryRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[DeltaDiscoveryResponse]:
+        metadata = await self._admit(context)
+        zone = metadata.zone
+        await self._ensure_zone(zone)
+        subscription = await self._connected(zone, metadata.version)
+        log.info("zone connected", extra={"zone": zone, "zone_version": metadata.version})
+        sender = Sender(self._store, ToZone(zone), f'zone "{zone}"', self._max_message_bytes)
+        try:
+            async for response in sender.serve(requests):
+                yield response
+        finally:
+            log.info("zone disconnected", extra={"zone": zone})
+            await self._disconnected(zone, subscription)
+
+    async def _zone_to_global(
+        self, responses: AsyncIterator[DeltaDiscoveryResponse], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[DeltaDiscoveryRequest]:
+        zone = (await self._admit(context)).zone
+        await self._ensure_zone(zone)
+        receiver = Receiver(
+            self._store, FromZone(self._store, zone), GLOBAL_NODE_ID, f'zone "{zone}"'
+        )
+        for request in await receiver.subscriptions():
+            yield request
+        async for response in responses:
+            yield await receiver.on_response(response)
+
+    async def _admit(self, context: grpc.aio.ServicerContext) -> _ZoneMetadata:
+        metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
+        try:
+            zone = await authenticate(self._zones, metadata)
+        except ZoneRefused as refused:
+            log.warning("refused a zone: %s", refused.reason)
+            await context.abort(refused.code, refused.reason)
+            raise  # abort() raises; this keeps the type checker informed
+        return _ZoneMetadata(zone, metadata.get(VERSION_HEADER, ""))
+
+    async def _ensure_zone(self, zone: str) -> None:
+        if await self._store.get(ResourceKey("Zone", "", zone)) is not None:
+            return
+        try:
+            await self._store.put(Resource("Zone", "", zone, {}), expected_version=0)
+            log.info("created zone %s on its first connection", zone)
+        except Conflict:
+            pass  # its other stream, or another replica, created it first
+
+    async def _connected(self, zone: str, version: str) -> str:
+        subscription: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "globalInstanceId": self._instance_id,
+            "connectTime": _now(),
+            "version": {"kumaCp": {"version": version}},
+        }
+        await self._update_insight(zone, lambda subs: [*subs, subscription])
+        return str(subscription["id"])
+
+    async def _disconnected(self, zone: str, subscription_id: str) -> None:
+        def close(subscriptions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [
+                {**sub, "disconnectTime": _now()} if sub.get("id") == subscription_id else sub
+                for sub in subscriptions
+            ]
+
+        await self._update_insight(zone, close)
+
+    async def _update_insight(
+        self, zone: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+    ) -> None:
+        key = ResourceKey("ZoneInsight", "", zone)
+        current = await self._store.get(key)
+        subscriptions = list((current.spec if current else {}).get("subscriptions") or [])
+        kept = change(subscriptions)[-_KEPT_SUBSCRIPTIONS:]
+        await self._store.put(Resource("ZoneInsight", "", zone, {"subscriptions": kept}))
+
+
+@dataclass(frozen=True)
+class _ZoneMetadata:
+    zone: str
+    version: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,166 @@
+"""A federated zone's KDS client: one connection to global, both streams, reconnected forever.
+
+Global to zone, the zone receives (`FromGlobal`); zone to global, it sends (`ToGlobal`). When
+either stream ends the connection is dropped and dialled again after a jittered backoff of at
+most about a second. Meanwhile the zone keeps serving its proxies from its own store, which
+holds everything it last received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+from envoy.service.discovery.v3.discovery_pb2 import (
+    DeltaDiscoveryRequest,
+)
+
+from meshfabric import __version__
+from meshfabric.kds.flows import FromGlobal, ToGlobal
+from meshfabric.kds.mux import (
+    AUTHORIZATION_HEADER,
+    VERSION_HEADER,
+    ZONE_NAME_HEADER,
+    channel_options,
+    global_to_zone_stub,
+    zone_to_global_stub,
+)
+from meshfabric.kds.receiver import Receiver
+from meshfabric.kds.sender import Sender
+from meshfabric.store.protocol import Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SCHEME = "grpcs://"
+_FIRST_DELAY = 0.05
+_MAX_DELAY = 1.0
+_REFUSALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
+
+
+class StreamEnded(Exception):
+    """Global closed a stream; the connection is dialled again."""
+
+
+@dataclass(frozen=True)
+class GlobalConnection:
+    """Where global is and how this zone proves who it is.
+
+    Parameters:
+        address: `grpcs://HOST:PORT` of global's KDS port.
+        token_file: the zone token; read at every connection, so a new token needs no restart.
+        ca_file: the CA that signed global's KDS certificate; None trusts the system's CAs.
+    """
+
+    address: str
+    token_file: Path
+    ca_file: Path | None
+
+    @property
+    def target(self) -> str:
+        return self.address.removeprefix(SCHEME)
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds before the attempt-th redial: doubling from 50 ms, at most 1 s, jittered so
+    that zones cut off together do not all come back in the same instant."""
+    ceiling = min(_MAX_DELAY, _FIRST_DELAY * 2**attempt)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+class ZoneKds:
+    def __init__(
+        self, store: Store, zone: str, connection: GlobalConnection, max_message_bytes: int
+    ) -> None:
+        self._store = store
+        self._zone = zone
+        self._connection = connection
+        self._max_message_bytes = max_message_bytes
+        self._failures = 0  # since global last answered
+        self._last_failure = ""
+
+    async def run(self) -> None:
+        """Until cancelled: connect, sync, and on any failure connect again."""
+        while True:
+            try:
+                await self._session()
+            except* grpc.aio.AioRpcError as failures:
+                self._failed(failures.exceptions[0])
+            except* (StreamEnded, OSError) as failures:
+                self._failed(failures.exceptions[0])
+            await asyncio.sleep(backoff_delay(self._failures))
+            self._failures += 1
+
+    def _failed(self, failure: BaseException) -> None:
+        if isinstance(failure, grpc.aio.AioRpcError) and failure.code() in _REFUSALS:
+            reason = f"global refused this zone: {failure.details()}"
+        elif isinstance(failure, grpc.aio.AioRpcError):
+            reason = f"lost global ({failure.code().name}): {failure.details()}"
+        else:
+            reason = f"lost global: {failure}"
+        # Said once per distinct reason: a zone retrying every second does not flood the log.
+        if reason != self._last_failure:
+            log.warning(reason, extra={"zone": self._zone, "global": self._connection.address})
+            self._last_failure = reason
+
+    async def _session(self) -> None:
+        token = (await asyncio.to_thread(self._connection.token_file.read_text)).strip()
+        root = (
+            await asyncio.to_thread(self._connection.ca_file.read_bytes)
+            if self._connection.ca_file is not None
+            else None
+        )
+        metadata = (
+            (ZONE_NAME_HEADER, self._zone),
+            (AUTHORIZATION_HEADER, f"Bearer {token}"),
+            (VERSION_HEADER, __version__),
+        )
+        async with (
+            grpc.aio.secure_channel(
+                self._connection.target,
+                grpc.ssl_channel_credentials(root_certificates=root),
+                options=channel_options(self._max_message_bytes),
+            ) as channel,
+            asyncio.TaskGroup() as streams,
+        ):
+            streams.create_task(self._receive(channel, metadata))
+            streams.create_task(self._send(channel, metadata))
+
+    async def _receive(
+        self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]
+    ) -> None:
+        receiver = Receiver(self._store, FromGlobal(self._store, self._zone), self._zone, "global")
+        outbox: asyncio.Queue[DeltaDiscoveryRequest] = asyncio.Queue()
+        for request in await receiver.subscriptions():
+            outbox.put_nowait(request)
+        call = global_to_zone_stub(channel)(_drain(outbox), metadata=metadata)
+        async for response in call:
+            self._connected()
+            outbox.put_nowait(await receiver.on_response(response))
+        raise StreamEnded("global closed the global-to-zone stream")
+
+    async def _send(self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> None:
+        sender = Sender(self._store, ToGlobal(self._zone), "global", self._max_message_bytes)
+        inbox: asyncio.Queue[DeltaDiscoveryRequest] = asyncio.Queue()
+        call = zone_to_global_stub(channel)(sender.serve(_drain(inbox)), metadata=metadata)
+        async for request in call:
+            inbox.put_nowait(request)
+        raise StreamEnded("global closed the zone-to-global stream")
+
+    def _connected(self) -> None:
+        """Global answered: the next failure starts the backoff afresh, and is logged."""
+        if self._failures or self._last_failure:
+            log.info("synced with global", extra={"zone": self._zone})
+        self._failures = 0
+        self._last_failure = ""
+
+
+async def _drain(queue: asyncio.Queue[T]) -> AsyncIterator[T]:
+    while True:
+        yield await queue.get()

@@ -1,0 +1,73 @@
+"""Zone authentication and ownership, with real global and zone processes."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import jwt
+
+from meshfabric.kds.names import hashed_name
+from tests.integration.kds.conftest import Federation
+from tests.integration.kds.test_sync import TIMEOUT, get, put, timeout_policy, wait_for
+from tests.support.control_plane import ControlPlane
+from tests.support.net import wait_until
+
+
+def logged(cp: ControlPlane, text: str) -> bool:
+    return text in cp.log.read_text()
+
+
+def test_a_zone_holding_another_zones_token_is_refused(federation: Federation) -> None:
+    zone_a_token = federation.zone_token("zone-a")
+    impostor = federation.start_zone("zone-b", zone_a_token)
+    reason = 'zone token refused: it was issued for zone "zone-a", not "zone-b"'
+    wait_until(lambda: logged(impostor, reason), TIMEOUT, "the refusal in zone B's log")
+    assert logged(federation.global_cp, reason)
+    assert get(federation.global_cp, "/zones/zone-b").status_code == 404
+    assert get(impostor, "/meshes/default").status_code == 404, "nothing synced to it"
+
+
+def test_an_expired_or_revoked_zone_token_is_refused(federation: Federation) -> None:
+    expired = federation.zone_token("zone-a", valid_for="1s")
+    time.sleep(1.5)
+    zone_a = federation.start_zone("zone-a", expired)
+    wait_until(
+        lambda: logged(zone_a, 'zone token refused for zone "zone-a": the token has expired'),
+        TIMEOUT,
+        "the expiry in zone A's log",
+    )
+    revoked = federation.zone_token("zone-b")
+    jti = jwt.decode(revoked.read_text(), options={"verify_signature": False})["jti"]
+    put(
+        federation.global_cp,
+        "/global-secrets/zone-token-revocations",
+        {
+            "type": "GlobalSecret",
+            "name": "zone-token-revocations",
+            "data": base64.b64encode(jti.encode()).decode(),
+        },
+    )
+    zone_b = federation.start_zone("zone-b", revoked)
+    wait_until(
+        lambda: logged(zone_b, 'zone token refused for zone "zone-b": the token has been revoked'),
+        TIMEOUT,
+        "the revocation in zone B's log",
+    )
+    assert get(federation.global_cp, "/zones").json()["total"] == 0
+
+
+def test_a_zone_cannot_overwrite_what_global_made(federation: Federation) -> None:
+    # A global policy under the very name zone B's own "slow" would get at global.
+    taken = hashed_name("default", "slow", "zone-b")
+    put(federation.global_cp, f"/meshes/default/meshtimeouts/{taken}", timeout_policy(taken, "1s"))
+    zone_b = federation.start_zone("zone-b")
+    wait_for(zone_b, f"/meshes/default/meshtimeouts/{taken}", "global's policy in zone B")
+    put(zone_b, "/meshes/default/meshtimeouts/slow", timeout_policy("slow", "30s"))
+    reason = f'MeshTimeout default/{taken} was made by global; zone "zone-b" may not change it'
+    wait_until(lambda: logged(zone_b, reason), TIMEOUT, "global's NACK in zone B's log")
+    at_global = get(federation.global_cp, f"/meshes/default/meshtimeouts/{taken}").json()
+    assert at_global["spec"]["to"][0]["default"]["connectionTimeout"] == "1s"
+    assert at_global["labels"]["kuma.io/origin"] == "global"
+    time.sleep(2)
+    assert zone_b.log.read_text().count(reason) == 1, "a refused batch is not sent again"
