@@ -166,7 +166,13 @@ async def test_issued_read_only_token_works(api: httpx.AsyncClient) -> None:
 
 
 async def test_federated_zone_refuses_what_global_owns(make_client: MakeClient) -> None:
-    zone = await make_client(zone={"name": "us-east-1", "global_address": "grpcs://global:5685"})
+    zone = await make_client(
+        zone={
+            "name": "us-east-1",
+            "global_address": "grpcs://global:5685",
+            "token_file": "us-east-1.token",
+        }
+    )
     refused = await zone.put("/meshes/default", json=MESH)
     assert refused.status_code == 400
     assert "global control plane" in refused.json()["detail"]
