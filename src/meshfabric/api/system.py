@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meshfabric import __version__
 from meshfabric.api.context import ApiContext, context
-from meshfabric.resources import KdsFlow, ResourceKey
+from meshfabric.resources import KdsFlow, ResourceKey, ResourceType
 from meshfabric.tokens import parse_duration
 
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -92,12 +92,17 @@ async def resource_types(ctx: Ctx) -> dict[str, Any]:
                 "applyOrder": rtype.apply_order,
                 "sensitive": rtype.sensitive,
                 "affects": rtype.affects.value,
-                "policy": {"isTargetRef": True} if rtype.is_policy else None,
+                "policy": _policy(rtype) if rtype.is_policy else None,
                 "kdsFlags": [flag.name for flag in KdsFlow if flag in rtype.kds],
             }
             for rtype in ctx.registry
         ]
     }
+
+
+def _policy(rtype: ResourceType) -> dict[str, Any]:
+    # A policy without an Envoy plugin is stored, validated and synced, but shapes no proxy.
+    return {"isTargetRef": True, "hasEnvoyPlugin": rtype.has_envoy_plugin}
 
 
 @router.post("/tokens/user", response_class=PlainTextResponse, summary="Issue a user token")

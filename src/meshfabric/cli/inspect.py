@@ -120,7 +120,8 @@ def dataplane(
       meshctl inspect dataplane flight-control-1 --mesh kong-air
       meshctl inspect dataplane booking-1 -o json
     """
-    config = connect(ctx).dataplane_config(mesh, name)
+    client = connect(ctx)
+    config = client.dataplane_config(mesh, name)
     if output is not OutputFormat.TABLE:
         print_data(config, output)
         return
@@ -131,6 +132,9 @@ def dataplane(
         ["POLICY TYPE", "MATCHED"],
         [[kind, ", ".join(names)] for kind, names in sorted(policies.items())] or [["-", "-"]],
     )
+    unapplied = [t.name for t in client.catalogue() if t.is_policy and not t.has_envoy_plugin]
+    if unapplied:
+        typer.echo(f"Not applied to any proxy yet (no Envoy plugin): {', '.join(unapplied)}")
     typer.echo("")
     print_table(
         ["XDS", "RESOURCE"],
@@ -159,6 +163,8 @@ def by_type(
     if output is not OutputFormat.TABLE:
         print_data(summaries, output)
         return
+    if rtype.is_policy and not rtype.has_envoy_plugin:
+        typer.echo(f"{rtype.name} has no Envoy plugin yet: its policies shape no proxy's config.")
     rows = [
         [s["mesh"] or "-", str(s["count"]), _counts(s["origins"]), age(s["lastModified"])]
         for s in summaries

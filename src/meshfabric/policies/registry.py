@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from meshfabric.policies import (
-    meshcircuitbreaker,
-    meshhealthcheck,
-    meshretry,
-    meshtimeout,
-    meshtrafficpermission,
-)
+from meshfabric.policies import policy_plugins
 from meshfabric.policies.core import PolicyPlugin
 
 
@@ -21,12 +15,4 @@ def _ordered(plugins: Sequence[PolicyPlugin]) -> tuple[PolicyPlugin, ...]:
     return tuple(sorted(plugins, key=lambda plugin: plugin.order))
 
 
-PLUGINS = _ordered(
-    [
-        meshtrafficpermission.PLUGIN,
-        meshtimeout.PLUGIN,
-        meshretry.PLUGIN,
-        meshhealthcheck.PLUGIN,
-        meshcircuitbreaker.PLUGIN,
-    ]
-)
+PLUGINS = _ordered(policy_plugins())

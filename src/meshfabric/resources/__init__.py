@@ -1,5 +1,7 @@
 """Mesh resource types: schema, validation, scope and sync direction of each."""
 
+from typing import TYPE_CHECKING
+
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import (
     Affects,
@@ -10,7 +12,17 @@ from meshfabric.resources.model import (
     Scope,
     ValidationFailed,
 )
-from meshfabric.resources.registry import REGISTRY, Registry
+from meshfabric.resources.registry import Registry, default_registry
+
+if TYPE_CHECKING:
+    REGISTRY: Registry  # every type served; built on first use (see default_registry)
+else:
+
+    def __getattr__(name: str) -> Registry:
+        if name == "REGISTRY":
+            return default_registry()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "REGISTRY",

@@ -11,7 +11,7 @@ tests/unit/resources/test_descriptors.py fails when the copy and the descriptors
 from __future__ import annotations
 
 from meshfabric.resources.model import POLICY_APPLY_ORDER
-from meshfabric.resources.registry import REGISTRY, Registry
+from meshfabric.resources.registry import Registry, default_registry
 
 _HEADER = '''# Copyright: (c) 2026, meshfabric maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -26,8 +26,9 @@ from __future__ import annotations
 '''
 
 
-def collection_type_facts(registry: Registry = REGISTRY) -> str:
+def collection_type_facts(registry: Registry | None = None) -> str:
     """The source of plugins/module_utils/type_facts.py."""
+    registry = registry or default_registry()
     orders = "".join(f'    "{t.name}": {t.apply_order},\n' for t in registry)
     top_level = "".join(f'        "{t.name}",\n' for t in registry if not t.has_spec)
     return (

@@ -64,6 +64,7 @@ class ResourceType:
     Secret and GlobalSecret (Kuma's older, protobuf-shaped types).
     `apply_order` ranks types for writing: what others refer to has the lower number.
     `short_name` is kumactl's abbreviation, if Kuma gives the type one.
+    `has_envoy_plugin` is set, for a policy, when its package translates it into Envoy config.
     """
 
     name: str
@@ -79,6 +80,7 @@ class ResourceType:
     semantic_checks: tuple[SemanticCheck, ...] = field(default=())
     # Secrets are stored like any resource but never listed with their data in the open.
     sensitive: bool = False
+    has_envoy_plugin: bool = False
 
     @property
     def singular_display_name(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from meshfabric.resources.model import ResourceType, Scope
@@ -49,11 +50,14 @@ class Registry:
         return [t for t in self if t.scope is scope]
 
 
-def _build() -> Registry:
-    # Imported here so that each type module can import the model without a cycle.
+@functools.cache
+def default_registry() -> Registry:
+    """Every type this control plane serves: the non-policy types and each policy package's.
+
+    Built on first use, not at import: a policy's package imports this package's modules,
+    and this registry imports the policy packages.
+    """
+    from meshfabric.policies import policy_types
     from meshfabric.resources import types
 
-    return Registry(types.ALL)
-
-
-REGISTRY = _build()
+    return Registry(types.ALL + policy_types())

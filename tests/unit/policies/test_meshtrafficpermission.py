@@ -2,7 +2,7 @@ from typing import Any
 
 import pytest
 
-from meshfabric.policies.meshtrafficpermission import permissions_for
+from meshfabric.policies.meshtrafficpermission.rules import permissions_for
 from meshfabric.resources import Resource
 from meshfabric.xds.proxy import Proxy
 

@@ -15,12 +15,13 @@ from envoy.config.cluster.v3.circuit_breaker_pb2 import CircuitBreakers
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.cluster.v3.outlier_detection_pb2 import OutlierDetection
 
+from meshfabric.policies.meshcircuitbreaker.api import TYPE
 from meshfabric.policies.targets import inbound_confs, outbound_confs
 from meshfabric.xds.envoy import duration
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.resource_set import ResourceSet
 
-POLICY_TYPE = "MeshCircuitBreaker"
+POLICY_TYPE = TYPE.name
 _LIMITS = {
     "maxConnections": "max_connections",
     "maxPendingRequests": "max_pending_requests",

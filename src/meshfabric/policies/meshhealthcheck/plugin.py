@@ -14,12 +14,13 @@ from envoy.config.core.v3.base_pb2 import HeaderValue, HeaderValueOption
 from envoy.config.core.v3.health_check_pb2 import HealthCheck
 from envoy.type.v3.range_pb2 import Int64Range
 
+from meshfabric.policies.meshhealthcheck.api import TYPE
 from meshfabric.policies.targets import outbound_confs
 from meshfabric.xds.envoy import duration
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.resource_set import ResourceSet
 
-POLICY_TYPE = "MeshHealthCheck"
+POLICY_TYPE = TYPE.name
 DEFAULTS = {"interval": "1m", "timeout": "15s", "unhealthyThreshold": 5, "healthyThreshold": 1}
 _DURATIONS = {
     "interval": "interval",

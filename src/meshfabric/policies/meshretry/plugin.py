@@ -14,6 +14,7 @@ from envoy.extensions.retry.host.previous_hosts.v3.previous_hosts_pb2 import (
 )
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
+from meshfabric.policies.meshretry.api import TYPE
 from meshfabric.policies.targets import OutboundTraffic, outbound_confs
 from meshfabric.xds import envoy
 from meshfabric.xds.envoy import duration
@@ -21,7 +22,7 @@ from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.proxy import Protocol
 from meshfabric.xds.resource_set import ResourceSet
 
-POLICY_TYPE = "MeshRetry"
+POLICY_TYPE = TYPE.name
 
 # Kuma's names for Envoy's retry conditions.
 HTTP_CONDITIONS = {

@@ -18,13 +18,14 @@ from envoy.extensions.filters.network.http_connection_manager.v3.http_connection
 from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
 from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
 
+from meshfabric.policies.meshtimeout.api import TYPE
 from meshfabric.policies.targets import Traffic, inbound_confs, outbound_confs
 from meshfabric.xds import envoy
 from meshfabric.xds.envoy import duration
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.resource_set import ResourceSet
 
-POLICY_TYPE = "MeshTimeout"
+POLICY_TYPE = TYPE.name
 
 
 class MeshTimeoutPlugin:

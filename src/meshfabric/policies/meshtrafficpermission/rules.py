@@ -14,12 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from meshfabric.policies.core import by_specificity, peer_service, selects_inbound, target_ref
+from meshfabric.policies.meshtrafficpermission.api import TYPE
 from meshfabric.resources import Resource
 from meshfabric.xds.proxy import Inbound, Proxy
 
 log = logging.getLogger(__name__)
 
-POLICY_TYPE = "MeshTrafficPermission"
+POLICY_TYPE = TYPE.name
 _ALLOWING = frozenset({"Allow", "AllowWithShadowDeny"})
 
 

@@ -1,4 +1,7 @@
-"""One module per resource type; ALL lists them (each declares its own apply order)."""
+"""One module per non-policy type; ALL lists them (each declares its own apply order).
+
+Policies are not here: each is a package of `meshfabric.policies`, found there.
+"""
 
 from meshfabric.resources.model import ResourceType
 from meshfabric.resources.types import (
@@ -6,18 +9,9 @@ from meshfabric.resources.types import (
     globalsecret,
     hostnamegenerator,
     mesh,
-    meshaccesslog,
-    meshcircuitbreaker,
     meshexternalservice,
-    meshhealthcheck,
-    meshloadbalancingstrategy,
-    meshmetric,
     meshmultizoneservice,
-    meshretry,
     meshservice,
-    meshtimeout,
-    meshtrace,
-    meshtrafficpermission,
     secret,
     zone,
     zoneegress,
@@ -36,13 +30,4 @@ ALL: list[ResourceType] = [
     zoneingress.TYPE,
     zoneegress.TYPE,
     dataplane.TYPE,
-    meshtrafficpermission.TYPE,
-    meshtimeout.TYPE,
-    meshretry.TYPE,
-    meshhealthcheck.TYPE,
-    meshcircuitbreaker.TYPE,
-    meshloadbalancingstrategy.TYPE,
-    meshaccesslog.TYPE,
-    meshmetric.TYPE,
-    meshtrace.TYPE,
 ]

@@ -1,0 +1,21 @@
+"""MeshToy's plugin: sets the buffer limit on the cluster of each outbound it selects."""
+
+from __future__ import annotations
+
+from meshfabric.policies.meshtoy.api import TYPE
+from meshfabric.policies.targets import outbound_confs
+from meshfabric.xds.generators.context import ProxyContext
+from meshfabric.xds.resource_set import ResourceSet
+
+
+class MeshToyPlugin:
+    policy_type = TYPE.name
+    order = 9000
+
+    def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
+        for out, conf in outbound_confs(TYPE.name, resources, ctx):
+            if "bufferLimitBytes" in conf:
+                out.cluster.per_connection_buffer_limit_bytes.value = conf["bufferLimitBytes"]
+
+
+PLUGIN = MeshToyPlugin()
