@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
 from meshfabric.cp import config as cp_config
 from meshfabric.cp.config import Mode
+from meshfabric.cp.config_file import ConfigError
 from meshfabric.cp.logs import configure
 from meshfabric.cp.runtime import run as run_control_plane
 from meshfabric.store.migrations import SchemaTooNew
@@ -19,6 +19,7 @@ app = typer.Typer(
     help="The meshfabric control plane: global, zone, or a standalone single-zone mesh.",
     no_args_is_help=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -74,8 +75,9 @@ def run(
     overrides["xds"] = _section(port=xds_port, unix_socket=xds_unix_socket)
     try:
         settings = cp_config.load(config, **overrides)
-    except (ValidationError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from None
+    except ConfigError as problem:
+        typer.echo(f"meshfabric-cp: invalid configuration:\n{problem}", err=True)
+        raise typer.Exit(2) from None
     configure(settings.log)
     try:
         asyncio.run(run_control_plane(settings))

@@ -10,9 +10,10 @@ import enum
 from pathlib import Path
 from typing import Any, Self
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from meshfabric.cp.config_file import ENV_PREFIX, ConfigFile, explain
 
 
 class Mode(enum.StrEnum):
@@ -140,7 +141,7 @@ class LogConfig(Section):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="MESHFABRIC_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     mode: Mode = Mode.ZONE
@@ -189,16 +190,20 @@ class Settings(BaseSettings):
 
 
 def load(file: Path | None = None, **overrides: Any) -> Settings:
-    """Settings from the file (if any), the environment and explicit overrides, in rising order."""
-    from_file: dict[str, Any] = {}
-    if file is not None:
-        from_file = yaml.safe_load(file.read_text()) or {}
-        if not isinstance(from_file, dict):
-            raise ValueError(f"{file}: the configuration must be a mapping")
-    env_only = Settings.model_validate({})  # applies MESHFABRIC_* over the defaults
-    merged = _deep_merge(from_file, env_only.model_dump(exclude_defaults=True))
-    merged = _deep_merge(merged, {k: v for k, v in overrides.items() if v is not None})
-    return Settings(**merged)
+    """Settings from the file (if any), the environment and explicit overrides, in rising order.
+
+    Raises ConfigError naming the file, line and key of every invalid setting.
+    """
+    parsed = ConfigFile(file) if file is not None else None
+    try:
+        env_only = Settings.model_validate({})  # applies MESHFABRIC_* over the defaults
+        merged = _deep_merge(
+            parsed.values if parsed else {}, env_only.model_dump(exclude_defaults=True)
+        )
+        merged = _deep_merge(merged, {k: v for k, v in overrides.items() if v is not None})
+        return Settings(**merged)
+    except ValidationError as error:
+        raise explain(error, Settings, parsed) from None
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:

@@ -4,10 +4,13 @@ the port speaks TLS (grpcs://, the default for host:port) or plaintext (grpc://)
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_XDS_PORT = 5678
+API_PORT = 5681  # what people paste from the REST API's URL; xDS is never served there
+_SCHEMES = {"grpcs": True, "https": True, "grpc": False}  # scheme: whether it speaks TLS
 
 
 @dataclass(frozen=True)
@@ -20,22 +23,35 @@ class ControlPlaneAddress:
 
     @classmethod
     def parse(cls, text: str) -> ControlPlaneAddress:
-        """unix:///run/cp.sock, grpcs://cp.example:5678 (or without the scheme: the same),
-        grpc://cp.example:5678 (plaintext), with the port 5678 when omitted."""
+        """unix:///run/cp.sock; grpcs://cp.example:5678, https://cp.example:5678 (as kuma-dp
+        takes it) or cp.example:5678 for TLS; grpc://cp.example:5678 for plaintext. The port
+        is 5678 when omitted."""
         if text.startswith("unix://"):
             return cls(unix_socket=text.removeprefix("unix://"))
-        plaintext = text.startswith("grpc://")
-        rest = text.removeprefix("grpc://").removeprefix("grpcs://").rstrip("/")
-        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+        scheme, found, _ = text.partition("://")
+        if not found:
+            scheme, text = "grpcs", f"grpcs://{text}"
+        if scheme not in _SCHEMES:
+            raise ValueError(_wrong(text, f"{scheme}:// is not an xDS scheme"))
+        try:
+            parts = urllib.parse.urlsplit(text)
+            host, port = parts.hostname, parts.port
+        except ValueError as problem:
+            raise ValueError(_wrong(text, str(problem))) from None
         if not host:
-            raise ValueError(
-                f'"{text}" is not a control-plane address (unix:///path or grpcs://host:port)'
-            )
-        return cls(host=host, port=int(port or DEFAULT_XDS_PORT), tls=not plaintext)
+            raise ValueError(_wrong(text, "it names no host"))
+        if parts.path.strip("/") or parts.query or parts.fragment or parts.username:
+            raise ValueError(_wrong(text, "it has more than a scheme, a host and a port"))
+        if port == API_PORT:
+            raise ValueError(_wrong(text, f"{API_PORT} is the REST API port"))
+        return cls(host=host, port=port or DEFAULT_XDS_PORT, tls=_SCHEMES[scheme])
 
     @property
     def grpc_target(self) -> str:
-        return f"unix://{self.unix_socket}" if self.unix_socket else f"{self.host}:{self.port}"
+        if self.unix_socket:
+            return f"unix://{self.unix_socket}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6
+        return f"{host}:{self.port}"
 
     @property
     def is_ip(self) -> bool:
@@ -54,3 +70,12 @@ class ControlPlaneAddress:
         if self.unix_socket:
             return self.grpc_target
         return f"{'grpcs' if self.tls else 'grpc'}://{self.grpc_target}"
+
+
+def _wrong(text: str, reason: str) -> str:
+    return (
+        f'--cp-address "{text}": {reason}. Give the xDS port of the zone control plane: '
+        f"https://host:{DEFAULT_XDS_PORT}, grpcs://host:{DEFAULT_XDS_PORT} or "
+        f"host:{DEFAULT_XDS_PORT} (TLS), grpc://host:{DEFAULT_XDS_PORT} (plaintext) or "
+        "unix:///path"
+    )

@@ -22,6 +22,7 @@ from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
 from meshfabric.dp.registration import (
     ControlPlaneClient,
     RegistrationRefused,
+    Unreachable,
     UntrustedControlPlane,
 )
 from meshfabric.dp.vips import RouteError, vip_routes
@@ -31,7 +32,10 @@ log = logging.getLogger("meshfabric.dp")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 app = typer.Typer(
-    help="Run an Envoy proxy of the mesh.", no_args_is_help=True, add_completion=False
+    help="Run an Envoy proxy of the mesh.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
@@ -55,8 +59,9 @@ def run(
     cp_address: Annotated[
         str,
         typer.Option(
-            help="xDS address of the zone control plane: grpcs://host:port (TLS; the default "
-            "for host:port), unix:///path, or grpc://host:port (plaintext, needs --insecure)"
+            help="xDS address of the zone control plane: https://host:port or grpcs://host:port "
+            "(TLS; also the meaning of a bare host:port), unix:///path, or grpc://host:port "
+            "(plaintext, needs --insecure); the port defaults to 5678"
         ),
     ],
     ca_cert_file: Annotated[
@@ -167,6 +172,9 @@ async def _run(
         return 2
     except UntrustedControlPlane as untrusted:
         log.error("not connecting to the control plane: %s", untrusted)
+        return 2
+    except Unreachable as unreachable:
+        log.error("%s", unreachable)
         return 2
     log.info("registered dataplane %s/%s", params.mesh, params.name)
     directory = work_dir or Path(tempfile.mkdtemp(prefix="meshfabric-dp-"))

@@ -23,6 +23,10 @@ class RegistrationRefused(Exception):
     """The control plane said no; the message is its reason."""
 
 
+class Unreachable(Exception):
+    """No control plane answered at the address within the wait."""
+
+
 class UntrustedControlPlane(Exception):
     """The control plane's certificate does not chain to the CA we were given: no retry helps."""
 
@@ -47,8 +51,13 @@ class ControlPlaneClient:
                 return
             except grpc.aio.AioRpcError as error:
                 _raise_if_untrusted(error, self._address)
-                if error.code() not in _TRANSIENT or time.monotonic() + delay > deadline:
+                if error.code() not in _TRANSIENT:
                     raise RegistrationRefused(_describe(error)) from None
+                if time.monotonic() + delay > deadline:
+                    raise Unreachable(
+                        f"could not connect to the control plane at {self._address} "
+                        f"within {wait_seconds:g}s: {error.details()}"
+                    ) from None
                 log.info("control plane %s not reachable yet, retrying", self._address)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

@@ -50,11 +50,34 @@ def test_malformed_inbounds_are_refused(inbound: str) -> None:
         ("grpcs://cp.example:5678", "cp.example:5678", True),
         ("cp.example", "cp.example:5678", True),
         ("10.0.0.5:15678", "10.0.0.5:15678", True),
+        ("https://cp.example:5678", "cp.example:5678", True),
+        ("https://cp.example", "cp.example:5678", True),
+        ("grpcs://[fd00::1]:5678/", "[fd00::1]:5678", True),
     ],
 )
 def test_control_plane_addresses(text: str, target: str, tls: bool) -> None:
     address = ControlPlaneAddress.parse(text)
     assert (address.grpc_target, address.tls) == (target, tls)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("http://127.0.0.1:5678", "http:// is not an xDS scheme"),
+        ("https://127.0.0.1:5681", "5681 is the REST API port"),
+        ("grpcs://cp.example:port", "Port could not be cast to integer"),
+        ("cp.example:99999", "Port out of range"),
+        ("https://cp.example:5678/xds", "more than a scheme, a host and a port"),
+        ("https://:5678", "it names no host"),
+    ],
+)
+def test_other_control_plane_addresses_are_refused_with_the_forms_that_work(
+    text: str, reason: str
+) -> None:
+    with pytest.raises(ValueError, match="--cp-address") as refused:
+        ControlPlaneAddress.parse(text)
+    assert reason in str(refused.value)
+    assert "https://host:5678" in str(refused.value)
 
 
 def _ads_cluster(address: ControlPlaneAddress) -> dict[str, Any]:
