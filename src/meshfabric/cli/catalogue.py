@@ -51,16 +51,28 @@ class Catalogue:
     def by_name(self, name: str) -> ResourceTypeInfo:
         """The type a document's `type:` field names, spelled exactly."""
         if name not in self._by_name:
-            raise MeshctlError(f'unknown resource type "{name}"; {self._known()}')
+            raise MeshctlError(f'unknown resource type "{name}"; {self._suggest(name)}')
         return self._by_name[name]
 
     def find(self, word: str) -> ResourceTypeInfo:
         """What a person types: a type name, a plural path, a short name; any case."""
+        found = self._match(word)
+        if found is None:
+            raise MeshctlError(f'unknown resource type "{word}"; {self._known()}')
+        return found
+
+    def _match(self, word: str) -> ResourceTypeInfo | None:
         lowered = word.lower()
-        for rtype in self._types:
-            if lowered in (rtype.name.lower(), rtype.path, rtype.short_name):
-                return rtype
-        raise MeshctlError(f'unknown resource type "{word}"; {self._known()}')
+        return next(
+            (t for t in self._types if lowered in (t.name.lower(), t.path, t.short_name)), None
+        )
+
+    def _suggest(self, name: str) -> str:
+        """A document names its type exactly as the type is called, never by its path."""
+        found = self._match(name)
+        if found is not None:
+            return f'did you mean "{found.name}"?'
+        return "types: " + ", ".join(sorted(self._by_name))
 
     def _known(self) -> str:
         return "known types: " + ", ".join(sorted(t.path for t in self._types))

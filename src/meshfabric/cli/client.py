@@ -4,6 +4,7 @@ Parameters of ControlPlaneClient:
     address: base URL of the API, e.g. http://127.0.0.1:5681
     token: a user token, sent as `Authorization: Bearer <token>`
     transport: an httpx transport; tests pass httpx.MockTransport to run without a server
+    hints: what to do next about an answer's status, in place of the usual advice
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ class ControlPlaneClient:
         *,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        hints: Mapping[int, str] | None = None,
     ) -> None:
         self.address = address.rstrip("/")
+        self._hints = hints or {}
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
             base_url=self.address, headers=headers, timeout=timeout, transport=transport
@@ -114,7 +117,7 @@ class ControlPlaneClient:
         except httpx.TransportError as error:
             raise MeshctlError(self._unreachable(error)) from None
         if response.is_error:
-            raise _api_error(response)
+            raise _api_error(response, self._hints.get(response.status_code))
         return response
 
     def _unreachable(self, error: httpx.TransportError) -> str:
@@ -142,16 +145,18 @@ def _same_server(next_url: str) -> str:
     return httpx.URL(next_url).raw_path.decode("ascii")
 
 
-def _api_error(response: httpx.Response) -> ApiError:
+def _api_error(response: httpx.Response, hint: str | None) -> ApiError:
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return ApiError(response.status_code, response.reason_phrase, response.text.strip()[:200])
+        text = response.text.strip()[:200]
+        return ApiError(response.status_code, response.reason_phrase, text, hint=hint)
     invalid = tuple(
         InvalidParameter(str(item.get("field", "")), str(item.get("reason", "")))
         for item in body.get("invalid_parameters") or ()
     )
     title = str(body.get("title") or response.reason_phrase)
-    return ApiError(response.status_code, title, str(body.get("detail") or ""), invalid)
+    detail = str(body.get("detail") or "")
+    return ApiError(response.status_code, title, detail, invalid, hint=hint)

@@ -27,22 +27,31 @@ class ApiError(MeshctlError):
         title: str,
         detail: str = "",
         invalid_parameters: tuple[InvalidParameter, ...] = (),
+        hint: str | None = None,
     ) -> None:
         self.status = status
         self.title = title
         self.detail = detail
         self.invalid_parameters = invalid_parameters
+        self.hint = hint or _HINTS.get(status)
         super().__init__(self.describe())
 
     def describe(self, subject: str = "") -> str:
         """`subject: detail`, then one `field: reason` line per invalid parameter."""
         summary = self.detail or self.title
-        if self.status in _HINTS:
-            summary = f"{summary} ({_HINTS[self.status]})"
+        if self.hint:
+            summary = f"{summary} ({self.hint})"
         lines = [f"{subject}: {summary}" if subject else summary]
         lines += [f"  {parameter}" for parameter in self.invalid_parameters]
         return "\n".join(lines)
 
+
+# Without any context meshctl tries a local control plane with no token: nothing to replace.
+NO_CONTEXT_HINTS = {
+    401: "no control plane is configured yet: add one with its admin token, "
+    "`meshctl config control-planes add --name local --address http://127.0.0.1:5681 "
+    "--auth-token-file <data_dir>/admin-token`",
+}
 
 # What a person usually does next about each status the API answers with.
 _HINTS = {

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from meshfabric.cli.args import MeshOption, OutputOption, TypeArgument, parse_pairs
+from meshfabric.cli.catalogue import ResourceTypeInfo
+from meshfabric.cli.client import ControlPlaneClient
 from meshfabric.cli.columns import tabulate
 from meshfabric.cli.errors import MeshctlError
 from meshfabric.cli.output import OutputFormat, print_data, print_table
@@ -53,6 +55,7 @@ def get(
             raise MeshctlError("--label filters lists; leave it out when naming a resource")
         resource = client.get(rtype, mesh, name)
         if resource is None:
+            _require_mesh(client, rtype, mesh)
             raise MeshctlError(f"{rtype.describe(mesh, name)} not found")
         if output is OutputFormat.TABLE:
             print_table(*tabulate(rtype, [resource]))
@@ -61,8 +64,16 @@ def get(
         return
     filters = parse_pairs(labels or (), "--label")
     items = list(client.list_all(rtype, None if all_meshes else mesh, filters))
+    if not items and not all_meshes:
+        _require_mesh(client, rtype, mesh)
     if output is OutputFormat.TABLE:
         print_table(*tabulate(rtype, items))
     else:
         # The API's list shape, with every page gathered.
         print_data({"total": len(items), "items": items, "next": None}, output)
+
+
+def _require_mesh(client: ControlPlaneClient, rtype: ResourceTypeInfo, mesh: str) -> None:
+    """Nothing found in a mesh that does not exist is a mistake, not an empty answer."""
+    if rtype.mesh_scoped and client.get(client.catalogue().by_name("Mesh"), "", mesh) is None:
+        raise MeshctlError(f'mesh "{mesh}" not found (`meshctl get meshes` lists the meshes)')

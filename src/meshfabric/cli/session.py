@@ -9,6 +9,7 @@ import typer
 
 from meshfabric.cli.client import ControlPlaneClient
 from meshfabric.cli.config import MeshctlConfig
+from meshfabric.cli.errors import NO_CONTEXT_HINTS
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ def session(ctx: typer.Context) -> Session:
 
 def connect(ctx: typer.Context) -> ControlPlaneClient:
     """A client of the current context's control plane, closed when the command ends."""
-    entry = session(ctx).load_config().current()
-    client = ControlPlaneClient(entry.address, entry.token)
+    config = session(ctx).load_config()
+    entry = config.current()
+    hints = NO_CONTEXT_HINTS if config.current_context is None else None
+    client = ControlPlaneClient(entry.address, entry.token, hints=hints)
     ctx.call_on_close(client.close)
     return client

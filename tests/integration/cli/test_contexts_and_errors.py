@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.integration.cli.conftest import Meshctl, mesh_doc, write
@@ -82,3 +83,13 @@ def test_a_read_only_token_reads_but_cannot_apply(
     error = reader.fails("apply", "-f", "-", stdin=mesh_doc(mesh_name))
     assert 'user "auditor" has a read-only token' in error
     assert "mesh-system:admin" in error
+
+
+def test_without_any_context_a_refused_request_says_to_add_one(
+    bare_meshctl: Meshctl, control_plane: ControlPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With no context meshctl calls the local default address, without a token.
+    monkeypatch.setattr("meshfabric.cli.config.LOCAL_ADDRESS", control_plane.url)
+    error = bare_meshctl.fails("get", "meshes")
+    assert "no control plane is configured yet: add one with its admin token" in error
+    assert "--overwrite" not in error

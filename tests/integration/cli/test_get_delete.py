@@ -91,3 +91,9 @@ def test_unknown_types_list_the_known_ones(meshctl: Meshctl) -> None:
     error = meshctl.fails("get", "meshgateways")
     assert 'unknown resource type "meshgateways"; known types:' in error
     assert "meshtrafficpermissions" in error
+
+
+def test_a_mesh_that_does_not_exist_is_an_error_not_an_empty_list(meshctl: Meshctl) -> None:
+    missing = 'Error: mesh "nosuch" not found (`meshctl get meshes` lists the meshes)\n'
+    assert meshctl.fails("get", "mtp", "--mesh", "nosuch") == missing
+    assert meshctl.fails("get", "mtp", "allow-all", "--mesh", "nosuch") == missing

@@ -26,6 +26,20 @@ def test_by_name_is_exact(catalogue: Catalogue) -> None:
         catalogue.by_name("mesh")
 
 
+@pytest.mark.parametrize("word", ["meshtrafficpermission", "meshtrafficpermissions", "mtp"])
+def test_a_type_field_spelled_as_people_type_it_suggests_the_exact_name(
+    catalogue: Catalogue, word: str
+) -> None:
+    with pytest.raises(MeshctlError, match=f'"{word}"; did you mean "MeshTrafficPermission"') as e:
+        catalogue.by_name(word)
+    assert "meshtrafficpermissions," not in str(e.value)  # no plural paths to copy
+
+
+def test_an_unknown_type_field_lists_the_type_names(catalogue: Catalogue) -> None:
+    with pytest.raises(MeshctlError, match=r'"MeshFoo"; types: .*MeshTrafficPermission'):
+        catalogue.by_name("MeshFoo")
+
+
 def test_describe_names_the_mesh_only_for_mesh_scoped_types() -> None:
     assert MTP.describe("default", "allow-all") == "MeshTrafficPermission default/allow-all"
     assert MESH.describe("ignored", "default") == "Mesh default"
