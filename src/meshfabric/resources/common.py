@@ -177,12 +177,38 @@ SERVICE_TAG = "kuma.io/service"
 PROTOCOL_TAG = "kuma.io/protocol"
 _TAG_NAME = re.compile(r"^[a-zA-Z0-9.\-_:/]*$")
 _TAG_VALUE = re.compile(r"^[a-zA-Z0-9.\-_:]*$")
+_SELECTOR_VALUE = re.compile(r"^([a-zA-Z0-9.\-_:/]*|\*)$")
+_TAG_VALUE_REASON = (
+    "tag value must consist of alphanumeric characters, dots, dashes and underscores"
+)
+_SELECTOR_VALUE_REASON = (
+    "tag value must consist of alphanumeric characters, dots, dashes, slashes and underscores "
+    'or be "*"'
+)
 
 
 def tag_violations(path: str, tags: Mapping[str, str], require_service: bool) -> list[Violation]:
     """Kuma's tag rules; a tag's own path is `tags["kuma.io/service"]`, as Kuma writes it."""
+    violations = _key_value_violations(path, tags, _TAG_VALUE, _TAG_VALUE_REASON)
+    if require_service and SERVICE_TAG not in tags:
+        violations.append(Violation(path, f'mandatory tag "{SERVICE_TAG}" is missing'))
+    return violations
+
+
+def selector_violations(path: str, tags: Mapping[str, str], require_one: bool) -> list[Violation]:
+    """Kuma's rules for tags that select (values may hold slashes or be "*")."""
     violations = []
-    for key, value in tags.items():
+    if require_one and not tags:
+        violations.append(Violation(path, "must have at least one tag"))
+    return violations + _key_value_violations(path, tags, _SELECTOR_VALUE, _SELECTOR_VALUE_REASON)
+
+
+def _key_value_violations(
+    path: str, tags: Mapping[str, str], value_pattern: re.Pattern[str], value_reason: str
+) -> list[Violation]:
+    violations = []
+    for key in sorted(tags):  # Kuma reports tags in key order
+        value = tags[key]
         key_path = f'{path}["{key}"]'
         if not key:
             violations.append(Violation(path, "tag name must be non-empty"))
@@ -194,18 +220,28 @@ def tag_violations(path: str, tags: Mapping[str, str], require_service: bool) ->
             violations.append(Violation(key_path, reason))
         if not value:
             violations.append(Violation(key_path, "tag value must be non-empty"))
-        elif not _TAG_VALUE.match(value):
-            reason = (
-                "tag value must consist of alphanumeric characters, dots, dashes and underscores"
-            )
-            violations.append(Violation(key_path, reason))
-    if require_service and SERVICE_TAG not in tags:
-        violations.append(Violation(path, f'mandatory tag "{SERVICE_TAG}" is missing'))
+        elif not value_pattern.match(value):
+            violations.append(Violation(key_path, value_reason))
     return violations
 
 
 class EnvoyAdmin(Proto):
     port: UInt32 = 0
+
+
+def overlaps_loopback(address: str) -> bool:
+    """Whether an address Envoy binds takes in 127.0.0.1, where its admin port listens."""
+    return address in ("127.0.0.1", "0.0.0.0", "::")
+
+
+def admin_port_violations(admin: EnvoyAdmin | None, *sockets: tuple[str, int]) -> list[Violation]:
+    """A zone proxy's admin port may not be the port it serves on loopback (Kuma's
+    UsesInboundInterface)."""
+    if admin is None:
+        return []
+    if any(admin.port == port and overlaps_loopback(address) for address, port in sockets):
+        return [Violation("networking.admin.port", "must differ from port")]
+    return []
 
 
 # --- shapes from Kuma's api/common -----------------------------------------------------------

@@ -108,7 +108,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "ZoneIngress",
         {"networking": {"port": 10001}, "availableServices": [{"tags": {"app": "x"}}]},
-        "availableServices[0].tags",
+        "availableService[0].tags",
         'mandatory tag "kuma.io/service" is missing',
     ),
     (
@@ -146,7 +146,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
             "ports": [{"port": 80, "appProtocol": "udp"}],
         },
         "spec.ports[0].appProtocol",
-        "must be one of tcp, http, http2, grpc, kafka",
+        "appProtocol must be one of: grpc, http, http2, kafka, tcp",
     ),
     ("MeshMultiZoneService", {"ports": [{"port": 80}]}, "spec.selector", "must be defined"),
     (

@@ -16,15 +16,22 @@ from meshfabric.resources.common import (
     UInt32,
     address_violations,
     duration_seconds,
+    is_dns_subdomain,
     is_ip,
+    overlaps_loopback,
     port_violations,
     tag_violations,
 )
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
+from meshfabric.resources.types.mesh import prometheus_conf_violations
 
 _PROTOCOLS = ("grpc", "http", "http2", "kafka", "tcp")
 _BACKEND_KINDS = ("MeshExternalService", "MeshMultiZoneService", "MeshService")
+_IDENTIFIER_REASON = (
+    "invalid characters. A lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+    "characters, '-' or '.', and must start and end with an alphanumeric character"
+)
 
 
 class Health(Proto):
@@ -143,34 +150,123 @@ def _check(dataplane: DataplaneFields) -> list[Violation]:
     networking = dataplane.networking
     if networking is None:
         return [Violation("networking", "must be defined")]
-    inbound, outbound = networking.inbound or [], networking.outbound or []
-    violations = address_violations("networking.address", networking.address)
-    if networking.gateway is not None:
-        role = "builtin" if networking.gateway.type == "BUILTIN" else "delegated"
-        forbidden: dict[str, Sequence[object] | None] = {
-            "inbound": inbound,
-            "listeners": networking.listeners,
-        }
-        if role == "builtin":
-            forbidden["outbound"] = outbound
-        for name, items in forbidden.items():
-            if items:
-                reason = f"{name} cannot be defined for {role} gateways"
-                violations.append(Violation(f"networking.{name}", reason))
-        if role == "builtin" and dataplane.probes is not None:
-            violations.append(Violation("probes", "probes cannot be defined for builtin gateways"))
-        tags = networking.gateway.tags or {}
-        violations += tag_violations("networking.gateway.tags", tags, require_service=bool(tags))
-    for index, item in enumerate(inbound):
-        violations += _inbound_violations(f"networking.inbound[{index}]", item, networking.address)
-    for index, out in enumerate(outbound):
-        violations += _outbound_violations(f"networking.outbound[{index}]", out)
-    violations += _reachable_backend_violations(networking.transparentProxying)
-    if dataplane.probes is not None:
+    violations = _admin_port_violations(networking)
+    gateway = networking.gateway
+    if gateway is None:
+        violations += _networking_violations(networking)
         violations += _probe_violations(dataplane.probes)
-    if dataplane.metrics is not None and dataplane.metrics.type != "prometheus":
+        if dataplane.metrics is not None:
+            violations += _metrics_violations(dataplane.metrics)
+        return violations + _listener_violations(networking)
+    builtin = gateway.type == "BUILTIN"
+    role = "builtin" if builtin else "delegated"
+    forbidden: dict[str, Sequence[object] | None] = {"inbound": networking.inbound}
+    if builtin:
+        forbidden["outbound"] = networking.outbound
+    forbidden["listeners"] = networking.listeners
+    for name, items in forbidden.items():
+        if items:
+            reason = f"{name} cannot be defined for {role} gateways"
+            violations.append(Violation(f"networking.{name}", reason))
+    if builtin and dataplane.probes is not None:
+        # Kuma reports it under networking, though probes sit beside it.
+        reason = "probes cannot be defined for builtin gateways"
+        violations.append(Violation("networking.probes", reason))
+    violations += _gateway_violations(gateway)
+    violations += _networking_violations(networking)
+    if not builtin:
+        violations += _probe_violations(dataplane.probes)
+    return violations
+
+
+def _admin_port_violations(networking: Networking) -> list[Violation]:
+    if networking.admin is None:
+        return []
+    port = networking.admin.port
+    violations = []
+    for inbound in networking.inbound or []:
+        dataplane_ip = inbound.address or networking.address
+        workload_ip = inbound.serviceAddress or dataplane_ip
+        workload_port = inbound.servicePort or inbound.port
+        if (port == inbound.port and overlaps_loopback(dataplane_ip)) or (
+            port == workload_port and overlaps_loopback(workload_ip)
+        ):
+            violations.append(Violation("networking.admin.port", "must differ from inbound"))
+            break
+    for outbound in networking.outbound or []:
+        if port == outbound.port and overlaps_loopback(outbound.address or "127.0.0.1"):
+            violations.append(Violation("networking.admin.port", "must differ from outbound"))
+            break
+    return violations
+
+
+def _networking_violations(networking: Networking) -> list[Violation]:
+    violations = address_violations("networking.address", networking.address)
+    for index, inbound in enumerate(networking.inbound or []):
+        path = f"networking.inbound[{index}]"
+        violations += _inbound_violations(path, inbound, networking.address)
+        # Inbounds without tags take their service from a MeshService (Kuma 2.14);
+        # tags that are given must name the service.
+        if inbound.tags and SERVICE_TAG not in inbound.tags:
+            violations.append(Violation(f'{path}.tags["{SERVICE_TAG}"]', "tag has to exist"))
+    for index, outbound in enumerate(networking.outbound or []):
+        violations += _outbound_violations(f"networking.outbound[{index}]", outbound)
+    return violations + _reachable_backend_violations(networking.transparentProxying)
+
+
+def _gateway_violations(gateway: Gateway) -> list[Violation]:
+    tags = gateway.tags or {}
+    violations = []
+    protocol = tags.get(PROTOCOL_TAG)
+    if protocol is not None and protocol.lower() != "tcp":
+        reason = f'other values than tcp are not allowed, provided value "{protocol}"'
+        violations.append(Violation(f'networking.gateway.tags["{PROTOCOL_TAG}"]', reason))
+    return violations + tag_violations("networking.gateway.tags", tags, require_service=bool(tags))
+
+
+def _metrics_violations(metrics: MetricsBackend) -> list[Violation]:
+    if metrics.type != "prometheus":
         reason = 'unknown backend type. Available backends: "prometheus"'
-        violations.append(Violation("metrics.type", reason))
+        return [Violation("metrics.type", reason)]
+    return prometheus_conf_violations("metrics.conf", metrics.conf or {})
+
+
+def _listener_violations(networking: Networking) -> list[Violation]:
+    """Zone proxy listeners embedded in a sidecar: typed, addressed, and clashing with
+    neither each other nor an inbound."""
+    names = {inbound.name or str(inbound.port) for inbound in networking.inbound or []}
+    inbound_sockets = {
+        f"{inbound.address or networking.address}:{inbound.port}"
+        for inbound in networking.inbound or []
+    }
+    types_by_socket: dict[str, str] = {}
+    violations = []
+    for index, listener in enumerate(networking.listeners or []):
+        path = f"networking.listeners[{index}]"
+        if listener.type == "Unspecified":
+            reason = "type must be ZoneIngress or ZoneEgress"
+            violations.append(Violation(f"{path}.type", reason))
+        violations += address_violations(f"{path}.address", listener.address)
+        violations += port_violations(f"{path}.port", listener.port)
+        if listener.name:
+            if listener.name in names:
+                reason = f'name "{listener.name}" must be unique across inbounds and listeners'
+                violations.append(Violation(f"{path}.name", reason))
+            names.add(listener.name)
+        socket = f"{listener.address}:{listener.port}"
+        if socket in types_by_socket:
+            clash = (
+                "is already used by another listener"
+                if types_by_socket[socket] == listener.type
+                else "is used by listeners of different types"
+            )
+            violations.append(Violation(path, f"address:port {socket} {clash}"))
+        else:
+            types_by_socket[socket] = listener.type
+        if socket in inbound_sockets:
+            violations.append(
+                Violation(path, f"address:port {socket} collides with an inbound listener")
+            )
     return violations
 
 
@@ -179,41 +275,49 @@ def _inbound_violations(path: str, inbound: Inbound, dataplane_address: str) -> 
     if inbound.servicePort:
         violations += port_violations(f"{path}.servicePort", inbound.servicePort)
     same_port = inbound.servicePort in (0, inbound.port)
+    clash = Violation(
+        f"{path}.serviceAddress",
+        "serviceAddress and servicePort has to differ from address and port",
+    )
     if inbound.serviceAddress:
         if not is_ip(inbound.serviceAddress):
             reason = "serviceAddress has to be valid IP address"
             violations.append(Violation(f"{path}.serviceAddress", reason))
-        if inbound.serviceAddress in (dataplane_address, inbound.address) and same_port:
-            reason = "serviceAddress and servicePort has to differ from address and port"
-            violations.append(Violation(f"{path}.serviceAddress", reason))
-    if inbound.address and not is_ip(inbound.address):
-        violations.append(Violation(f"{path}.address", "address has to be valid IP address"))
-    # Kuma 2.14 allows inbounds without tags (their service comes from a MeshService);
-    # tags that are given must name the service.
+        if inbound.serviceAddress == dataplane_address and same_port:
+            violations.append(clash)
+    if inbound.address:
+        if not is_ip(inbound.address):
+            violations.append(Violation(f"{path}.address", "address has to be valid IP address"))
+        if inbound.address == inbound.serviceAddress and same_port:
+            violations.append(clash)
     tags = inbound.tags or {}
-    violations += tag_violations(f"{path}.tags", tags, require_service=False)
-    if tags and SERVICE_TAG not in tags:
-        violations.append(Violation(f'{path}.tags["{SERVICE_TAG}"]', "tag has to exist"))
     hint = f"Allowed values: {', '.join(_PROTOCOLS)}"
-    if PROTOCOL_TAG in tags and tags[PROTOCOL_TAG] not in _PROTOCOLS:
+    if PROTOCOL_TAG in tags and not _is_known_protocol(tags[PROTOCOL_TAG]):
         reason = f'tag "{PROTOCOL_TAG}" has an invalid value "{tags[PROTOCOL_TAG]}". {hint}'
         violations.append(Violation(f'{path}.tags["{PROTOCOL_TAG}"]', reason))
-    if inbound.protocol and inbound.protocol not in _PROTOCOLS:
+    violations += tag_violations(f"{path}.tags", tags, require_service=False)
+    if inbound.protocol and not _is_known_protocol(inbound.protocol):
         reason = f'has an invalid value "{inbound.protocol}". {hint}'
         violations.append(Violation(f"{path}.protocol", reason))
-    probe = inbound.serviceProbe
-    if probe is not None:
-        for name in ("interval", "timeout"):
-            value = getattr(probe, name)
-            if value is not None and duration_seconds(value) == 0:
-                violations.append(
-                    Violation(f"{path}.serviceProbe.{name}", "must have a positive value")
-                )
-        for name in ("unhealthyThreshold", "healthyThreshold"):
-            if getattr(probe, name) == 0:
-                violations.append(
-                    Violation(f"{path}.serviceProbe.{name}", "must have a positive value")
-                )
+    return violations + _service_probe_violations(f"{path}.serviceProbe", inbound.serviceProbe)
+
+
+def _is_known_protocol(value: str) -> bool:
+    # Kuma's ParseProtocol: any case, and two protocols it knows but does not list.
+    return value.lower() in (*_PROTOCOLS, "tls", "mysql")
+
+
+def _service_probe_violations(path: str, probe: ServiceProbe | None) -> list[Violation]:
+    if probe is None:
+        return []
+    violations = []
+    for name in ("interval", "timeout"):
+        value = getattr(probe, name)
+        if value is not None and duration_seconds(value) == 0:
+            violations.append(Violation(f"{path}.{name}", "must have a positive value"))
+    for name in ("unhealthyThreshold", "healthyThreshold"):
+        if getattr(probe, name) == 0:
+            violations.append(Violation(f"{path}.{name}", "must have a positive value"))
     return violations
 
 
@@ -243,10 +347,13 @@ def _reachable_backend_violations(proxying: TransparentProxying | None) -> list[
     backends = proxying.reachableBackends if proxying is not None else None
     violations = []
     for index, ref in enumerate((backends.refs if backends else None) or []):
-        path = f"networking.transparentProxying.reachableBackends.refs[{index}]"
+        # Kuma's path, misspelt as Kuma spells it.
+        path = f"networking.transparentProxing.reachableBackends.refs[{index}]"
         if ref.kind not in _BACKEND_KINDS:
             reason = f"invalid value. Available values are: {','.join(_BACKEND_KINDS)}"
             violations.append(Violation(f"{path}.kind", reason))
+        if ref.name and not is_dns_subdomain(ref.name):
+            violations.append(Violation(f"{path}.name", _IDENTIFIER_REASON))
         if not ref.name and ref.namespace:
             reason = "name is required, when namespace is defined"
             violations.append(Violation(f"{path}.name", reason))
@@ -258,7 +365,9 @@ def _reachable_backend_violations(proxying: TransparentProxying | None) -> list[
     return violations
 
 
-def _probe_violations(probes: Probes) -> list[Violation]:
+def _probe_violations(probes: Probes | None) -> list[Violation]:
+    if probes is None:
+        return []
     violations = port_violations("probes.port", probes.port)
     for index, endpoint in enumerate(probes.endpoints or []):
         path = f"probes.endpoints[{index}]"

@@ -66,6 +66,18 @@ def render_with_stubs(template: str) -> str:
     return render(template, _STUBS, lambda _: "label")
 
 
+def _dns_subdomain_problem(value: str) -> str:
+    """What Kubernetes' IsDNS1123Subdomain says of a value, as Kuma passes it on."""
+    if len(value) > 253:
+        return "must be no more than 253 characters"
+    return (
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+        "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+        "'example.com', regex used for validation is "
+        "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+    )
+
+
 def _check(spec: Spec) -> list[Violation]:
     selector = spec.selector
     chosen = (selector.meshService, selector.meshExternalService, selector.meshMultiZoneService)
@@ -80,8 +92,8 @@ def _check(spec: Spec) -> list[Violation]:
     except ValueError as exc:
         return [*violations, Violation("template", str(exc))]
     if not is_dns_subdomain(rendered):
-        reason = f'template renders to "{rendered}" which is not a valid DNS name'
-        violations.append(Violation("template", reason))
+        reason = f'template renders to "{rendered}" which is not a valid DNS name: '
+        violations.append(Violation("template", reason + _dns_subdomain_problem(rendered)))
     return violations
 
 

@@ -1,40 +1,58 @@
-"""Mesh: a logical mesh, its mTLS backends and mesh-wide switches (Kuma's mesh.proto)."""
+"""Mesh: a logical mesh, its mTLS backends and mesh-wide switches (Kuma's mesh.proto).
+
+The checks follow Kuma 2.14's mesh_validator.go, field paths included (Kuma writes the
+dpCert expiration path as `mtls.dpcert.rotation.expiration` and a logging or tracing
+backend's conf as `config`).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator
-
-from meshfabric.resources.common import Duration, Strict, duration_seconds
+from meshfabric.resources.common import (
+    Duration,
+    Strict,
+    duration_seconds,
+    port_violations,
+    selector_violations,
+)
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
-_DAYS_OR_YEARS = re.compile(r"^\d+[dy]$")
-_DAY_OR_YEAR_SECONDS = {"d": Decimal(86400), "y": Decimal(365 * 86400)}
+# Kuma's ParseDuration for certificate lifetimes: one number, one unit (1d, 10y, 24h).
+_LIFETIME = re.compile(r"^(\d+)(y|w|d|h|m|s|ms)$")
+_UNIT_SECONDS = {
+    "y": Decimal(365 * 86400),
+    "w": Decimal(7 * 86400),
+    "d": Decimal(86400),
+    "h": Decimal(3600),
+    "m": Decimal(60),
+    "s": Decimal(1),
+    "ms": Decimal("0.001"),
+}
+
+
+def kuma_lifetime_seconds(value: str) -> Decimal | None:
+    """A certificate lifetime the way Kuma reads it, or None when Kuma refuses it."""
+    if value == "0":
+        return Decimal(0)
+    match = _LIFETIME.match(value)
+    return Decimal(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
 
 
 def lifetime_seconds(value: str) -> Decimal | None:
-    """A certificate lifetime in seconds: days or years (1d, 10y) or any Go duration."""
-    if _DAYS_OR_YEARS.match(value):
-        return Decimal(value[:-1]) * _DAY_OR_YEAR_SECONDS[value[-1]]
-    return duration_seconds(value)
-
-
-def _check_lifetime(value: str) -> str:
-    if lifetime_seconds(value) is None:
-        raise ValueError(f'"{value}" is not a duration (examples: 1d, 10y, 24h, 90m)')
-    return value
-
-
-# Certificate lifetimes also come in days and years, as Kuma's docs write them (1d, 10y).
-CertLifetime = Annotated[str, AfterValidator(_check_lifetime)]
+    """A stored lifetime in seconds; Go durations (1h30m) are still read from older meshes."""
+    seconds = kuma_lifetime_seconds(value)
+    return seconds if seconds is not None else duration_seconds(value)
 
 
 class CertRotation(Strict):
-    expiration: CertLifetime | None = None
+    # Checked with the backend, at the path Kuma reports it under.
+    expiration: str | None = None
 
 
 class DpCert(Strict):
@@ -88,26 +106,202 @@ class MeshFields(Strict):
     constraints: dict[str, Any] | None = None
 
 
-def _enabled_backend_exists(mesh: MeshFields) -> list[Violation]:
+def _mtls_violations(mesh: MeshFields) -> list[Violation]:
     mtls = mesh.mtls
-    if mtls is None or not mtls.enabledBackend:
+    if mtls is None:
         return []
-    names = [backend.name for backend in mtls.backends or []]
-    if mtls.enabledBackend in names:
-        return []
-    return [Violation("mtls.enabledBackend", "has to be set to one of the backends in the mesh")]
-
-
-def _backend_names_unique(mesh: MeshFields) -> list[Violation]:
-    seen: set[str] = set()
+    backends = mtls.backends or []
     violations = []
-    for index, backend in enumerate((mesh.mtls.backends if mesh.mtls else None) or []):
+    if len(backends) > 1:
+        violations.append(Violation("mtls.backends", "cannot have more than 1 backends"))
+    seen: set[str] = set()
+    for index, backend in enumerate(backends):
         if backend.name in seen:
-            violations.append(
-                Violation(f"mtls.backends[{index}].name", f'"{backend.name}" is already used')
-            )
+            reason = f'"{backend.name}" name is already used for another backend'
+            violations.append(Violation(f"mtls.backends[{index}].name", reason))
         seen.add(backend.name)
+        if backend.dpCert is not None:
+            rotation = backend.dpCert.rotation
+            expiration = (rotation.expiration if rotation else None) or ""
+            if kuma_lifetime_seconds(expiration) is None:
+                reason = "has to be a valid format"
+                violations.append(Violation("mtls.dpcert.rotation.expiration", reason))
+    if mtls.enabledBackend and mtls.enabledBackend not in seen:
+        reason = "has to be set to one of the backends in the mesh"
+        violations.append(Violation("mtls.enabledBackend", reason))
     return violations
+
+
+def _zone_egress_needs_mtls(mesh: MeshFields) -> list[Violation]:
+    if mesh.routing and mesh.routing.zoneEgress and not (mesh.mtls and mesh.mtls.enabledBackend):
+        return [Violation("mtls", "has to be set when zoneEgress enabled")]
+    return []
+
+
+# --- the legacy observability blocks, kept as documents and checked as Kuma checks them ---
+
+BackendCheck = Callable[[str, Mapping[str, Any]], list[Violation]]
+
+
+def _documents(value: Any) -> list[Mapping[str, Any]]:
+    return [item if isinstance(item, Mapping) else {} for item in value or []]
+
+
+def _named_backends(
+    path: str, section: Mapping[str, Any] | None, check: BackendCheck, default_field: str, noun: str
+) -> list[Violation]:
+    """Kuma's rules shared by logging and tracing: each backend is checked, names are unique
+    and the default backend names one of them."""
+    if section is None:
+        return []
+    violations = []
+    seen: set[str] = set()
+    for index, backend in enumerate(_documents(section.get("backends"))):
+        at = f"{path}.backends[{index}]"
+        name = str(backend.get("name") or "")
+        if not name:
+            violations.append(Violation(f"{at}.name", "cannot be empty"))
+        violations += check(at, backend)
+        if name in seen:
+            reason = f'"{name}" name is already used for another backend'
+            violations.append(Violation(f"{at}.name", reason))
+        seen.add(name)
+    default = section.get(default_field)
+    if default and default not in seen:
+        reason = f"has to be set to one of the {noun} backend in mesh"
+        violations.append(Violation(f"{path}.{default_field}", reason))
+    return violations
+
+
+def _conf(backend: Mapping[str, Any]) -> Mapping[str, Any]:
+    conf = backend.get("conf")
+    return conf if isinstance(conf, Mapping) else {}
+
+
+def _logging_backend(at: str, backend: Mapping[str, Any]) -> list[Violation]:
+    conf = _conf(backend)
+    if backend.get("type") == "file":
+        if not conf.get("path"):
+            return [Violation(f"{at}.config.path", "cannot be empty")]
+        return []
+    if backend.get("type") == "tcp":
+        address = str(conf.get("address") or "")
+        if not address:
+            return [Violation(f"{at}.config.address", "cannot be empty")]
+        host, _, port = address.rpartition(":")
+        if not host or not port:
+            return [Violation(f"{at}.config.address", "has to be in format of HOST:PORT")]
+        return []
+    reason = 'unknown backend type. Available backends: "tcp", "file"'
+    return [Violation(f"{at}.type", reason)]
+
+
+def _tracing_backend(at: str, backend: Mapping[str, Any]) -> list[Violation]:
+    violations = []
+    sampling = backend.get("sampling")
+    if isinstance(sampling, int | float) and not 0 <= sampling <= 100:
+        violations.append(Violation(f"{at}.sampling", "has to be in [0.0 - 100.0] range"))
+    conf = _conf(backend)
+    if backend.get("type") == "zipkin":
+        violations += _zipkin_violations(f"{at}.config", conf)
+    elif backend.get("type") == "datadog":
+        if not conf.get("address"):
+            violations.append(Violation(f"{at}.config.address", "cannot be empty"))
+        port = conf.get("port")
+        violations += port_violations(f"{at}.config.port", port if isinstance(port, int) else 0)
+    else:
+        reason = 'unknown backend type. Available backends: "zipkin", "datadog"'
+        violations.append(Violation(f"{at}.type", reason))
+    return violations
+
+
+def _zipkin_violations(at: str, conf: Mapping[str, Any]) -> list[Violation]:
+    violations = []
+    if conf.get("apiVersion", "") not in ("", "httpJsonV1", "httpJson", "httpProto"):
+        reason = "has invalid value. Allowed values: httpJsonV1, httpJson, httpProto"
+        violations.append(Violation(f"{at}.apiVersion", reason))
+    url = str(conf.get("url") or "")
+    if not url:
+        return [*violations, Violation(f"{at}.url", "cannot be empty")]
+    try:
+        parsed = urlsplit(url)
+        port = parsed.port
+    except ValueError:
+        return [*violations, Violation(f"{at}.url", "invalid URL")]
+    if not parsed.scheme and not url.startswith("/"):
+        violations.append(Violation(f"{at}.url", "invalid URL"))
+    elif port is None:
+        violations.append(Violation(f"{at}.url", "port has to be explicitly specified"))
+    return violations
+
+
+def prometheus_conf_violations(at: str, conf: Mapping[str, Any]) -> list[Violation]:
+    """A Prometheus backend's conf, on a Mesh or on one Dataplane (Kuma's
+    validatePrometheusConfig): the first problem found is the one reported."""
+    tls_mode = (conf.get("tls") or {}).get("mode", "activeMTLSBackend")
+    if "skipMTLS" in conf and "tls" in conf:
+        agreeing = "disabled" if conf["skipMTLS"] else "activeMTLSBackend"
+        if tls_mode != agreeing:
+            return [Violation(at, "skipMTLS and tls configuration cannot be defined together")]
+    filter_regex = str((conf.get("envoy") or {}).get("filterRegex") or "")
+    try:
+        re.compile(filter_regex)
+    except re.error as exc:
+        reason = f"provided regexp isn't correct: {exc}"
+        return [Violation(f"{at}.envoy.filterRegex", reason)]
+    violations = []
+    seen: set[str] = set()
+    for index, aggregate in enumerate(_documents(conf.get("aggregate"))):
+        name = str(aggregate.get("name") or "")
+        if name in seen:
+            reason = f"duplicate entry: {name}, values have to be unique"
+            violations.append(Violation(f"{at}.aggregate[{index}].name", reason))
+        seen.add(name)
+    return violations
+
+
+def _metrics_violations(metrics: Mapping[str, Any] | None) -> list[Violation]:
+    if metrics is None:
+        return []
+    violations = []
+    seen: set[str] = set()
+    for index, backend in enumerate(_documents(metrics.get("backends"))):
+        at = f"metrics.backends[{index}]"
+        name = str(backend.get("name") or "")
+        if name in seen:
+            reason = f'"{name}" name is already used for another backend'
+            violations.append(Violation(f"{at}.name", reason))
+        if backend.get("type") != "prometheus":
+            reason = 'unknown backend type. Available backends: "prometheus"'
+            violations.append(Violation(f"{at}.type", reason))
+        else:
+            violations += prometheus_conf_violations(f"{at}.conf", _conf(backend))
+        seen.add(name)
+    enabled = metrics.get("enabledBackend")
+    if enabled and enabled not in seen:
+        reason = "has to be set to one of the backends in the mesh"
+        violations.append(Violation("metrics.enabledBackend", reason))
+    return violations
+
+
+def _constraints_violations(constraints: Mapping[str, Any] | None) -> list[Violation]:
+    proxy = (constraints or {}).get("dataplaneProxy") or {}
+    violations = []
+    for kind in ("requirements", "restrictions"):
+        for index, item in enumerate(_documents(proxy.get(kind))):
+            path = f"constraints.dataplaneProxy.{kind}[{index}].tags"
+            tags = item.get("tags") or {}
+            violations += selector_violations(path, tags, require_one=True)
+    return violations
+
+
+def _observability(mesh: MeshFields) -> list[Violation]:
+    return [
+        *_named_backends("logging", mesh.logging, _logging_backend, "defaultBackend", "logging"),
+        *_named_backends("tracing", mesh.tracing, _tracing_backend, "defaultBackend", "tracing"),
+        *_metrics_violations(mesh.metrics),
+        *_constraints_violations(mesh.constraints),
+    ]
 
 
 TYPE = ResourceType(
@@ -119,5 +313,5 @@ TYPE = ResourceType(
     schema=MeshFields,
     kds=KdsFlow.GLOBAL_TO_ZONE,
     has_spec=False,
-    semantic_checks=(_enabled_backend_exists, _backend_names_unique),
+    semantic_checks=(_mtls_violations, _observability, _zone_egress_needs_mtls),
 )

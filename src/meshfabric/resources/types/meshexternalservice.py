@@ -23,7 +23,8 @@ _VERSION_ORDER = {"TLS10": 0, "TLS11": 1, "TLS12": 2, "TLS13": 3}
 
 
 class Match(Strict):
-    type: Literal["HostnameGenerator"] = "HostnameGenerator"
+    # Checked with the spec, so that the reason is Kuma's.
+    type: str = "HostnameGenerator"
     port: Port
     protocol: Literal["tcp", "grpc", "http", "http2"] = "tcp"
 
@@ -75,10 +76,13 @@ class Spec(Strict):
 
 
 def _check(spec: Spec) -> list[Violation]:
+    violations = []
+    if spec.match.type not in ("HostnameGenerator", ""):
+        reason = f"unrecognized type '{spec.match.type}' - only 'HostnameGenerator' is supported"
+        violations.append(Violation("match.type", reason))
     # An extension owns endpoints and TLS: Kuma leaves them to it.
     if spec.extension is not None:
-        return extension_violations("extension", spec.extension)
-    violations = []
+        return violations + extension_violations("extension", spec.extension)
     for index, endpoint in enumerate(spec.endpoints or []):
         if not is_ip(endpoint.address) and not is_dns_name(endpoint.address):
             reason = "address has to be a valid IP or hostname"

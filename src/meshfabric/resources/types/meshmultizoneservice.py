@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from meshfabric.resources.common import LabelSelector, Protocol, Strict
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
@@ -13,7 +15,11 @@ class Selector(Strict):
 
 
 class Port(ServicePort):
-    appProtocol: Protocol = "tcp"
+    # Checked with the spec, so that the reason lists what Kuma lists.
+    appProtocol: str = "tcp"
+
+
+_PROTOCOLS = sorted(get_args(Protocol))
 
 
 class Spec(Strict):
@@ -30,6 +36,9 @@ def _check(spec: Spec) -> list[Violation]:
     for index, port in enumerate(spec.ports):
         if port.name == "":
             violations.append(Violation(f"ports[{index}].name", "must not be empty"))
+        if port.appProtocol not in _PROTOCOLS:
+            reason = f"appProtocol must be one of: {', '.join(_PROTOCOLS)}"
+            violations.append(Violation(f"ports[{index}].appProtocol", reason))
     return violations
 
 

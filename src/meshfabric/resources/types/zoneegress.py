@@ -7,6 +7,7 @@ from meshfabric.resources.common import (
     Proto,
     UInt32,
     address_violations,
+    admin_port_violations,
     port_violations,
 )
 from meshfabric.resources.errors import Violation
@@ -26,10 +27,10 @@ class ZoneEgressFields(Proto):
 
 def _check(egress: ZoneEgressFields) -> list[Violation]:
     networking = egress.networking or Networking()
-    violations = port_violations("networking.port", networking.port)
+    violations = admin_port_violations(networking.admin, (networking.address, networking.port))
     if networking.address:
-        violations = address_violations("networking.address", networking.address) + violations
-    return violations
+        violations += address_violations("networking.address", networking.address)
+    return violations + port_violations("networking.port", networking.port)
 
 
 TYPE = ResourceType(

@@ -8,6 +8,7 @@ from meshfabric.resources.common import (
     Proto,
     UInt32,
     address_violations,
+    admin_port_violations,
     port_violations,
     tag_violations,
 )
@@ -39,7 +40,11 @@ class ZoneIngressFields(Proto):
 
 def _check(ingress: ZoneIngressFields) -> list[Violation]:
     networking = ingress.networking or Networking()
-    violations = []
+    violations = admin_port_violations(
+        networking.admin,
+        (networking.address, networking.port),
+        (networking.advertisedAddress, networking.advertisedPort),
+    )
     if networking.advertisedPort and not networking.advertisedAddress:
         reason = "has to be defined with advertisedPort"
         violations.append(Violation("networking.advertisedAddress", reason))
@@ -53,7 +58,8 @@ def _check(ingress: ZoneIngressFields) -> list[Violation]:
     if networking.advertisedPort:
         violations += port_violations("networking.advertisedPort", networking.advertisedPort)
     for index, service in enumerate(ingress.availableServices or []):
-        path = f"availableServices[{index}].tags"
+        # Kuma's path names the field in the singular.
+        path = f"availableService[{index}].tags"
         violations += tag_violations(path, service.tags or {}, require_service=True)
     return violations
 
