@@ -114,7 +114,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "ZoneEgress",
         {"networking": {"address": "0.0.0.0", "port": 10002}},
-        "networking.address",
+        "networking.address.address",
         "must not be 0.0.0.0 or ::",
     ),
     ("ZoneEgress", {"zone": "z", "networkng": {}}, "networkng", "unknown field"),

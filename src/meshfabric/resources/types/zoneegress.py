@@ -29,7 +29,8 @@ def _check(egress: ZoneEgressFields) -> list[Violation]:
     networking = egress.networking or Networking()
     violations = admin_port_violations(networking.admin, (networking.address, networking.port))
     if networking.address:
-        violations += address_violations("networking.address", networking.address)
+        # Kuma names the field twice here.
+        violations += address_violations("networking.address.address", networking.address)
     return violations + port_violations("networking.port", networking.port)
 
 

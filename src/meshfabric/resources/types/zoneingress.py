@@ -53,7 +53,9 @@ def _check(ingress: ZoneIngressFields) -> list[Violation]:
         violations.append(Violation("networking.advertisedPort", reason))
     for name in ("address", "advertisedAddress"):
         if getattr(networking, name):
-            violations += address_violations(f"networking.{name}", getattr(networking, name))
+            # Kuma names the field twice here: networking.address.address.
+            path = f"networking.{name}.address"
+            violations += address_violations(path, getattr(networking, name))
     violations += port_violations("networking.port", networking.port)
     if networking.advertisedPort:
         violations += port_violations("networking.advertisedPort", networking.advertisedPort)
