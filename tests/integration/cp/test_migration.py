@@ -9,10 +9,12 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+import psycopg
+
 from meshfabric.resources import REGISTRY
 from meshfabric.store.migrations import LATEST_VERSION
 from tests.support.control_plane import ControlPlane
-from tests.support.old_schema import OLD_RESOURCES, create_old_sqlite
+from tests.support.old_schema import OLD_RESOURCES, create_old_postgres, create_old_sqlite
 
 
 def item_path(type_name: str, mesh: str, name: str) -> str:
@@ -26,10 +28,16 @@ def list_path(type_name: str, mesh: str) -> str:
 
 
 def test_an_old_database_migrates_on_start_and_serves_every_resource(
-    start_control_plane: Callable[..., ControlPlane], tmp_path: Path
+    start_control_plane: Callable[..., ControlPlane],
+    control_plane_env: dict[str, str],
+    tmp_path: Path,
 ) -> None:
-    create_old_sqlite(tmp_path / "cp" / "meshfabric.db")
-    cp = start_control_plane()
+    dsn = control_plane_env.get("MESHFABRIC_STORE__POSTGRES__DSN")
+    if dsn:
+        create_old_postgres(dsn)
+    else:
+        create_old_sqlite(tmp_path / "cp" / "meshfabric.db")
+    cp = start_control_plane(control_plane_env)
     with cp.client() as client:
         for type_name, mesh, name, version, spec, labels, _ in OLD_RESOURCES:
             listed = client.get(list_path(type_name, mesh))
@@ -43,9 +51,18 @@ def test_an_old_database_migrates_on_start_and_serves_every_resource(
             assert body.get("labels", {}) == labels
             fields = body["spec"] if REGISTRY.get(type_name).has_spec else body
             assert {key: fields[key] for key in spec} == spec
-    with closing(sqlite3.connect(tmp_path / "cp" / "meshfabric.db")) as conn:
-        versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations")]
-    assert sorted(versions) == list(range(1, LATEST_VERSION + 1))
+    assert applied_versions(dsn, tmp_path / "cp" / "meshfabric.db") == list(
+        range(1, LATEST_VERSION + 1)
+    )
+
+
+def applied_versions(dsn: str | None, sqlite_path: Path) -> list[int]:
+    query = "SELECT version FROM schema_migrations ORDER BY version"
+    if dsn:
+        with psycopg.connect(dsn) as conn:
+            return [row[0] for row in conn.execute(query).fetchall()]
+    with closing(sqlite3.connect(sqlite_path)) as conn:
+        return [row[0] for row in conn.execute(query)]
 
 
 def test_a_database_from_a_newer_meshfabric_stops_the_start_with_a_reason(
