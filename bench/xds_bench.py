@@ -41,7 +41,7 @@ from meshfabric.tokens import DATAPLANE, TokenIssuer
 from meshfabric.xds.component import Listen, XdsComponent
 from meshfabric.xds.generate import generate_snapshot
 from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import node_id
+from meshfabric.xds.proxy import ProxyId, envoy_node_id
 
 MESH = "default"
 OUTBOUND_BASE_PORT = 10000
@@ -108,6 +108,11 @@ def mesh_timeout(request_timeout: str) -> Resource:
     return Resource("MeshTimeout", MESH, "bench", {"targetRef": {"kind": "Mesh"}, "to": to})
 
 
+def _node(name: str) -> str:
+    """The node id the benchmark's Envoys and simulated clients report."""
+    return envoy_node_id(ProxyId(MESH, name))
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
@@ -118,10 +123,8 @@ class Load:
 
     def __init__(self, work: Path, socket: Path, token: str, envoys: int, simulated: int) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
-        self.envoy_nodes = [node_id(MESH, f"client-{i}") for i in range(envoys)]
-        self.simulated_nodes = [
-            node_id(MESH, f"client-{i}") for i in range(envoys, envoys + simulated)
-        ]
+        self.envoy_nodes = [_node(f"client-{i}") for i in range(envoys)]
+        self.simulated_nodes = [_node(f"client-{i}") for i in range(envoys, envoys + simulated)]
         self._work, self._socket, self._token = work, socket, token
 
     def start(self) -> None:
@@ -220,7 +223,9 @@ async def bench_meshfabric(args: argparse.Namespace, work: Path) -> Figures:
     figures.generation_all = await _generation_time(xds, context, [f"client-{proxies}"])
 
     clock = AckClock()
-    xds.reconciler.delivery.listeners.append(lambda node, _: clock.record(node, time.monotonic()))
+    xds.reconciler.delivery.listeners.append(
+        lambda proxy, _: clock.record(envoy_node_id(proxy), time.monotonic())
+    )
     before = settle_memory()
     load = Load(work, socket, token, args.envoys, args.simulated)
     load.start()
@@ -274,13 +279,13 @@ async def bench_baseline(args: argparse.Namespace, work: Path) -> Figures:
     for index in range(proxies + 1):
         outbounds = args.services if index == proxies else args.outbounds
         spec = ProxySpec(
-            node_id(MESH, f"client-{index}"),
+            _node(f"client-{index}"),
             proxy_address(index),
             tuple((OUTBOUND_BASE_PORT + k, f"svc-{k}") for k in range(outbounds)),
         )
         server.proxies[spec.node_id] = spec
-    figures.generation_typical = _baseline_generation(server, node_id(MESH, "client-0"))
-    figures.generation_all = _baseline_generation(server, node_id(MESH, f"client-{proxies}"))
+    figures.generation_typical = _baseline_generation(server, _node("client-0"))
+    figures.generation_all = _baseline_generation(server, _node(f"client-{proxies}"))
 
     grpc_server = grpc.aio.server()
     ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(server, grpc_server)

@@ -29,18 +29,19 @@ class IdentityProvider:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._roots: dict[tuple[str, str], RootCa] = {}
-        self._issued: dict[str, Identity] = {}
+        self._issued: dict[tuple[str, str], Identity] = {}  # by (mesh, proxy name)
 
     async def identity(
         self,
-        node_id: str,
         mesh: str,
+        proxy: str,
         backend: str,
         services: frozenset[str],
         lifetime_seconds: float,
     ) -> Identity:
+        """The workload certificate of the proxy `proxy` of `mesh`, issued by that mesh's CA."""
         root = await self.root(mesh, backend)
-        current = self._issued.get(node_id)
+        current = self._issued.get((mesh, proxy))
         if (
             current is not None
             and current.services == services
@@ -57,7 +58,7 @@ class IdentityProvider:
             ca_pem=root.cert_pem,
             rotate_at=certificate.issued_at + lifetime * ROTATE_AFTER_FRACTION,
         )
-        self._issued[node_id] = identity
+        self._issued[(mesh, proxy)] = identity
         return identity
 
     async def root(self, mesh: str, backend: str) -> RootCa:
@@ -66,8 +67,8 @@ class IdentityProvider:
             root = self._roots[(mesh, backend)] = await ensure_root(self._store, mesh, backend)
         return root
 
-    def forget_proxy(self, node_id: str) -> None:
-        self._issued.pop(node_id, None)
+    def forget_proxy(self, mesh: str, proxy: str) -> None:
+        self._issued.pop((mesh, proxy), None)
 
     def forget_mesh(self, mesh: str) -> None:
         """Drop the cached roots of a mesh (its CA secrets changed)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.files import write_private
-from meshfabric.xds.proxy import NO_FEATURES, Features
+from meshfabric.xds.proxy import NO_FEATURES, Features, ProxyId, envoy_node_id
 
 ADS_CLUSTER = "ads_cluster"
 # Reconnect quickly after a control-plane restart: the default back-off waits seconds.
@@ -53,7 +53,7 @@ def bootstrap(params: BootstrapParams) -> dict[str, Any]:
     api_type = "DELTA_GRPC" if params.xds_protocol is XdsProtocol.DELTA else "GRPC"
     return {
         "node": {
-            "id": f"{params.mesh}.{params.name}",
+            "id": envoy_node_id(ProxyId(params.mesh, params.name)),
             "cluster": params.service,
             "metadata": _metadata(params),
         },

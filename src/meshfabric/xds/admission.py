@@ -13,7 +13,7 @@ from meshfabric.store.protocol import Store
 from meshfabric.tokens import TokenIssuer
 from meshfabric.xds.auth import check_claims, verify_token
 from meshfabric.xds.insights import ProxyInsights
-from meshfabric.xds.proxy import Features, node_id
+from meshfabric.xds.proxy import Features, ProxyId
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.server import Admitted, Refused
 
@@ -48,17 +48,17 @@ class DataplaneAdmission:
         check_claims(claims, name, dataplane.spec, proxy_type)
         fields = node.metadata.fields
         metadata = {key: value.string_value for key, value in fields.items()}
-        return Admitted(node_id(mesh, name), mesh, name, Features.from_metadata(metadata))
+        return Admitted(ProxyId(mesh, name), Features.from_metadata(metadata))
 
-    def connected(self, proxy: Admitted) -> None:
+    def connected(self, admitted: Admitted) -> None:
         XDS_CONNECTED_PROXIES.inc()
-        self._reconciler.connect(proxy.mesh, proxy.name, proxy.features)
-        self._insights.connected(proxy.node_id, proxy.mesh, proxy.name)
+        self._reconciler.connect(admitted.proxy, admitted.features)
+        self._insights.connected(admitted.proxy)
 
-    def disconnected(self, proxy: Admitted) -> None:
+    def disconnected(self, admitted: Admitted) -> None:
         XDS_CONNECTED_PROXIES.dec()
-        self._reconciler.disconnect(proxy.node_id)
-        self._insights.disconnected(proxy.node_id)
+        self._reconciler.disconnect(admitted.proxy)
+        self._insights.disconnected(admitted.proxy)
 
 
 def identify(node: Node) -> tuple[str, str, str]:

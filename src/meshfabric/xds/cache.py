@@ -18,6 +18,7 @@ from functools import cached_property
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.types import PUSH_ORDER
 
 SnapshotWatcher = Callable[["Snapshot"], None]
@@ -89,34 +90,34 @@ class SnapshotCache:
     """The current snapshot of every proxy, and the streams waiting for it to change."""
 
     def __init__(self) -> None:
-        self._snapshots: dict[str, Snapshot] = {}
-        self._watchers: dict[str, set[SnapshotWatcher]] = {}
+        self._snapshots: dict[ProxyId, Snapshot] = {}
+        self._watchers: dict[ProxyId, set[SnapshotWatcher]] = {}
 
-    def set(self, node_id: str, snapshot: Snapshot) -> bool:
+    def set(self, proxy: ProxyId, snapshot: Snapshot) -> bool:
         """Store the proxy's new snapshot; returns False (and wakes nobody) if nothing changed."""
-        current = self._snapshots.get(node_id)
+        current = self._snapshots.get(proxy)
         if current is not None and current.versions == snapshot.versions:
             return False
-        self._snapshots[node_id] = snapshot
-        for notify in list(self._watchers.get(node_id, ())):
+        self._snapshots[proxy] = snapshot
+        for notify in list(self._watchers.get(proxy, ())):
             notify(snapshot)
         return True
 
-    def get(self, node_id: str) -> Snapshot | None:
-        return self._snapshots.get(node_id)
+    def get(self, proxy: ProxyId) -> Snapshot | None:
+        return self._snapshots.get(proxy)
 
-    def clear(self, node_id: str) -> None:
-        self._snapshots.pop(node_id, None)
+    def clear(self, proxy: ProxyId) -> None:
+        self._snapshots.pop(proxy, None)
 
     @contextmanager
-    def watch(self, node_id: str, notify: SnapshotWatcher) -> Iterator[None]:
-        """Call `notify` with each new snapshot of the node while the block runs."""
-        self._watchers.setdefault(node_id, set()).add(notify)
+    def watch(self, proxy: ProxyId, notify: SnapshotWatcher) -> Iterator[None]:
+        """Call `notify` with each new snapshot of the proxy while the block runs."""
+        self._watchers.setdefault(proxy, set()).add(notify)
         try:
             yield
         finally:
-            watchers = self._watchers.get(node_id)
+            watchers = self._watchers.get(proxy)
             if watchers is not None:
                 watchers.discard(notify)
                 if not watchers:
-                    del self._watchers[node_id]
+                    del self._watchers[proxy]

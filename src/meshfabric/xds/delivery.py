@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from meshfabric.metrics import XDS_DELIVERY_SECONDS
 from meshfabric.xds.cache import Snapshot
+from meshfabric.xds.proxy import ProxyId
 
-DeliveryListener = Callable[[str, float], None]  # node id, seconds from change to ACK
+DeliveryListener = Callable[[ProxyId, float], None]  # the proxy, seconds from change to ACK
 
 
 @dataclass
@@ -21,33 +22,33 @@ class _Awaiting:
 
 class DeliveryTracker:
     def __init__(self) -> None:
-        self._awaiting: dict[str, _Awaiting] = {}
+        self._awaiting: dict[ProxyId, _Awaiting] = {}
         self.listeners: list[DeliveryListener] = []
 
     def pushed(
-        self, node_id: str, before: Snapshot | None, after: Snapshot, started: float
+        self, proxy: ProxyId, before: Snapshot | None, after: Snapshot, started: float
     ) -> None:
         """A new snapshot for the proxy, caused by a change at `started` (monotonic clock)."""
         previous = before.versions if before is not None else {}
         changed = {t: v for t, v in after.versions.items() if previous.get(t) != v}
         if not changed:
             return
-        waiting = self._awaiting.get(node_id)
+        waiting = self._awaiting.get(proxy)
         # A change that is still on its way keeps its (earlier) start.
-        self._awaiting[node_id] = _Awaiting(waiting.started if waiting else started, changed)
+        self._awaiting[proxy] = _Awaiting(waiting.started if waiting else started, changed)
 
-    def acked(self, node_id: str, type_url: str, version: str) -> None:
-        waiting = self._awaiting.get(node_id)
+    def acked(self, proxy: ProxyId, type_url: str, version: str) -> None:
+        waiting = self._awaiting.get(proxy)
         if waiting is None or waiting.versions.get(type_url) != version:
             return
         del waiting.versions[type_url]
         if waiting.versions:
             return
-        del self._awaiting[node_id]
+        del self._awaiting[proxy]
         seconds = time.monotonic() - waiting.started
         XDS_DELIVERY_SECONDS.observe(seconds)
         for listener in self.listeners:
-            listener(node_id, seconds)
+            listener(proxy, seconds)
 
-    def forget(self, node_id: str) -> None:
-        self._awaiting.pop(node_id, None)
+    def forget(self, proxy: ProxyId) -> None:
+        self._awaiting.pop(proxy, None)

@@ -17,6 +17,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 )
 
 from meshfabric.xds.cache import Snapshot, XdsResource
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.stream import Nonces, StreamHooks
 from meshfabric.xds.types import CLUSTER, ENDPOINT, PUSH_ORDER, WILDCARD_TYPES
 
@@ -41,9 +42,9 @@ class _TypeState:
 
 class DeltaSession:
     def __init__(
-        self, node_id: str, hooks: StreamHooks, current: Callable[[], Snapshot | None]
+        self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[], Snapshot | None]
     ) -> None:
-        self.node_id = node_id
+        self.proxy = proxy
         self._hooks = hooks
         self._current = current
         self._types: dict[str, _TypeState] = {}
@@ -110,7 +111,7 @@ class DeltaSession:
         if sent is None:
             return
         if not request.HasField("error_detail"):
-            self._hooks.acked(self.node_id, type_url, sent.version)
+            self._hooks.acked(self.proxy, type_url, sent.version)
             return
         for name, version in sent.offered.items():
             state.rejected.add((name, version))
@@ -119,7 +120,7 @@ class DeltaSession:
                 state.held.pop(name, None)
             else:
                 state.held[name] = previous
-        self._hooks.nacked(self.node_id, type_url, sent.version, request.error_detail.message)
+        self._hooks.nacked(self.proxy, type_url, sent.version, request.error_detail.message)
 
     def _push(
         self, type_url: str, state: _TypeState, snapshot: Snapshot

@@ -18,11 +18,12 @@ from typing import Any
 from meshfabric.metrics import XDS_REJECTIONS
 from meshfabric.resources import Resource
 from meshfabric.store.protocol import Store
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.types import SHORT_NAMES
 
 log = logging.getLogger(__name__)
 
-AckListener = Callable[[str, str, str], None]
+AckListener = Callable[[ProxyId, str, str], None]
 
 
 def _now() -> str:
@@ -74,52 +75,53 @@ class ProxyInsights:
     def __init__(self, store: Store, control_plane_id: str) -> None:
         self._store = store
         self._control_plane = control_plane_id
-        self._subscriptions: dict[str, _Subscription] = {}
+        self._subscriptions: dict[ProxyId, _Subscription] = {}
         self._writes: set[asyncio.Task[None]] = set()
         self.ack_listeners: list[AckListener] = []
 
-    def connected(self, node_id: str, mesh: str, name: str) -> None:
-        self._subscriptions[node_id] = _Subscription(mesh, name, self._control_plane)
-        self._persist(node_id)
+    def connected(self, proxy: ProxyId) -> None:
+        self._subscriptions[proxy] = _Subscription(proxy.mesh, proxy.name, self._control_plane)
+        self._persist(proxy)
 
-    def disconnected(self, node_id: str) -> None:
-        subscription = self._subscriptions.get(node_id)
+    def disconnected(self, proxy: ProxyId) -> None:
+        subscription = self._subscriptions.get(proxy)
         if subscription is not None:
             subscription.disconnect_time = _now()
-            self._persist(node_id)
-            del self._subscriptions[node_id]
+            self._persist(proxy)
+            del self._subscriptions[proxy]
 
-    def acked(self, node_id: str, type_url: str, version: str) -> None:
-        subscription = self._subscriptions.get(node_id)
+    def acked(self, proxy: ProxyId, type_url: str, version: str) -> None:
+        subscription = self._subscriptions.get(proxy)
         if subscription is not None:
             subscription.acked[type_url] = subscription.acked.get(type_url, 0) + 1
         for listener in self.ack_listeners:
-            listener(node_id, type_url, version)
+            listener(proxy, type_url, version)
 
-    def nacked(self, node_id: str, type_url: str, version: str, error: str) -> None:
+    def nacked(self, proxy: ProxyId, type_url: str, version: str, error: str) -> None:
         short = SHORT_NAMES.get(type_url, type_url)
         XDS_REJECTIONS.labels(short).inc()
         log.warning(
-            "proxy rejected %s version %s: %s",
+            "proxy %s rejected %s version %s: %s",
+            proxy,
             short,
             version,
             error,
-            extra={"proxy": node_id, "type": short, "version": version},
+            extra={"mesh": proxy.mesh, "dataplane": proxy.name, "type": short, "version": version},
         )
-        subscription = self._subscriptions.get(node_id)
+        subscription = self._subscriptions.get(proxy)
         if subscription is None:
             return
         subscription.rejected[type_url] = subscription.rejected.get(type_url, 0) + 1
         subscription.last_rejection[type_url] = {"version": version, "error": error, "time": _now()}
-        self._persist(node_id)
+        self._persist(proxy)
 
     async def flush(self) -> None:
         """Wait for the insight writes already started (shutdown, tests)."""
         while self._writes:
             await asyncio.gather(*list(self._writes), return_exceptions=True)
 
-    def _persist(self, node_id: str) -> None:
-        subscription = self._subscriptions[node_id]
+    def _persist(self, proxy: ProxyId) -> None:
+        subscription = self._subscriptions[proxy]
         insight = Resource(
             type="DataplaneInsight",
             mesh=subscription.mesh,

@@ -13,7 +13,7 @@ from google.protobuf import any_pb2, json_format
 from meshfabric.ca.identities import IdentityProvider
 from meshfabric.xds.cache import Snapshot, SnapshotCache
 from meshfabric.xds.generate import build_resources  # also registers every message type
-from meshfabric.xds.proxy import node_id
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.types import PUSH_ORDER, SECRET, SHORT_NAMES
 
@@ -31,16 +31,16 @@ class Inspector:
     async def dataplane_config(self, mesh: str, name: str) -> dict[str, Any] | None:
         """None if the mesh has no such dataplane."""
         context = await self._reconciler.contexts.get(mesh)
-        node = node_id(mesh, name)
-        features = self._reconciler.features_of(node)
+        proxy = ProxyId(mesh, name)
+        features = self._reconciler.features_of(proxy)
         proxy_context = await self._reconciler.proxy_context(context, name, features)
         if proxy_context is None:
             return None
         # Built here rather than by generate_snapshot, which would count it as xDS work.
         fresh = Snapshot.of(build_resources(proxy_context).encode())  # records the matches
-        served = self._cache.get(node)
+        served = self._cache.get(proxy)
         if served is None:
-            self._identities.forget_proxy(node)  # issued only to show it
+            self._identities.forget_proxy(mesh, name)  # issued only to show it
         return {
             "connected": served is not None,
             "policies": proxy_context.matched,

@@ -102,6 +102,18 @@ class Features:
 NO_FEATURES = Features()
 
 
+@dataclass(frozen=True, order=True, slots=True)
+class ProxyId:
+    """Which proxy: the pair (mesh, Dataplane name). Every per-proxy record is keyed by it,
+    never by a joined string, which two meshes could spell alike."""
+
+    mesh: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.mesh}/{self.name}"
+
+
 @dataclass(frozen=True)
 class Proxy:
     mesh: str
@@ -112,8 +124,8 @@ class Proxy:
     labels: Mapping[str, str]
 
     @property
-    def node_id(self) -> str:
-        return node_id(self.mesh, self.name)
+    def id(self) -> ProxyId:
+        return ProxyId(self.mesh, self.name)
 
     @property
     def services(self) -> frozenset[str]:
@@ -138,9 +150,10 @@ class Proxy:
         )
 
 
-def node_id(mesh: str, name: str) -> str:
-    """Kuma's node id: <mesh>.<dataplane name>."""
-    return f"{mesh}.{name}"
+def envoy_node_id(proxy: ProxyId) -> str:
+    """The node id Envoy reports, Kuma's <mesh>.<dataplane name>: for Envoy and people to
+    read, never a key (the control plane reads the mesh and name from the node metadata)."""
+    return f"{proxy.mesh}.{proxy.name}"
 
 
 def inbound_services(spec: Mapping[str, Any]) -> set[str]:

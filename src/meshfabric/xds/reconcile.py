@@ -31,31 +31,24 @@ from meshfabric.xds.delivery import DeliveryTracker
 from meshfabric.xds.generate import generate_snapshot
 from meshfabric.xds.generators.context import ProxyContext
 from meshfabric.xds.generators.outbound import shared_load_assignment
-from meshfabric.xds.proxy import NO_FEATURES, Features, Proxy, node_id
+from meshfabric.xds.proxy import NO_FEATURES, Features, Proxy, ProxyId
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DEBOUNCE_SECONDS = 0.02
 
 
-@dataclass(frozen=True)
-class _Connection:
-    mesh: str
-    name: str
-    features: Features
-
-
 @dataclass
 class _Touched:
     """Proxies a change touches: wholly, or only in the endpoints of some services."""
 
-    full: set[str] = field(default_factory=set)
-    endpoints: dict[str, set[str]] = field(default_factory=dict)
+    full: set[ProxyId] = field(default_factory=set)
+    endpoints: dict[ProxyId, set[str]] = field(default_factory=dict)
 
     def add(self, other: _Touched) -> None:
         self.full |= other.full
-        for node, services in other.endpoints.items():
-            self.endpoints.setdefault(node, set()).update(services)
+        for proxy, services in other.endpoints.items():
+            self.endpoints.setdefault(proxy, set()).update(services)
 
 
 def _dataplane_touches(
@@ -73,8 +66,8 @@ def _dataplane_touches(
     for proxy, features in connected:
         reached = {o.cluster for o in context.outbounds(proxy, features.vips)} & served
         if reached:
-            callers[proxy.node_id] = reached
-    itself = node_id(context.name, name)
+            callers[proxy.id] = reached
+    itself = ProxyId(context.name, name)
     callers.pop(itself, None)
     if old is not None and new is not None and old.shape == new.shape:
         return _Touched(full={itself}, endpoints=callers)
@@ -94,12 +87,12 @@ class Reconciler:
         self._identities = identities
         self._debounce = debounce_seconds
         self.contexts = MeshContexts(store)
-        self._connections: dict[str, _Connection] = {}
-        self._streams: dict[str, int] = {}
-        self._dirty: dict[str, float] = {}  # node -> when it was first marked
+        self._connections: dict[ProxyId, Features] = {}
+        self._streams: dict[ProxyId, int] = {}
+        self._dirty: dict[ProxyId, float] = {}  # proxy -> when it was first marked
         self._events: list[tuple[ChangeEvent, float]] = []
         self._wake = asyncio.Event()
-        self._rotations: dict[str, asyncio.TimerHandle] = {}
+        self._rotations: dict[ProxyId, asyncio.TimerHandle] = {}
         self.delivery = DeliveryTracker()
 
     @property
@@ -109,27 +102,25 @@ class Reconciler:
 
     # -- proxies coming and going -----------------------------------------------------------
 
-    def connect(self, mesh: str, name: str, features: Features = NO_FEATURES) -> str:
-        node = node_id(mesh, name)
-        self._connections[node] = _Connection(mesh, name, features)
-        self._streams[node] = self._streams.get(node, 0) + 1
-        self._mark(node)
-        return node
+    def connect(self, proxy: ProxyId, features: Features = NO_FEATURES) -> None:
+        self._connections[proxy] = features
+        self._streams[proxy] = self._streams.get(proxy, 0) + 1
+        self._mark(proxy)
 
-    def disconnect(self, node: str) -> None:
-        remaining = self._streams.get(node, 0) - 1
+    def disconnect(self, proxy: ProxyId) -> None:
+        remaining = self._streams.get(proxy, 0) - 1
         if remaining > 0:
-            self._streams[node] = remaining
+            self._streams[proxy] = remaining
             return
-        self._streams.pop(node, None)
-        self._connections.pop(node, None)
-        self._dirty.pop(node, None)
-        self.delivery.forget(node)
-        timer = self._rotations.pop(node, None)
+        self._streams.pop(proxy, None)
+        self._connections.pop(proxy, None)
+        self._dirty.pop(proxy, None)
+        self.delivery.forget(proxy)
+        timer = self._rotations.pop(proxy, None)
         if timer is not None:
             timer.cancel()
-        self._cache.clear(node)
-        self._identities.forget_proxy(node)
+        self._cache.clear(proxy)
+        self._identities.forget_proxy(proxy.mesh, proxy.name)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -158,18 +149,18 @@ class Reconciler:
         touched = await self._apply(event for event, _ in events)
         dirty, self._dirty = self._dirty, {}
         first_event = min((arrived for _, arrived in events), default=time.monotonic())
-        for node in touched.full:
-            dirty[node] = min(dirty.get(node, first_event), first_event)
-        for node, started in sorted(dirty.items()):
-            await self._regenerate(node, started)
+        for proxy in touched.full:
+            dirty[proxy] = min(dirty.get(proxy, first_event), first_event)
+        for proxy, started in sorted(dirty.items()):
+            await self._regenerate(proxy, started)
             await asyncio.sleep(0)  # let this proxy's stream send while others are generated
-        for node, services in sorted(touched.endpoints.items()):
-            if node not in dirty:
-                self._refresh_endpoints(node, services, first_event)
+        for proxy, services in sorted(touched.endpoints.items()):
+            if proxy not in dirty:
+                self._refresh_endpoints(proxy, services, first_event)
                 await asyncio.sleep(0)
 
-    def _mark(self, node: str) -> None:
-        self._dirty.setdefault(node, time.monotonic())
+    def _mark(self, proxy: ProxyId) -> None:
+        self._dirty.setdefault(proxy, time.monotonic())
         self._wake.set()
 
     # -- what a change touches ----------------------------------------------------------------
@@ -189,7 +180,7 @@ class Reconciler:
         after: Resource | None,
     ) -> _Touched:
         connected = self._connected_proxies(context)
-        everyone = _Touched(full={proxy.node_id for proxy, _ in connected})
+        everyone = _Touched(full={proxy.id for proxy, _ in connected})
         affects = self.contexts.affects(key.type)
         if affects is Affects.MESH_CA:
             if not key.name.startswith(f"{context.name}.ca-builtin-"):
@@ -203,7 +194,7 @@ class Reconciler:
         present = [resource for resource in (before, after) if resource is not None]
         return _Touched(
             full={
-                proxy.node_id
+                proxy.id
                 for proxy, _ in connected
                 if any(selects(target_ref(policy), proxy) for policy in present)
             }
@@ -211,39 +202,38 @@ class Reconciler:
 
     def _connected_proxies(self, context: MeshContext) -> list[tuple[Proxy, Features]]:
         found = []
-        for connection in self._connections.values():
-            if connection.mesh == context.name:
-                proxy = context.proxy(connection.name)
+        for connected, features in self._connections.items():
+            if connected.mesh == context.name:
+                proxy = context.proxy(connected.name)
                 if proxy is not None:
-                    found.append((proxy, connection.features))
+                    found.append((proxy, features))
         return found
 
     # -- generation -----------------------------------------------------------------------
 
-    async def _regenerate(self, node: str, started: float) -> None:
-        connection = self._connections.get(node)
-        if connection is None:
+    async def _regenerate(self, proxy: ProxyId, started: float) -> None:
+        features = self._connections.get(proxy)
+        if features is None:
             return
         try:
-            context = await self.contexts.get(connection.mesh)
-            proxy_context = await self.proxy_context(context, connection.name, connection.features)
+            context = await self.contexts.get(proxy.mesh)
+            proxy_context = await self.proxy_context(context, proxy.name, features)
             snapshot = (
                 Snapshot.of([]) if proxy_context is None else generate_snapshot(proxy_context)
             )
         except Exception:
-            log.exception("could not generate the config of proxy %s", node)
+            log.exception("could not generate the config of proxy %s", proxy)
             return
         if proxy_context is not None and proxy_context.identity is not None:
-            self._schedule_rotation(node, proxy_context.identity)
-        before = self._cache.get(node)
-        if self._cache.set(node, snapshot):
-            self.delivery.pushed(node, before, snapshot, started)
+            self._schedule_rotation(proxy, proxy_context.identity)
+        before = self._cache.get(proxy)
+        if self._cache.set(proxy, snapshot):
+            self.delivery.pushed(proxy, before, snapshot, started)
 
-    def _refresh_endpoints(self, node: str, clusters: set[str], started: float) -> None:
+    def _refresh_endpoints(self, proxy: ProxyId, clusters: set[str], started: float) -> None:
         """Only endpoints changed: swap the shared load assignments into the last snapshot."""
-        connection = self._connections.get(node)
-        current = self._cache.get(node)
-        context = self.contexts.loaded(connection.mesh) if connection else None
+        current = self._cache.get(proxy)
+        context = self.contexts.loaded(proxy.mesh) if proxy in self._connections else None
         if current is None or context is None:
             return
         held = current.of_type(types.ENDPOINT)
@@ -253,8 +243,8 @@ class Reconciler:
             if cluster in held
         ]
         snapshot = current.replacing(updates)
-        if self._cache.set(node, snapshot):
-            self.delivery.pushed(node, current, snapshot, started)
+        if self._cache.set(proxy, snapshot):
+            self.delivery.pushed(proxy, current, snapshot, started)
 
     async def proxy_context(
         self, context: MeshContext, name: str, features: Features = NO_FEATURES
@@ -265,22 +255,21 @@ class Reconciler:
             return None
         return ProxyContext.of(context, proxy, await self._identity(context, proxy), features)
 
-    def features_of(self, node: str) -> Features:
+    def features_of(self, proxy: ProxyId) -> Features:
         """What the connected proxy's host offers (nothing if it is not connected)."""
-        connection = self._connections.get(node)
-        return connection.features if connection else Features()
+        return self._connections.get(proxy, NO_FEATURES)
 
     async def _identity(self, context: MeshContext, proxy: Proxy) -> Identity | None:
         mtls = context.mtls
         if mtls is None or mtls.backend_type != "builtin":
             return None
         return await self._identities.identity(
-            proxy.node_id, context.name, mtls.backend, proxy.services, mtls.cert_lifetime_seconds
+            context.name, proxy.name, mtls.backend, proxy.services, mtls.cert_lifetime_seconds
         )
 
-    def _schedule_rotation(self, node: str, identity: Identity) -> None:
-        previous = self._rotations.pop(node, None)
+    def _schedule_rotation(self, proxy: ProxyId, identity: Identity) -> None:
+        previous = self._rotations.pop(proxy, None)
         if previous is not None:
             previous.cancel()
         delay = max(0.0, (identity.rotate_at - datetime.now(UTC)).total_seconds())
-        self._rotations[node] = asyncio.get_running_loop().call_later(delay, self._mark, node)
+        self._rotations[proxy] = asyncio.get_running_loop().call_later(delay, self._mark, proxy)

@@ -25,7 +25,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 
 from meshfabric.xds.cache import Snapshot, SnapshotCache
 from meshfabric.xds.delta import DeltaSession
-from meshfabric.xds.proxy import NO_FEATURES, Features
+from meshfabric.xds.proxy import NO_FEATURES, Features, ProxyId
 from meshfabric.xds.sotw import SotwSession
 from meshfabric.xds.stream import StreamHooks
 
@@ -43,20 +43,18 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Admitted:
-    node_id: str
-    mesh: str
-    name: str
+    proxy: ProxyId  # the identity the token was checked against: all the stream may serve
     features: Features = NO_FEATURES  # what the proxy's host offers beyond the basics
 
 
 class Admission(Protocol):
-    """Decides whether a connecting proxy may be served, and under which node id."""
+    """Decides whether a connecting proxy may be served, and as which proxy."""
 
     async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted: ...
 
-    def connected(self, proxy: Admitted) -> None: ...
+    def connected(self, admitted: Admitted) -> None: ...
 
-    def disconnected(self, proxy: Admitted) -> None: ...
+    def disconnected(self, admitted: Admitted) -> None: ...
 
 
 class _Session(Protocol):
@@ -96,14 +94,14 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         if first is None:
             return
         admitted = await self._admit(first.node, context)
-        node_id = admitted.node_id
-        session: _Session = session_type(node_id, self._hooks, lambda: self._cache.get(node_id))
+        proxy = admitted.proxy
+        session: _Session = session_type(proxy, self._hooks, lambda: self._cache.get(proxy))
         inbox: asyncio.Queue[Any] = asyncio.Queue()
         reader = asyncio.create_task(_pump(requests, inbox))
         protocol = "delta" if session_type is DeltaSession else "sotw"
-        log.info("proxy connected", extra={"proxy": node_id, "xds": protocol})
+        log.info("proxy %s connected", proxy, extra=_fields(proxy) | {"xds": protocol})
         try:
-            with self._cache.watch(node_id, inbox.put_nowait):
+            with self._cache.watch(proxy, inbox.put_nowait):
                 self._admission.connected(admitted)
                 for response in session.on_request(first):
                     yield response
@@ -116,7 +114,7 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         finally:
             reader.cancel()
             self._admission.disconnected(admitted)
-            log.info("proxy disconnected", extra={"proxy": node_id})
+            log.info("proxy %s disconnected", proxy, extra=_fields(proxy))
 
     async def _admit(self, node: Node, context: grpc.aio.ServicerContext) -> Admitted:
         metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
@@ -126,6 +124,10 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
             log.warning("refused a proxy: %s", refused.reason, extra={"node": node.id})
             await context.abort(refused.code, refused.reason)
             raise  # abort() raises; this keeps the type checker informed
+
+
+def _fields(proxy: ProxyId) -> dict[str, str]:
+    return {"mesh": proxy.mesh, "dataplane": proxy.name}
 
 
 async def _pump(requests: AsyncIterator[Any], inbox: asyncio.Queue[Any]) -> None:

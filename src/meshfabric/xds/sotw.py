@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest, DiscoveryResponse
 
 from meshfabric.xds.cache import Snapshot
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.stream import Nonces, StreamHooks
 from meshfabric.xds.types import CLUSTER, ENDPOINT, PUSH_ORDER, WILDCARD_TYPES
 
@@ -28,9 +29,9 @@ class _TypeState:
 
 class SotwSession:
     def __init__(
-        self, node_id: str, hooks: StreamHooks, current: Callable[[], Snapshot | None]
+        self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[], Snapshot | None]
     ) -> None:
-        self.node_id = node_id
+        self.proxy = proxy
         self._hooks = hooks
         self._current = current
         self._types: dict[str, _TypeState] = {}
@@ -75,10 +76,10 @@ class SotwSession:
         if request.HasField("error_detail"):
             state.rejected_version = state.sent_version
             self._hooks.nacked(
-                self.node_id, type_url, state.sent_version, request.error_detail.message
+                self.proxy, type_url, state.sent_version, request.error_detail.message
             )
         elif request.version_info == state.sent_version:
-            self._hooks.acked(self.node_id, type_url, state.sent_version)
+            self._hooks.acked(self.proxy, type_url, state.sent_version)
 
     def _respond(
         self, type_url: str, state: _TypeState, snapshot: Snapshot

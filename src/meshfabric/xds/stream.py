@@ -5,13 +5,15 @@ from __future__ import annotations
 import itertools
 from typing import Protocol
 
+from meshfabric.xds.proxy import ProxyId
+
 
 class StreamHooks(Protocol):
     """Told about what each proxy's Envoy accepts or refuses."""
 
-    def acked(self, node_id: str, type_url: str, version: str) -> None: ...
+    def acked(self, proxy: ProxyId, type_url: str, version: str) -> None: ...
 
-    def nacked(self, node_id: str, type_url: str, version: str, error: str) -> None: ...
+    def nacked(self, proxy: ProxyId, type_url: str, version: str, error: str) -> None: ...
 
 
 class Nonces:

@@ -45,16 +45,10 @@ async def test_identities_are_reused_until_their_rotation_time(tmp_path: Path) -
     store = SqliteStore(tmp_path / "store.db")
     provider = IdentityProvider(store)
     try:
-        first = await provider.identity(
-            "default.web-1", "default", "ca-1", frozenset({"web"}), 3600
-        )
-        again = await provider.identity(
-            "default.web-1", "default", "ca-1", frozenset({"web"}), 3600
-        )
-        short = await provider.identity("default.db-1", "default", "ca-1", frozenset({"db"}), 0)
-        short_again = await provider.identity(
-            "default.db-1", "default", "ca-1", frozenset({"db"}), 0
-        )
+        first = await provider.identity("default", "web-1", "ca-1", frozenset({"web"}), 3600)
+        again = await provider.identity("default", "web-1", "ca-1", frozenset({"web"}), 3600)
+        short = await provider.identity("default", "db-1", "ca-1", frozenset({"db"}), 0)
+        short_again = await provider.identity("default", "db-1", "ca-1", frozenset({"db"}), 0)
     finally:
         await store.close()
     assert again is first

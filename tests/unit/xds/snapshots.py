@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from meshfabric.xds import envoy
 from meshfabric.xds.cache import Snapshot, XdsResource
+from meshfabric.xds.proxy import ProxyId
 
 
 def snapshot(clusters: dict[str, int], endpoints: dict[str, int] | None = None) -> Snapshot:
@@ -21,11 +22,11 @@ def snapshot(clusters: dict[str, int], endpoints: dict[str, int] | None = None) 
 
 class RecordingHooks:
     def __init__(self) -> None:
-        self.acks: list[tuple[str, str, str]] = []
-        self.nacks: list[tuple[str, str, str, str]] = []
+        self.acks: list[tuple[ProxyId, str, str]] = []
+        self.nacks: list[tuple[ProxyId, str, str, str]] = []
 
-    def acked(self, node_id: str, type_url: str, version: str) -> None:
-        self.acks.append((node_id, type_url, version))
+    def acked(self, proxy: ProxyId, type_url: str, version: str) -> None:
+        self.acks.append((proxy, type_url, version))
 
-    def nacked(self, node_id: str, type_url: str, version: str, error: str) -> None:
-        self.nacks.append((node_id, type_url, version, error))
+    def nacked(self, proxy: ProxyId, type_url: str, version: str, error: str) -> None:
+        self.nacks.append((proxy, type_url, version, error))

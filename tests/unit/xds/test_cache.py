@@ -1,4 +1,5 @@
 from meshfabric.xds.cache import SnapshotCache
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.types import CLUSTER
 from tests.unit.xds.snapshots import snapshot
 
@@ -20,10 +21,19 @@ def test_a_changed_resource_changes_only_its_own_version_and_its_types() -> None
 
 def test_watchers_hear_only_real_changes() -> None:
     cache, seen = SnapshotCache(), []
-    with cache.watch("mesh.web", seen.append):
-        assert cache.set("mesh.web", snapshot({"a": 1}))
-        assert not cache.set("mesh.web", snapshot({"a": 1}))
-        assert cache.set("mesh.web", snapshot({"a": 2}))
-        cache.set("mesh.other", snapshot({"a": 3}))
-    cache.set("mesh.web", snapshot({"a": 4}))
+    web = ProxyId("mesh", "web")
+    with cache.watch(web, seen.append):
+        assert cache.set(web, snapshot({"a": 1}))
+        assert not cache.set(web, snapshot({"a": 1}))
+        assert cache.set(web, snapshot({"a": 2}))
+        cache.set(ProxyId("mesh", "other"), snapshot({"a": 3}))
+    cache.set(web, snapshot({"a": 4}))
     assert len(seen) == 2
+
+
+def test_proxies_whose_mesh_and_name_join_alike_are_different_proxies() -> None:
+    cache, seen = SnapshotCache(), []
+    with cache.watch(ProxyId("a.b", "c"), seen.append):
+        cache.set(ProxyId("a", "b.c"), snapshot({"a": 1}))
+    assert seen == []
+    assert cache.get(ProxyId("a.b", "c")) is None

@@ -3,6 +3,7 @@ from google.rpc.status_pb2 import Status
 
 from meshfabric.xds.cache import Snapshot
 from meshfabric.xds.delta import DeltaSession
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.types import CLUSTER, ENDPOINT, PUSH_ORDER
 from tests.unit.xds.snapshots import RecordingHooks, snapshot
 
@@ -11,7 +12,7 @@ class Proxy:
     def __init__(self, current: Snapshot | None) -> None:
         self.current = current
         self.hooks = RecordingHooks()
-        self.session = DeltaSession("mesh.web", self.hooks, lambda: self.current)
+        self.session = DeltaSession(ProxyId("mesh", "web"), self.hooks, lambda: self.current)
 
 
 def names(response: DeltaDiscoveryResponse) -> list[str]:

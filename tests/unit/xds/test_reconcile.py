@@ -12,6 +12,7 @@ from meshfabric.ca.identities import IdentityProvider
 from meshfabric.resources import Resource
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.xds.cache import Snapshot, SnapshotCache
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.types import CLUSTER, ENDPOINT, LISTENER
 from tests.unit.policies.generation import dataplane
@@ -24,7 +25,7 @@ class Zone:
         self.reconciler = Reconciler(store, self.cache, IdentityProvider(store), 0.005)
 
     def snapshot(self, name: str) -> Snapshot | None:
-        return self.cache.get(f"default.{name}")
+        return self.cache.get(ProxyId("default", name))
 
     async def settled(self) -> None:
         """Wait until the reconciler has applied everything written so far."""
@@ -49,7 +50,7 @@ async def zone(tmp_path: Path) -> AsyncIterator[Zone]:
     zone = Zone(store)
     running = asyncio.create_task(zone.reconciler.run())
     for name in ("web-1", "billing-1"):
-        zone.reconciler.connect("default", name)
+        zone.reconciler.connect(ProxyId("default", name))
     await zone.settled()
     yield zone
     running.cancel()

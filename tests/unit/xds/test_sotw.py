@@ -2,6 +2,7 @@ from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest
 from google.rpc.status_pb2 import Status
 
 from meshfabric.xds.cache import Snapshot
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.sotw import SotwSession
 from meshfabric.xds.types import CLUSTER, ENDPOINT
 from tests.unit.xds.snapshots import RecordingHooks, snapshot
@@ -11,7 +12,7 @@ class Proxy:
     def __init__(self, current: Snapshot | None) -> None:
         self.current = current
         self.hooks = RecordingHooks()
-        self.session = SotwSession("mesh.web", self.hooks, lambda: self.current)
+        self.session = SotwSession(ProxyId("mesh", "web"), self.hooks, lambda: self.current)
 
 
 def test_clusters_are_sent_whole_and_endpoints_only_by_name() -> None:
@@ -30,7 +31,7 @@ def test_an_ack_is_recorded_and_answered_with_nothing() -> None:
         type_url=CLUSTER, version_info=response.version_info, response_nonce=response.nonce
     )
     assert proxy.session.on_request(ack) == []
-    assert proxy.hooks.acks == [("mesh.web", CLUSTER, response.version_info)]
+    assert proxy.hooks.acks == [(ProxyId("mesh", "web"), CLUSTER, response.version_info)]
 
 
 def test_a_rejected_version_is_not_resent_but_the_next_one_is() -> None:
@@ -51,7 +52,7 @@ def test_a_rejected_version_is_not_resent_but_the_next_one_is() -> None:
     )
     assert proxy.session.on_request(nack) == []
     assert proxy.session.on_snapshot(proxy.current) == []
-    assert proxy.hooks.nacks == [("mesh.web", CLUSTER, bad.version_info, "bad cluster")]
+    assert proxy.hooks.nacks == [(ProxyId("mesh", "web"), CLUSTER, bad.version_info, "bad cluster")]
     proxy.current = snapshot({"a": 3})
     [fixed] = proxy.session.on_snapshot(proxy.current)
     assert fixed.version_info not in (first.version_info, bad.version_info)
