@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from meshfabric.resources.errors import Violation, violations_from_pydantic
+from meshfabric.resources.names import NameRule
 
 
 class Scope(enum.StrEnum):
@@ -65,6 +66,7 @@ class ResourceType:
     `apply_order` ranks types for writing: what others refer to has the lower number.
     `short_name` is kumactl's abbreviation, if Kuma gives the type one.
     `has_envoy_plugin` is set, for a policy, when its package translates it into Envoy config.
+    `name_rule` is what Kuma accepts as the type's names (see `resources.names`).
     """
 
     name: str
@@ -81,6 +83,7 @@ class ResourceType:
     # Secrets are stored like any resource but never listed with their data in the open.
     sensitive: bool = False
     has_envoy_plugin: bool = False
+    name_rule: NameRule = NameRule.SUBDOMAIN
 
     @property
     def singular_display_name(self) -> str:

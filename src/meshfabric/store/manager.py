@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from meshfabric.resources import REGISTRY, Registry, Resource, ResourceKey, Scope, Violation
-from meshfabric.resources.model import ValidationFailed
+from meshfabric.resources.model import ResourceType, ValidationFailed
+from meshfabric.resources.names import mesh_violations, name_violations
 from meshfabric.store.errors import Conflict, MeshNotFound
 from meshfabric.store.protocol import Store
 
@@ -50,7 +51,7 @@ class ResourceManager:
     ) -> ApplyResult:
         """Validate and write one resource; with dry_run, say what a write would do."""
         rtype = self.registry.get(resource.type)
-        violations = _label_violations(resource.labels)
+        violations = _meta_violations(rtype, resource) + _label_violations(resource.labels)
         try:
             rtype.validate(resource.spec)
         except ValidationFailed as failed:
@@ -104,6 +105,14 @@ class ResourceManager:
         if previous.spec == resource.spec and previous.labels == resource.labels:
             return ApplyResult(previous, Outcome.UNCHANGED, previous)
         return ApplyResult(resource, Outcome.UPDATED, previous)
+
+
+def _meta_violations(rtype: ResourceType, resource: Resource) -> list[Violation]:
+    """The name (and mesh) every writer must get right: the API, registration and sync."""
+    found = name_violations(resource.name, rtype.name_rule, resource.labels)
+    if rtype.scope is Scope.MESH and resource.mesh:  # a missing mesh is refused below
+        found += mesh_violations(resource.mesh)
+    return found
 
 
 def _label_violations(labels: Mapping[str, Any]) -> list[Violation]:

@@ -22,6 +22,7 @@ from meshfabric.resources.common import (
 )
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
+from meshfabric.resources.names import NameRule
 
 # Kuma's ParseDuration for certificate lifetimes: one number, one unit (1d, 10y, 24h).
 _LIFETIME = re.compile(r"^(\d+)(y|w|d|h|m|s|ms)$")
@@ -314,4 +315,5 @@ TYPE = ResourceType(
     kds=KdsFlow.GLOBAL_TO_ZONE,
     has_spec=False,
     semantic_checks=(_mtls_violations, _observability, _zone_egress_needs_mtls),
+    name_rule=NameRule.LABEL,  # joined into SNI, secret and node names: no dots
 )

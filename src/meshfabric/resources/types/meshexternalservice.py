@@ -17,6 +17,7 @@ from meshfabric.resources.common import (
 )
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.names import NameRule
 
 TlsVersion = Literal["TLSAuto", "TLS10", "TLS11", "TLS12", "TLS13"]
 _VERSION_ORDER = {"TLS10": 0, "TLS11": 1, "TLS12": 2, "TLS13": 3}
@@ -126,4 +127,5 @@ TYPE = ResourceType(
     schema=Spec,
     kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
     semantic_checks=(_check,),
+    name_rule=NameRule.DISPLAY_LABEL,  # part of its hostnames
 )

@@ -7,6 +7,7 @@ from typing import get_args
 from meshfabric.resources.common import LabelSelector, Protocol, Strict
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.names import NameRule
 from meshfabric.resources.types.meshservice import ServicePort
 
 
@@ -51,4 +52,5 @@ TYPE = ResourceType(
     schema=Spec,
     kds=KdsFlow.GLOBAL_TO_ZONE,
     semantic_checks=(_check,),
+    name_rule=NameRule.DISPLAY_LABEL,  # part of its hostnames
 )

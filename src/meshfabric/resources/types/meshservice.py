@@ -7,6 +7,7 @@ from typing import Literal
 from meshfabric.resources.common import IntOrString, Labels, LabelSelector, Port, Strict
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
+from meshfabric.resources.names import NameRule
 
 
 class DataplaneRef(Strict):
@@ -64,4 +65,5 @@ TYPE = ResourceType(
     # Each zone publishes its own services; global passes them on to the other zones.
     kds=KdsFlow.ZONE_TO_ZONES,
     semantic_checks=(_one_selector,),
+    name_rule=NameRule.DISPLAY_LABEL,  # part of its hostnames
 )

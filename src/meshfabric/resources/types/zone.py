@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from meshfabric.resources.common import Proto
 from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.names import NameRule
 
 
 class ZoneFields(Proto):
@@ -19,4 +20,5 @@ TYPE = ResourceType(
     schema=ZoneFields,
     kds=KdsFlow.NONE,
     has_spec=False,
+    name_rule=NameRule.LABEL,
 )
