@@ -25,6 +25,19 @@ class ControlPlane:
         self.log = data_dir / "cp.log"
 
     def start(self) -> ControlPlane:
+        self._spawn()
+        wait_until(self._answers, 30, f"the control plane on {self.url} (log: {self.log})")
+        return self
+
+    def run_to_exit(self, timeout: float = 30) -> tuple[int, str]:
+        """Start it and wait for it to end on its own: (exit code, log)."""
+        process = self._spawn()
+        try:
+            return process.wait(timeout=timeout), self.log.read_text()
+        finally:
+            self.stop()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable, "-m", "meshfabric.cp",
@@ -37,8 +50,7 @@ class ControlPlane:
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
-        wait_until(self._answers, 30, f"the control plane on {self.url} (log: {self.log})")
-        return self
+        return self.process
 
     @property
     def token(self) -> str:

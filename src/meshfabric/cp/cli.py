@@ -13,6 +13,7 @@ from meshfabric.cp.config import Mode
 from meshfabric.cp.config_file import ConfigError
 from meshfabric.cp.logs import configure
 from meshfabric.cp.runtime import run as run_control_plane
+from meshfabric.ports import PortInUse
 from meshfabric.store.migrations import SchemaTooNew
 
 app = typer.Typer(
@@ -81,7 +82,7 @@ def run(
     configure(settings.log)
     try:
         asyncio.run(run_control_plane(settings))
-    except SchemaTooNew as refused:
+    except (SchemaTooNew, PortInUse) as refused:
         typer.echo(f"meshfabric-cp: {refused}", err=True)
         raise typer.Exit(1) from None
 

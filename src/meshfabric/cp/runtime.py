@@ -27,6 +27,7 @@ from meshfabric.insights import StatusUpdater
 from meshfabric.ipam import VipProvisioner
 from meshfabric.kds.global_server import GlobalKds, KdsListen
 from meshfabric.kds.zone_client import GlobalConnection, ZoneKds
+from meshfabric.ports import bind_tcp
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.postgres import PostgresStore
@@ -73,7 +74,10 @@ def _read_token(path: Path) -> str | None:
 
 
 async def run(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT; raises PortInUse, before anything starts, if a port is taken."""
+    api_socket = bind_tcp("the REST API", settings.api.address, settings.api.port)
     async with AsyncExitStack() as stack:
+        stack.callback(api_socket.close)
         store = await open_store(settings)
         stack.push_async_callback(store.close)
         users = TokenIssuer(store, USER)
@@ -122,7 +126,7 @@ async def run(settings: Settings) -> None:
             "control plane started",
             extra={"mode": settings.mode.value, "api_port": settings.api.port},
         )
-        await server.serve()
+        await server.serve(sockets=[api_socket])
         log.info("control plane stopping")
 
 

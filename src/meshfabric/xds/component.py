@@ -12,6 +12,7 @@ import grpc
 from envoy.service.discovery.v3 import ads_pb2_grpc
 
 from meshfabric.ca.identities import IdentityProvider
+from meshfabric.ports import GRPC_EXCLUSIVE_PORT, claim_unix_socket, in_use
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
 from meshfabric.xds.admission import DataplaneAdmission
@@ -30,6 +31,7 @@ _GRPC_OPTIONS = [
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
+    GRPC_EXCLUSIVE_PORT,
 ]
 
 
@@ -71,8 +73,7 @@ class XdsComponent:
         server.add_generic_rpc_handlers([self._registration.handler()])
         self.port = _add_tcp_port(server, listen)
         if listen.unix_socket is not None:
-            listen.unix_socket.parent.mkdir(parents=True, exist_ok=True)
-            listen.unix_socket.unlink(missing_ok=True)  # left behind by a killed predecessor
+            claim_unix_socket("xDS", listen.unix_socket)
             server.add_insecure_port(f"unix:{listen.unix_socket}")
         self._reconciling = asyncio.create_task(self.reconciler.run(), name="xds-reconciler")
         await server.start()
@@ -98,9 +99,13 @@ class XdsComponent:
 
 def _add_tcp_port(server: grpc.aio.Server, listen: Listen) -> int:
     target = f"{listen.address}:{listen.port}"
-    if listen.tls is None:
-        port: int = server.add_insecure_port(target)
+    try:
+        if listen.tls is None:
+            port: int = server.add_insecure_port(target)
+            return port
+        cert_pem, key_pem = listen.tls
+        credentials = grpc.ssl_server_credentials([(key_pem, cert_pem)])
+        port = server.add_secure_port(target, credentials)
         return port
-    cert_pem, key_pem = listen.tls
-    port = server.add_secure_port(target, grpc.ssl_server_credentials([(key_pem, cert_pem)]))
-    return port
+    except RuntimeError as failed:  # gRPC's only word for it: "Failed to bind to address"
+        raise in_use("xDS", target, failed) from None
