@@ -1,0 +1,3 @@
+from meshfabric.lab.cli import main
+
+main()

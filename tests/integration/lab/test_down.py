@@ -1,0 +1,93 @@
+"""`down`, and an `up` that fails half-way, leave nothing behind: no namespace, link, rule or
+process, and no state file."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from meshfabric.lab import KONG_AIR, Lab, LabError, ssh
+from meshfabric.lab.state import LabState, ProcessRecord, load
+from tests.integration.lab.support import lab_cli, needs_namespaces, state_dir
+
+pytestmark = [pytest.mark.lab, needs_namespaces]
+
+
+def _namespaces() -> set[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
+    return {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+
+
+def _machine_network() -> tuple[str, str]:
+    """The links and the nftables ruleset of the machine's own network namespace."""
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
+    rules = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True)
+    return (
+        "\n".join(line.split(":")[1].strip() for line in links.stdout.splitlines()),
+        rules.stdout,
+    )
+
+
+def _lab_namespaces() -> set[str]:
+    return {name for name in _namespaces() if name.startswith("mflab-")}
+
+
+def _assert_gone(prefix: str, processes: list[ProcessRecord], labs_before: set[str]) -> None:
+    assert not [name for name in _namespaces() if name.startswith(prefix)]
+    assert _lab_namespaces() == labs_before
+    assert not [process.what for process in processes if process.alive()]
+
+
+def test_down_removes_every_namespace_process_and_state_file_and_never_touched_the_machine() -> (
+    None
+):
+    before = _lab_namespaces()
+    machine = _machine_network()
+    with state_dir() as state:
+        lab_cli("up", "--state-dir", str(state))
+        lab = Lab.open(state)
+        recorded = load(state).processes
+        prefix = f"mflab-{lab.plan.lab_id}-"
+        started_by_a_user = lab.host("eu-west-1/flight-control-2").popen(["sleep", "300"])
+        assert len(recorded) == len(lab.hosts)
+        assert all(process.alive() for process in recorded)
+        assert set(lab.plan.namespaces) <= _namespaces()
+        assert _machine_network() == machine
+
+        lab_cli("down", "--state-dir", str(state))
+
+        _assert_gone(prefix, recorded, before)
+        assert started_by_a_user.wait(timeout=5) != 0
+        assert not state.exists()
+    assert _machine_network() == machine
+
+
+def test_an_up_that_fails_half_way_removes_what_it_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = _lab_namespaces()
+    machine = _machine_network()
+    made_before_failing: list[LabState] = []
+    original = ssh.wait_listening
+
+    with state_dir() as state:
+
+        def fail_on_the_third_host(*args: Any) -> None:
+            made = load(state)
+            if args[1] == made.plan.hosts[2]:
+                made_before_failing.append(made)
+                assert all(process.alive() for process in made.processes)
+                assert set(made.namespaces) <= _namespaces()
+                raise LabError("injected failure")
+            original(*args)
+
+        monkeypatch.setattr(ssh, "wait_listening", fail_on_the_third_host)
+        with pytest.raises(LabError, match="injected failure"):
+            Lab.up(KONG_AIR, state)
+
+        (made,) = made_before_failing
+        _assert_gone(f"mflab-{made.plan.lab_id}-", made.processes, before)
+        assert not state.exists()
+    assert _machine_network() == machine

@@ -1,0 +1,96 @@
+"""The address plan, the validation of topologies and the routers' rulesets, without root."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from meshfabric.lab import KONG_AIR, HostSpec, LabError, Role, Topology, ZoneSpec
+from meshfabric.lab.firewall import router_ruleset
+from meshfabric.lab.topology import Plan, PlannedZone, named, plan
+
+
+def _zone(lab: Plan, name: str) -> PlannedZone:
+    return next(zone for zone in lab.zones if zone.name == name)
+
+
+def test_every_name_and_address_of_a_lab_carries_its_own_prefix_and_range() -> None:
+    lab = plan(KONG_AIR, "ab12")
+
+    assert all(name.startswith("mflab-ab12-") for name in lab.namespaces)
+    assert len(set(lab.namespaces)) == len(lab.namespaces)
+    addresses = [host.address for host in lab.hosts]
+    assert len(set(addresses)) == len(addresses)
+    for zone in lab.zones:
+        assert all(host.address in zone.lan and host.address.is_private for host in zone.hosts)
+
+
+def test_an_unknown_topology_names_the_known_ones() -> None:
+    with pytest.raises(LabError, match=r"unknown topology 'nope' \(known: kong-air\)"):
+        named("nope")
+
+
+@pytest.mark.parametrize(
+    ("topology", "message"),
+    [
+        (replace(KONG_AIR, zones=KONG_AIR.zones[:1]), r"topology.zones: between 2"),
+        (
+            replace(KONG_AIR, zones=(*KONG_AIR.zones, KONG_AIR.zones[1])),
+            r"topology.zones: zone names must be unique",
+        ),
+        (
+            Topology("t", (KONG_AIR.zones[0], ZoneSpec("Bad_Zone", (HostSpec("a", Role.APP),)))),
+            r"topology.zones\[Bad_Zone\].name",
+        ),
+        (
+            Topology("t", (KONG_AIR.zones[0], ZoneSpec("z", (HostSpec("router", Role.APP),)))),
+            r"topology.zones\[z\].hosts\[router\].name",
+        ),
+        (
+            Topology(
+                "t",
+                (KONG_AIR.zones[0], ZoneSpec("z", (HostSpec("g", Role.GLOBAL_CONTROL_PLANE),))),
+            ),
+            r"topology.zones\[z\].hosts\[g\].role",
+        ),
+        (Topology("t", KONG_AIR.zones[1:]), r"no host has the role global-control-plane"),
+    ],
+)
+def test_a_bad_topology_is_refused_naming_the_field(topology: Topology, message: str) -> None:
+    with pytest.raises(LabError, match=message):
+        plan(topology, "ab12")
+
+
+def test_without_zone_egress_the_whole_lan_may_dial_other_ingresses() -> None:
+    lab = plan(KONG_AIR, "ab12")
+    ruleset = router_ruleset(_zone(lab, "us-east-1"), lab)
+
+    assert (
+        'iifname "lan" oifname "wan" ip saddr { 10.10.1.0/24 } ip daddr { 10.10.2.11 } '
+        "tcp dport 10001 accept" in ruleset
+    )
+    assert (
+        'iifname "lan" oifname "wan" ip saddr { 10.10.1.10 } ip daddr { 10.10.0.10 } '
+        "tcp dport 5685 accept" in ruleset
+    )
+
+
+def test_with_zone_egress_only_egress_hosts_may_dial_other_ingresses() -> None:
+    lab = plan(KONG_AIR.with_zone_egress(True), "ab12")
+    ruleset = router_ruleset(_zone(lab, "eu-west-1"), lab)
+
+    assert "ip saddr { 10.10.2.12 } ip daddr { 10.10.1.11 } tcp dport 10001 accept" in ruleset
+    assert "ip saddr { 10.10.1.12 } ip daddr { 10.10.2.11 } tcp dport 10001 accept" in ruleset
+    assert "10.10.2.0/24" not in ruleset
+
+
+def test_the_global_router_lets_in_kds_from_zone_control_planes_only() -> None:
+    lab = plan(KONG_AIR, "ab12")
+    ruleset = router_ruleset(_zone(lab, "global"), lab)
+
+    assert (
+        'iifname "wan" oifname "lan" ip saddr { 10.10.1.10, 10.10.2.10 } '
+        "ip daddr { 10.10.0.10 } tcp dport 5685 accept" in ruleset
+    )
+    assert "10001" not in ruleset
