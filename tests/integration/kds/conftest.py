@@ -41,9 +41,15 @@ class Federation:
         path.write_text(issued.text)
         return path
 
-    def start_zone(self, zone: str, token_file: Path | None = None, *args: str) -> ControlPlane:
+    def start_zone(
+        self,
+        zone: str,
+        token_file: Path | None = None,
+        *args: str,
+        env: dict[str, str] | None = None,
+    ) -> ControlPlane:
         return self.start(
-            {},
+            env or {},
             "--mode", "zone", "--zone", zone,
             "--global-address", self.address,
             "--zone-token-file", str(token_file or self.zone_token(zone)),
