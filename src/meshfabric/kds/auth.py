@@ -1,17 +1,24 @@
 """Zone authentication: a zone opens its streams with a zone token that global signed for it.
 
 Open-source Kuma accepts any zone under any name; here the token must be valid, issued for
-the very zone name the stream claims, and carry the `cp` scope.
+the very zone name the stream claims, and carry the `cp` scope, for as long as the stream
+is open: a token revoked or expiring meanwhile ends it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import grpc
 
 from meshfabric.kds.mux import AUTHORIZATION_HEADER, ZONE_NAME_HEADER
-from meshfabric.tokens import InvalidToken, TokenIssuer
+from meshfabric.resources import ResourceKey
+from meshfabric.store.events import ChangeEvent
+from meshfabric.tokens import ZONE, InvalidToken, TokenIssuer
 
 CP_SCOPE = "cp"
 
@@ -25,8 +32,14 @@ class ZoneRefused(Exception):
         self.reason = reason
 
 
-async def authenticate(zones: TokenIssuer, metadata: Mapping[str, str]) -> str:
-    """The name of the zone the stream's token proves, or ZoneRefused."""
+@dataclass(frozen=True)
+class ZoneIdentity:
+    zone: str
+    token: str
+
+
+async def authenticate(zones: TokenIssuer, metadata: Mapping[str, str]) -> ZoneIdentity:
+    """The zone the stream's token proves, or ZoneRefused."""
     zone = metadata.get(ZONE_NAME_HEADER, "").strip()
     if not zone:
         raise ZoneRefused(
@@ -38,8 +51,9 @@ async def authenticate(zones: TokenIssuer, metadata: Mapping[str, str]) -> str:
             grpc.StatusCode.UNAUTHENTICATED,
             f'zone "{zone}" sent no zone token (meshctl generate zone-token --zone {zone})',
         )
+    token = token.strip()
     try:
-        claims = await zones.verify(token.strip())
+        claims = await zones.verify(token)
     except InvalidToken as reason:
         raise ZoneRefused(
             grpc.StatusCode.UNAUTHENTICATED, f'zone token refused for zone "{zone}": {reason}'
@@ -54,4 +68,30 @@ async def authenticate(zones: TokenIssuer, metadata: Mapping[str, str]) -> str:
             grpc.StatusCode.PERMISSION_DENIED,
             f'zone token refused for zone "{zone}": its scope lacks "{CP_SCOPE}"',
         )
-    return zone
+    return ZoneIdentity(zone, token)
+
+
+async def until_refused(zones: TokenIssuer, identity: ZoneIdentity) -> ZoneRefused:
+    """Wait until the zone's token no longer verifies; why, as a refusal to end its stream.
+
+    Checked again whenever the zone token's revocation list or signing key changes, and
+    when the token expires: no polling.
+    """
+    watched = {ZONE.revocations_key(""), ZONE.signing_key_key("")}
+    async with zones.store.events.subscribe() as changes:
+        while True:
+            try:
+                claims = await zones.verify(identity.token)
+            except InvalidToken as reason:
+                return ZoneRefused(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f'zone token refused for zone "{identity.zone}": {reason}',
+                )
+            # On timeout it has expired: the next check says so.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_change_of(changes, watched), claims["exp"] - time.time())
+
+
+async def _change_of(changes: asyncio.Queue[ChangeEvent], keys: set[ResourceKey]) -> None:
+    while (await changes.get()).key not in keys:
+        pass

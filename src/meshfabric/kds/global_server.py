@@ -7,12 +7,13 @@ connected and disconnected, and the version it runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from envoy.service.discovery.v3.discovery_pb2 import (
@@ -20,7 +21,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     DeltaDiscoveryResponse,
 )
 
-from meshfabric.kds.auth import ZoneRefused, authenticate
+from meshfabric.kds.auth import ZoneIdentity, ZoneRefused, authenticate, until_refused
 from meshfabric.kds.flows import FromZone, ToZone
 from meshfabric.kds.mux import VERSION_HEADER, channel_options, service_handler
 from meshfabric.kds.receiver import Receiver
@@ -31,6 +32,8 @@ from meshfabric.store.protocol import Store
 from meshfabric.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 GLOBAL_NODE_ID = "global"
 _KEPT_SUBSCRIPTIONS = 5
@@ -79,11 +82,27 @@ class GlobalKds:
     async def _global_to_zone(
         self, requests: AsyncIterator[DeltaDiscoveryRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[DeltaDiscoveryResponse]:
-        metadata = await self._admit(context)
-        zone = metadata.zone
+        identity, version = await self._admit(context)
+        async for response in self._while_valid(
+            identity, context, self._send(identity.zone, version, requests)
+        ):
+            yield response
+
+    async def _zone_to_global(
+        self, responses: AsyncIterator[DeltaDiscoveryResponse], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[DeltaDiscoveryRequest]:
+        identity, _ = await self._admit(context)
+        async for request in self._while_valid(
+            identity, context, self._receive(identity.zone, responses)
+        ):
+            yield request
+
+    async def _send(
+        self, zone: str, version: str, requests: AsyncIterator[DeltaDiscoveryRequest]
+    ) -> AsyncGenerator[DeltaDiscoveryResponse, None]:
         await self._ensure_zone(zone)
-        subscription = await self._connected(zone, metadata.version)
-        log.info("zone connected", extra={"zone": zone, "zone_version": metadata.version})
+        subscription = await self._connected(zone, version)
+        log.info("zone connected", extra={"zone": zone, "zone_version": version})
         sender = Sender(self._store, ToZone(zone), f'zone "{zone}"', self._max_message_bytes)
         try:
             async for response in sender.serve(requests):
@@ -92,28 +111,54 @@ class GlobalKds:
             log.info("zone disconnected", extra={"zone": zone})
             await self._disconnected(zone, subscription)
 
-    async def _zone_to_global(
-        self, responses: AsyncIterator[DeltaDiscoveryResponse], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[DeltaDiscoveryRequest]:
-        zone = (await self._admit(context)).zone
+    async def _receive(
+        self, zone: str, responses: AsyncIterator[DeltaDiscoveryResponse]
+    ) -> AsyncGenerator[DeltaDiscoveryRequest, None]:
         await self._ensure_zone(zone)
-        receiver = Receiver(
-            self._store, FromZone(self._store, zone), GLOBAL_NODE_ID, f'zone "{zone}"'
-        )
+        peer = f'zone "{zone}"'
+        receiver = Receiver(self._store, FromZone(self._store, zone), GLOBAL_NODE_ID, peer)
         for request in await receiver.subscriptions():
             yield request
         async for response in responses:
             yield await receiver.on_response(response)
 
-    async def _admit(self, context: grpc.aio.ServicerContext) -> _ZoneMetadata:
+    async def _while_valid(
+        self,
+        identity: ZoneIdentity,
+        context: grpc.aio.ServicerContext,
+        stream: AsyncGenerator[T, None],
+    ) -> AsyncIterator[T]:
+        """The stream's messages until it ends or the zone's token stops verifying."""
+        refused = asyncio.create_task(until_refused(self._zones, identity))
+        following: asyncio.Future[T] | None = None
+        try:
+            while True:
+                following = asyncio.ensure_future(anext(stream))
+                await asyncio.wait({following, refused}, return_when=asyncio.FIRST_COMPLETED)
+                if not following.done():
+                    reason = refused.result()
+                    log.warning("disconnecting a zone: %s", reason, extra={"zone": identity.zone})
+                    await context.abort(reason.code, reason.reason)
+                try:
+                    yield following.result()
+                except StopAsyncIteration:
+                    return
+        finally:
+            refused.cancel()
+            if following is not None and not following.done():
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+            await stream.aclose()
+
+    async def _admit(self, context: grpc.aio.ServicerContext) -> tuple[ZoneIdentity, str]:
         metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
         try:
-            zone = await authenticate(self._zones, metadata)
+            identity = await authenticate(self._zones, metadata)
         except ZoneRefused as refused:
             log.warning("refused a zone: %s", refused.reason)
             await context.abort(refused.code, refused.reason)
             raise  # abort() raises; this keeps the type checker informed
-        return _ZoneMetadata(zone, metadata.get(VERSION_HEADER, ""))
+        return identity, metadata.get(VERSION_HEADER, "")
 
     async def _ensure_zone(self, zone: str) -> None:
         if await self._store.get(ResourceKey("Zone", "", zone)) is not None:
@@ -151,12 +196,6 @@ class GlobalKds:
         subscriptions = list((current.spec if current else {}).get("subscriptions") or [])
         kept = change(subscriptions)[-_KEPT_SUBSCRIPTIONS:]
         await self._store.put(Resource("ZoneInsight", "", zone, {"subscriptions": kept}))
-
-
-@dataclass(frozen=True)
-class _ZoneMetadata:
-    zone: str
-    version: str
 
 
 def _now() -> str:

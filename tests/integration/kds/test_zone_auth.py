@@ -71,3 +71,40 @@ def test_a_zone_cannot_overwrite_what_global_made(federation: Federation) -> Non
     assert at_global["labels"]["kuma.io/origin"] == "global"
     time.sleep(2)
     assert zone_b.log.read_text().count(reason) == 1, "a refused batch is not sent again"
+
+
+def insight_closed(federation: Federation, zone: str) -> bool:
+    overview = get(federation.global_cp, "/zones/_overview").json()
+    for item in overview["items"]:
+        if item["name"] == zone:
+            return "disconnectTime" in item["zoneInsight"]["subscriptions"][-1]
+    return False
+
+
+def test_a_connected_zone_whose_token_is_revoked_is_disconnected(federation: Federation) -> None:
+    token = federation.zone_token("zone-a")
+    zone_a = federation.start_zone("zone-a", token)
+    wait_for(zone_a, "/meshes/default", "the mesh in zone A")
+    jti = jwt.decode(token.read_text(), options={"verify_signature": False})["jti"]
+    put(
+        federation.global_cp,
+        "/global-secrets/zone-token-revocations",
+        {
+            "type": "GlobalSecret",
+            "name": "zone-token-revocations",
+            "data": base64.b64encode(jti.encode()).decode(),
+        },
+    )
+    reason = 'zone token refused for zone "zone-a": the token has been revoked'
+    wait_until(lambda: logged(zone_a, reason), TIMEOUT, "the revocation in zone A's log")
+    wait_until(lambda: insight_closed(federation, "zone-a"), TIMEOUT, "zone A disconnected")
+    assert logged(federation.global_cp, f"disconnecting a zone: {reason}")
+
+
+def test_a_connected_zone_is_disconnected_when_its_token_expires(federation: Federation) -> None:
+    zone_a = federation.start_zone("zone-a", federation.zone_token("zone-a", valid_for="6s"))
+    wait_for(zone_a, "/meshes/default", "the mesh in zone A")
+    assert not insight_closed(federation, "zone-a")
+    reason = 'zone token refused for zone "zone-a": the token has expired'
+    wait_until(lambda: logged(zone_a, reason), TIMEOUT, "the expiry in zone A's log")
+    wait_until(lambda: insight_closed(federation, "zone-a"), TIMEOUT, "zone A disconnected")
