@@ -95,16 +95,17 @@ def show_status(
     output: Annotated[Output, typer.Option("--output", "-o")] = Output.TABLE,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
-    """Every host with its zone, role, address and namespace."""
+    """Every host with its zone, role, address, namespace and whether its sshd runs."""
     facts = status(Lab.open(state_dir))
     if output is Output.JSON:
         typer.echo(json.dumps(facts, indent=2))
         return
-    table = Table(title=f"lab {facts['lab']} ({facts['topology']})")
-    for column in ("host", "zone", "role", "address", "namespace"):
+    table = Table(title=f"lab {facts['lab']} ({facts['topology']})", title_justify="left")
+    columns = ("host", "zone", "role", "address", "namespace", "sshd")
+    for column in columns:
         table.add_column(column.upper())
     for host in facts["hosts"]:
-        table.add_row(host["host"], host["zone"], host["role"], host["address"], host["namespace"])
+        table.add_row(*(host[column] for column in columns))
     Console(width=200).print(table)
 
 

@@ -38,6 +38,7 @@ def status(lab: Lab) -> dict[str, Any]:
                 "role": host.role.value,
                 "address": str(host.address),
                 "namespace": host.namespace,
+                "sshd": "running" if lab.sshd_running(host.key) else "stopped",
             }
             for host in lab.plan.hosts
         ],

@@ -21,6 +21,7 @@ from meshfabric.lab.topology import LabError, Plan, PlannedHost, Topology, names
 DEFAULT_STATE_DIR = Path("/run/meshfabric-lab")
 CLIENT_KEY = "client_key"
 KNOWN_HOSTS = "known_hosts"
+SSH_CONFIG = "ssh_config"
 _HOSTS_DIR = "hosts"
 _SSH_CONTROL_DIR = "ssh-control"
 # Tool -> the Debian package that provides it.
@@ -84,6 +85,18 @@ class Lab:
     @property
     def known_hosts(self) -> Path:
         return self.state_dir / KNOWN_HOSTS
+
+    @property
+    def ssh_config(self) -> Path:
+        """For `ssh -F`: every host by its inventory name (`ssh -F ... client-1.us-east-1`)."""
+        return self.state_dir / SSH_CONFIG
+
+    def sshd_running(self, key: str) -> bool:
+        return any(
+            process.alive()
+            for process in self._state.processes
+            if process.host == key and process.program == "sshd"
+        )
 
     @property
     def ssh_control_dir(self) -> Path:
@@ -151,10 +164,13 @@ class Lab:
             config.write_text(ssh.sshd_config(host, host_key, authorized))
             log = directory / "sshd.log"
             process = ssh.start_sshd(host, config, log)
-            self._state.processes.append(ProcessRecord.of(process.pid, f"sshd {host.key}"))
+            self._state.processes.append(ProcessRecord.of(process.pid, "sshd", host.key))
             save(self.state_dir, self._state)
             started.append((process, host, log))
         self.known_hosts.write_text("".join(known_hosts))
+        self.ssh_config.write_text(
+            ssh.client_config(self.plan.hosts, self.client_key, self.known_hosts)
+        )
         # Started all at once, then waited for: the hosts' sshds come up in parallel.
         for process, host, log in started:
             ssh.wait_listening(process, host, log)
@@ -177,7 +193,7 @@ class Lab:
     def _remove_state_dir(self) -> None:
         for name in (_HOSTS_DIR, _SSH_CONTROL_DIR):
             shutil.rmtree(self.state_dir / name, ignore_errors=True)
-        for name in (CLIENT_KEY, CLIENT_KEY + ".pub", KNOWN_HOSTS, STATE_FILE):
+        for name in (CLIENT_KEY, CLIENT_KEY + ".pub", KNOWN_HOSTS, SSH_CONFIG, STATE_FILE):
             (self.state_dir / name).unlink(missing_ok=True)
         if self._state.created_directory:
             with contextlib.suppress(OSError):

@@ -107,3 +107,21 @@ def known_hosts_line(host: PlannedHost, public_key_line: str) -> str:
 
 def proxy_command(host: PlannedHost) -> str:
     return f"ip netns exec {host.namespace} nc %h %p"
+
+
+def client_config(hosts: list[PlannedHost], client_key: Path, known_hosts: Path) -> str:
+    """An ssh_config naming every host as the inventory does."""
+    entries = [
+        f"Host {host.inventory_name}\n"
+        f"    HostName {host.address}\n"
+        f"    ProxyCommand {proxy_command(host)}\n"
+        for host in hosts
+    ]
+    return "".join(entries) + (
+        "Host *\n"
+        "    User root\n"
+        f"    IdentityFile {client_key}\n"
+        "    IdentitiesOnly yes\n"
+        f"    UserKnownHostsFile {known_hosts}\n"
+        "    StrictHostKeyChecking yes\n"
+    )

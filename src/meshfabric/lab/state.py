@@ -24,18 +24,24 @@ _STOP_TIMEOUT_S = 3.0
 
 @dataclass(frozen=True)
 class ProcessRecord:
-    """A process the lab started; `start_time` tells it from a later process with its PID."""
+    """A process the lab started in `host`; `start_time` tells it from a later process that
+    reused its PID."""
 
     pid: int
     start_time: int
-    what: str
+    program: str
+    host: str
 
     @classmethod
-    def of(cls, pid: int, what: str) -> ProcessRecord:
+    def of(cls, pid: int, program: str, host: str) -> ProcessRecord:
         start_time = process_start_time(pid)
         if start_time is None:
-            raise LabError(f"{what} (pid {pid}) exited right after it started")
-        return cls(pid, start_time, what)
+            raise LabError(f"{program} in {host} (pid {pid}) exited right after it started")
+        return cls(pid, start_time, program, host)
+
+    @property
+    def what(self) -> str:
+        return f"{self.program} in {self.host}"
 
     def alive(self) -> bool:
         return process_start_time(self.pid) == self.start_time

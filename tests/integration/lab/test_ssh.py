@@ -47,6 +47,24 @@ def test_ansible_pings_every_host_through_its_own_sshd(kong_air: Lab, tmp_path: 
         assert "Accepted publickey for root" in log.read_text(), host.key
 
 
+def test_ssh_reaches_a_host_by_its_inventory_name_with_the_labs_ssh_config(
+    kong_air: Lab,
+) -> None:
+    client = kong_air.host("eu-west-1/flight-control-2")
+
+    shown = subprocess.run(
+        ["ssh", "-F", str(kong_air.ssh_config), client.planned.inventory_name,
+         "ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )  # fmt: skip
+
+    assert shown.returncode == 0, shown.stderr
+    assert f"inet {client.address}/24" in shown.stdout
+
+
 def test_inventory_groups_hosts_by_role_and_zone_with_their_facts(kong_air: Lab) -> None:
     inventory = yaml.safe_load(lab_cli("inventory", "--state-dir", str(kong_air.state_dir)).stdout)
     groups = inventory["all"]["children"]

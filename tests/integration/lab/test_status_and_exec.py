@@ -43,9 +43,10 @@ def test_status_json_lists_every_host_with_its_address_configured_in_its_namespa
         configured = json.loads(addresses.stdout)[0]["addr_info"][0]["local"]
         assert configured == host["address"], host
         assert host["namespace"].startswith(f"mflab-{kong_air.plan.lab_id}-")
+        assert host["sshd"] == "running"
 
 
-def test_status_table_shows_each_host_and_address(kong_air: Lab) -> None:
+def test_status_table_shows_each_host_with_its_address(kong_air: Lab) -> None:
     table = lab_cli("status", "--state-dir", str(kong_air.state_dir)).stdout
 
     for host in kong_air.hosts:
