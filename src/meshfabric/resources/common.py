@@ -330,7 +330,8 @@ class LabelSelector(Strict):
 class Extension(Strict):
     """Hands a resource to a control plane plugin; `config` is the plugin's business."""
 
-    type: str
+    # Empty when left out, as Kuma decodes it, so that the reason is Kuma's "must not be empty".
+    type: str = ""
     config: Any = None
 
 

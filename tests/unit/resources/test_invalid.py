@@ -148,7 +148,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "spec.ports[0].appProtocol",
         "appProtocol must be one of: grpc, http, http2, kafka, tcp",
     ),
-    ("MeshMultiZoneService", {"ports": [{"port": 80}]}, "spec.selector", "must be defined"),
+    (
+        "MeshMultiZoneService",
+        {"ports": [{"port": 80}]},
+        "spec.selector.meshService.matchLabels",
+        "cannot be empty",
+    ),
     (
         "MeshExternalService",
         {"match": {"port": 443, "protocol": "udp"}},

@@ -189,12 +189,23 @@ def _logging_backend(at: str, backend: Mapping[str, Any]) -> list[Violation]:
         address = str(conf.get("address") or "")
         if not address:
             return [Violation(f"{at}.config.address", "cannot be empty")]
-        host, _, port = address.rpartition(":")
-        if not host or not port:
+        if split_host_port(address) is None:
             return [Violation(f"{at}.config.address", "has to be in format of HOST:PORT")]
         return []
     reason = 'unknown backend type. Available backends: "tcp", "file"'
     return [Violation(f"{at}.type", reason)]
+
+
+def split_host_port(address: str) -> tuple[str, str] | None:
+    """Go's net.SplitHostPort, and Kuma's demand that both parts be there: `host:port` or
+    `[v6]:port`; None when the address is not of that form."""
+    if address.startswith("["):
+        host, bracket, port = address[1:].partition("]:")
+        valid = bool(bracket) and "]" not in host and ":" not in port
+    else:
+        host, _, port = address.partition(":")
+        valid = ":" not in port and "[" not in address and "]" not in address
+    return (host, port) if valid and host and port else None
 
 
 def _tracing_backend(at: str, backend: Mapping[str, Any]) -> list[Violation]:

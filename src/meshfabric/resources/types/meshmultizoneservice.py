@@ -12,7 +12,7 @@ from meshfabric.resources.types.meshservice import ServicePort
 
 
 class Selector(Strict):
-    meshService: LabelSelector
+    meshService: LabelSelector = LabelSelector()
 
 
 class Port(ServicePort):
@@ -24,8 +24,9 @@ _PROTOCOLS = sorted(get_args(Protocol))
 
 
 class Spec(Strict):
-    selector: Selector
-    ports: list[Port]
+    # Left out, they are empty, as Kuma decodes them, and refused for being empty.
+    selector: Selector = Selector()
+    ports: list[Port] = []
 
 
 def _check(spec: Spec) -> list[Violation]:
