@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 from meshfabric.resources.model import ResourceKey
@@ -24,15 +24,38 @@ class ChangeEvent:
     version: int
 
 
+KeyWatcher = Callable[[ChangeEvent], None]
+
+
 class EventBus:
-    """Each subscriber gets its own unbounded queue, so a slow one never blocks a write."""
+    """Each subscriber gets its own unbounded queue, so a slow one never blocks a write.
+
+    Watchers of one resource are called at once instead, without a queue each: thousands
+    of them (a revocation list per open stream) cost a lookup per event, not a queue each.
+    """
 
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[ChangeEvent]] = set()
+        self._watchers: dict[ResourceKey, set[KeyWatcher]] = {}
 
     def publish(self, event: ChangeEvent) -> None:
         for queue in self._queues:
             queue.put_nowait(event)
+        for notify in list(self._watchers.get(event.key, ())):
+            notify(event)
+
+    @contextmanager
+    def watching(self, key: ResourceKey, notify: KeyWatcher) -> Iterator[None]:
+        """Call `notify` (which must not block) with each change of `key` while the block runs."""
+        self._watchers.setdefault(key, set()).add(notify)
+        try:
+            yield
+        finally:
+            watchers = self._watchers.get(key)
+            if watchers is not None:
+                watchers.discard(notify)
+                if not watchers:
+                    del self._watchers[key]
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[ChangeEvent]]:

@@ -9,6 +9,7 @@ from meshfabric.tokens.issuer import (
     TokenKind,
     parse_duration,
 )
+from meshfabric.tokens.validity import TokenValidity
 
 __all__ = [
     "DATAPLANE",
@@ -17,5 +18,6 @@ __all__ = [
     "InvalidToken",
     "TokenIssuer",
     "TokenKind",
+    "TokenValidity",
     "parse_duration",
 ]

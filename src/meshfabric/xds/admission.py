@@ -1,21 +1,24 @@
-"""Which proxies the ADS server serves: registered dataplanes presenting a valid token."""
+"""Which proxies the ADS server serves: registered dataplanes presenting a valid token, for
+as long as both last (a revoked or expired token, or a deleted Dataplane, ends the stream)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 
 import grpc
 from envoy.config.core.v3.base_pb2 import Node
 
 from meshfabric.metrics import XDS_CONNECTED_PROXIES
 from meshfabric.resources import ResourceKey
+from meshfabric.store.events import ChangeEvent, ChangeKind
 from meshfabric.store.protocol import Store
-from meshfabric.tokens import TokenIssuer
-from meshfabric.xds.auth import check_claims, verify_token
+from meshfabric.tokens import TokenIssuer, TokenValidity
+from meshfabric.xds.auth import bearer, check_claims, token_refused, verify_token
 from meshfabric.xds.insights import ProxyInsights
 from meshfabric.xds.proxy import Features, ProxyId
 from meshfabric.xds.reconcile import Reconciler
-from meshfabric.xds.server import Admitted, Refused
+from meshfabric.xds.server import Admitted, EndStream, Refused
 
 # Node metadata set by meshfabric-dp's bootstrap.
 MESH_KEY = "mesh"
@@ -35,6 +38,8 @@ class DataplaneAdmission:
         self._tokens = tokens
         self._reconciler = reconciler
         self._insights = insights
+        self._validity = TokenValidity(tokens)
+        self._guards: dict[Admitted, ExitStack] = {}
 
     async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted:
         mesh, name, proxy_type = identify(node)
@@ -47,18 +52,42 @@ class DataplaneAdmission:
             )
         check_claims(claims, name, dataplane.spec, proxy_type)
         fields = node.metadata.fields
-        metadata = {key: value.string_value for key, value in fields.items()}
-        return Admitted(ProxyId(mesh, name), Features.from_metadata(metadata))
+        features = Features.from_metadata({k: v.string_value for k, v in fields.items()})
+        return Admitted(ProxyId(mesh, name), features, bearer(metadata), claims)
 
-    def connected(self, admitted: Admitted) -> None:
+    def connected(self, admitted: Admitted, end: EndStream) -> None:
         XDS_CONNECTED_PROXIES.inc()
         self._reconciler.connect(admitted.proxy, admitted.features)
         self._insights.connected(admitted.proxy)
+        self._guards[admitted] = self._guard(admitted, end)
 
     def disconnected(self, admitted: Admitted) -> None:
         XDS_CONNECTED_PROXIES.dec()
+        guard = self._guards.pop(admitted, None)
+        if guard is not None:
+            guard.close()
         self._reconciler.disconnect(admitted.proxy)
         self._insights.disconnected(admitted.proxy)
+
+    def _guard(self, admitted: Admitted, end: EndStream) -> ExitStack:
+        """Watch what the stream was admitted on: its token and its Dataplane."""
+        proxy = admitted.proxy
+
+        def token_invalid(reason: str) -> None:
+            end(token_refused(proxy.mesh, reason))
+
+        def dataplane_changed(event: ChangeEvent) -> None:
+            if event.kind is ChangeKind.DELETED:
+                reason = f'dataplane "{proxy.name}" was deleted from mesh "{proxy.mesh}"'
+                end(Refused(grpc.StatusCode.NOT_FOUND, reason))
+
+        guard = ExitStack()
+        guard.enter_context(
+            self._validity.watch(admitted.token, admitted.claims, token_invalid, proxy.mesh)
+        )
+        key = ResourceKey("Dataplane", proxy.mesh, proxy.name)
+        guard.enter_context(self._store.events.watching(key, dataplane_changed))
+        return guard
 
 
 def identify(node: Node) -> tuple[str, str, str]:

@@ -38,11 +38,14 @@ async def verify_token(
     try:
         return await tokens.verify(token, mesh)
     except InvalidToken as reason:
-        explanation = _foreign_mesh(token, mesh) or str(reason)
-        raise Refused(
-            grpc.StatusCode.UNAUTHENTICATED,
-            f'dataplane token refused for mesh "{mesh}": {explanation}',
-        ) from None
+        raise token_refused(mesh, _foreign_mesh(token, mesh) or str(reason)) from None
+
+
+def token_refused(mesh: str, reason: str) -> Refused:
+    """At admission, or later on an open stream (the token revoked or expired meanwhile)."""
+    return Refused(
+        grpc.StatusCode.UNAUTHENTICATED, f'dataplane token refused for mesh "{mesh}": {reason}'
+    )
 
 
 def _foreign_mesh(token: str, mesh: str) -> str:

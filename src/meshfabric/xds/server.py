@@ -2,15 +2,17 @@
 
 Each stream is admitted once (token and identity, see `Admission`), then follows its proxy's
 snapshot in the cache: requests and new snapshots are handled in arrival order by one
-protocol session, so responses on a stream never interleave.
+protocol session, so responses on a stream never interleave. The admission may end the
+stream later (its token revoked or expired, its Dataplane deleted): the proxy then gets the
+gRPC status and the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import grpc
@@ -41,10 +43,16 @@ class Refused(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per stream
 class Admitted:
     proxy: ProxyId  # the identity the token was checked against: all the stream may serve
     features: Features = NO_FEATURES  # what the proxy's host offers beyond the basics
+    token: str = ""
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Ends a stream with the refusal's status and reason; safe to call more than once.
+EndStream = Callable[[Refused], None]
 
 
 class Admission(Protocol):
@@ -52,7 +60,9 @@ class Admission(Protocol):
 
     async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted: ...
 
-    def connected(self, admitted: Admitted) -> None: ...
+    def connected(self, admitted: Admitted, end: EndStream) -> None:
+        """The stream is served; call `end` when the proxy may no longer be."""
+        ...
 
     def disconnected(self, admitted: Admitted) -> None: ...
 
@@ -102,10 +112,13 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         log.info("proxy %s connected", proxy, extra=_fields(proxy) | {"xds": protocol})
         try:
             with self._cache.watch(proxy, inbox.put_nowait):
-                self._admission.connected(admitted)
+                self._admission.connected(admitted, inbox.put_nowait)
                 for response in session.on_request(first):
                     yield response
                 while (item := await inbox.get()) is not _END:
+                    if isinstance(item, Refused):
+                        log.warning("ending the stream of proxy %s: %s", proxy, item.reason)
+                        await context.abort(item.code, item.reason)
                     handle = (
                         session.on_snapshot if isinstance(item, Snapshot) else session.on_request
                     )

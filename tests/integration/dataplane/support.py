@@ -80,8 +80,9 @@ class ZoneControlPlane(ControlPlane):
         with self.client() as client:
             client.delete(f"/meshes/{mesh}/{plural}/{name}").raise_for_status()
 
-    def dataplane_token(self, mesh: str, *services: str) -> str:
-        request = {"mesh": mesh, "tags": {"kuma.io/service": list(services)}, "validFor": "1h"}
+    def dataplane_token(self, mesh: str, *services: str, valid_for: str = "1h") -> str:
+        tags = {"kuma.io/service": list(services)}
+        request = {"mesh": mesh, "tags": tags, "validFor": valid_for}
         with self.client() as client:
             response = client.post("/tokens/dataplane", json=request)
         response.raise_for_status()
