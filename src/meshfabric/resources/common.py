@@ -155,6 +155,15 @@ def is_dns_name(value: str) -> bool:
     return 0 < len(value) <= 255 and bool(_DNS_NAME.match(value)) and not is_ip(value)
 
 
+# govalidator's IsFilePath, which Kuma uses: an absolute Unix or Windows path.
+_UNIX_PATH = re.compile(r"^(/[^/\x00]*)+/?$")
+_WINDOWS_PATH = re.compile(r'^[a-zA-Z]:\\(?:[^\\/:*?"<>|\r\n]+\\)*[^\\/:*?"<>|\r\n]*$')
+
+
+def is_file_path(value: str) -> bool:
+    return bool(_UNIX_PATH.match(value) or _WINDOWS_PATH.match(value))
+
+
 def port_violations(path: str, port: int) -> list[Violation]:
     """Protobuf ports default to 0 when left out: Kuma reports both cases the same way."""
     if 1 <= port <= 65535:
@@ -378,18 +387,24 @@ def open_telemetry_target_violations(path: str, target: OpenTelemetryTarget) -> 
 Conf = TypeVar("Conf", bound=BaseModel)
 
 
+# Kuma's `default` is a plain struct, so leaving it out means an empty one: validated as
+# such, it is reported by the fields it lacks (`default.action`, `default.backends`).
+def _empty_default() -> Any:
+    return Field(default_factory=dict, validate_default=True)
+
+
 class FromItem(Strict, Generic[Conf]):
     targetRef: TargetRef
-    default: Conf
+    default: Conf = _empty_default()
 
 
 class ToItem(Strict, Generic[Conf]):
     targetRef: TargetRef
-    default: Conf
+    default: Conf = _empty_default()
 
 
 class RuleItem(Strict, Generic[Conf]):
-    default: Conf
+    default: Conf = _empty_default()
 
 
 class MatchedRuleItem(RuleItem[Conf], Generic[Conf]):
@@ -427,7 +442,7 @@ class SingleConfPolicySpec(Strict, Generic[Conf]):
     """Policies that configure the selected proxies as a whole (MeshMetric, MeshTrace)."""
 
     targetRef: TargetRef | None = None
-    default: Conf
+    default: Conf = _empty_default()
 
 
 _SECTIONS = (("from", "from_"), ("to", "to"), ("rules", "rules"))
@@ -468,6 +483,8 @@ class TargetRefRules:
     from_by_top: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # from/to/rules policies must configure something, and rules replace from and to.
     needs_section: bool = False
+    # Whether a top-level MeshGateway may pick listeners by tags.
+    gateway_listener_tags: bool = True
 
     def __call__(self, spec: Any) -> list[Violation]:
         present = sections(spec)
@@ -476,6 +493,10 @@ class TargetRefRules:
         top_kind = spec.targetRef.kind if spec.targetRef is not None else "Mesh"
         if spec.targetRef is not None:
             violations += target_ref_violations("targetRef", spec.targetRef, self.top, inbound)
+            if top_kind == "MeshGateway" and spec.targetRef.tags and not self.gateway_listener_tags:
+                violations.append(
+                    Violation("targetRef.tags", "must not be set with kind MeshGateway")
+                )
         allowed = {
             "from": self.from_by_top.get(top_kind, self.from_),
             "to": self.to_by_top.get(top_kind, self.to),

@@ -669,7 +669,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "MeshAccessLog",
         {"to": [{"targetRef": {"kind": "Mesh"}}]},
-        "spec.to[0].default",
+        "spec.to[0].default.backends",
         "must be defined",
     ),
     (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -14,6 +16,8 @@ from meshfabric.resources.common import (
     Strict,
     TargetRefRules,
     confs,
+    is_file_path,
+    is_ip,
     match_violations,
     open_telemetry_target_violations,
 )
@@ -94,9 +98,31 @@ def _backend_violations(path: str, backend: Backend) -> list[Violation]:
         return [Violation(f"{path}.{block}", "must be defined")]
     if isinstance(settings, OpenTelemetry):
         return open_telemetry_target_violations(f"{path}.{block}", settings)
-    if settings.format is None:
-        return []
-    return _format_violations(f"{path}.{block}.format", settings.format)
+    violations = []
+    if settings.format is not None:
+        violations += _format_violations(f"{path}.{block}.format", settings.format)
+    if isinstance(settings, FileBackend) and not is_file_path(settings.path):
+        violations.append(Violation(f"{path}.file.path", "file backend requires a valid path"))
+    if isinstance(settings, TcpBackend) and not _is_url(settings.address):
+        violations.append(Violation(f"{path}.tcp.address", "tcp backend requires valid address"))
+    return violations
+
+
+# A host (IP or RFC 1123 name), an optional port, and optionally a scheme in front.
+_URL = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:/\[\]]+)(?::(?P<port>\d+))?/?$"
+)
+_HOST_LABEL = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
+
+
+def _is_url(address: str) -> bool:
+    found = _URL.match(address)
+    if found is None:
+        return False
+    host, port = found["host"].strip("[]"), found["port"]
+    if port is not None and not 0 < int(port) <= 65535:
+        return False
+    return is_ip(host) or all(_HOST_LABEL.match(label) for label in host.split("."))
 
 
 def _format_violations(path: str, format_: Format) -> list[Violation]:
@@ -114,7 +140,18 @@ def _format_violations(path: str, format_: Format) -> list[Violation]:
             violations.append(Violation(f"{path}.json[{index}].key", "key cannot be empty"))
         if not field.value:
             violations.append(Violation(f"{path}.json[{index}].value", "value cannot be empty"))
+        if not _is_json_pair(field):
+            violations.append(Violation(f"{path}.json[{index}]", "is not a valid JSON object"))
     return violations
+
+
+def _is_json_pair(field: JsonField) -> bool:
+    """Kuma's rule: the key and value, written between quotes as they are, must be JSON."""
+    try:
+        json.loads(f'{{"{field.key}": "{field.value}"}}')
+    except ValueError:
+        return False
+    return True
 
 
 TYPE = policy_type(

@@ -16,6 +16,7 @@ from meshfabric.resources.common import (
     Strict,
     TargetRefRules,
     confs,
+    is_file_path,
 )
 from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import policy_type
@@ -73,7 +74,7 @@ def _conf_violations(spec: Spec) -> list[Violation]:
     for path, _, conf in confs(spec):
         if conf.http is None and conf.tcp is None and conf.grpc is None:
             violations.append(Violation(path, "must have at least one defined: http, tcp, grpc"))
-        if conf.eventLogPath is not None and not conf.eventLogPath.strip():
+        if conf.eventLogPath is not None and not is_file_path(conf.eventLogPath):
             violations.append(
                 Violation(f"{path}.eventLogPath", "must be a valid path when defined")
             )

@@ -76,7 +76,8 @@ class _Retries(Strict):
 
 
 class Http(_Retries):
-    retryOn: list[str] | None = None
+    # Status codes may be written as numbers (`- 503`), as Kuma reads them.
+    retryOn: list[str | int] | None = None
     retriableResponseHeaders: list[HeaderMatch] | None = None
     retriableRequestHeaders: list[HeaderMatch] | None = None
     hostSelection: list[Predicate] | None = None
@@ -139,7 +140,7 @@ def _retries_violations(path: str, retries: _Retries) -> list[Violation]:
 def _http_violations(path: str, http: Http) -> list[Violation]:
     violations = []
     for index, condition in enumerate(http.retryOn or []):
-        if condition not in _HTTP_RETRY_ON and not _is_status_code(condition):
+        if condition not in _HTTP_RETRY_ON and not _is_status_code(str(condition)):
             violations.append(Violation(f"{path}.retryOn[{index}]", f"unknown item '{condition}'"))
     priorities_seen = False
     for index, predicate in enumerate(http.hostSelection or []):

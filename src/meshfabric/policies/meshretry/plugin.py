@@ -3,7 +3,7 @@ gRPC) or connect attempts of the TCP proxy."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from envoy.config.route.v3.route_components_pb2 import HeaderMatcher, RetryPolicy
@@ -77,7 +77,7 @@ def configure(out: OutboundTraffic, conf: Mapping[str, Any], protocol: Protocol)
 def retry_policy(conf: Mapping[str, Any], grpc: bool) -> RetryPolicy:
     names = GRPC_CONDITIONS if grpc else HTTP_CONDITIONS
     default = DEFAULT_GRPC_RETRY_ON if grpc else DEFAULT_HTTP_RETRY_ON
-    wanted: Sequence[str] = conf.get("retryOn") or default
+    wanted = [str(item) for item in conf.get("retryOn") or default]
     policy = RetryPolicy()
     conditions = [names[item] for item in wanted if item in names]
     statuses = [int(item) for item in wanted if item.isdigit()]

@@ -49,6 +49,8 @@ def _conf_violations(spec: Spec) -> list[Violation]:
     top_kind = spec.targetRef.kind if spec.targetRef is not None else "Mesh"
     violations = []
     for path, item, conf in confs(spec):
+        if top_kind in _GATEWAY_OR_ROUTE and path.startswith("from"):
+            continue  # `from` itself is refused: Kuma does not look into its entries
         http = conf.http
         if conf.connectionTimeout is None and conf.idleTimeout is None and http is None:
             violations.append(Violation(path, "at least one timeout should be configured"))

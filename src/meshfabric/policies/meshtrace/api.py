@@ -136,6 +136,7 @@ TYPE = policy_type(
                 "MeshServiceSubset",
                 "Dataplane",
             ),
+            gateway_listener_tags=False,
         ),
         _conf_violations,
     ),

@@ -39,6 +39,9 @@ class Spec(TargetedSpec):
 def _rule_matches_are_valid(spec: Spec) -> list[Violation]:
     violations: list[Violation] = []
     for index, rule in enumerate(spec.rules or []):
+        if not (rule.default.allow or rule.default.deny or rule.default.allowWithShadowDeny):
+            reason = "at least one of 'allow', 'allowWithShadowDeny', 'deny' has to be defined"
+            violations.append(Violation(f"rules[{index}]", reason))
         for name in ("allow", "deny", "allowWithShadowDeny"):
             matches: list[Match] = getattr(rule.default, name) or []
             for position, match in enumerate(matches):
