@@ -342,19 +342,19 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "MeshRetry",
         {"to": [{"targetRef": {"kind": "Mesh"}, "default": {}}]},
-        "spec.to[0].default",
+        "spec.to[0].default.conf",
         "at least one of the 'tcp', 'http', 'grpc' must be specified",
     ),
     (
         "MeshRetry",
         {"to": [{"targetRef": {"kind": "Mesh"}, "default": {"tcp": {"maxConnectAttempt": 0}}}]},
-        "spec.to[0].default.tcp.maxConnectAttempt",
+        "spec.to[0].default.conf.tcp.maxConnectAttempt",
         "must be greater than 0",
     ),
     (
         "MeshRetry",
         {"to": [{"targetRef": {"kind": "Mesh"}, "default": {"http": {"retryOn": ["5XX"]}}}]},
-        "spec.to[0].default.http.retryOn[0]",
+        "spec.to[0].default.conf.http.retryOn[0]",
         "unknown item '5XX'",
     ),
     (
@@ -372,7 +372,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "MeshRetry",
         {"to": [{"targetRef": {"kind": "Mesh"}, "default": {"http": {"backOff": {}}}}]},
-        "spec.to[0].default.http.backOff",
+        "spec.to[0].default.conf.http.backOff",
         "must not be empty",
     ),
     (
@@ -385,7 +385,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
                 }
             ]
         },
-        "spec.to[0].default.http.hostSelection[0].tags",
+        "spec.to[0].default.conf.http.hostSelection[0].tags",
         "must be defined",
     ),
     # --- MeshHealthCheck
@@ -569,7 +569,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "MeshMetric",
         {"default": {"backends": [{"type": "Prometheus"}]}},
-        "spec.default.backends[0].prometheus",
+        "spec.default.backends.backend[0].prometheus",
         "must be defined",
     ),
     (
@@ -579,7 +579,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
                 "backends": [{"type": "OpenTelemetry", "openTelemetry": {"endpoint": "collector"}}]
             }
         },
-        "spec.default.backends[0].openTelemetry.endpoint",
+        "spec.default.backends.backend[0].openTelemetry.endpoint",
         "must be in host:port format",
     ),
     (

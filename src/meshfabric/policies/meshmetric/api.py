@@ -85,7 +85,7 @@ def _conf_violations(spec: Spec) -> list[Violation]:
                 path = f"default.sidecar.profiles.{section}[{index}].match"
                 violations.append(Violation(path, "invalid regex"))
     for index, backend in enumerate(spec.default.backends or []):
-        path = f"default.backends[{index}]"
+        path = f"default.backends.backend[{index}]"  # Kuma's spelling
         if backend.type == "Prometheus" and backend.prometheus is None:
             violations.append(Violation(f"{path}.prometheus", "must be defined"))
         if backend.type != "OpenTelemetry":

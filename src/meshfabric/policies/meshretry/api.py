@@ -105,7 +105,8 @@ class Spec(OutboundPolicySpec[Conf]):
 
 def _conf_violations(spec: Spec) -> list[Violation]:
     violations = []
-    for path, _, conf in confs(spec):
+    for default_path, _, conf in confs(spec):
+        path = f"{default_path}.conf"  # Kuma's spelling: its validator roots `default` at "conf"
         if conf.tcp is None and conf.http is None and conf.grpc is None:
             reason = "at least one of the 'tcp', 'http', 'grpc' must be specified"
             violations.append(Violation(path, reason))

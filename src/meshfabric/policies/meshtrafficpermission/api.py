@@ -45,7 +45,7 @@ def _rule_matches_are_valid(spec: Spec) -> list[Violation]:
         for name in ("allow", "deny", "allowWithShadowDeny"):
             matches: list[Match] = getattr(rule.default, name) or []
             for position, match in enumerate(matches):
-                path = f"rules[{index}].default.{name}[{position}]"
+                path = f"rules[{index}].{name}[{position}]"  # Kuma's spelling: no `default`
                 violations += match_violations(path, match)
     return violations
 
