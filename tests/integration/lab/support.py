@@ -23,7 +23,7 @@ CONNECT_TIMEOUT_S = 1
 def _namespaces_permitted() -> bool:
     if os.geteuid() != 0:
         return False
-    probe = f"mflab-probe-{os.getpid()}"
+    probe = f"mfprobe-{os.getpid()}"
     created = subprocess.run(["ip", "netns", "add", probe], capture_output=True, check=False)
     if created.returncode != 0:
         return False
