@@ -285,8 +285,9 @@ class SpiffeIDMatch(Strict):
 
 
 class SNIMatch(Strict):
-    type: Literal["Exact"]
-    value: str
+    # Both checked with the spec (match_violations), as Kuma checks them.
+    type: str = ""
+    value: str = ""
 
 
 class Match(Strict):
@@ -311,8 +312,22 @@ def match_violations(path: str, match: Match) -> list[Violation]:
     violations = []
     if match.spiffeID is not None and not _SPIFFE_ID.match(match.spiffeID.value):
         violations.append(Violation(f"{path}.spiffeID", "must be a valid Spiffe ID"))
-    if match.sni is not None and not is_dns_subdomain(match.sni.value):
-        violations.append(Violation(f"{path}.sni.value", "must be a valid DNS-1123 subdomain"))
+    if match.sni is not None:
+        violations += _sni_violations(f"{path}.sni", match.sni)
+    return violations
+
+
+def _sni_violations(path: str, sni: SNIMatch) -> list[Violation]:
+    violations = []
+    if not sni.type:
+        violations.append(Violation(f"{path}.type", "must be set"))
+    elif sni.type != "Exact":
+        reason = f'unrecognized type "{sni.type}", supported values are: Exact'
+        violations.append(Violation(f"{path}.type", reason))
+    if not sni.value:
+        violations.append(Violation(f"{path}.value", "must be set"))
+    elif not is_dns_subdomain(sni.value):
+        violations.append(Violation(f"{path}.value", "must be a valid DNS-1123 subdomain"))
     return violations
 
 

@@ -360,8 +360,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "MeshRetry",
         {"to": [{"targetRef": {"kind": "Mesh"}, "default": {"grpc": {"retryOn": ["Aborted"]}}}]},
-        "spec.to[0].default.grpc.retryOn[0]",
-        "must be one of Canceled",
+        "spec.to[0].default.conf.grpc.retryOn[0]",
+        "unknown item 'Aborted'",
     ),
     (
         "MeshRetry",

@@ -8,7 +8,6 @@ from typing import Literal
 from meshfabric.resources.common import (
     Duration,
     HeaderMatch,
-    HeaderName,
     Labels,
     OutboundPolicySpec,
     PositiveDuration,
@@ -53,7 +52,8 @@ class BackOff(Strict):
 
 
 class ResetHeader(Strict):
-    name: HeaderName
+    # Checked with the spec, so that its violation is reported where Kuma reports it.
+    name: str
     format: Literal["Seconds", "UnixTimestamp"]
 
 
@@ -62,8 +62,12 @@ class RateLimitedBackOff(Strict):
     maxInterval: PositiveDuration | None = None
 
 
+_PREDICATES = ("OmitPreviousHosts", "OmitHostsWithTags", "OmitPreviousPriorities")
+_GRPC_RETRY_ON = ("Canceled", "DeadlineExceeded", "Internal", "ResourceExhausted", "Unavailable")
+
+
 class Predicate(Strict):
-    predicate: Literal["OmitPreviousHosts", "OmitHostsWithTags", "OmitPreviousPriorities"]
+    predicate: str  # one of _PREDICATES, checked with the spec as Kuma does
     tags: Labels | None = None
     updateFrequency: int = 2
 
@@ -85,12 +89,7 @@ class Http(_Retries):
 
 
 class Grpc(_Retries):
-    retryOn: (
-        list[
-            Literal["Canceled", "DeadlineExceeded", "Internal", "ResourceExhausted", "Unavailable"]
-        ]
-        | None
-    ) = None
+    retryOn: list[str | int] | None = None  # each one of _GRPC_RETRY_ON, checked with the spec
 
 
 class Conf(Strict):
@@ -122,6 +121,12 @@ def _conf_violations(spec: Spec) -> list[Violation]:
                 violations += _retries_violations(f"{path}.{name}", retries)
         if conf.http is not None:
             violations += _http_violations(f"{path}.http", conf.http)
+        if conf.grpc is not None:
+            violations += [
+                Violation(f"{path}.grpc.retryOn[{index}]", f"unknown item '{condition}'")
+                for index, condition in enumerate(conf.grpc.retryOn or [])
+                if str(condition) not in _GRPC_RETRY_ON
+            ]
     return violations
 
 
@@ -135,6 +140,10 @@ def _retries_violations(path: str, retries: _Retries) -> list[Violation]:
     limited = retries.rateLimitedBackOff
     if limited is not None and limited.resetHeaders is None:
         violations.append(Violation(f"{path}.rateLimitedBackOff.resetHeaders", "must be defined"))
+    for index, header in enumerate(limited.resetHeaders or [] if limited else []):
+        if not header.name:
+            item = f"{path}.rateLimitedBackOff.resetHeaders[{index}].name"
+            violations.append(Violation(item, "must be defined"))
     return violations
 
 
@@ -146,6 +155,9 @@ def _http_violations(path: str, http: Http) -> list[Violation]:
     priorities_seen = False
     for index, predicate in enumerate(http.hostSelection or []):
         item = f"{path}.hostSelection[{index}]"
+        if predicate.predicate not in _PREDICATES:
+            reason = f"unknown predicate type '{predicate.predicate}'"
+            violations.append(Violation(f"{item}.predicate", reason))
         if predicate.predicate == "OmitHostsWithTags" and predicate.tags is None:
             violations.append(Violation(f"{item}.tags", "must be defined"))
         if predicate.predicate == "OmitPreviousPriorities":
