@@ -16,18 +16,23 @@ pytestmark = [pytest.mark.lab, needs_namespaces]
 
 
 def _namespaces() -> set[str]:
-    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True)
-    return {line.split()[0] for line in listed.stdout.splitlines() if line.strip()}
+    return {line.split()[0] for line in _output("ip", "netns", "list").splitlines() if line.strip()}
 
 
-def _machine_network() -> tuple[str, str]:
-    """The links and the nftables ruleset of the machine's own network namespace."""
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
-    rules = subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True, check=True)
-    return (
-        "\n".join(line.split(":")[1].strip() for line in links.stdout.splitlines()),
-        rules.stdout,
-    )
+def _machine_network() -> list[str]:
+    """The link names, addresses, routes and nftables ruleset of the machine's own network
+    namespace."""
+    links = _output("ip", "-o", "link")
+    return [
+        "\n".join(line.split(":")[1].strip() for line in links.splitlines()),
+        _output("ip", "-o", "addr"),
+        _output("ip", "route", "show", "table", "all"),
+        _output("nft", "list", "ruleset"),
+    ]
+
+
+def _output(*argv: str) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
 
 def _lab_namespaces() -> set[str]:
