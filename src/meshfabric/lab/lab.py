@@ -16,7 +16,15 @@ from typing import Any
 from meshfabric.lab import network, ssh
 from meshfabric.lab.firewall import router_ruleset
 from meshfabric.lab.state import STATE_FILE, LabState, ProcessRecord, load, save, stop
-from meshfabric.lab.topology import LabError, Plan, PlannedHost, Topology, namespace_prefix, plan
+from meshfabric.lab.topology import (
+    ROUTER,
+    LabError,
+    Plan,
+    PlannedHost,
+    Topology,
+    namespace_prefix,
+    plan,
+)
 
 DEFAULT_STATE_DIR = Path("/run/meshfabric-lab")
 CLIENT_KEY = "client_key"
@@ -136,7 +144,7 @@ class Lab:
             network.create_namespace(namespace)
         network.build_fabric(self.plan)
         for zone in self.plan.zones:
-            ruleset = self._host_dir(f"{zone.name}-router") / "ruleset.nft"
+            ruleset = self._host_dir(f"{ROUTER}.{zone.name}") / "ruleset.nft"
             ruleset.write_text(router_ruleset(zone, self.plan))
             network.build_router(self.plan, zone, ruleset)
             for number in range(len(zone.hosts)):
@@ -155,7 +163,7 @@ class Lab:
         started = []
         known_hosts = []
         for host in self.plan.hosts:
-            directory = self._host_dir(f"{host.zone}-{host.name}")
+            directory = self._host_dir(host.inventory_name)
             host_key = directory / "ssh_host_ed25519_key"
             known_hosts.append(
                 ssh.known_hosts_line(host, ssh.generate_key(host_key, host.inventory_name))

@@ -22,7 +22,8 @@ WAN_NETWORK = ipaddress.IPv4Network("10.255.0.0/24")
 _FIRST_LAN = ipaddress.IPv4Address("10.10.0.0")
 _FIRST_HOST_OFFSET = 10
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$")
-_RESERVED_HOST_NAMES = frozenset({"router"})
+ROUTER = "router"
+_RESERVED_HOST_NAMES = frozenset({ROUTER})
 _MAX_ZONES = 200
 
 
@@ -206,7 +207,7 @@ def plan(topology: Topology, lab_id: str) -> Plan:
                 host.name,
                 host.role,
                 lan[_FIRST_HOST_OFFSET + number],
-                f"{prefix}{zone.name}-{host.name}",
+                f"{prefix}{host.name}.{zone.name}",
             )
             for number, host in enumerate(zone.hosts)
         )
@@ -217,7 +218,7 @@ def plan(topology: Topology, lab_id: str) -> Plan:
                 lan,
                 lan[1],
                 WAN_NETWORK[index + 1],
-                f"{prefix}{zone.name}-router",
+                f"{prefix}{ROUTER}.{zone.name}",
                 hosts,
             )
         )

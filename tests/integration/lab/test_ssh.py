@@ -43,7 +43,7 @@ def test_ansible_pings_every_host_through_its_own_sshd(kong_air: Lab, tmp_path: 
     assert set(stats) == {host.planned.inventory_name for host in kong_air.hosts}
     assert all(s["ok"] == 1 and not s["unreachable"] and not s["failures"] for s in stats.values())
     for host in kong_air.hosts:
-        log = kong_air.state_dir / "hosts" / f"{host.planned.zone}-{host.planned.name}" / "sshd.log"
+        log = kong_air.state_dir / "hosts" / host.planned.inventory_name / "sshd.log"
         assert "Accepted publickey for root" in log.read_text(), host.key
 
 

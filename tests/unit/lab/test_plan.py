@@ -26,6 +26,17 @@ def test_every_name_and_address_of_a_lab_carries_its_own_prefix_and_range() -> N
         assert all(host.address in zone.lan and host.address.is_private for host in zone.hosts)
 
 
+def test_names_that_join_alike_still_get_distinct_namespaces() -> None:
+    apps = (HostSpec("east-1-x", Role.APP), HostSpec("x", Role.APP))
+    topology = Topology(
+        "t", (KONG_AIR.zones[0], ZoneSpec("us", apps[:1]), ZoneSpec("us-east-1", apps[1:]))
+    )
+
+    namespaces = plan(topology, "ab12").namespaces
+
+    assert len(set(namespaces)) == len(namespaces)
+
+
 def test_an_unknown_topology_names_the_known_ones() -> None:
     with pytest.raises(LabError, match=r"unknown topology 'nope' \(known: kong-air\)"):
         named("nope")
