@@ -62,7 +62,7 @@ class XdsComponent:
         self.inspector = Inspector(self.reconciler, self.cache, self.identities)
         admission = DataplaneAdmission(store, tokens, self.reconciler, self.insights)
         self._discovery = AggregatedDiscovery(self.cache, admission, self.insights)
-        self._registration = RegistrationService(manager, tokens)
+        self._registration = RegistrationService(manager, tokens, self.insights.connected_since)
         self._server: grpc.aio.Server | None = None
         self._reconciling: asyncio.Task[None] | None = None
         self.port = 0

@@ -83,6 +83,11 @@ class ProxyInsights:
         self._subscriptions[proxy] = _Subscription(proxy.mesh, proxy.name, self._control_plane)
         self._persist(proxy)
 
+    def connected_since(self, proxy: ProxyId) -> str | None:
+        """ "connected since <time>" while the proxy has a stream here, else None."""
+        subscription = self._subscriptions.get(proxy)
+        return f"connected since {subscription.connect_time}" if subscription else None
+
     def disconnected(self, proxy: ProxyId) -> None:
         subscription = self._subscriptions.get(proxy)
         if subscription is not None:

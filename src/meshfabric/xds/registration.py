@@ -4,6 +4,10 @@ starting Envoy and deregisters it on shutdown, authenticated by its dataplane to
 The calls are unary gRPC with JSON bodies, so the proxy side needs nothing but grpcio:
 Register {"dataplane": {<Dataplane as in YAML>}, "proxyType": "dataplane"} -> {"version": n}
 Deregister {"mesh": m, "name": n} -> {}
+
+A registration may not take over: not a Dataplane of a service its token does not cover,
+not one whose proxy is connected right now (a second meshfabric-dp with the same name), and
+not the labels the control plane itself sets.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from meshfabric.store.errors import MeshNotFound, NotFound
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
 from meshfabric.xds.auth import check_claims, verify_token
+from meshfabric.xds.proxy import ProxyId
 from meshfabric.xds.server import Refused
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,22 @@ SERVICE = "meshfabric.dataplane.v1.Registration"
 REGISTER_METHOD = f"/{SERVICE}/Register"
 DEREGISTER_METHOD = f"/{SERVICE}/Deregister"
 _META_FIELDS = ("type", "mesh", "name", "labels", "creationTime", "modificationTime")
+# Labels the control plane sets (sync origin, zone, display name, ...): never a proxy.
+CONTROL_PLANE_LABELS = frozenset(
+    {
+        "kuma.io/origin",
+        "kuma.io/zone",
+        "kuma.io/display-name",
+        "kuma.io/env",
+        "kuma.io/mesh",
+        "kuma.io/proxy-type",
+        "kuma.io/managed-by",
+        "k8s.kuma.io/namespace",
+    }
+)
+
+# When the proxy is connected now: a description for a person (since when), else None.
+RunningCheck = Callable[[ProxyId], str | None]
 
 Body = dict[str, Any]
 
@@ -45,9 +66,12 @@ def decode(data: bytes) -> Body:
 
 
 class RegistrationService:
-    def __init__(self, manager: ResourceManager, tokens: TokenIssuer) -> None:
+    def __init__(
+        self, manager: ResourceManager, tokens: TokenIssuer, running: RunningCheck
+    ) -> None:
         self._manager = manager
         self._tokens = tokens
+        self._running = running
 
     def handler(self) -> grpc.GenericRpcHandler:
         def unary(method: Callable[[Body, grpc.aio.ServicerContext], Awaitable[Body]]) -> Any:
@@ -65,11 +89,16 @@ class RegistrationService:
         if not name:
             raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the Dataplane has no name")
         fields = {k: v for k, v in document.items() if k not in _META_FIELDS}
+        labels = document.get("labels") or {}
+        _refuse_control_plane_labels(labels)
         claims = await verify_token(self._tokens, _metadata(context), mesh)
-        check_claims(claims, name, fields, str(request.get("proxyType") or "dataplane"))
-        resource = Resource(
-            type="Dataplane", mesh=mesh, name=name, spec=fields, labels=document.get("labels") or {}
-        )
+        proxy_type = str(request.get("proxyType") or "dataplane")
+        check_claims(claims, name, fields, proxy_type)
+        existing = await self._manager.store.get(ResourceKey("Dataplane", mesh, name))
+        if existing is not None:
+            check_claims(claims, name, existing.spec, proxy_type)  # another service's: no
+            self._refuse_if_running(existing)
+        resource = Resource(type="Dataplane", mesh=mesh, name=name, spec=fields, labels=labels)
         try:
             result = await self._manager.apply(resource)
         except ValidationFailed as failed:
@@ -94,6 +123,28 @@ class RegistrationService:
                 await self._manager.store.delete(doomed)
         log.info("dataplane deregistered", extra={"mesh": mesh, "dataplane": name})
         return {}
+
+    def _refuse_if_running(self, existing: Resource) -> None:
+        running = self._running(ProxyId(existing.mesh, existing.name))
+        if running is None:
+            return
+        address = (existing.spec.get("networking") or {}).get("address", "?")
+        raise Refused(
+            grpc.StatusCode.ALREADY_EXISTS,
+            f'dataplane "{existing.name}" of mesh "{existing.mesh}" is already running: its '
+            f"proxy at {address} is {running}. Stop that one first, or give this one "
+            "another name",
+        )
+
+
+def _refuse_control_plane_labels(labels: Mapping[str, Any]) -> None:
+    owned = sorted(CONTROL_PLANE_LABELS & set(labels))
+    if owned:
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f'invalid Dataplane: labels["{owned[0]}"]: set by the control plane, '
+            "not by a registering proxy",
+        )
 
 
 def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
