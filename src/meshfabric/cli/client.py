@@ -74,8 +74,30 @@ class ControlPlaneClient:
         self, rtype: ResourceTypeInfo, mesh: str | None, labels: Mapping[str, str] | None = None
     ) -> Iterator[Json]:
         """Every item, following `next` page by page; mesh None lists all meshes."""
-        params = {f"filter[labels.{key}]": value for key, value in (labels or {}).items()}
-        page = self._json("GET", _list_path(rtype, mesh), params={**params, "size": PAGE_SIZE})
+        yield from self._follow(_list_path(rtype, mesh), _label_filters(labels))
+
+    def list_page(
+        self,
+        rtype: ResourceTypeInfo,
+        mesh: str | None,
+        labels: Mapping[str, str] | None,
+        size: int,
+        offset: int,
+    ) -> Json:
+        """One page as the API answers it: {total, items, next}."""
+        params = {**_label_filters(labels), "size": size, "offset": offset}
+        return self._json("GET", _list_path(rtype, mesh), params=params)
+
+    def server_info(self) -> Json:
+        """The control plane's identity: product, version, mode, zone."""
+        return self._json("GET", "/")
+
+    def dataplane_overviews(self, mesh: str) -> Iterator[Json]:
+        """Every Dataplane of a mesh with its insight (Kuma's DataplaneOverview)."""
+        yield from self._follow(f"/meshes/{quote(mesh, safe='')}/dataplanes/_overview", {})
+
+    def _follow(self, path: str, params: Mapping[str, str]) -> Iterator[Json]:
+        page = self._json("GET", path, params={**params, "size": PAGE_SIZE})
         yield from page["items"]
         while page.get("next"):
             page = self._json("GET", _same_server(page["next"]))
@@ -128,6 +150,10 @@ class ControlPlaneClient:
             f"cannot reach the control plane at {self.address}: {reason or type(error).__name__} "
             "(is it running? `meshctl config control-planes list` shows the address in use)"
         )
+
+
+def _label_filters(labels: Mapping[str, str] | None) -> dict[str, str]:
+    return {f"filter[labels.{key}]": value for key, value in (labels or {}).items()}
 
 
 def _item_path(rtype: ResourceTypeInfo, mesh: str, name: str) -> str:

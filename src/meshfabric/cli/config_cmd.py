@@ -85,6 +85,17 @@ def remove(ctx: typer.Context, name: NameOption) -> None:
     typer.echo(f'removed control plane "{name}"')
 
 
+@control_planes.command("switch")
+def switch(ctx: typer.Context, name: NameOption) -> None:
+    """Make later commands talk to this control plane (as kumactl's switch does).
+
+    \b
+    Example:
+      meshctl config control-planes switch --name prod
+    """
+    _use(ctx, name)
+
+
 @app.command("use-context")
 def use_context(
     ctx: typer.Context,
@@ -96,6 +107,10 @@ def use_context(
     Example:
       meshctl config use-context prod
     """
+    _use(ctx, name)
+
+
+def _use(ctx: typer.Context, name: str) -> None:
     config = session(ctx).load_config()
     config.use(name)
     session(ctx).save_config(config)

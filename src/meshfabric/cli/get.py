@@ -36,6 +36,13 @@ def get(
             show_default=False,
         ),
     ] = None,
+    size: Annotated[
+        int | None,
+        typer.Option(min=1, max=1000, help="Show one page of this many items.", show_default=False),
+    ] = None,
+    offset: Annotated[
+        int, typer.Option(min=0, help="With --size: skip this many items first.")
+    ] = 0,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
     """Show resources: every one of a type, or one by name.
@@ -47,12 +54,13 @@ def get(
       meshctl get meshtimeouts --mesh kong-air -o yaml
       meshctl get MeshTrafficPermission allow-all -o json
       meshctl get meshservices -A --label kuma.io/zone=us-east-1
+      meshctl get dataplanes --size 50 --offset 100
     """
     client = connect(ctx)
     rtype = client.catalogue().find(type_name)
     if name is not None:
-        if labels:
-            raise MeshctlError("--label filters lists; leave it out when naming a resource")
+        if labels or size is not None:
+            raise MeshctlError("--label and --size are for lists; leave them out with a name")
         resource = client.get(rtype, mesh, name)
         if resource is None:
             _require_mesh(client, rtype, mesh)
@@ -63,14 +71,21 @@ def get(
             print_data(resource, output)
         return
     filters = parse_pairs(labels or (), "--label")
-    items = list(client.list_all(rtype, None if all_meshes else mesh, filters))
-    if not items and not all_meshes:
+    scope = None if all_meshes else mesh
+    if size is not None:
+        page = client.list_page(rtype, scope, filters, size, offset)
+    else:  # every page gathered, in the API's list shape
+        items = list(client.list_all(rtype, scope, filters))
+        page = {"total": len(items), "items": items, "next": None}
+    if not page["total"] and not all_meshes:
         _require_mesh(client, rtype, mesh)
     if output is OutputFormat.TABLE:
-        print_table(*tabulate(rtype, items))
+        print_table(*tabulate(rtype, page["items"]))
+        shown = len(page["items"])
+        if shown < page["total"]:
+            typer.echo(f"({shown} of {page['total']} from offset {offset}; more with --offset)")
     else:
-        # The API's list shape, with every page gathered.
-        print_data({"total": len(items), "items": items, "next": None}, output)
+        print_data(page, output)
 
 
 def _require_mesh(client: ControlPlaneClient, rtype: ResourceTypeInfo, mesh: str) -> None:

@@ -37,7 +37,8 @@ class _TypeFallbackGroup(TyperGroup):
 
 app = command_group(
     "Summaries of meshes, zones and resource types.\n\n"
-    "`inspect meshes`, `inspect zones`, or `inspect TYPE` for any resource type "
+    "`inspect meshes`, `inspect zones`, `inspect dataplanes`, `inspect dataplane NAME`, or "
+    "`inspect TYPE` for any resource type "
     "(for example `inspect mtp`).",
     cls=_TypeFallbackGroup,
 )
@@ -146,6 +147,32 @@ def dataplane(
     )
 
 
+@app.command("dataplanes")
+def dataplanes(
+    ctx: typer.Context,
+    mesh: Annotated[str, typer.Option("--mesh", "-m", help="Their mesh.")] = "default",
+    output: OutputOption = OutputFormat.TABLE,
+) -> None:
+    """Each dataplane with its state and its proxy's xDS subscription.
+
+    STATUS follows Kuma: Online when the proxy is connected and every inbound ready,
+    Partially degraded when some inbound is not ready, Offline otherwise. -o yaml or
+    -o json prints Kuma's DataplaneOverview of each.
+
+    \b
+    Example:
+      meshctl inspect dataplanes --mesh kong-air
+    """
+    overviews = list(connect(ctx).dataplane_overviews(mesh))
+    if output is not OutputFormat.TABLE:
+        print_data(overviews, output)
+        return
+    print_table(
+        ["NAME", "SERVICES", "STATUS", "LAST CONNECTED", "LAST UPDATED", "UPDATES", "ERRORS"],
+        [_dataplane_row(overview) for overview in overviews],
+    )
+
+
 @app.command(_BY_TYPE, hidden=True)
 def by_type(
     ctx: typer.Context, type_name: TypeArgument, output: OutputOption = OutputFormat.TABLE
@@ -210,6 +237,39 @@ def _zone_row(overview: Json) -> list[str]:
         version,
         age(latest.get("connectTime")),
     ]
+
+
+def _dataplane_row(overview: Json) -> list[str]:
+    subscriptions = (overview.get("dataplaneInsight") or {}).get("subscriptions") or [{}]
+    latest = subscriptions[-1]
+    inbounds = ((overview.get("dataplane") or {}).get("networking") or {}).get("inbound") or []
+    totals = (latest.get("status") or {}).get("total") or {}
+    services = sorted({str((i.get("tags") or {}).get("kuma.io/service", "")) for i in inbounds})
+    return [
+        overview["name"],
+        ", ".join(filter(None, services)) or "-",
+        dataplane_status(latest, inbounds),
+        age(latest.get("connectTime")),
+        age((latest.get("status") or {}).get("lastUpdateTime")),
+        str(totals.get("responsesAcknowledged", 0)),
+        str(totals.get("responsesRejected", 0)),
+    ]
+
+
+def dataplane_status(subscription: Json, inbounds: list[Json]) -> str:
+    """Kuma's rule: a connected proxy is Online if every inbound is ready, Offline if none is."""
+    if not subscription.get("connectTime") or subscription.get("disconnectTime"):
+        return "Offline"
+    ready = [_ready(inbound) for inbound in inbounds]
+    if all(ready):
+        return "Online"
+    return "Partially degraded" if any(ready) else "Offline"
+
+
+def _ready(inbound: Json) -> bool:
+    return (inbound.get("health") or {}).get("ready", True) is not False and inbound.get(
+        "state", "Ready"
+    ) == "Ready"
 
 
 def _counts(counts: dict[str, int]) -> str:

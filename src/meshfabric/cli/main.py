@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from meshfabric import __version__
-from meshfabric.cli import apply, config_cmd, delete, generate, get, inspect
+from meshfabric.cli import apply, config_cmd, delete, generate, get, inspect, version
 from meshfabric.cli.args import command_group
 from meshfabric.cli.config import DEFAULT_PATH
 from meshfabric.cli.errors import MeshctlError
@@ -81,6 +81,7 @@ def root(
 app.command("apply")(apply.apply)
 app.command("get")(get.get)
 app.command("delete")(delete.delete)
+app.command("version")(version.version)
 app.add_typer(inspect.app, name="inspect")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(generate.app, name="generate")

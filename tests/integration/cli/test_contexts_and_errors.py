@@ -93,3 +93,22 @@ def test_without_any_context_a_refused_request_says_to_add_one(
     error = bare_meshctl.fails("get", "meshes")
     assert "no control plane is configured yet: add one with its admin token" in error
     assert "--overwrite" not in error
+
+
+def test_switch_changes_the_context_and_version_names_both_sides(
+    bare_meshctl: Meshctl, control_plane: ControlPlane
+) -> None:
+    _add(bare_meshctl, "zone", control_plane.url, "--auth-token", control_plane.token)
+    _add(bare_meshctl, "down", f"http://127.0.0.1:{free_port()}", "--skip-verify")
+    assert bare_meshctl.ok("config", "control-planes", "switch", "--name", "zone") == (
+        'switched to context "zone"\n'
+    )
+    lines = bare_meshctl.ok("version").splitlines()
+    assert lines[0].startswith("Client: meshfabric ")
+    assert lines[1].startswith("Server: meshfabric ") and "control plane" in lines[1]
+    assert "no control plane named" in bare_meshctl.fails(
+        "config", "control-planes", "switch", "--name", "nosuch"
+    )
+    bare_meshctl.ok("config", "control-planes", "switch", "--name", "down")
+    assert bare_meshctl.ok("version", "--client").startswith("Client: meshfabric ")
+    assert "cannot tell the server version" in bare_meshctl.fails("version")

@@ -97,3 +97,14 @@ def test_a_mesh_that_does_not_exist_is_an_error_not_an_empty_list(meshctl: Meshc
     missing = 'Error: mesh "nosuch" not found (`meshctl get meshes` lists the meshes)\n'
     assert meshctl.fails("get", "mtp", "--mesh", "nosuch") == missing
     assert meshctl.fails("get", "mtp", "allow-all", "--mesh", "nosuch") == missing
+
+
+def test_get_size_and_offset_show_one_page(meshctl: Meshctl, mesh_name: str) -> None:
+    timeouts = [timeout_doc(mesh_name, f"t{index}") for index in range(3)]
+    meshctl.ok("apply", "-f", "-", stdin=documents(mesh_doc(mesh_name), *timeouts))
+    page = meshctl.ok("get", "mt", "-m", mesh_name, "--size", "2", "--offset", "1")
+    names = [line.split()[0] for line in page.splitlines()[1:3]]
+    assert names == ["t1", "t2"]
+    assert "(2 of 3 from offset 1; more with --offset)" in page
+    listed = yaml.safe_load(meshctl.ok("get", "mt", "-m", mesh_name, "--size", "1", "-o", "yaml"))
+    assert (listed["total"], len(listed["items"]), bool(listed["next"])) == (3, 1, True)

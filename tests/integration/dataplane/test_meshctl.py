@@ -73,3 +73,24 @@ def test_an_unknown_dataplane_is_reported_in_words(
     code, _, stderr = meshctl.run("inspect", "dataplane", "nope")
     assert code == 1
     assert "Dataplane default/nope not found" in stderr
+
+
+def test_inspect_dataplanes_lists_a_running_proxy_online_and_one_without_offline(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, meshctl: MeshctlRunner
+) -> None:
+    sidecar(
+        sidecar_dataplane("backend-1", free_port(), free_port(), "backend", "http")
+    ).wait_ready()
+    control_plane.apply(sidecar_dataplane("web-1", free_port(), free_port(), "web", "http"))
+
+    def status_of(name: str) -> list[str]:
+        lines = meshctl.ok("inspect", "dataplanes", "--mesh", mesh).splitlines()
+        assert lines[0].split()[:3] == ["NAME", "SERVICES", "STATUS"]
+        [found] = [line.split()[1:3] for line in lines[1:] if line.startswith(f"{name} ")]
+        return found
+
+    wait_until(lambda: status_of("backend-1")[1] == "Online", 10, "the proxy to be online")
+    assert status_of("backend-1") == ["backend", "Online"]
+    assert status_of("web-1") == ["web", "Offline"]  # registered, no proxy ever connected
+    overviews = json.loads(meshctl.ok("inspect", "dataplanes", "-o", "json"))
+    assert [o["type"] for o in overviews] == ["DataplaneOverview", "DataplaneOverview"]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from meshfabric.cli.inspect import origin, summarize_by_mesh
+import pytest
+
+from meshfabric.cli.inspect import dataplane_status, origin, summarize_by_mesh
 
 
 def _policy(mesh: str, modified: str, **labels: str) -> dict[str, object]:
@@ -34,3 +36,23 @@ def test_summary_counts_per_mesh_and_origin_with_the_latest_change() -> None:
             "lastModified": "2026-08-01T11:00:00Z",
         },
     ]
+
+
+CONNECTED = {"connectTime": "2026-01-01T00:00:00Z"}
+READY, NOT_READY = {"port": 1}, {"port": 2, "health": {"ready": False}}
+
+
+@pytest.mark.parametrize(
+    ("subscription", "inbounds", "status"),
+    [
+        (CONNECTED, [READY, READY], "Online"),
+        (CONNECTED, [READY, NOT_READY], "Partially degraded"),
+        (CONNECTED, [NOT_READY], "Offline"),
+        ({**CONNECTED, "disconnectTime": "2026-01-01T00:01:00Z"}, [READY], "Offline"),
+        ({}, [READY], "Offline"),
+    ],
+)
+def test_dataplane_status_follows_kuma(
+    subscription: dict[str, str], inbounds: list[dict[str, object]], status: str
+) -> None:
+    assert dataplane_status(subscription, inbounds) == status
