@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import AfterValidator
+
 from meshfabric.resources.common import (
     IntOrString,
     IntPercentage,
@@ -30,11 +34,24 @@ class ConsecutiveFailures(Strict):
     consecutive: PositiveInt | None = None
 
 
+def _check_positive_number(value: int | str) -> int | str:
+    number = decimal_of(value)
+    if number is None:
+        raise ValueError("invalid number")
+    if number <= 0:
+        raise ValueError("must be greater than 0")
+    return value
+
+
+# Checked with the fields beside it, so that one request reports every bad number at once.
+PositiveNumber = Annotated[IntOrString, AfterValidator(_check_positive_number)]
+
+
 class SuccessRate(Strict):
     minimumHosts: PositiveInt | None = None
     requestVolume: PositiveInt | None = None
     # A decimal number written as a string ("1.9") or an integer.
-    standardDeviationFactor: IntOrString | None = None
+    standardDeviationFactor: PositiveNumber | None = None
 
 
 class FailurePercentage(Strict):
@@ -92,15 +109,6 @@ def _detector_violations(path: str, detectors: Detectors | None) -> list[Violati
     if all(getattr(detectors, name) is None for name in Detectors.model_fields):
         listed = ", ".join(Detectors.model_fields)
         return [Violation(path, f"must have at least one defined: {listed}")]
-    factor = detectors.successRate.standardDeviationFactor if detectors.successRate else None
-    if factor is None:
-        return []
-    number = decimal_of(factor)
-    factor_path = f"{path}.successRate.standardDeviationFactor"
-    if number is None:
-        return [Violation(factor_path, "invalid number")]
-    if number <= 0:
-        return [Violation(factor_path, "must be greater than 0")]
     return []
 
 

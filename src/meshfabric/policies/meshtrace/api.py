@@ -30,7 +30,8 @@ class Datadog(Strict):
 
 
 class Backend(Strict):
-    type: Literal["Zipkin", "Datadog", "OpenTelemetry"]
+    # Checked with the spec: Kuma looks at it only when there is exactly one backend.
+    type: str = ""
     zipkin: Zipkin | None = None
     datadog: Datadog | None = None
     openTelemetry: OpenTelemetryTarget | None = None
@@ -43,12 +44,13 @@ class Sampling(Strict):
 
 
 class HeaderTag(Strict):
-    name: str
+    # Kuma leaves it unchecked; an empty header name is refused here (with the spec's checks).
+    name: str = ""
     default: str | None = None
 
 
 class Tag(Strict):
-    name: str
+    name: str = ""  # checked with the spec, as Kuma checks it
     literal: str | None = None
     header: HeaderTag | None = None
 
@@ -79,6 +81,8 @@ def _conf_violations(spec: Spec) -> list[Violation]:
         path = f"default.tags[{index}]"
         if not tag.name:
             violations.append(Violation(f"{path}.name", "must not be empty"))
+        if tag.header is not None and not tag.header.name:
+            violations.append(Violation(f"{path}.header.name", "must not be empty"))
         if (tag.header is None) == (tag.literal is None):
             reason = "tag must have only one type defined: header, literal"
             violations.append(Violation(path, reason))
@@ -86,6 +90,8 @@ def _conf_violations(spec: Spec) -> list[Violation]:
 
 
 def _backend_violations(path: str, backend: Backend) -> list[Violation]:
+    if backend.type not in _BLOCK:
+        return [Violation(f"{path}.type", f"must be one of {', '.join(_BLOCK)}")]
     block = _BLOCK[backend.type]
     path = f"{path}.{block}"
     if backend.datadog is not None and backend.type == "Datadog":
