@@ -5,6 +5,7 @@ by a veth pair, as on two hosts."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,3 +118,31 @@ def test_a_client_resolves_a_mesh_service_and_calls_its_vip_over_mtls(
         caller = json.loads(client_host.run(call_vip)[1])["xfcc"]
         assert "URI=spiffe://default/booking" in caller
         assert all(proxy.rejected_updates() == 0 for proxy in proxies)
+
+
+def local_routes(host: Namespace) -> str:
+    command = host.command("ip", "route", "show", "table", "local")
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+
+def test_stopping_one_sidecar_keeps_the_vip_routes_the_others_use(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory
+) -> None:
+    host = Namespace("mf-vips")
+    try:
+        first, second = (
+            sidecar(
+                sidecar_dataplane(name, INBOUND_PORT + i, SERVICE_PORT + i, name, "http"),
+                None,
+                "--vips",
+                netns=host,
+            ).wait_ready()
+            for i, name in enumerate(("web", "backend"))
+        )
+        assert "241.0.0.0/8" in local_routes(host)
+        second.stop()
+        assert "241.0.0.0/8" in local_routes(host)
+        first.stop()
+        assert "241.0.0.0/8" not in local_routes(host)
+    finally:
+        host.delete()
