@@ -39,9 +39,9 @@ from meshfabric.store.manager import ResourceManager
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.tokens import DATAPLANE, TokenIssuer
 from meshfabric.xds.component import Listen, XdsComponent
-from meshfabric.xds.generate import generate_snapshot
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import ProxyId, envoy_node_id
+from meshfabric.xds.generate.profile import generate_snapshot
+from meshfabric.xds.model.proxy import ProxyId, envoy_node_id
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 MESH = "default"
 OUTBOUND_BASE_PORT = 10000

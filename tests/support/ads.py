@@ -19,7 +19,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 )
 from google.protobuf import struct_pb2
 
-from meshfabric.xds.types import CLUSTER, SECRET
+from meshfabric.xds.envoy.types import CLUSTER, SECRET
 
 _CLOSE = None
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.files import write_private
-from meshfabric.xds.proxy import NO_FEATURES, Features, ProxyId, envoy_node_id
+from meshfabric.xds.model.proxy import NO_FEATURES, Features, ProxyId, envoy_node_id
 
 ADS_CLUSTER = "ads_cluster"
 # Reconnect quickly after a control-plane restart: the default back-off waits seconds.

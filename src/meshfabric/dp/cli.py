@@ -26,7 +26,7 @@ from meshfabric.dp.registration import (
     UntrustedControlPlane,
 )
 from meshfabric.dp.vips import RouteError, vip_routes
-from meshfabric.xds.proxy import DnsAddress, Features
+from meshfabric.xds.model.proxy import DnsAddress, Features
 
 log = logging.getLogger("meshfabric.dp")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

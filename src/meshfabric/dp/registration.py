@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from meshfabric.dp.address import ControlPlaneAddress
-from meshfabric.xds.registration import DEREGISTER_METHOD, REGISTER_METHOD, decode, encode
+from meshfabric.xds.admission.registration import DEREGISTER_METHOD, REGISTER_METHOD, decode, encode
 
 log = logging.getLogger(__name__)
 

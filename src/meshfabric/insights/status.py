@@ -24,8 +24,8 @@ from meshfabric.dns.hostnames import (
     named_hostnames,
 )
 from meshfabric.resources import Resource
-from meshfabric.xds.destinations import service_ports
-from meshfabric.xds.proxy import Proxy
+from meshfabric.xds.model.destinations import service_ports
+from meshfabric.xds.model.proxy import Proxy
 
 
 def dataplane_online(insight: Resource | None) -> bool:

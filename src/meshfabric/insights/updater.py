@@ -24,7 +24,7 @@ from meshfabric.insights.status import (
 from meshfabric.resources import Resource
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
-from meshfabric.xds.proxy import Proxy
+from meshfabric.xds.model.proxy import Proxy
 
 log = logging.getLogger(__name__)
 

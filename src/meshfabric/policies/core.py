@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from meshfabric.resources import Resource
 from meshfabric.resources.common import SERVICE_TAG
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Inbound, Proxy
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy import Inbound, Proxy
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 # Kuma's ordering of targetRef kinds, least specific first.
 SPECIFICITY = {

@@ -11,11 +11,11 @@ from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
 
 from meshfabric.policies.core import from_conf, to_conf
-from meshfabric.xds import names, types
-from meshfabric.xds.destinations import Destination
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Inbound, Outbound
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import names, types
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.destinations import Destination
+from meshfabric.xds.model.proxy import Inbound, Outbound
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from meshfabric.ca.identities import IdentityProvider
 from meshfabric.ports import GRPC_EXCLUSIVE_PORT, claim_unix_socket, in_use
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
-from meshfabric.xds.admission import DataplaneAdmission
-from meshfabric.xds.cache import SnapshotCache
-from meshfabric.xds.insights import ProxyInsights
+from meshfabric.xds.admission.admission import DataplaneAdmission
+from meshfabric.xds.admission.insights import ProxyInsights
+from meshfabric.xds.admission.registration import RegistrationService
+from meshfabric.xds.cache.snapshot import SnapshotCache
 from meshfabric.xds.inspect import Inspector
 from meshfabric.xds.reconcile import Reconciler
-from meshfabric.xds.registration import RegistrationService
-from meshfabric.xds.server import AggregatedDiscovery
+from meshfabric.xds.server.ads import AggregatedDiscovery
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from typing import Any
 from google.protobuf import any_pb2, json_format
 
 from meshfabric.ca.identities import IdentityProvider
-from meshfabric.xds.cache import Snapshot, SnapshotCache
-from meshfabric.xds.generate import build_resources  # also registers every message type
-from meshfabric.xds.proxy import ProxyId
+from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
+from meshfabric.xds.envoy.types import PUSH_ORDER, SECRET, SHORT_NAMES
+from meshfabric.xds.generate.profile import build_resources  # also registers every message type
+from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.reconcile import Reconciler
-from meshfabric.xds.types import PUSH_ORDER, SECRET, SHORT_NAMES
 
 REDACTED = "<redacted>"
 

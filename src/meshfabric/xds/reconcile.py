@@ -24,14 +24,14 @@ from meshfabric.policies.core import selects, target_ref
 from meshfabric.resources import Affects, Resource, ResourceKey
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
-from meshfabric.xds import types
-from meshfabric.xds.cache import Snapshot, SnapshotCache
-from meshfabric.xds.context import MeshContext, MeshContexts
-from meshfabric.xds.delivery import DeliveryTracker
-from meshfabric.xds.generate import generate_snapshot
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.generators.outbound import shared_load_assignment
-from meshfabric.xds.proxy import NO_FEATURES, Features, Proxy, ProxyId
+from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
+from meshfabric.xds.envoy import types
+from meshfabric.xds.generate.outbound import shared_load_assignment
+from meshfabric.xds.generate.profile import generate_snapshot
+from meshfabric.xds.model.context import MeshContext, MeshContexts
+from meshfabric.xds.model.proxy import NO_FEATURES, Features, Proxy, ProxyId
+from meshfabric.xds.model.proxy_context import ProxyContext
+from meshfabric.xds.server.delivery import DeliveryTracker
 
 log = logging.getLogger(__name__)
 

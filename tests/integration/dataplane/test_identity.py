@@ -17,8 +17,8 @@ import pytest
 from meshfabric.resources import Resource
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.tokens import DATAPLANE, TokenIssuer
-from meshfabric.xds import names
-from meshfabric.xds.types import SECRET
+from meshfabric.xds.envoy import names
+from meshfabric.xds.envoy.types import SECRET
 from tests.integration.dataplane.support import ZoneControlPlane, mtls_mesh, sidecar_dataplane
 from tests.support.ads import AdsClient
 from tests.support.net import free_port

@@ -10,8 +10,8 @@ import grpc
 import jwt
 import pytest
 
-from meshfabric.xds import names
-from meshfabric.xds.types import SECRET
+from meshfabric.xds.envoy import names
+from meshfabric.xds.envoy.types import SECRET
 from tests.integration.dataplane.conftest import SidecarFactory
 from tests.integration.dataplane.support import ZoneControlPlane, sidecar_dataplane
 from tests.support.ads import AdsClient

@@ -18,7 +18,7 @@ from meshfabric.insights import (
 from meshfabric.ipam import VipProvisioner
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.sqlite import SqliteStore
-from meshfabric.xds.proxy import Proxy
+from meshfabric.xds.model.proxy import Proxy
 
 
 def mesh_service(name: str, service: str, labels: dict[str, str] | None = None) -> Resource:

@@ -8,12 +8,12 @@ from google.protobuf import symbol_database
 from google.protobuf.message import Message
 
 from meshfabric.resources import Resource
-from meshfabric.xds import types
-from meshfabric.xds.context import MeshContext
-from meshfabric.xds.generate import build_resources
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Features
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import types
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.generate.profile import build_resources
+from meshfabric.xds.model.context import MeshContext
+from meshfabric.xds.model.proxy import Features
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 
 def dataplane(name: str, service: str, protocol: str, port: int, *reaches: str) -> Resource:

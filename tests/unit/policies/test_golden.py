@@ -23,11 +23,11 @@ import meshfabric.policies
 from meshfabric.ca.builtin import WorkloadCertificate
 from meshfabric.ca.identities import Identity
 from meshfabric.resources import REGISTRY, Resource
-from meshfabric.xds import types
-from meshfabric.xds.context import MeshContext
-from meshfabric.xds.generate import build_resources
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Features
+from meshfabric.xds.envoy import types
+from meshfabric.xds.generate.profile import build_resources
+from meshfabric.xds.model.context import MeshContext
+from meshfabric.xds.model.proxy import Features
+from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane
 
 UPDATE = os.environ.get("UPDATE_GOLDEN_FILES") == "true"

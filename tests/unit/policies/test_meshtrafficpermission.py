@@ -4,7 +4,7 @@ import pytest
 
 from meshfabric.policies.meshtrafficpermission.rules import permissions_for
 from meshfabric.resources import Resource
-from meshfabric.xds.proxy import Proxy
+from meshfabric.xds.model.proxy import Proxy
 
 BACKEND = Proxy.from_resource(
     Resource(

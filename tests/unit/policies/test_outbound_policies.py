@@ -7,7 +7,8 @@ from typing import Any
 from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
 from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
 
-from meshfabric.xds import envoy, names, types
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy import names, types
 from tests.unit.policies.generation import cluster, dataplane, generate, get, policy, route
 
 WEB = dataplane("web-1", "web", "http", 8080, "backend", "db")

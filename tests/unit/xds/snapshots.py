@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from meshfabric.xds import envoy
-from meshfabric.xds.cache import Snapshot, XdsResource
-from meshfabric.xds.proxy import ProxyId
+from meshfabric.xds.cache.snapshot import Snapshot
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy.resource import XdsResource
+from meshfabric.xds.model.proxy import ProxyId
 
 
 def snapshot(clusters: dict[str, int], endpoints: dict[str, int] | None = None) -> Snapshot:

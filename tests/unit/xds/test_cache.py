@@ -1,6 +1,6 @@
-from meshfabric.xds.cache import SnapshotCache
-from meshfabric.xds.proxy import ProxyId
-from meshfabric.xds.types import CLUSTER
+from meshfabric.xds.cache.snapshot import SnapshotCache
+from meshfabric.xds.envoy.types import CLUSTER
+from meshfabric.xds.model.proxy import ProxyId
 from tests.unit.xds.snapshots import snapshot
 
 

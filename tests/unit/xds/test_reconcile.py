@@ -11,10 +11,10 @@ import pytest
 from meshfabric.ca.identities import IdentityProvider
 from meshfabric.resources import Resource
 from meshfabric.store.sqlite import SqliteStore
-from meshfabric.xds.cache import Snapshot, SnapshotCache
-from meshfabric.xds.proxy import ProxyId
+from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
+from meshfabric.xds.envoy.types import CLUSTER, ENDPOINT, LISTENER
+from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.reconcile import Reconciler
-from meshfabric.xds.types import CLUSTER, ENDPOINT, LISTENER
 from tests.unit.policies.generation import dataplane
 
 

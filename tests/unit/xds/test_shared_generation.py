@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from meshfabric.policies.registry import PLUGINS
 from meshfabric.resources import Resource
-from meshfabric.xds import types
-from meshfabric.xds.cache import XdsResource
-from meshfabric.xds.context import MeshContext
-from meshfabric.xds.generate import build_resources
-from meshfabric.xds.generators import outbound
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Features
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import types
+from meshfabric.xds.envoy.resource import XdsResource
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.generate import outbound
+from meshfabric.xds.generate.profile import build_resources
+from meshfabric.xds.model.context import MeshContext
+from meshfabric.xds.model.proxy import Features
+from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane, policy
 
 OUTBOUND_TYPES = (types.CLUSTER, types.LISTENER, types.ROUTE)

@@ -1,10 +1,10 @@
 from envoy.service.discovery.v3.discovery_pb2 import DiscoveryRequest
 from google.rpc.status_pb2 import Status
 
-from meshfabric.xds.cache import Snapshot
-from meshfabric.xds.proxy import ProxyId
-from meshfabric.xds.sotw import SotwSession
-from meshfabric.xds.types import CLUSTER, ENDPOINT
+from meshfabric.xds.cache.snapshot import Snapshot
+from meshfabric.xds.envoy.types import CLUSTER, ENDPOINT
+from meshfabric.xds.model.proxy import ProxyId
+from meshfabric.xds.server.sotw import SotwSession
 from tests.unit.xds.snapshots import RecordingHooks, snapshot
 
 

@@ -17,9 +17,9 @@ from envoy.config.cluster.v3.outlier_detection_pb2 import OutlierDetection
 
 from meshfabric.policies.meshcircuitbreaker.api import TYPE
 from meshfabric.policies.targets import inbound_confs, outbound_confs
-from meshfabric.xds.envoy import duration
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy.build import duration
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 POLICY_TYPE = TYPE.name
 _LIMITS = {

@@ -16,9 +16,9 @@ from envoy.type.v3.range_pb2 import Int64Range
 
 from meshfabric.policies.meshhealthcheck.api import TYPE
 from meshfabric.policies.targets import outbound_confs
-from meshfabric.xds.envoy import duration
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy.build import duration
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 POLICY_TYPE = TYPE.name
 DEFAULTS = {"interval": "1m", "timeout": "15s", "unhealthyThreshold": 5, "healthyThreshold": 1}

@@ -16,11 +16,11 @@ from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
 from meshfabric.policies.meshretry.api import TYPE
 from meshfabric.policies.targets import OutboundTraffic, outbound_confs
-from meshfabric.xds import envoy
-from meshfabric.xds.envoy import duration
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Protocol
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy.build import duration
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy import Protocol
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 POLICY_TYPE = TYPE.name
 

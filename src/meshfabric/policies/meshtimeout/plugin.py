@@ -20,10 +20,10 @@ from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpPro
 
 from meshfabric.policies.meshtimeout.api import TYPE
 from meshfabric.policies.targets import Traffic, inbound_confs, outbound_confs
-from meshfabric.xds import envoy
-from meshfabric.xds.envoy import duration
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy.build import duration
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 POLICY_TYPE = TYPE.name
 

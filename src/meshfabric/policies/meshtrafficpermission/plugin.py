@@ -27,9 +27,10 @@ from meshfabric.policies.meshtrafficpermission.rules import (
     Permissions,
     permissions_for,
 )
-from meshfabric.xds import envoy, names, types
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy import names, types
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 HTTP_RBAC_FILTER = "envoy.filters.http.rbac"
 

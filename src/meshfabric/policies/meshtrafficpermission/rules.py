@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from meshfabric.policies.core import by_specificity, peer_service, selects_inbound, target_ref
 from meshfabric.policies.meshtrafficpermission.api import TYPE
 from meshfabric.resources import Resource
-from meshfabric.xds.proxy import Inbound, Proxy
+from meshfabric.xds.model.proxy import Inbound, Proxy
 
 log = logging.getLogger(__name__)
 

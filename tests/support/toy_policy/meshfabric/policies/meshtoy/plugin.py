@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from meshfabric.policies.meshtoy.api import TYPE
 from meshfabric.policies.targets import outbound_confs
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 
 class MeshToyPlugin:

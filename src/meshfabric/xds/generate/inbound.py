@@ -14,10 +14,11 @@ from envoy.extensions.filters.network.http_connection_manager.v3.http_connection
     HttpConnectionManager,
 )
 
-from meshfabric.xds import envoy, names
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Inbound
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy import names
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy import Inbound
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 
 def generate(ctx: ProxyContext, resources: ResourceSet) -> None:

@@ -16,13 +16,14 @@ from envoy.extensions.filters.network.http_connection_manager.v3.http_connection
 from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
 
 from meshfabric.ca import spiffe_id
-from meshfabric.xds import envoy, names
-from meshfabric.xds.cache import XdsResource
-from meshfabric.xds.context import MeshContext
-from meshfabric.xds.destinations import Destination
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Outbound
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy import names
+from meshfabric.xds.envoy.resource import XdsResource
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.context import MeshContext
+from meshfabric.xds.model.destinations import Destination
+from meshfabric.xds.model.proxy import Outbound
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 
 def generate(ctx: ProxyContext, resources: ResourceSet) -> None:

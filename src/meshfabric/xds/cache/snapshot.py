@@ -9,42 +9,16 @@ control-plane restarts, and a restarted control plane resends nothing Envoy alre
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from google.protobuf import any_pb2
-from google.protobuf.message import Message
-
-from meshfabric.xds.proxy import ProxyId
-from meshfabric.xds.types import PUSH_ORDER
+from meshfabric.xds.envoy.resource import XdsResource, content_hash
+from meshfabric.xds.envoy.types import PUSH_ORDER
+from meshfabric.xds.model.proxy import ProxyId
 
 SnapshotWatcher = Callable[["Snapshot"], None]
-
-
-def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
-
-
-@dataclass(frozen=True)
-class XdsResource:
-    """One serialized resource: encoded once, shared by every snapshot that holds it."""
-
-    name: str
-    version: str
-    body: any_pb2.Any
-
-    @classmethod
-    def encode(cls, name: str, message: Message) -> XdsResource:
-        data = message.SerializeToString(deterministic=True)
-        type_url = "type.googleapis.com/" + message.DESCRIPTOR.full_name
-        return cls(name, content_hash(data), any_pb2.Any(type_url=type_url, value=data))
-
-    @property
-    def type_url(self) -> str:
-        return str(self.body.type_url)
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,10 +16,11 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     Resource,
 )
 
-from meshfabric.xds.cache import Snapshot, XdsResource
-from meshfabric.xds.proxy import ProxyId
-from meshfabric.xds.stream import Nonces, StreamHooks
-from meshfabric.xds.types import CLUSTER, ENDPOINT, PUSH_ORDER, WILDCARD_TYPES
+from meshfabric.xds.cache.snapshot import Snapshot
+from meshfabric.xds.envoy.resource import XdsResource
+from meshfabric.xds.envoy.types import CLUSTER, ENDPOINT, PUSH_ORDER, WILDCARD_TYPES
+from meshfabric.xds.model.proxy import ProxyId
+from meshfabric.xds.server.stream import Nonces, StreamHooks
 
 _WILDCARD = "*"
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from meshfabric.metrics import XDS_DELIVERY_SECONDS
-from meshfabric.xds.cache import Snapshot
-from meshfabric.xds.proxy import ProxyId
+from meshfabric.xds.cache.snapshot import Snapshot
+from meshfabric.xds.model.proxy import ProxyId
 
 DeliveryListener = Callable[[ProxyId, float], None]  # the proxy, seconds from change to ACK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Protocol
 
-from meshfabric.xds.proxy import ProxyId
+from meshfabric.xds.model.proxy import ProxyId
 
 
 class StreamHooks(Protocol):

@@ -15,8 +15,8 @@ import jwt
 
 from meshfabric.resources.common import SERVICE_TAG
 from meshfabric.tokens import InvalidToken, TokenIssuer
-from meshfabric.xds.proxy import inbound_services
-from meshfabric.xds.server import Refused
+from meshfabric.xds.model.proxy import inbound_services
+from meshfabric.xds.server.ads import Refused
 
 
 def bearer(metadata: Mapping[str, str]) -> str:

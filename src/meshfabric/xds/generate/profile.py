@@ -20,12 +20,13 @@ from envoy.config.listener.v3.listener_pb2 import Listener
 from meshfabric.metrics import XDS_GENERATION_SECONDS
 from meshfabric.policies.core import selects, target_ref
 from meshfabric.policies.registry import PLUGINS
-from meshfabric.xds import names, types
-from meshfabric.xds.cache import Snapshot, XdsResource
-from meshfabric.xds.generators import dns, inbound, outbound, secrets
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.proxy import Outbound
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.cache.snapshot import Snapshot
+from meshfabric.xds.envoy import names, types
+from meshfabric.xds.envoy.resource import XdsResource
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.generate import dns, inbound, outbound, secrets
+from meshfabric.xds.model.proxy import Outbound
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 OWN_GENERATORS = (secrets.generate, inbound.generate, dns.generate)
 # Stands for any address in the keys of shared outbounds.

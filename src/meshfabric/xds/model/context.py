@@ -25,14 +25,14 @@ from meshfabric.resources import (
 )
 from meshfabric.resources.types.mesh import lifetime_seconds
 from meshfabric.store.protocol import Store
-from meshfabric.xds.destinations import (
+from meshfabric.xds.model.destinations import (
     Destination,
     DestinationIndex,
     Endpoint,
     served_clusters,
     service_ports,
 )
-from meshfabric.xds.proxy import Outbound, Proxy
+from meshfabric.xds.model.proxy import Outbound, Proxy
 
 T = TypeVar("T")
 

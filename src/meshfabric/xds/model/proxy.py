@@ -9,7 +9,7 @@ from typing import Any
 
 from meshfabric.resources import Resource
 from meshfabric.resources.common import PROTOCOL_TAG, SERVICE_TAG
-from meshfabric.xds import names
+from meshfabric.xds.envoy import names
 
 
 class Protocol(enum.StrEnum):

@@ -25,11 +25,11 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     DiscoveryResponse,
 )
 
-from meshfabric.xds.cache import Snapshot, SnapshotCache
-from meshfabric.xds.delta import DeltaSession
-from meshfabric.xds.proxy import NO_FEATURES, Features, ProxyId
-from meshfabric.xds.sotw import SotwSession
-from meshfabric.xds.stream import StreamHooks
+from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
+from meshfabric.xds.model.proxy import NO_FEATURES, Features, ProxyId
+from meshfabric.xds.server.delta import DeltaSession
+from meshfabric.xds.server.sotw import SotwSession
+from meshfabric.xds.server.stream import StreamHooks
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from meshfabric.resources import ResourceKey
 from meshfabric.store.events import ChangeEvent, ChangeKind
 from meshfabric.store.protocol import Store
 from meshfabric.tokens import TokenIssuer, TokenValidity
-from meshfabric.xds.auth import bearer, check_claims, token_refused, verify_token
-from meshfabric.xds.insights import ProxyInsights
-from meshfabric.xds.proxy import Features, ProxyId
+from meshfabric.xds.admission.auth import bearer, check_claims, token_refused, verify_token
+from meshfabric.xds.admission.insights import ProxyInsights
+from meshfabric.xds.model.proxy import Features, ProxyId
 from meshfabric.xds.reconcile import Reconciler
-from meshfabric.xds.server import Admitted, EndStream, Refused
+from meshfabric.xds.server.ads import Admitted, EndStream, Refused
 
 # Node metadata set by meshfabric-dp's bootstrap.
 MESH_KEY = "mesh"

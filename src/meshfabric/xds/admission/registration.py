@@ -24,9 +24,9 @@ from meshfabric.resources import Resource, ResourceKey, ValidationFailed
 from meshfabric.store.errors import MeshNotFound, NotFound
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
-from meshfabric.xds.auth import check_claims, verify_token
-from meshfabric.xds.proxy import ProxyId
-from meshfabric.xds.server import Refused
+from meshfabric.xds.admission.auth import check_claims, verify_token
+from meshfabric.xds.model.proxy import ProxyId
+from meshfabric.xds.server.ads import Refused
 
 log = logging.getLogger(__name__)
 

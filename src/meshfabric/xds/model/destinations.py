@@ -14,8 +14,8 @@ from typing import Any
 
 from meshfabric.resources import Resource
 from meshfabric.resources.common import SERVICE_TAG
-from meshfabric.xds import names
-from meshfabric.xds.proxy import Inbound, Outbound, Protocol, Proxy
+from meshfabric.xds.envoy import names
+from meshfabric.xds.model.proxy import Inbound, Outbound, Protocol, Proxy
 
 
 @dataclass(frozen=True)

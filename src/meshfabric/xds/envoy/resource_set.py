@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from google.protobuf.message import Message
 
-from meshfabric.xds.cache import XdsResource
+from meshfabric.xds.envoy.resource import XdsResource
 
 
 def _type_url(message: Message) -> str:

@@ -9,9 +9,9 @@ from envoy.extensions.transport_sockets.tls.v3.common_pb2 import (
 )
 from envoy.extensions.transport_sockets.tls.v3.secret_pb2 import Secret
 
-from meshfabric.xds import names
-from meshfabric.xds.generators.context import ProxyContext
-from meshfabric.xds.resource_set import ResourceSet
+from meshfabric.xds.envoy import names
+from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.proxy_context import ProxyContext
 
 
 def generate(ctx: ProxyContext, resources: ResourceSet) -> None:

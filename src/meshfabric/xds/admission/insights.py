@@ -18,8 +18,8 @@ from typing import Any
 from meshfabric.metrics import XDS_REJECTIONS
 from meshfabric.resources import Resource
 from meshfabric.store.protocol import Store
-from meshfabric.xds.proxy import ProxyId
-from meshfabric.xds.types import SHORT_NAMES
+from meshfabric.xds.envoy.types import SHORT_NAMES
+from meshfabric.xds.model.proxy import ProxyId
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Proxy admission: tokens, registration, and what connected proxies report."""

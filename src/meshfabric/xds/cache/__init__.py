@@ -1,0 +1,1 @@
+"""Per-proxy snapshots and the watches of the streams that serve them."""

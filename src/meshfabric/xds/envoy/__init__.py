@@ -1,0 +1,1 @@
+"""Envoy vocabulary shared by every layer: type URLs, names, builders, encoded resources."""

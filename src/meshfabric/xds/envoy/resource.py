@@ -1,0 +1,32 @@
+"""One encoded xDS resource, named and versioned by the hash of its serialized form."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class XdsResource:
+    """One serialized resource: encoded once, shared by every snapshot that holds it."""
+
+    name: str
+    version: str
+    body: any_pb2.Any
+
+    @classmethod
+    def encode(cls, name: str, message: Message) -> XdsResource:
+        data = message.SerializeToString(deterministic=True)
+        type_url = "type.googleapis.com/" + message.DESCRIPTOR.full_name
+        return cls(name, content_hash(data), any_pb2.Any(type_url=type_url, value=data))
+
+    @property
+    def type_url(self) -> str:
+        return str(self.body.type_url)

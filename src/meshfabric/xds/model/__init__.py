@@ -1,0 +1,1 @@
+"""The mesh as generators and policies see it: the mesh context, proxies, destinations."""
