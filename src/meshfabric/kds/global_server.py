@@ -23,7 +23,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 
 from meshfabric.kds.auth import ZoneIdentity, ZoneRefused, authenticate, until_refused
 from meshfabric.kds.flows import FromZone, ToZone
-from meshfabric.kds.mux import VERSION_HEADER, channel_options, service_handler
+from meshfabric.kds.mux import PING_INTERVAL_S, VERSION_HEADER, server_options, service_handler
 from meshfabric.kds.receiver import Receiver
 from meshfabric.kds.sender import Sender
 from meshfabric.resources import Resource, ResourceKey
@@ -65,8 +65,7 @@ class GlobalKds:
         self.port = 0
 
     async def start(self, listen: KdsListen) -> None:
-        options = [*channel_options(self._max_message_bytes), ("grpc.so_reuseport", 0)]
-        self._server = grpc.aio.server(options=options)
+        self._server = grpc.aio.server(options=server_options(self._max_message_bytes))
         self._server.add_generic_rpc_handlers(
             (service_handler(self._global_to_zone, self._zone_to_global),)
         )
@@ -103,7 +102,13 @@ class GlobalKds:
         await self._ensure_zone(zone)
         subscription = await self._connected(zone, version)
         log.info("zone connected", extra={"zone": zone, "zone_version": version})
-        sender = Sender(self._store, ToZone(zone), f'zone "{zone}"', self._max_message_bytes)
+        sender = Sender(
+            self._store,
+            ToZone(zone),
+            f'zone "{zone}"',
+            self._max_message_bytes,
+            ping_every=PING_INTERVAL_S,
+        )
         try:
             async for response in sender.serve(requests):
                 yield response
@@ -145,8 +150,8 @@ class GlobalKds:
                     return
         finally:
             refused.cancel()
-            if following is not None and not following.done():
-                following.cancel()
+            if following is not None:
+                following.cancel()  # if still running; gather also collects how it ended
                 await asyncio.gather(following, return_exceptions=True)
             await stream.aclose()
 

@@ -8,14 +8,17 @@ Envoy messages as its types, so no generated code is needed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from envoy.service.discovery.v3.discovery_pb2 import (
     DeltaDiscoveryRequest,
     DeltaDiscoveryResponse,
 )
+
+T = TypeVar("T")
 
 SERVICE = "meshfabric.kds.v1.KdsSync"
 GLOBAL_TO_ZONE = "GlobalToZoneSync"
@@ -25,8 +28,6 @@ ZONE_TO_GLOBAL = "ZoneToGlobalSync"
 ZONE_NAME_HEADER = "client-id"
 AUTHORIZATION_HEADER = "authorization"
 VERSION_HEADER = "meshfabric-version"
-
-DEFAULT_PORT = 5685
 
 GlobalToZoneHandler = Callable[
     [AsyncIterator[DeltaDiscoveryRequest], grpc.aio.ServicerContext],
@@ -38,10 +39,34 @@ ZoneToGlobalHandler = Callable[
 ]
 
 
+# Application-level liveness: global pings each zone on its global-to-zone stream and the
+# zone answers like any response; a side that hears nothing for SILENCE_S drops the stream
+# (a stopped process, a half-dead link behind a load balancer), well inside 10 s.
+PING_TYPE_URL = "meshfabric.io/kds.Ping"
+PING_INTERVAL_S = 2.0
+SILENCE_S = 7.0
+
+
 def channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
+    """Options of the zone's channel and of global's server alike."""
     return [
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.max_receive_message_length", max_message_bytes),
+    ]
+
+
+def server_options(max_message_bytes: int) -> list[tuple[str, Any]]:
+    # A taken port is an error, not a port silently shared with another process.
+    return [*channel_options(max_message_bytes), ("grpc.so_reuseport", 0)]
+
+
+def zone_channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
+    return [
+        *channel_options(max_message_bytes),
+        # A connection attempt that hangs (global stopped mid-handshake) gives up after 1 s,
+        # not gRPC's default 20 s, so the zone's own backoff decides when it tries again.
+        ("grpc.min_reconnect_backoff_ms", 1000),
+        ("grpc.max_reconnect_backoff_ms", 1000),
     ]
 
 
@@ -79,3 +104,20 @@ def zone_to_global_stub(channel: grpc.aio.Channel) -> grpc.aio.StreamStreamMulti
         request_serializer=DeltaDiscoveryResponse.SerializeToString,
         response_deserializer=DeltaDiscoveryRequest.FromString,
     )
+
+
+class Silent(Exception):
+    """The peer sent nothing for SILENCE_S: the stream is taken for dead."""
+
+
+async def until_silent(messages: AsyncIterator[T], peer: str) -> AsyncIterator[T]:
+    """The messages, or Silent once the peer has said nothing for SILENCE_S."""
+    iterator = aiter(messages)
+    while True:
+        try:
+            message = await asyncio.wait_for(anext(iterator), SILENCE_S)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise Silent(f"{peer} sent nothing for {SILENCE_S:.0f}s") from None
+        yield message

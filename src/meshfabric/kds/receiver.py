@@ -18,6 +18,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 from google.rpc.status_pb2 import Status
 
 from meshfabric.kds.flows import Inbound
+from meshfabric.kds.mux import PING_TYPE_URL
 from meshfabric.kds.wire import Rejected, decode, type_url
 from meshfabric.store.protocol import Store
 
@@ -62,6 +63,8 @@ class Receiver:
         answer = DeltaDiscoveryRequest(
             node=self._node, type_url=response.type_url, response_nonce=response.nonce
         )
+        if response.type_url == PING_TYPE_URL:
+            return answer
         try:
             await self._apply(response)
         except Rejected as rejected:

@@ -24,6 +24,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 from envoy.service.discovery.v3.discovery_pb2 import Resource as DeltaResource
 
 from meshfabric.kds.flows import Outbound
+from meshfabric.kds.mux import PING_TYPE_URL, Silent, until_silent
 from meshfabric.kds.wire import encode, type_url, wire_name
 from meshfabric.resources import ResourceKey, ResourceType
 from meshfabric.store.events import ChangeEvent
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # Room left in each response for its type URL, nonce and field framing.
 _FRAMING_BYTES = 1024
 _END = object()
+_PING = object()
 
 
 @dataclass
@@ -51,10 +53,19 @@ class Sender:
         outbound: which resources the peer may see, and in which form.
         peer: who is on the other end, for logs.
         max_message_bytes: the gRPC message limit both ends use.
+        ping_every: seconds between liveness pings the peer answers; None sends none.
     """
 
-    def __init__(self, store: Store, outbound: Outbound, peer: str, max_message_bytes: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        outbound: Outbound,
+        peer: str,
+        max_message_bytes: int,
+        ping_every: float | None = None,
+    ) -> None:
         self._store = store
+        self._ping_every = ping_every
         self._outbound = outbound
         self._peer = peer
         self._budget = max_message_bytes - _FRAMING_BYTES
@@ -69,22 +80,33 @@ class Sender:
     ) -> AsyncIterator[DeltaDiscoveryResponse]:
         inbox: asyncio.Queue[object] = asyncio.Queue()
         async with self._store.events.subscribe() as changes:
-            reader = asyncio.create_task(_pump(requests, inbox))
-            watcher = asyncio.create_task(_pump_changes(changes, inbox))
+            tasks = [
+                asyncio.create_task(_pump_changes(changes, inbox)),
+            ]
+            if self._ping_every is not None:
+                # The peer answers every ping: a silent peer is gone.
+                requests = until_silent(requests, self._peer)
+                tasks.append(asyncio.create_task(_pump_pings(inbox, self._ping_every)))
+            tasks.append(asyncio.create_task(_pump(requests, inbox, self._peer)))
             try:
                 while (item := await inbox.get()) is not _END:
                     if isinstance(item, DeltaDiscoveryRequest):
                         responses = await self._on_request(item)
+                    elif item is _PING:
+                        responses = [self._ping()]
                     else:
                         responses = await self._on_changes(_drain(item, inbox))
                     for response in responses:
                         yield response
             finally:
-                reader.cancel()
-                watcher.cancel()
-                for task in (reader, watcher):
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+
+    def _ping(self) -> DeltaDiscoveryResponse:
+        return DeltaDiscoveryResponse(type_url=PING_TYPE_URL, nonce=str(next(self._nonces)))
 
     async def _on_request(self, request: DeltaDiscoveryRequest) -> list[DeltaDiscoveryResponse]:
         if request.response_nonce:
@@ -244,13 +266,15 @@ def _drain(first: object, inbox: asyncio.Queue[object]) -> list[ResourceKey]:
 
 
 async def _pump(
-    requests: AsyncIterator[DeltaDiscoveryRequest], inbox: asyncio.Queue[object]
+    requests: AsyncIterator[DeltaDiscoveryRequest], inbox: asyncio.Queue[object], peer: str
 ) -> None:
     try:
         async for request in requests:
             inbox.put_nowait(request)
     except grpc.aio.AioRpcError:
         pass  # the peer went away mid-stream: the same as a clean end here
+    except Silent as silent:
+        log.warning("dropping the stream: %s", silent, extra={"peer": peer})
     finally:
         inbox.put_nowait(_END)
 
@@ -258,3 +282,9 @@ async def _pump(
 async def _pump_changes(changes: asyncio.Queue[ChangeEvent], inbox: asyncio.Queue[object]) -> None:
     while True:
         inbox.put_nowait(await changes.get())
+
+
+async def _pump_pings(inbox: asyncio.Queue[object], every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        inbox.put_nowait(_PING)

@@ -27,8 +27,10 @@ from meshfabric.kds.mux import (
     AUTHORIZATION_HEADER,
     VERSION_HEADER,
     ZONE_NAME_HEADER,
-    channel_options,
+    Silent,
     global_to_zone_stub,
+    until_silent,
+    zone_channel_options,
     zone_to_global_stub,
 )
 from meshfabric.kds.receiver import Receiver
@@ -92,7 +94,7 @@ class ZoneKds:
                 await self._session()
             except* grpc.aio.AioRpcError as failures:
                 self._failed(failures.exceptions[0])
-            except* (StreamEnded, OSError) as failures:
+            except* (StreamEnded, Silent, OSError) as failures:
                 self._failed(failures.exceptions[0])
             await asyncio.sleep(backoff_delay(self._failures))
             self._failures += 1
@@ -125,7 +127,7 @@ class ZoneKds:
             grpc.aio.secure_channel(
                 self._connection.target,
                 grpc.ssl_channel_credentials(root_certificates=root),
-                options=channel_options(self._max_message_bytes),
+                options=zone_channel_options(self._max_message_bytes),
             ) as channel,
             asyncio.TaskGroup() as streams,
         ):
@@ -140,7 +142,7 @@ class ZoneKds:
         for request in await receiver.subscriptions():
             outbox.put_nowait(request)
         call = global_to_zone_stub(channel)(_drain(outbox), metadata=metadata)
-        async for response in call:
+        async for response in until_silent(call, "global"):
             self._connected()
             outbox.put_nowait(await receiver.on_response(response))
         raise StreamEnded("global closed the global-to-zone stream")
