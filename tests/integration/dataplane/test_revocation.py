@@ -4,7 +4,7 @@ token, or deleting the Dataplane, ends its open xDS stream with a status that sa
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 import jwt
@@ -19,6 +19,7 @@ from tests.support.net import free_port, wait_until
 
 # Waits, not timing targets: the stream ends well within them (bench/ measures how fast).
 ENDS_WITHIN = 10
+REFUSED = 'dataplane token refused for mesh "default": '
 
 
 @pytest.fixture
@@ -45,40 +46,48 @@ def revoke(cp: ZoneControlPlane, token: str) -> None:
     cp.apply(secret)
 
 
-def test_revoking_the_token_ends_the_open_stream(web: tuple[ZoneControlPlane, str]) -> None:
+def _revoke_it(cp: ZoneControlPlane, token: str) -> None:
+    revoke(cp, token)
+
+
+def _delete_its_dataplane(cp: ZoneControlPlane, token: str) -> None:
+    cp.delete("default", "dataplanes", "web-1")
+
+
+def _let_it_expire(cp: ZoneControlPlane, token: str) -> None:
+    pass  # issued for 3s below
+
+
+@pytest.mark.parametrize(
+    ("valid_for", "change", "code", "details"),
+    [
+        ("1h", _revoke_it, grpc.StatusCode.UNAUTHENTICATED, f"{REFUSED}the token has been revoked"),
+        ("3s", _let_it_expire, grpc.StatusCode.UNAUTHENTICATED, f"{REFUSED}the token has expired"),
+        (
+            "1h",
+            _delete_its_dataplane,
+            grpc.StatusCode.NOT_FOUND,
+            'dataplane "web-1" was deleted from mesh "default"',
+        ),
+    ],
+    ids=["token-revoked", "token-expired", "dataplane-deleted"],
+)
+def test_the_open_stream_ends_with_the_reason(
+    web: tuple[ZoneControlPlane, str],
+    valid_for: str,
+    change: Callable[[ZoneControlPlane, str], None],
+    code: grpc.StatusCode,
+    details: str,
+) -> None:
     cp, _ = web
-    token = cp.dataplane_token("default", "web")
+    token = cp.dataplane_token("default", "web", valid_for=valid_for)
     client = connect(cp, token)
     try:
-        revoke(cp, token)
+        change(cp, token)
         ended = client.wait_until_ended(ENDS_WITHIN)
     finally:
         client.close()
-    assert ended.code is grpc.StatusCode.UNAUTHENTICATED
-    assert ended.details == 'dataplane token refused for mesh "default": the token has been revoked'
-
-
-def test_an_expiring_token_ends_the_open_stream(web: tuple[ZoneControlPlane, str]) -> None:
-    cp, _ = web
-    client = connect(cp, cp.dataplane_token("default", "web", valid_for="3s"))
-    try:
-        ended = client.wait_until_ended(ENDS_WITHIN)
-    finally:
-        client.close()
-    assert ended.code is grpc.StatusCode.UNAUTHENTICATED
-    assert ended.details == 'dataplane token refused for mesh "default": the token has expired'
-
-
-def test_deleting_the_dataplane_ends_its_open_stream(web: tuple[ZoneControlPlane, str]) -> None:
-    cp, name = web
-    client = connect(cp, cp.dataplane_token("default", "web"))
-    try:
-        cp.delete("default", "dataplanes", name)
-        ended = client.wait_until_ended(ENDS_WITHIN)
-    finally:
-        client.close()
-    assert ended.code is grpc.StatusCode.NOT_FOUND
-    assert ended.details == 'dataplane "web-1" was deleted from mesh "default"'
+    assert (ended.code, ended.details) == (code, details)
 
 
 def test_another_token_revoked_leaves_the_stream_open(web: tuple[ZoneControlPlane, str]) -> None:
