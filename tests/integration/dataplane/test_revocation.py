@@ -1,5 +1,6 @@
 """A proxy is served only while its token and its Dataplane last: revoking or expiring the
-token, or deleting the Dataplane, ends its open xDS stream with a status that says why."""
+token, deleting the Dataplane or giving it a service the token does not cover ends its open
+xDS stream with a status that says why."""
 
 from __future__ import annotations
 
@@ -54,6 +55,10 @@ def _delete_its_dataplane(cp: ZoneControlPlane, token: str) -> None:
     cp.delete("default", "dataplanes", "web-1")
 
 
+def _move_it_to_another_service(cp: ZoneControlPlane, token: str) -> None:
+    cp.apply(sidecar_dataplane("web-1", free_port(), free_port(), "backend", "http"))
+
+
 def _let_it_expire(cp: ZoneControlPlane, token: str) -> None:
     pass  # issued for 3s below
 
@@ -69,8 +74,15 @@ def _let_it_expire(cp: ZoneControlPlane, token: str) -> None:
             grpc.StatusCode.NOT_FOUND,
             'dataplane "web-1" was deleted from mesh "default"',
         ),
+        (
+            "1h",
+            _move_it_to_another_service,
+            grpc.StatusCode.PERMISSION_DENIED,
+            "dataplane token refused: it was issued for service web, "
+            "but the dataplane serves backend",
+        ),
     ],
-    ids=["token-revoked", "token-expired", "dataplane-deleted"],
+    ids=["token-revoked", "token-expired", "dataplane-deleted", "dataplane-changed-service"],
 )
 def test_the_open_stream_ends_with_the_reason(
     web: tuple[ZoneControlPlane, str],

@@ -3,6 +3,7 @@ as long as both last (a revoked or expired token, or a deleted Dataplane, ends t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from contextlib import ExitStack
 
@@ -80,14 +81,35 @@ class DataplaneAdmission:
             if event.kind is ChangeKind.DELETED:
                 reason = f'dataplane "{proxy.name}" was deleted from mesh "{proxy.mesh}"'
                 end(Refused(grpc.StatusCode.NOT_FOUND, reason))
+            else:
+                task = asyncio.get_running_loop().create_task(still_covered())
+                checks.add(task)
+                task.add_done_callback(checks.discard)
 
+        async def still_covered() -> None:
+            """A Dataplane changed to serve a service its token does not cover is not served."""
+            dataplane = await self._store.get(key)
+            if dataplane is not None:
+                try:
+                    check_claims(admitted.claims, proxy.name, dataplane.spec, token_type)
+                except Refused as refused:
+                    end(refused)
+
+        key = ResourceKey("Dataplane", proxy.mesh, proxy.name)
+        token_type = str(admitted.claims.get("type") or "dataplane")  # as admitted
+        checks: set[asyncio.Task[None]] = set()
         guard = ExitStack()
+        guard.callback(_cancel_all, checks)
         guard.enter_context(
             self._validity.watch(admitted.token, admitted.claims, token_invalid, proxy.mesh)
         )
-        key = ResourceKey("Dataplane", proxy.mesh, proxy.name)
         guard.enter_context(self._store.events.watching(key, dataplane_changed))
         return guard
+
+
+def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
+    for task in list(tasks):
+        task.cancel()
 
 
 def identify(node: Node) -> tuple[str, str, str]:
