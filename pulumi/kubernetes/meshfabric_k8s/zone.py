@@ -12,7 +12,6 @@ import pulumi_kubernetes as k8s
 
 XDS_PORT = 5678
 REST_API_PORT = 5681
-MONITORING_PORT = 5676
 INGRESS_PORT = 10001
 EGRESS_PORT = 10002
 
@@ -123,12 +122,15 @@ class ZoneDeployment(pulumi.ComponentResource):
         self._config_map(
             "control-plane",
             pulumi.Output.from_input(args.kds_address).apply(
-                lambda kds: {
+                lambda kds: {  # meshfabric-cp's configuration file (docs/control-plane.md)
                     "mode": "zone",
-                    "zone": args.zone,
-                    "global_kds_address": kds,
-                    "zone_token_file": f"{TOKEN_DIR}/token",
-                    "ports": {"xds": XDS_PORT, "api": REST_API_PORT, "monitoring": MONITORING_PORT},
+                    "zone": {
+                        "name": args.zone,
+                        "global_address": kds,
+                        "token_file": f"{TOKEN_DIR}/token",
+                    },
+                    "api": {"port": REST_API_PORT},
+                    "xds": {"port": XDS_PORT},
                 }
             ),
         )
@@ -137,7 +139,7 @@ class ZoneDeployment(pulumi.ComponentResource):
                 "control-plane",
                 1,
                 ["meshfabric-cp", "run", "--config", f"{CONFIG_DIR}/control-plane.yaml"],
-                {"xds": XDS_PORT, "api": REST_API_PORT, "monitoring": MONITORING_PORT},
+                {"xds": XDS_PORT, "api": REST_API_PORT},
                 XDS_PORT,
                 cpu="250m",
                 memory="256Mi",

@@ -7,11 +7,14 @@ No Pulumi engine, cluster or cloud can run here, so the clusters are mocked
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from conftest import MeshMocks, run_program, three_zone_config
 
+from meshfabric.cp import config as cp_config
+from meshfabric.cp.config import Mode
 from meshfabric_k8s.config import parse_kubernetes_config
 from meshfabric_k8s.program import build, cluster_inputs
 
@@ -139,7 +142,9 @@ def test_ingress_load_balancer_address_becomes_the_advertised_address(mocks: Mes
         )
 
 
-def test_zone_token_and_global_address_reach_the_control_plane(mocks: MeshMocks) -> None:
+def test_zone_token_and_global_address_reach_the_control_plane(
+    mocks: MeshMocks, tmp_path: Path
+) -> None:
     _deploy(mocks)
     for zone in KUBERNETES_ZONES:
         secret = _one(mocks, "core/v1:Secret", f"{zone}-zone-token")
@@ -148,12 +153,16 @@ def test_zone_token_and_global_address_reach_the_control_plane(mocks: MeshMocks)
             SECRET_SIGNATURE_KEY: SECRET_SIGNATURE,
             "value": {"token": f"token-of-{zone}"},
         }
-        control_plane = json.loads(
+        config_file = tmp_path / f"{zone}.yaml"
+        config_file.write_text(
             _one(mocks, "core/v1:ConfigMap", f"{zone}-control-plane")["data"]["control-plane.yaml"]
         )
-        assert control_plane["mode"] == "zone"
-        assert control_plane["zone"] == zone
-        assert control_plane["global_kds_address"] == "grpcs://3.90.0.10:5685"
+        # Read as meshfabric-cp reads it: an unknown key or bad value fails here.
+        settings = cp_config.load(config_file)
+        assert settings.mode is Mode.ZONE
+        assert settings.zone.name == zone
+        assert settings.zone.global_address == "grpcs://3.90.0.10:5685"
+        assert str(settings.zone.token_file) == "/var/run/secrets/meshfabric/token"
         pod = _one(mocks, "apps/v1:Deployment", f"{zone}-control-plane")["spec"]["template"]
         volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
         assert volumes["zone-token"]["secret"]["secretName"] == "zone-token"
