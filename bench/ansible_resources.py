@@ -54,7 +54,8 @@ def control_plane(workdir: Path) -> Iterator[tuple[str, Path]]:
     data_dir = workdir / "cp"
     command = [
         str(BIN / "meshfabric-cp"), "run", "--data-dir", str(data_dir),
-        "--api-address", "127.0.0.1", "--api-port", str(port), "--diagnostics-port", "0",
+        "--api-address", "127.0.0.1", "--api-port", str(port), "--api-https-port", "0",
+        "--diagnostics-port", "0",
     ]  # fmt: skip
     with (workdir / "cp.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

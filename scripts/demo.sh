@@ -26,7 +26,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 step "Start a standalone control plane (SQLite in $work)"
 api_port=$(free_port)
 MESHFABRIC_LOG__FORMAT=text meshfabric-cp run --data-dir "$work/cp" \
-  --api-address 127.0.0.1 --api-port "$api_port" --diagnostics-port 0 --xds-port 0 \
+  --api-address 127.0.0.1 --api-port "$api_port" --api-https-port 0 --diagnostics-port 0 --xds-port 0 \
   >"$work/cp.log" 2>&1 &  # no proxies in this part: xDS on any free port
 cp_pid=$!
 for _ in $(seq 100); do

@@ -27,7 +27,8 @@ api_port=$(free_port)
 api="http://127.0.0.1:$api_port"
 step "Start a zone control plane (REST on $api_port, xDS on a Unix socket)"
 MESHFABRIC_LOG__FORMAT=text meshfabric-cp run --data-dir "$work/cp" --api-address 127.0.0.1 \
-  --api-port "$api_port" --diagnostics-port 0 --xds-port 0 --xds-unix-socket "$work/xds.sock" \
+  --api-port "$api_port" --api-https-port 0 --diagnostics-port 0 --xds-port 0 \
+  --xds-unix-socket "$work/xds.sock" \
   >"$work/cp.log" 2>&1 &
 pids+=($!)
 wait_for 30 curl -sf "$api/"

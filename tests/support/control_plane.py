@@ -19,6 +19,8 @@ class ControlPlane:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.https_port = free_port()
+        self.https_url = f"https://127.0.0.1:{self.https_port}"
         self.env = {**os.environ, "MESHFABRIC_LOG__FORMAT": "text", **(env or {})}
         self.args = args
         self.process: subprocess.Popen[bytes] | None = None
@@ -43,11 +45,15 @@ class ControlPlane:
             sys.executable, "-m", "meshfabric.cp",
             "run", "--data-dir", str(self.data_dir),
             "--api-address", "127.0.0.1", "--api-port", str(self.port),
+            "--api-https-port", str(self.https_port),
             "--diagnostics-port", "0",
             # Zone control planes serve xDS: never on a fixed port here (args may name a free one).
             "--xds-port", "0",
             *self.args,
         ]  # fmt: skip
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+        return self.process
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         return self.process

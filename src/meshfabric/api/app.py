@@ -5,18 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 
 from meshfabric import __version__
 from meshfabric.api import errors, inspect, overview, resources, system
-from meshfabric.api.auth import authenticate
 from meshfabric.api.context import ApiContext
+from meshfabric.api.guard import RequestGuard
 from meshfabric.metrics import API_REQUEST_SECONDS
-
-
-async def _authorize(request: Request) -> None:
-    ctx: ApiContext = request.app.state.ctx
-    await authenticate(request, ctx.users)
 
 
 def create_app(ctx: ApiContext) -> FastAPI:
@@ -30,13 +25,16 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     app.include_router(system.public)
-    protected = [Depends(_authorize)]
-    app.include_router(system.router, dependencies=protected)
-    app.include_router(inspect.router, dependencies=protected)
+    app.include_router(system.router)
+    app.include_router(inspect.router)
     # Before the Dataplane routes, where `_overview` would read as a dataplane's name.
-    app.include_router(overview.router, dependencies=protected)
+    app.include_router(overview.router)
     for rtype in ctx.registry:
-        app.include_router(resources.router_for(rtype), dependencies=protected)
+        app.include_router(resources.router_for(rtype))
+    # The guard answers unauthenticated requests before any route reads a body.
+    app.add_middleware(
+        RequestGuard, users=ctx.users, max_body_bytes=ctx.settings.api.max_body_bytes
+    )
     app.middleware("http")(_measure)
     return app
 

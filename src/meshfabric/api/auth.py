@@ -1,6 +1,7 @@
-"""Bearer-token authentication: every request but the index carries a user token.
+"""Bearer-token authentication: every request but the public ones carries a user token.
 
-Tokens whose groups include mesh-system:admin may write; any other valid token reads.
+Tokens whose groups include mesh-system:admin may write and read secrets; any other valid
+token reads everything else.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.datastructures import Headers
 
 from meshfabric.api.errors import ApiError
 from meshfabric.tokens import TokenIssuer
@@ -26,8 +28,8 @@ class Principal:
         return ADMIN_GROUP in self.groups
 
 
-async def authenticate(request: Request, users: TokenIssuer) -> Principal:
-    header = request.headers.get("authorization", "")
+async def authenticate(method: str, headers: Headers, users: TokenIssuer) -> Principal:
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(
@@ -38,6 +40,12 @@ async def authenticate(request: Request, users: TokenIssuer) -> Principal:
         )
     claims = await users.verify(token.strip())
     principal = Principal(str(claims.get("name", "")), tuple(claims.get("groups", ())))
-    if request.method not in READ_METHODS and not principal.is_admin:
+    if method not in READ_METHODS and not principal.is_admin:
         raise ApiError(403, "Forbidden", f'user "{principal.name}" has a read-only token')
     return principal
+
+
+def principal(request: Request) -> Principal:
+    """Who sent the request, as the authentication guard found (every non-public route)."""
+    found: Principal = request.state.principal
+    return found

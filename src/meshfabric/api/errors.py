@@ -70,6 +70,8 @@ def _translate(exc: Exception) -> ApiError:
             return invalid_resource([Violation("mesh", f"mesh of name {exc.mesh} is not found")])
         case InvalidToken():
             return ApiError(401, "Unauthenticated", str(exc))
+        case StarletteHTTPException(status_code=413):
+            return ApiError(413, "Content Too Large", str(exc.detail))
         case StarletteHTTPException():
             return ApiError(exc.status_code, str(exc.detail), str(exc.detail))
     log.exception("unexpected error while serving a request")

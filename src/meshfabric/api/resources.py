@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, create_model
 
+from meshfabric.api import secrets
+from meshfabric.api.auth import Principal, principal
 from meshfabric.api.context import ApiContext, context
-from meshfabric.api.errors import ApiError
+from meshfabric.api.errors import ApiError, invalid_resource
 from meshfabric.api.representation import from_json, to_json
 from meshfabric.resources import KdsFlow, Resource, ResourceKey, ResourceType, Scope
 from meshfabric.store.manager import Outcome, WriteGuard
@@ -24,6 +26,7 @@ _LABEL_FILTER = re.compile(r"^filter\[labels\.(.+)\]$")
 _ETAG = re.compile(r'^(W/)?"?(\d+)"?$')
 
 Ctx = Annotated[ApiContext, Depends(context)]
+Who = Annotated[Principal, Depends(principal)]
 Size = Annotated[int, Query(ge=1, le=1000, description="Items per page")]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="Items to skip")]
 DryRun = Annotated[
@@ -51,13 +54,15 @@ def router_for(rtype: ResourceType) -> APIRouter:
 
         @router.get(f"/meshes/{{mesh}}/{rtype.plural}", summary=f"List {rtype.plural_display_name}")
         async def list_in_mesh(
-            request: Request, ctx: Ctx, mesh: str, size: Size = 100, offset: Offset = 0
+            request: Request, ctx: Ctx, who: Who, mesh: str, size: Size = 100, offset: Offset = 0
         ) -> ResourceList:
-            return await _list(request, ctx, rtype, mesh, size, offset)
+            return await _list(request, ctx, who, rtype, mesh, size, offset)
 
         @router.get(f"/meshes/{{mesh}}{item}", summary=f"Get a {rtype.singular_display_name}")
-        async def get_in_mesh(ctx: Ctx, mesh: str, name: str, response: Response) -> dict[str, Any]:
-            return await _get(ctx, rtype, mesh, name, response)
+        async def get_in_mesh(
+            ctx: Ctx, who: Who, mesh: str, name: str, response: Response
+        ) -> dict[str, Any]:
+            return await _get(ctx, who, rtype, mesh, name, response)
 
         @router.put(f"/meshes/{{mesh}}{item}", summary=f"Create or update a {rtype.name}")
         async def put_in_mesh(
@@ -81,21 +86,21 @@ def router_for(rtype: ResourceType) -> APIRouter:
 
         @router.get(f"/{rtype.plural}", summary=f"List {rtype.plural_display_name} of all meshes")
         async def list_all_meshes(
-            request: Request, ctx: Ctx, size: Size = 100, offset: Offset = 0
+            request: Request, ctx: Ctx, who: Who, size: Size = 100, offset: Offset = 0
         ) -> ResourceList:
-            return await _list(request, ctx, rtype, None, size, offset)
+            return await _list(request, ctx, who, rtype, None, size, offset)
 
         return router
 
     @router.get(f"/{rtype.plural}", summary=f"List {rtype.plural_display_name}")
     async def list_global(
-        request: Request, ctx: Ctx, size: Size = 100, offset: Offset = 0
+        request: Request, ctx: Ctx, who: Who, size: Size = 100, offset: Offset = 0
     ) -> ResourceList:
-        return await _list(request, ctx, rtype, "", size, offset)
+        return await _list(request, ctx, who, rtype, "", size, offset)
 
     @router.get(item, summary=f"Get a {rtype.singular_display_name}")
-    async def get_global(ctx: Ctx, name: str, response: Response) -> dict[str, Any]:
-        return await _get(ctx, rtype, "", name, response)
+    async def get_global(ctx: Ctx, who: Who, name: str, response: Response) -> dict[str, Any]:
+        return await _get(ctx, who, rtype, "", name, response)
 
     @router.put(item, summary=f"Create or update a {rtype.name}")
     async def put_global(
@@ -120,6 +125,7 @@ def router_for(rtype: ResourceType) -> APIRouter:
 async def _list(
     request: Request,
     ctx: ApiContext,
+    who: Principal,
     rtype: ResourceType,
     mesh: str | None,
     size: int,
@@ -133,19 +139,21 @@ async def _list(
     page = await ctx.manager.store.list(rtype.name, mesh, labels, offset, size)
     following = None
     if offset + len(page.items) < page.total:
-        following = str(request.url.include_query_params(offset=offset + size, size=size))
-    items = [to_json(rtype, resource) for resource in page.items]
+        # A path, not a URL: the Host header is the client's to choose, so it is not echoed.
+        url = request.url.include_query_params(offset=offset + size, size=size)
+        following = f"{url.path}?{url.query}"
+    items = [_served(who, rtype, resource) for resource in page.items]
     return ResourceList(total=page.total, items=items, next=following)
 
 
 async def _get(
-    ctx: ApiContext, rtype: ResourceType, mesh: str, name: str, response: Response
+    ctx: ApiContext, who: Principal, rtype: ResourceType, mesh: str, name: str, response: Response
 ) -> dict[str, Any]:
     resource = await ctx.manager.store.get(ResourceKey(rtype.name, mesh, name))
     if resource is None:
         raise ApiError(404, "Not found", f"{rtype.name} {_where(mesh, name)} not found")
     response.headers["ETag"] = f'"{resource.version}"'
-    return to_json(rtype, resource)
+    return _served(who, rtype, resource)
 
 
 async def _put(
@@ -160,13 +168,18 @@ async def _put(
 ) -> dict[str, Any]:
     labels = {**(raw.get("labels") or {}), **_origin_labels(ctx)}
     resource = from_json(rtype, raw, mesh, name, labels)
+    if unusable := secrets.violations(resource):
+        raise invalid_resource(unusable)
     result = await ctx.manager.apply(
         resource, _version(if_match), dry_run=dry_run, guard=_ownership_guard(ctx, rtype)
     )
     response.status_code = 201 if result.outcome is Outcome.CREATED else 200
     if not dry_run:
         response.headers["ETag"] = f'"{result.resource.version}"'
-    return {"outcome": result.outcome.value, "warnings": [], **to_json(rtype, result.resource)}
+    served = to_json(rtype, result.resource)
+    if secrets.is_withheld(resource.key):
+        served.pop("data", None)
+    return {"outcome": result.outcome.value, "warnings": [], **served}
 
 
 async def _delete(
@@ -175,6 +188,14 @@ async def _delete(
     key = ResourceKey(rtype.name, mesh, name)
     await ctx.manager.delete(key, _version(if_match), guard=_ownership_guard(ctx, rtype))
     return {}
+
+
+def _served(who: Principal, rtype: ResourceType, resource: Resource) -> dict[str, Any]:
+    """Secret data goes to admins only, and the control plane's own keys to no one."""
+    body = to_json(rtype, resource)
+    if rtype.sensitive and (not who.is_admin or secrets.is_withheld(resource.key)):
+        body.pop("data", None)
+    return body
 
 
 def _ownership_guard(ctx: ApiContext, rtype: ResourceType) -> WriteGuard:

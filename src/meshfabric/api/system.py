@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from meshfabric import __version__
 from meshfabric.api.context import ApiContext, context
 from meshfabric.resources import KdsFlow, ResourceKey, ResourceType
+from meshfabric.store import MeshNotFound
 from meshfabric.tokens import parse_duration
 
 Ctx = Annotated[ApiContext, Depends(context)]
@@ -28,7 +29,7 @@ class ZoneScope(enum.StrEnum):
 class _TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    validFor: str = Field("24h", description="Lifetime, e.g. 30m, 24h, 8760h")
+    validFor: str = Field("24h", description="Lifetime, e.g. 30m, 24h, 8760h; at most 3650d")
 
     @field_validator("validFor")
     @classmethod
@@ -121,6 +122,9 @@ async def zone_token(ctx: Ctx, request: ZoneTokenRequest) -> str:
     "/tokens/dataplane", response_class=PlainTextResponse, summary="Issue a dataplane token"
 )
 async def dataplane_token(ctx: Ctx, request: DataplaneTokenRequest) -> str:
+    # A token for a mesh yet to be made would start working the day someone makes it.
+    if await ctx.manager.store.get(ResourceKey("Mesh", "", request.mesh)) is None:
+        raise MeshNotFound(request.mesh)
     claims: dict[str, Any] = {"tags": request.tags, "type": request.type}
     if request.name:
         claims["name"] = request.name

@@ -12,6 +12,7 @@ from meshfabric.cp import config as cp_config
 from meshfabric.cp.config import Mode
 from meshfabric.cp.config_file import ConfigError
 from meshfabric.cp.logs import configure
+from meshfabric.cp.runtime import StartRefused
 from meshfabric.cp.runtime import run as run_control_plane
 from meshfabric.ports import PortInUse
 from meshfabric.store.migrations import SchemaTooNew
@@ -39,7 +40,12 @@ def run(
     ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Database and admin token go here")] = None,
     api_address: Annotated[str | None, typer.Option(help="REST API listen address")] = None,
-    api_port: Annotated[int | None, typer.Option(help="REST API port")] = None,
+    api_port: Annotated[
+        int | None, typer.Option(help="Plaintext REST API port (for loopback and labs)")
+    ] = None,
+    api_https_port: Annotated[
+        int | None, typer.Option(help="HTTPS REST API port (0 picks a free port)")
+    ] = None,
     diagnostics_port: Annotated[int | None, typer.Option(help="Metrics port, 0 disables")] = None,
     zone: Annotated[str | None, typer.Option(help="This zone's name (zone mode)")] = None,
     global_address: Annotated[
@@ -57,6 +63,14 @@ def run(
     xds_unix_socket: Annotated[
         Path | None, typer.Option(help="Also serve xDS on this Unix socket")
     ] = None,
+    initialize_store: Annotated[
+        bool,
+        typer.Option(
+            "--initialize-store",
+            help="Start even if the store is empty while data_dir holds an admin token "
+            "(otherwise refused: the database was probably lost); writes a new admin token",
+        ),
+    ] = False,
 ) -> None:
     """Run the control plane until SIGTERM or SIGINT.
 
@@ -64,7 +78,7 @@ def run(
     (MESHFABRIC_API__PORT for api.port); flags win over variables, variables over the file.
     """
     overrides: dict[str, Any] = {"mode": mode, "data_dir": data_dir}
-    overrides["api"] = _section(address=api_address, port=api_port)
+    overrides["api"] = _section(address=api_address, port=api_port, https_port=api_https_port)
     overrides["diagnostics"] = _section(port=diagnostics_port)
     overrides["zone"] = _section(
         name=zone,
@@ -74,6 +88,7 @@ def run(
     )
     overrides["kds"] = _section(port=kds_port)
     overrides["xds"] = _section(port=xds_port, unix_socket=xds_unix_socket)
+    overrides["store"] = _section(initialize=initialize_store or None)
     try:
         settings = cp_config.load(config, **overrides)
     except ConfigError as problem:
@@ -82,7 +97,7 @@ def run(
     configure(settings.log)
     try:
         asyncio.run(run_control_plane(settings))
-    except (SchemaTooNew, PortInUse) as refused:
+    except (SchemaTooNew, PortInUse, StartRefused) as refused:
         typer.echo(f"meshfabric-cp: {refused}", err=True)
         raise typer.Exit(1) from None
 

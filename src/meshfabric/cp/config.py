@@ -26,8 +26,31 @@ class Section(BaseModel):
 
 
 class ApiConfig(Section):
-    address: str = Field("0.0.0.0", description="Address the REST API listens on")
-    port: int = Field(5681, ge=0, le=65535, description="REST API port (0 picks a free port)")
+    address: str = Field(
+        "0.0.0.0", description="Address of the plaintext port (loopback and labs; tokens in clear)"
+    )
+    port: int = Field(
+        5681, ge=0, le=65535, description="Plaintext REST API port (0 picks a free port)"
+    )
+    https_enabled: bool = Field(True, description="Also serve the API over HTTPS")
+    https_address: str = Field("0.0.0.0", description="Address of the HTTPS port")
+    https_port: int = Field(5682, ge=0, le=65535, description="HTTPS REST API port")
+    tls_cert_file: Path | None = Field(
+        None, description="PEM certificate of the HTTPS port; default: generated in data_dir"
+    )
+    tls_key_file: Path | None = Field(None, description="PEM key of tls_cert_file")
+    tls_extra_sans: list[str] = Field(
+        [], description="More names or addresses for the generated certificate"
+    )
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413"
+    )
+
+    @model_validator(mode="after")
+    def _cert_and_key_together(self) -> ApiConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("api.tls_cert_file and api.tls_key_file must be set together")
+        return self
 
 
 class DiagnosticsConfig(Section):
@@ -96,6 +119,11 @@ class StoreType(enum.StrEnum):
 
 class StoreConfig(Section):
     type: StoreType = StoreType.SQLITE
+    initialize: bool = Field(
+        False,
+        description="Start on an empty store although data_dir holds an admin token of an "
+        "earlier one (without it, that start is refused: the database was probably lost)",
+    )
     sqlite: SqliteConfig = SqliteConfig()
     postgres: PostgresConfig = PostgresConfig()
 

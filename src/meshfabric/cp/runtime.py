@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import socket
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
 import prometheus_client
 import uvicorn
+from starlette.types import ASGIApp
 
 from meshfabric.api.app import create_app
 from meshfabric.api.auth import ADMIN_GROUP
@@ -22,15 +24,16 @@ from meshfabric.api.context import ApiContext
 from meshfabric.ca import provisioner as ca_provisioner
 from meshfabric.ca.xds_server import XdsCertificateFiles, ensure_server_certificate
 from meshfabric.cp.config import Mode, Settings, StoreType
-from meshfabric.files import write_private
+from meshfabric.files import private_directory, write_private
 from meshfabric.insights import StatusUpdater
 from meshfabric.ipam import VipProvisioner
 from meshfabric.kds.global_server import GlobalKds, KdsListen
 from meshfabric.kds.zone_client import GlobalConnection, ZoneKds
-from meshfabric.ports import bind_tcp
+from meshfabric.ports import PortInUse, bind_tcp
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.postgres import PostgresStore
+from meshfabric.store.protocol import Store
 from meshfabric.store.sql import SqlStore
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.tokens import DATAPLANE, USER, ZONE, InvalidToken, TokenIssuer
@@ -40,6 +43,10 @@ from meshfabric.xds.component import Listen, XdsComponent
 log = logging.getLogger(__name__)
 
 ADMIN_TOKEN_LIFETIME = "87600h"  # ten years: the operator rotates it by deleting the file
+
+
+class StartRefused(Exception):
+    """Starting would do harm; the message says why and what to do instead."""
 
 
 async def open_store(settings: Settings) -> SqlStore:
@@ -53,15 +60,30 @@ async def open_store(settings: Settings) -> SqlStore:
     return SqliteStore(settings.sqlite_path)
 
 
-async def ensure_admin_token(users: TokenIssuer, path: Path) -> None:
-    """Write an admin token on first start; keep a valid one, replace one that no longer is."""
+async def ensure_admin_token(users: TokenIssuer, path: Path, store_is_new: bool = False) -> None:
+    """Write an admin token on first start; keep a valid one, replace one that no longer is.
+
+    An admin token next to a new store means the store was lost (a deleted database file, a
+    wrong DSN): that start is refused (the caller says the store is new only when the
+    operator did not ask to initialize one), so that no one loses data unawares.
+    """
     existing = await asyncio.to_thread(_read_token, path)
     if existing is not None:
+        if store_is_new:
+            raise StartRefused(
+                f"{path} holds an admin token, but the store is new and empty: its database is "
+                "missing or not the one this data directory was used with. Restore it, or "
+                "start with --initialize-store (store.initialize) to begin with an empty one "
+                "and a new admin token"
+            )
         try:
             await users.verify(existing)
             return
         except InvalidToken as reason:
             log.warning("replacing the admin token in %s: %s", path, reason)
+    if not await users.signing_key_usable():
+        log.error("replacing the unusable user token signing key: every user token is void")
+        await users.replace_signing_key()
     token = await users.issue(
         {"name": "mesh-system:admin", "groups": [ADMIN_GROUP]}, parse_duration(ADMIN_TOKEN_LIFETIME)
     )
@@ -73,15 +95,28 @@ def _read_token(path: Path) -> str | None:
     return path.read_text().strip() if path.exists() else None
 
 
+async def _is_empty(store: Store) -> bool:
+    for rtype in REGISTRY:
+        if (await store.list(rtype.name, None, limit=1)).total:
+            return False
+    return True
+
+
 async def run(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT; raises PortInUse, before anything starts, if a port is taken."""
-    api_socket = bind_tcp("the REST API", settings.api.address, settings.api.port)
+    api_sockets = _bind_api(settings)
     async with AsyncExitStack() as stack:
-        stack.callback(api_socket.close)
+        for api_socket in api_sockets:
+            stack.callback(api_socket.close)
+        # It holds the admin token, keys and (with SQLite) the database.
+        await asyncio.to_thread(private_directory, settings.data_dir)
         store = await open_store(settings)
         stack.push_async_callback(store.close)
         users = TokenIssuer(store, USER)
-        await ensure_admin_token(users, settings.admin_token_path)
+        refuse_new = not settings.store.initialize and store.schema_created
+        await ensure_admin_token(
+            users, settings.admin_token_path, refuse_new and await _is_empty(store)
+        )
         manager = ResourceManager(store)
         dataplanes = TokenIssuer(store, DATAPLANE)
         instance_id = uuid.uuid4().hex[:12]
@@ -111,23 +146,85 @@ async def run(settings: Settings) -> None:
             prometheus_client.start_http_server(
                 settings.diagnostics.port, settings.diagnostics.address
             )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(ctx),
-                host=settings.api.address,
-                port=settings.api.port,
-                log_config=None,
-                access_log=False,
-                lifespan="off",
-            )
-        )
-        _stop_on_signals(server)
+        servers = await _api_servers(settings, create_app(ctx))
+        _stop_on_signals(servers)
         log.info(
             "control plane started",
-            extra={"mode": settings.mode.value, "api_port": settings.api.port},
+            extra={
+                "mode": settings.mode.value,
+                "api_port": settings.api.port,
+                "api_https_port": settings.api.https_port if settings.api.https_enabled else None,
+            },
         )
-        await server.serve(sockets=[api_socket])
+        await asyncio.gather(
+            *(
+                server.serve(sockets=[api_socket])
+                for server, api_socket in zip(servers, api_sockets, strict=True)
+            )
+        )
         log.info("control plane stopping")
+
+
+class _ApiServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to the control plane, which stops all of them."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind_api(settings: Settings) -> list[socket.socket]:
+    """The plaintext port's socket, and the HTTPS port's unless it is turned off."""
+    config = settings.api
+    sockets = [bind_tcp("the REST API", config.address, config.port)]
+    if config.https_enabled:
+        try:
+            sockets.append(bind_tcp("the HTTPS REST API", config.https_address, config.https_port))
+        except PortInUse:
+            sockets[0].close()
+            raise
+    return sockets
+
+
+async def _api_servers(settings: Settings, app: ASGIApp) -> list[uvicorn.Server]:
+    """The plaintext port, and the HTTPS port unless it is turned off."""
+    config = settings.api
+    common: dict[str, Any] = {"log_config": None, "access_log": False, "lifespan": "off"}
+    if config.address not in ("127.0.0.1", "::1", "localhost"):
+        log.warning(
+            "the plaintext API port %s listens on %s: tokens cross the network in clear; "
+            "use the HTTPS port %s, or api.address 127.0.0.1",
+            config.port,
+            config.address,
+            config.https_port,
+        )
+    plain = uvicorn.Config(app, host=config.address, port=config.port, **common)
+    servers: list[uvicorn.Server] = [_ApiServer(plain)]
+    if config.https_enabled:
+        cert, key = await asyncio.to_thread(_api_tls_files, settings)
+        https = uvicorn.Config(
+            app,
+            host=config.https_address,
+            port=config.https_port,
+            ssl_certfile=cert,
+            ssl_keyfile=key,
+            **common,
+        )
+        servers.append(_ApiServer(https))
+    return servers
+
+
+def _api_tls_files(settings: Settings) -> tuple[Path, Path]:
+    """The HTTPS port's (certificate, key) files: configured, else signed by the local CA."""
+    config = settings.api
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        return config.tls_cert_file, config.tls_key_file
+    local = XdsCertificateFiles.in_directory(settings.data_dir)
+    files = dataclasses.replace(
+        local, cert=settings.data_dir / "api-server.crt", key=settings.data_dir / "api-server.key"
+    )
+    ensure_server_certificate(files, _own_names(config.https_address, config.tls_extra_sans))
+    return files.cert, files.key
 
 
 def _run_in_background(stack: AsyncExitStack, work: Coroutine[Any, Any, None], name: str) -> None:
@@ -195,7 +292,7 @@ def _kds_tls(settings: Settings) -> tuple[bytes, bytes]:
         purpose="KDS",
         trusted_with="meshfabric-cp run --mode zone --global-ca-file",
     )
-    return ensure_server_certificate(files, _xds_names(config.address, config.tls_extra_sans))
+    return ensure_server_certificate(files, _own_names(config.address, config.tls_extra_sans))
 
 
 def _xds_tls(settings: Settings) -> tuple[bytes, bytes] | None:
@@ -209,20 +306,21 @@ def _xds_tls(settings: Settings) -> tuple[bytes, bytes] | None:
     if config.tls_cert_file is not None and config.tls_key_file is not None:
         return config.tls_cert_file.read_bytes(), config.tls_key_file.read_bytes()
     files = XdsCertificateFiles.in_directory(settings.data_dir)
-    return ensure_server_certificate(files, _xds_names(config.address, config.tls_extra_sans))
+    return ensure_server_certificate(files, _own_names(config.address, config.tls_extra_sans))
 
 
-def _xds_names(address: str, extra: list[str]) -> list[str]:
-    """Every name a proxy may dial; a wildcard listen address is no name of its own."""
+def _own_names(address: str, extra: list[str]) -> list[str]:
+    """Every name a client may dial; a wildcard listen address is no name of its own."""
     own = [] if address in ("0.0.0.0", "::", "") else [address]
     return [*own, "127.0.0.1", "localhost", socket.gethostname(), *extra]
 
 
-def _stop_on_signals(server: uvicorn.Server) -> None:
+def _stop_on_signals(servers: list[uvicorn.Server]) -> None:
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
-        server.should_exit = True
+        for server in servers:
+            server.should_exit = True
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)

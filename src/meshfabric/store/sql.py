@@ -22,7 +22,7 @@ from meshfabric.metrics import STORE_OPERATION_SECONDS
 from meshfabric.resources.model import Resource, ResourceKey
 from meshfabric.store.errors import Conflict, NotFound, StoreError
 from meshfabric.store.events import ChangeEvent, ChangeKind, EventBus
-from meshfabric.store.migrations import Dialect, migrate
+from meshfabric.store.migrations import MIGRATIONS, Dialect, migrate
 from meshfabric.store.protocol import Page
 
 T = TypeVar("T")
@@ -58,6 +58,9 @@ class SqlStore(ABC):
 
     def __init__(self, workers: int) -> None:
         self.events = EventBus()
+        # Set by _migrate: this open made the schema (a new database, or one from before
+        # schema versions); with no resources in it, the database was new.
+        self.schema_created = False
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
 
     # -- dialect ---------------------------------------------------------------
@@ -85,6 +88,7 @@ class SqlStore(ABC):
         with self._transaction() as cursor:
             self._lock_schema(cursor)
             applied = migrate(cursor, Dialect(self.backend), self._sql)
+        self.schema_created = applied[:1] == [MIGRATIONS[0].version]
         if applied:
             log.info("migrated the %s schema to version %d", self.backend, applied[-1])
 

@@ -7,8 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from meshfabric.files import private_file
 from meshfabric.store.migrations import sqlite_label_path
 from meshfabric.store.sql import Cursor, SqlStore
+
+# SQLite gives the -wal and -shm files the database file's mode, so these follow it.
+_COMPANIONS = ("-wal", "-shm")
 
 
 class SqliteStore(SqlStore):
@@ -20,6 +24,10 @@ class SqliteStore(SqlStore):
         super().__init__(workers=1)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        # The database holds private keys and signing keys: readable by its owner only.
+        for file in (path, *(path.with_name(path.name + suffix) for suffix in _COMPANIONS)):
+            if file == path or file.exists():
+                private_file(file)
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit returns only once the WAL is on disk, so an answered write survives

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -23,7 +24,11 @@ from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
 
+log = logging.getLogger(__name__)
+
 _KEY_BITS = 2048
+# Longer than any sensible token; the admin token written at start lives ten years.
+MAX_VALIDITY = timedelta(days=3650)
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -58,7 +63,10 @@ def parse_duration(text: str) -> timedelta:
     parts = _DURATION.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f'"{text}" is not a duration (examples: 30m, 24h, 8760h)')
-    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if not 0 < seconds <= MAX_VALIDITY.total_seconds():
+        raise ValueError(f'"{text}" must be more than 0 and at most 3650d (87600h)')
+    return timedelta(seconds=seconds)
 
 
 class TokenIssuer:
@@ -107,12 +115,45 @@ class TokenIssuer:
         secret = await self.store.get(self.kind.revocations_key(mesh))
         if secret is None:
             return set()
-        listed = base64.b64decode(secret.spec.get("data", "")).decode()
+        try:
+            listed = base64.b64decode(secret.spec.get("data", "")).decode()
+        except ValueError as exc:  # written before writes were checked, or behind the API
+            # Refusing every token is the safe side: a revoked one must never pass.
+            raise self._unusable(secret, exc) from None
         return {jti.strip() for jti in listed.split(",") if jti.strip()}
+
+    async def signing_key_usable(self, mesh: str = "") -> bool:
+        """False when a signing key is stored but cannot be used (no key at all is usable)."""
+        try:
+            await self._signing_key(mesh)
+        except InvalidToken:
+            return False
+        return True
+
+    async def replace_signing_key(self, mesh: str = "") -> None:
+        """Put a new signing key in place of the stored one: every earlier token stops verifying."""
+        location = self.kind.signing_key_key(mesh)
+        if await self.store.get(location) is not None:
+            await self.store.delete(location)
+        await self._create_signing_key(mesh)
 
     async def _signing_key(self, mesh: str) -> rsa.RSAPrivateKey | None:
         secret = await self.store.get(self.kind.signing_key_key(mesh))
-        return None if secret is None else _load_key(secret)
+        if secret is None:
+            return None
+        try:
+            return _load_key(secret)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise self._unusable(secret, exc) from None
+
+    def _unusable(self, secret: Resource, cause: Exception) -> InvalidToken:
+        log.error(
+            "%s is unusable (%s): every %s token is refused until it is replaced",
+            secret.key,
+            cause,
+            self.kind.name,
+        )
+        return InvalidToken(f"{secret.key} is unusable; the control plane's log says why")
 
     async def _create_signing_key(self, mesh: str) -> rsa.RSAPrivateKey:
         location = self.kind.signing_key_key(mesh)
@@ -141,7 +182,7 @@ class TokenIssuer:
 def _load_key(secret: Resource) -> rsa.RSAPrivateKey:
     key = _parse_key(secret.spec["data"])
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise InvalidToken(f"{secret.key} does not hold an RSA key")
+        raise ValueError("it does not hold an RSA private key")
     return key
 
 
