@@ -1,14 +1,17 @@
 """A small typed client of the control plane's REST API, shared by every command.
 
 Parameters of ControlPlaneClient:
-    address: base URL of the API, e.g. http://127.0.0.1:5681
+    address: base URL of the API, e.g. http://127.0.0.1:5681 or https://cp.internal:5682
     token: a user token, sent as `Authorization: Bearer <token>`
+    ca_cert_file: PEM file of the CA an https address's certificate is checked against
+        (default: the system's trusted CAs)
     transport: an httpx transport; tests pass httpx.MockTransport to run without a server
     hints: what to do next about an answer's status, in place of the usual advice
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal
@@ -30,6 +33,7 @@ class ControlPlaneClient:
         token: str | None = None,
         *,
         timeout: float = 10.0,
+        ca_cert_file: str | None = None,
         transport: httpx.BaseTransport | None = None,
         hints: Mapping[int, str] | None = None,
     ) -> None:
@@ -37,7 +41,11 @@ class ControlPlaneClient:
         self._hints = hints or {}
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
-            base_url=self.address, headers=headers, timeout=timeout, transport=transport
+            base_url=self.address,
+            headers=headers,
+            timeout=timeout,
+            verify=_trust(ca_cert_file),
+            transport=transport,
         )
         self._catalogue: Catalogue | None = None
 
@@ -146,6 +154,12 @@ class ControlPlaneClient:
         reason = "connection refused" if "refused" in str(error).lower() else str(error)
         if isinstance(error, httpx.TimeoutException):
             reason = "no answer in time"
+        if "CERTIFICATE_VERIFY_FAILED" in str(error):
+            reason = (
+                "its certificate is not trusted; give its CA with "
+                "`meshctl config control-planes add --ca-cert-file` (for a generated "
+                "certificate: <data_dir>/api-ca.crt of the control plane)"
+            )
         return (
             f"cannot reach the control plane at {self.address}: {reason or type(error).__name__} "
             "(is it running? `meshctl config control-planes list` shows the address in use)"
@@ -154,6 +168,15 @@ class ControlPlaneClient:
 
 def _label_filters(labels: Mapping[str, str] | None) -> dict[str, str]:
     return {f"filter[labels.{key}]": value for key, value in (labels or {}).items()}
+
+
+def _trust(ca_cert_file: str | None) -> ssl.SSLContext | bool:
+    if ca_cert_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_cert_file)
+    except (OSError, ssl.SSLError) as error:
+        raise MeshctlError(f"cannot use the CA certificate {ca_cert_file}: {error}") from None
 
 
 def _item_path(rtype: ResourceTypeInfo, mesh: str, name: str) -> str:

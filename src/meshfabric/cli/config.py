@@ -27,14 +27,18 @@ class ControlPlaneEntry:
     name: str
     address: str
     token: str | None = None
+    ca_cert_file: str | None = None  # PEM CA that the HTTPS address's certificate chains to
 
     @classmethod
     def from_yaml(cls, raw: dict[str, Any]) -> ControlPlaneEntry:
-        return cls(str(raw["name"]), str(raw["address"]), raw.get("authToken"))
+        return cls(
+            str(raw["name"]), str(raw["address"]), raw.get("authToken"), raw.get("caCertFile")
+        )
 
     def to_yaml(self, *, redact: bool) -> dict[str, Any]:
         token = REDACTED if redact and self.token else self.token
-        return {"name": self.name, "address": self.address, "authToken": token}
+        entry = {"name": self.name, "address": self.address, "authToken": token}
+        return entry | ({"caCertFile": self.ca_cert_file} if self.ca_cert_file else {})
 
 
 @dataclass

@@ -40,6 +40,15 @@ def add(
         str | None,
         typer.Option(metavar="TOKEN", help="A user token, given directly.", show_default=False),
     ] = None,
+    ca_cert_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="PEM CA to check an https address's certificate with (a generated one: "
+            "<data_dir>/api-ca.crt); its path is stored.",
+            show_default=False,
+        ),
+    ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace a control plane of that name.")] = False,
     skip_verify: Annotated[
         bool, typer.Option(help="Add it without checking that it answers and takes the token.")
@@ -52,11 +61,12 @@ def add(
       meshctl config control-planes add --name local --address http://127.0.0.1:5681 \\
           --auth-token-file /var/lib/meshfabric/admin-token
       meshctl config control-planes add --name prod --address https://cp.example.com:5682 \\
-          --auth-token "$TOKEN" --overwrite
+          --auth-token "$TOKEN" --ca-cert-file /var/lib/meshfabric/api-ca.crt --overwrite
     """
     if not address.startswith(("http://", "https://")):
         raise MeshctlError(f'--address must be an http:// or https:// URL, got "{address}"')
-    entry = ControlPlaneEntry(name, address.rstrip("/"), _token(auth_token, auth_token_file))
+    ca = str(ca_cert_file.resolve()) if ca_cert_file else None
+    entry = ControlPlaneEntry(name, address.rstrip("/"), _token(auth_token, auth_token_file), ca)
     if not skip_verify:
         _verify(entry)
     config = session(ctx).load_config()
@@ -140,7 +150,9 @@ def _token(token: str | None, token_file: Path | None) -> str | None:
 def _verify(entry: ControlPlaneEntry) -> None:
     """Fail now rather than at the first command: the address answers and takes the token."""
     try:
-        with ControlPlaneClient(entry.address, entry.token) as client:
+        with ControlPlaneClient(
+            entry.address, entry.token, ca_cert_file=entry.ca_cert_file
+        ) as client:
             client.catalogue()
     except MeshctlError as error:
         raise MeshctlError(f"{error}; pass --skip-verify to add it anyway") from None

@@ -35,6 +35,8 @@ def connect(ctx: typer.Context) -> ControlPlaneClient:
     config = session(ctx).load_config()
     entry = config.current()
     hints = NO_CONTEXT_HINTS if config.current_context is None else None
-    client = ControlPlaneClient(entry.address, entry.token, hints=hints)
+    client = ControlPlaneClient(
+        entry.address, entry.token, ca_cert_file=entry.ca_cert_file, hints=hints
+    )
     ctx.call_on_close(client.close)
     return client

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import signal
 import socket
@@ -215,13 +214,19 @@ async def _api_servers(settings: Settings, app: ASGIApp) -> list[uvicorn.Server]
 
 
 def _api_tls_files(settings: Settings) -> tuple[Path, Path]:
-    """The HTTPS port's (certificate, key) files: configured, else signed by the local CA."""
+    """The HTTPS port's (certificate, key) files: configured, else generated in the data
+    directory, beside the CA that clients verify it with (`<data_dir>/api-ca.crt`)."""
     config = settings.api
     if config.tls_cert_file is not None and config.tls_key_file is not None:
         return config.tls_cert_file, config.tls_key_file
-    local = XdsCertificateFiles.in_directory(settings.data_dir)
-    files = dataclasses.replace(
-        local, cert=settings.data_dir / "api-server.crt", key=settings.data_dir / "api-server.key"
+    directory = settings.data_dir
+    files = XdsCertificateFiles(
+        ca_cert=directory / "api-ca.crt",
+        ca_key=directory / "api-ca.key",
+        cert=directory / "api-server.crt",
+        key=directory / "api-server.key",
+        purpose="API",
+        trusted_with="meshctl config control-planes add --ca-cert-file",
     )
     ensure_server_certificate(files, _own_names(config.https_address, config.tls_extra_sans))
     return files.cert, files.key

@@ -36,3 +36,14 @@ def test_a_user_token_revoked_as_documented_is_refused(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def test_https_with_the_ca_cert_file(bare_meshctl: Meshctl, control_plane: ControlPlane) -> None:
+    add = ["config", "control-planes", "add", "--address", control_plane.https_url,
+           "--auth-token-file", str(control_plane.data_dir / "admin-token")]  # fmt: skip
+    untrusted = bare_meshctl.fails(*add, "--name", "untrusted")
+    assert "certificate is not trusted" in untrusted and "--ca-cert-file" in untrusted
+    ca = control_plane.data_dir / "api-ca.crt"
+    bare_meshctl.ok(*add, "--name", "tls", "--ca-cert-file", str(ca))
+    assert "user-token-signing-key" in bare_meshctl.ok("get", "global-secrets")
+    assert f"caCertFile: {ca}" in bare_meshctl.ok("config", "view")

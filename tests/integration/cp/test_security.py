@@ -94,7 +94,7 @@ def test_a_read_only_token_cannot_write_or_mint_admins(cp: ControlPlane, reader_
 def test_data_files_are_readable_by_their_owner_only(cp: ControlPlane) -> None:
     assert stat.S_IMODE(cp.data_dir.stat().st_mode) == 0o700
     for name in ("meshfabric.db", "meshfabric.db-wal", "meshfabric.db-shm", "admin-token",
-                 "xds-ca.key", "api-server.key"):  # fmt: skip
+                 "xds-ca.key", "api-ca.key", "api-server.key"):  # fmt: skip
         assert stat.S_IMODE((cp.data_dir / name).stat().st_mode) == 0o600, name
 
 
@@ -127,7 +127,7 @@ def test_a_body_over_the_limit_is_refused_with_413(cp: ControlPlane) -> None:
 
 
 def test_the_https_port_serves_the_api_with_the_generated_certificate(cp: ControlPlane) -> None:
-    trust = ssl.create_default_context(cafile=str(cp.data_dir / "xds-ca.crt"))
+    trust = ssl.create_default_context(cafile=str(cp.data_dir / "api-ca.crt"))
     headers = {"Authorization": f"Bearer {cp.token}"}
     with httpx.Client(base_url=cp.https_url, verify=trust, headers=headers) as client:
         assert client.get("/meshes/default").status_code == 200

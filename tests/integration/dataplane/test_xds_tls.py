@@ -30,6 +30,7 @@ def tls_control_plane(tmp_path: Path) -> Iterator[ZoneControlPlane]:
 
 def _sidecar(cp: ZoneControlPlane, tmp_path: Path, *extra: str, address: str = "") -> Sidecar:
     dataplane = sidecar_dataplane("web-1", free_port(), free_port(), "web", "http")
+    cp.apply({"type": "Mesh", "name": "default"})  # dataplane tokens are for existing meshes
     token = cp.dataplane_token("default", "web")
     cp_address = address or f"grpcs://127.0.0.1:{cp.xds_port}"
     return Sidecar(cp, tmp_path / "dp", dataplane, token, extra, cp_address=cp_address)
