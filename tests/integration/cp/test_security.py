@@ -272,3 +272,14 @@ def test_rotating_the_user_signing_key_as_documented(
         assert admin.get("/meshes").status_code == 200
     with cp.client(old_token) as old:
         assert old.get("/meshes").status_code == 401
+
+
+def test_a_second_control_plane_on_the_https_port_exits_before_it_starts(
+    cp: ControlPlane, tmp_path: Path
+) -> None:
+    second = ControlPlane(tmp_path / "second")
+    second.https_port = cp.https_port
+    code, log = second.run_to_exit()
+    assert code == 1, log
+    assert f"cannot listen on 0.0.0.0:{cp.https_port} for the HTTPS REST API" in log
+    assert "started" not in log
