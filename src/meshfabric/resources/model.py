@@ -53,6 +53,8 @@ class ValidationFailed(Exception):
 
 
 SemanticCheck = Callable[[Any], list[Violation]]
+# Rules on a change: called with the stored and the new fields, both parsed by the schema.
+UpdateCheck = Callable[[Any, Any], list[Violation]]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class ResourceType:
     is_policy: bool = False
     affects: Affects = Affects.NOTHING
     semantic_checks: tuple[SemanticCheck, ...] = field(default=())
+    update_checks: tuple[UpdateCheck, ...] = field(default=())
     # Secrets are stored like any resource but never listed with their data in the open.
     sensitive: bool = False
     has_envoy_plugin: bool = False
@@ -104,15 +107,29 @@ class ResourceType:
             parsed = self.schema.model_validate(dict(fields))
         except ValidationError as exc:
             raise ValidationFailed(violations_from_pydantic(exc, self.field_prefix)) from None
-        violations = [
-            Violation(
-                self.field_prefix + v.field if v.field else self.field_prefix.rstrip("."), v.reason
-            )
-            for check in self.semantic_checks
-            for v in check(parsed)
-        ]
+        violations = [v for check in self.semantic_checks for v in check(parsed)]
         if violations:
-            raise ValidationFailed(violations)
+            raise ValidationFailed(self._prefixed(violations))
+
+    def validate_update(self, stored: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+        """Raise ValidationFailed if valid `fields` may not replace the `stored` ones."""
+        if not self.update_checks:
+            return
+        try:
+            before = self.schema.model_validate(dict(stored))
+        except ValidationError:
+            return  # stored under older rules: nothing this change could contradict
+        after = self.schema.model_validate(dict(fields))
+        violations = [v for check in self.update_checks for v in check(before, after)]
+        if violations:
+            raise ValidationFailed(self._prefixed(violations))
+
+    def _prefixed(self, violations: list[Violation]) -> list[Violation]:
+        prefix = self.field_prefix
+        return [
+            Violation(prefix + v.field if v.field else prefix.rstrip("."), v.reason)
+            for v in violations
+        ]
 
 
 def policy_type(

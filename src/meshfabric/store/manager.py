@@ -61,6 +61,8 @@ class ResourceManager:
         if rtype.scope is Scope.MESH:
             await self._require_mesh(resource.mesh)
         previous = await self.store.get(resource.key)
+        if previous is not None:
+            rtype.validate_update(previous.spec, resource.spec)
         if guard is not None:
             guard(previous)
         if dry_run:

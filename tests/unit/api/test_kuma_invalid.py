@@ -1,5 +1,6 @@
 """Kuma-invalid resources of the non-policy types are refused through the API, nothing stored,
-with the field paths Kuma reports (cases from tests/unit/resources/kuma_parity/)."""
+with the field paths Kuma reports (cases from tests/unit/resources/kuma_parity/), and the
+change Kuma's mesh manager refuses."""
 
 from __future__ import annotations
 
@@ -53,3 +54,27 @@ async def test_refused_with_kumas_field_paths(
     ]
     assert refused == case["violations"]
     assert (await api.get(path)).status_code == 404
+
+
+def mtls_mesh(backend: str | None) -> dict[str, Any]:
+    mtls: dict[str, Any] = {"backends": [{"name": backend or "ca-1", "type": "builtin"}]}
+    if backend:
+        mtls["enabledBackend"] = backend
+    return {"type": "Mesh", "name": "default", "mtls": mtls}
+
+
+async def test_the_ca_changes_only_with_mtls_off(api: httpx.AsyncClient) -> None:
+    """Kuma's mesh manager: proxies trust one CA, so switching it while in use is refused."""
+    assert (await api.put("/meshes/default", json=mtls_mesh("ca-1"))).status_code == 201
+    switched = await api.put("/meshes/default", json=mtls_mesh("ca-2"))
+    assert switched.status_code == 400
+    assert switched.json()["invalid_parameters"] == [
+        {
+            "field": "mtls.enabledBackend",
+            "reason": "Changing CA when mTLS is enabled is forbidden. Disable mTLS first and "
+            "then change the CA",
+        }
+    ]
+    assert (await api.get("/meshes/default")).json()["mtls"]["enabledBackend"] == "ca-1"
+    assert (await api.put("/meshes/default", json=mtls_mesh(None))).status_code == 200
+    assert (await api.put("/meshes/default", json=mtls_mesh("ca-2"))).status_code == 200

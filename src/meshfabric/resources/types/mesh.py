@@ -133,6 +133,19 @@ def _mtls_violations(mesh: MeshFields) -> list[Violation]:
     return violations
 
 
+def _ca_kept_while_mtls_is_on(stored: MeshFields, new: MeshFields) -> list[Violation]:
+    """Proxies trust only the CA they have: Kuma has mTLS turned off before the CA changes."""
+    before = stored.mtls.enabledBackend if stored.mtls else None
+    after = new.mtls.enabledBackend if new.mtls else None
+    if before and after and before != after:
+        reason = (
+            "Changing CA when mTLS is enabled is forbidden. Disable mTLS first and then "
+            "change the CA"
+        )
+        return [Violation("mtls.enabledBackend", reason)]
+    return []
+
+
 def _zone_egress_needs_mtls(mesh: MeshFields) -> list[Violation]:
     if mesh.routing and mesh.routing.zoneEgress and not (mesh.mtls and mesh.mtls.enabledBackend):
         return [Violation("mtls", "has to be set when zoneEgress enabled")]
@@ -326,5 +339,6 @@ TYPE = ResourceType(
     kds=KdsFlow.GLOBAL_TO_ZONE,
     has_spec=False,
     semantic_checks=(_mtls_violations, _observability, _zone_egress_needs_mtls),
+    update_checks=(_ca_kept_while_mtls_is_on,),
     name_rule=NameRule.LABEL,  # joined into SNI, secret and node names: no dots
 )
