@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from meshfabric.cli.errors import MeshctlError
+from meshfabric.cli.yaml_input import load_all, read_text
 
 DEFAULT_PATH = Path("~/.meshfabric/meshctl.yaml")
 # Used while no context is chosen: the port a control plane on this machine listens on.
@@ -51,11 +52,12 @@ class MeshctlConfig:
         """The file's contents, or an empty config when there is no file yet."""
         if not path.exists():
             return cls()
+        documents = load_all(read_text(path), str(path))
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
+            raw = (documents[0] if documents else None) or {}
             entries = [ControlPlaneEntry.from_yaml(cp) for cp in raw.get("controlPlanes") or []]
             return cls(entries, raw.get("currentContext"))
-        except (yaml.YAMLError, LookupError, TypeError, AttributeError) as error:
+        except (LookupError, TypeError, AttributeError) as error:
             raise MeshctlError(f"{path} is not a meshctl config file: {error}") from None
 
     def save(self, path: Path) -> None:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
 from meshfabric.cli.catalogue import Catalogue, ResourceTypeInfo
 from meshfabric.cli.errors import MeshctlError
+from meshfabric.cli.yaml_input import load_all, read_text
 
 STDIN = "-"
 DEFAULT_MESH = "default"
@@ -54,13 +53,13 @@ def read_sources(locations: Iterable[str], stdin: TextIO) -> list[Source]:
     sources = []
     for location in locations:
         if location == STDIN:
-            sources.append(Source("<stdin>", stdin.read()))
+            sources.append(Source("<stdin>", _read_stdin(stdin)))
             continue
         path = Path(location)
         if not path.exists():
             raise MeshctlError(f"{location}: no such file or directory")
         files = _manifest_files(path) if path.is_dir() else [path]
-        sources += [Source(str(file), file.read_text()) for file in files]
+        sources += [Source(str(file), read_text(file)) for file in files]
     return sources
 
 
@@ -92,10 +91,7 @@ def substitute(source: Source, variables: Mapping[str, str]) -> Source:
 
 
 def parse(source: Source, catalogue: Catalogue) -> list[Manifest]:
-    try:
-        documents = list(yaml.safe_load_all(source.text))
-    except yaml.YAMLError as error:
-        raise MeshctlError(f"{source.label}: not valid YAML: {error}") from None
+    documents = load_all(source.text, source.label)
     return [
         _manifest(document, f"{source.label}, document {number}", catalogue)
         for number, document in enumerate(documents, start=1)
@@ -123,6 +119,13 @@ def _manifest(document: Any, origin: str, catalogue: Catalogue) -> Manifest:
     if rtype.mesh_scoped:
         body.setdefault("mesh", DEFAULT_MESH)
     return Manifest(rtype, body, origin)
+
+
+def _read_stdin(stdin: TextIO) -> str:
+    try:
+        return stdin.read()
+    except UnicodeDecodeError:
+        raise MeshctlError("<stdin>: not UTF-8 text; send it as UTF-8") from None
 
 
 def _manifest_files(directory: Path) -> list[Path]:
