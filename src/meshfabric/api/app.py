@@ -32,9 +32,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     for rtype in ctx.registry:
         app.include_router(resources.router_for(rtype))
     # The guard answers unauthenticated requests before any route reads a body.
-    app.add_middleware(
-        RequestGuard, users=ctx.users, max_body_bytes=ctx.settings.api.max_body_bytes
-    )
+    app.add_middleware(RequestGuard, users=ctx.users, max_body_bytes=ctx.settings.max_body_bytes)
     app.middleware("http")(_measure)
     return app
 

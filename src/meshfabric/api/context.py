@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from meshfabric.cp.config import Settings
+from meshfabric.api.settings import ApiSettings
 from meshfabric.resources import Registry
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
@@ -15,7 +15,7 @@ from meshfabric.xds.inspect import Inspector
 
 @dataclass(frozen=True)
 class ApiContext:
-    settings: Settings
+    settings: ApiSettings
     manager: ResourceManager
     registry: Registry
     users: TokenIssuer

@@ -230,7 +230,7 @@ def _check_ownership(ctx: ApiContext, rtype: ResourceType, existing: Resource | 
 
 def _origin_labels(ctx: ApiContext) -> dict[str, str]:
     if ctx.settings.federated:
-        return {ORIGIN_LABEL: "zone", ZONE_LABEL: ctx.settings.zone.name}
+        return {ORIGIN_LABEL: "zone", ZONE_LABEL: ctx.settings.zone}
     if ctx.settings.mode == "global":
         return {ORIGIN_LABEL: "global"}
     return {}

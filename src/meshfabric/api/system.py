@@ -1,5 +1,6 @@
 """Index, configuration, the type catalogue, tokens and zone overviews."""
 
+import copy
 import enum
 import socket
 from typing import Annotated, Any, Literal
@@ -64,14 +65,14 @@ async def index(ctx: Ctx) -> dict[str, Any]:
         "version": __version__,
         "basedOnKuma": "2.9",
         "instanceId": ctx.instance_id,
-        "mode": ctx.settings.mode.value,
-        "zone": ctx.settings.zone.name if ctx.settings.mode == "zone" else None,
+        "mode": ctx.settings.mode,
+        "zone": ctx.settings.zone if ctx.settings.mode == "zone" else None,
     }
 
 
 @router.get("/config", summary="The running configuration (secrets redacted)")
 async def config(ctx: Ctx) -> dict[str, Any]:
-    settings = ctx.settings.model_dump(mode="json")
+    settings = copy.deepcopy(dict(ctx.settings.config))
     if settings["store"]["postgres"]["dsn"]:
         settings["store"]["postgres"]["dsn"] = "*****"
     return settings

@@ -13,6 +13,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from meshfabric.api.settings import ApiSettings
 from meshfabric.cp.config_file import ENV_PREFIX, ConfigFile, explain
 
 
@@ -195,6 +196,15 @@ class Settings(BaseSettings):
     def federated(self) -> bool:
         """A zone that syncs with a global control plane."""
         return self.mode is Mode.ZONE and bool(self.zone.global_address)
+
+    def for_api(self) -> ApiSettings:
+        return ApiSettings(
+            mode="global" if self.mode is Mode.GLOBAL else "zone",
+            zone=self.zone.name,
+            federated=self.federated,
+            max_body_bytes=self.api.max_body_bytes,
+            config=self.model_dump(mode="json"),
+        )
 
     @property
     def admin_token_path(self) -> Path:

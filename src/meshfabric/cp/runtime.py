@@ -132,7 +132,7 @@ async def run(settings: Settings) -> None:
         zones = TokenIssuer(store, ZONE)
         await _start_kds(settings, stack, store, zones, instance_id)
         ctx = ApiContext(
-            settings=settings,
+            settings=settings.for_api(),
             manager=manager,
             registry=REGISTRY,
             users=users,

@@ -32,7 +32,7 @@ async def make_client(tmp_path: Path) -> AsyncIterator[MakeClient]:
         store = SqliteStore(tmp_path / f"api-{len(opened)}.db")
         users = TokenIssuer(store, USER)
         ctx = ApiContext(
-            settings=Settings.model_validate({"data_dir": tmp_path, **settings}),
+            settings=Settings.model_validate({"data_dir": tmp_path, **settings}).for_api(),
             manager=ResourceManager(store),
             registry=REGISTRY,
             users=users,
