@@ -31,6 +31,7 @@ from envoy.service.discovery.v3 import ads_pb2_grpc
 
 from bench.baseline_ads import BaselineAds, ProxySpec, build
 from bench.header import print_header
+from meshfabric.dataplane_api.node import envoy_node_id
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, bootstrap, write_bootstrap
 from meshfabric.dp.envoy import envoy_command
@@ -40,7 +41,6 @@ from meshfabric.store.sqlite import SqliteStore
 from meshfabric.tokens import DATAPLANE, TokenIssuer
 from meshfabric.xds.component import Listen, XdsComponent
 from meshfabric.xds.generate.profile import generate_snapshot
-from meshfabric.xds.model.proxy import ProxyId, envoy_node_id
 from meshfabric.xds.model.proxy_context import ProxyContext
 
 MESH = "default"
@@ -110,7 +110,7 @@ def mesh_timeout(request_timeout: str) -> Resource:
 
 def _node(name: str) -> str:
     """The node id the benchmark's Envoys and simulated clients report."""
-    return envoy_node_id(ProxyId(MESH, name))
+    return envoy_node_id(MESH, name)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -224,7 +224,7 @@ async def bench_meshfabric(args: argparse.Namespace, work: Path) -> Figures:
 
     clock = AckClock()
     xds.reconciler.delivery.listeners.append(
-        lambda proxy, _: clock.record(envoy_node_id(proxy), time.monotonic())
+        lambda proxy, _: clock.record(envoy_node_id(proxy.mesh, proxy.name), time.monotonic())
     )
     before = settle_memory()
     load = Load(work, socket, token, args.envoys, args.simulated)

@@ -11,9 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meshfabric.dataplane_api.node import (
+    MESH_KEY,
+    NAME_KEY,
+    NO_FEATURES,
+    PROXY_TYPE_KEY,
+    Features,
+    envoy_node_id,
+)
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.files import write_private
-from meshfabric.xds.model.proxy import NO_FEATURES, Features, ProxyId, envoy_node_id
 
 ADS_CLUSTER = "ads_cluster"
 # Reconnect quickly after a control-plane restart: the default back-off waits seconds.
@@ -53,7 +60,7 @@ def bootstrap(params: BootstrapParams) -> dict[str, Any]:
     api_type = "DELTA_GRPC" if params.xds_protocol is XdsProtocol.DELTA else "GRPC"
     return {
         "node": {
-            "id": envoy_node_id(ProxyId(params.mesh, params.name)),
+            "id": envoy_node_id(params.mesh, params.name),
             "cluster": params.service,
             "metadata": _metadata(params),
         },
@@ -73,7 +80,7 @@ def bootstrap(params: BootstrapParams) -> dict[str, Any]:
 
 
 def _metadata(params: BootstrapParams) -> dict[str, str]:
-    metadata = {"mesh": params.mesh, "name": params.name, "proxyType": params.proxy_type}
+    metadata = {MESH_KEY: params.mesh, NAME_KEY: params.name, PROXY_TYPE_KEY: params.proxy_type}
     return metadata | params.features.metadata()
 
 

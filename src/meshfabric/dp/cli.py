@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from meshfabric.dataplane_api.node import DnsAddress, Features
 from meshfabric.dp import dataplane as dataplanes
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
@@ -26,7 +27,6 @@ from meshfabric.dp.registration import (
     UntrustedControlPlane,
 )
 from meshfabric.dp.vips import RouteError, vip_routes
-from meshfabric.xds.model.proxy import DnsAddress, Features
 
 log = logging.getLogger("meshfabric.dp")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

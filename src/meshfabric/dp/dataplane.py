@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from meshfabric.resources.common import PROTOCOL_TAG, SERVICE_TAG
+from meshfabric.dataplane_api.mesh import PROTOCOL_TAG, SERVICE_TAG
 
 
 class DataplaneError(ValueError):

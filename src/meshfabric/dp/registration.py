@@ -10,8 +10,8 @@ from typing import Any
 
 import grpc
 
+from meshfabric.dataplane_api.registration import DEREGISTER_METHOD, REGISTER_METHOD, decode, encode
 from meshfabric.dp.address import ControlPlaneAddress
-from meshfabric.xds.admission.registration import DEREGISTER_METHOD, REGISTER_METHOD, decode, encode
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from meshfabric.ipam import RANGES
+from meshfabric.dataplane_api.mesh import VIP_RANGES
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class RouteError(Exception):
 
 @asynccontextmanager
 async def vip_routes(
-    networks: Sequence[str] = tuple(str(net) for net in RANGES.values()),
+    networks: Sequence[str] = tuple(str(net) for net in VIP_RANGES.values()),
     run_dir: Path = RUN_DIR,
 ) -> AsyncIterator[None]:
     """Route the VIP ranges to `lo` while the block runs; remove the routes afterwards,

@@ -7,13 +7,6 @@ from typing import Any
 
 from meshfabric.resources import Resource
 
-# Kuma's ranges: a VIP tells at a glance which kind of service it stands for.
-RANGES = {
-    "MeshService": ipaddress.IPv4Network("241.0.0.0/8"),
-    "MeshExternalService": ipaddress.IPv4Network("242.0.0.0/8"),
-    "MeshMultiZoneService": ipaddress.IPv4Network("243.0.0.0/8"),
-}
-
 
 class RangeExhausted(Exception):
     pass

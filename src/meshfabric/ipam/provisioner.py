@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from meshfabric.ipam.allocator import RANGES, VipAllocator, vips
+from meshfabric.dataplane_api.mesh import VIP_RANGES
+from meshfabric.ipam.allocator import VipAllocator, vips
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.events import ChangeKind
 from meshfabric.store.protocol import Store
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 class VipProvisioner:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._allocators = {type_name: VipAllocator(net) for type_name, net in RANGES.items()}
+        self._allocators = {type_name: VipAllocator(net) for type_name, net in VIP_RANGES.items()}
         self._assigned: dict[ResourceKey, str] = {}
 
     async def run(self) -> None:
@@ -32,7 +33,7 @@ class VipProvisioner:
             await self.load()
             while True:
                 event = await queue.get()
-                if event.key.type not in RANGES:
+                if event.key.type not in VIP_RANGES:
                     continue
                 try:
                     if event.kind is ChangeKind.DELETED:
@@ -44,7 +45,7 @@ class VipProvisioner:
 
     async def load(self) -> None:
         pending: list[Resource] = []
-        for type_name in RANGES:
+        for type_name in VIP_RANGES:
             for resource in (await self._store.list(type_name)).items:
                 if not self._claim(resource):
                     pending.append(resource)

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, AliasChoices, AliasGenerator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_snake
 
+from meshfabric.dataplane_api.mesh import PROTOCOL_TAG as PROTOCOL_TAG
+from meshfabric.dataplane_api.mesh import SERVICE_TAG as SERVICE_TAG
 from meshfabric.resources.errors import Violation
 
 
@@ -182,8 +184,6 @@ def address_violations(path: str, address: str) -> list[Violation]:
     return []
 
 
-SERVICE_TAG = "kuma.io/service"
-PROTOCOL_TAG = "kuma.io/protocol"
 _TAG_NAME = re.compile(r"^[a-zA-Z0-9.\-_:/]*$")
 _TAG_VALUE = re.compile(r"^[a-zA-Z0-9.\-_:]*$")
 _SELECTOR_VALUE = re.compile(r"^([a-zA-Z0-9.\-_:/]*|\*)$")

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from meshfabric.ca.identities import Identity, IdentityProvider
+from meshfabric.dataplane_api.node import NO_FEATURES, Features
 from meshfabric.policies.core import selects, target_ref
 from meshfabric.resources import Affects, Resource, ResourceKey
 from meshfabric.store.events import ChangeEvent
@@ -29,7 +30,7 @@ from meshfabric.xds.envoy import types
 from meshfabric.xds.generate.outbound import shared_load_assignment
 from meshfabric.xds.generate.profile import generate_snapshot
 from meshfabric.xds.model.context import MeshContext, MeshContexts
-from meshfabric.xds.model.proxy import NO_FEATURES, Features, Proxy, ProxyId
+from meshfabric.xds.model.proxy import Proxy, ProxyId
 from meshfabric.xds.model.proxy_context import ProxyContext
 from meshfabric.xds.server.delivery import DeliveryTracker
 

@@ -7,12 +7,12 @@ from typing import Any
 from google.protobuf import symbol_database
 from google.protobuf.message import Message
 
+from meshfabric.dataplane_api.node import Features
 from meshfabric.resources import Resource
 from meshfabric.xds.envoy import types
 from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.generate.profile import build_resources
 from meshfabric.xds.model.context import MeshContext
-from meshfabric.xds.model.proxy import Features
 from meshfabric.xds.model.proxy_context import ProxyContext
 
 

@@ -22,11 +22,11 @@ from google.protobuf.message import Message
 import meshfabric.policies
 from meshfabric.ca.builtin import WorkloadCertificate
 from meshfabric.ca.identities import Identity
+from meshfabric.dataplane_api.node import Features
 from meshfabric.resources import REGISTRY, Resource
 from meshfabric.xds.envoy import types
 from meshfabric.xds.generate.profile import build_resources
 from meshfabric.xds.model.context import MeshContext
-from meshfabric.xds.model.proxy import Features
 from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane
 

@@ -7,11 +7,11 @@ from typing import Any
 from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.extensions.filters.udp.dns_filter.v3.dns_filter_pb2 import DnsFilterConfig
 
+from meshfabric.dataplane_api.node import DnsAddress, Features
 from meshfabric.resources import Resource
 from meshfabric.xds.envoy import names, types
 from meshfabric.xds.generate.profile import build_resources
 from meshfabric.xds.model.context import MeshContext
-from meshfabric.xds.model.proxy import DnsAddress, Features
 from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane, get
 

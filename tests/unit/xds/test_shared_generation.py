@@ -3,6 +3,7 @@ would get if each built its own."""
 
 from __future__ import annotations
 
+from meshfabric.dataplane_api.node import Features
 from meshfabric.policies.registry import PLUGINS
 from meshfabric.resources import Resource
 from meshfabric.xds.envoy import types
@@ -11,7 +12,6 @@ from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.generate import outbound
 from meshfabric.xds.generate.profile import build_resources
 from meshfabric.xds.model.context import MeshContext
-from meshfabric.xds.model.proxy import Features
 from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane, policy
 

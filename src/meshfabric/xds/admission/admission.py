@@ -10,6 +10,7 @@ from contextlib import ExitStack
 import grpc
 from envoy.config.core.v3.base_pb2 import Node
 
+from meshfabric.dataplane_api.node import MESH_KEY, NAME_KEY, PROXY_TYPE_KEY, Features
 from meshfabric.metrics import XDS_CONNECTED_PROXIES
 from meshfabric.resources import ResourceKey
 from meshfabric.store.events import ChangeEvent, ChangeKind
@@ -17,14 +18,9 @@ from meshfabric.store.protocol import Store
 from meshfabric.tokens import TokenIssuer, TokenValidity
 from meshfabric.xds.admission.auth import bearer, check_claims, token_refused, verify_token
 from meshfabric.xds.admission.insights import ProxyInsights
-from meshfabric.xds.model.proxy import Features, ProxyId
+from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.server.ads import Admitted, EndStream, Refused
-
-# Node metadata set by meshfabric-dp's bootstrap.
-MESH_KEY = "mesh"
-NAME_KEY = "name"
-PROXY_TYPE_KEY = "proxyType"
 
 
 class DataplaneAdmission:

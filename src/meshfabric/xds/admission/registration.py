@@ -1,9 +1,5 @@
-"""Dataplane registration on the xDS port: meshfabric-dp registers its Dataplane before
-starting Envoy and deregisters it on shutdown, authenticated by its dataplane token.
-
-The calls are unary gRPC with JSON bodies, so the proxy side needs nothing but grpcio:
-Register {"dataplane": {<Dataplane as in YAML>}, "proxyType": "dataplane"} -> {"version": n}
-Deregister {"mesh": m, "name": n} -> {}
+"""Dataplane registration on the xDS port, the control plane's side of the call described
+in `meshfabric.dataplane_api.registration`.
 
 A registration may not take over: not a Dataplane of a service its token does not cover,
 not one whose proxy is connected right now (a second meshfabric-dp with the same name), and
@@ -13,13 +9,13 @@ not the labels the control plane itself sets.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
 
+from meshfabric.dataplane_api.registration import SERVICE, Body, decode, encode
 from meshfabric.resources import Resource, ResourceKey, ValidationFailed
 from meshfabric.store.errors import MeshNotFound, NotFound
 from meshfabric.store.manager import ResourceManager
@@ -30,9 +26,6 @@ from meshfabric.xds.server.ads import Refused
 
 log = logging.getLogger(__name__)
 
-SERVICE = "meshfabric.dataplane.v1.Registration"
-REGISTER_METHOD = f"/{SERVICE}/Register"
-DEREGISTER_METHOD = f"/{SERVICE}/Deregister"
 _META_FIELDS = ("type", "mesh", "name", "labels", "creationTime", "modificationTime")
 # Labels the control plane sets (sync origin, zone, display name, ...): never a proxy.
 CONTROL_PLANE_LABELS = frozenset(
@@ -50,19 +43,6 @@ CONTROL_PLANE_LABELS = frozenset(
 
 # When the proxy is connected now: a description for a person (since when), else None.
 RunningCheck = Callable[[ProxyId], str | None]
-
-Body = dict[str, Any]
-
-
-def encode(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body).encode()
-
-
-def decode(data: bytes) -> Body:
-    body = json.loads(data or b"{}")
-    if not isinstance(body, dict):
-        raise ValueError("the request must be a JSON object")
-    return body
 
 
 class RegistrationService:

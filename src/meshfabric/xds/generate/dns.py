@@ -15,11 +15,11 @@ from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.data.dns.v3.dns_table_pb2 import DnsTable
 from envoy.extensions.filters.udp.dns_filter.v3.dns_filter_pb2 import DnsFilterConfig
 
+from meshfabric.dataplane_api.node import DnsAddress
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy import names
 from meshfabric.xds.envoy.resource import XdsResource
 from meshfabric.xds.envoy.resource_set import ResourceSet
-from meshfabric.xds.model.proxy import DnsAddress
 from meshfabric.xds.model.proxy_context import ProxyContext
 
 DNS_FILTER = "envoy.filters.udp.dns_filter"

@@ -59,49 +59,6 @@ class Outbound:
     cluster: str  # the destination: that service, or one port of that MeshService
 
 
-@dataclass(frozen=True)
-class DnsAddress:
-    """Where the proxy's DNS listener binds (UDP), as its meshfabric-dp asked."""
-
-    address: str
-    port: int
-
-    @classmethod
-    def parse(cls, text: str) -> DnsAddress | None:
-        """ "127.0.0.1:15053" -> DnsAddress; None for "" or anything malformed."""
-        address, _, port = text.rpartition(":")
-        return cls(address, int(port)) if address and port.isdigit() else None
-
-    def __str__(self) -> str:
-        return f"{self.address}:{self.port}"
-
-
-# Node metadata keys meshfabric-dp sets for the features below.
-DNS_ADDRESS_KEY = "dnsAddress"
-VIPS_KEY = "vips"
-
-
-@dataclass(frozen=True)
-class Features:
-    """What a proxy's meshfabric-dp prepared on its host, so the control plane may use it:
-    a DNS listener address, and VIPs that Envoy can bind (routed to lo)."""
-
-    dns: DnsAddress | None = None
-    vips: bool = False
-
-    @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str]) -> Features:
-        dns = DnsAddress.parse(metadata.get(DNS_ADDRESS_KEY, ""))
-        return cls(dns, metadata.get(VIPS_KEY) == "true")
-
-    def metadata(self) -> dict[str, str]:
-        found = {VIPS_KEY: "true"} if self.vips else {}
-        return found | ({DNS_ADDRESS_KEY: str(self.dns)} if self.dns else {})
-
-
-NO_FEATURES = Features()
-
-
 @dataclass(frozen=True, order=True, slots=True)
 class ProxyId:
     """Which proxy: the pair (mesh, Dataplane name). Every per-proxy record is keyed by it,
@@ -148,12 +105,6 @@ class Proxy:
             outbounds=tuple(_outbounds(networking.get("outbound") or [])),
             labels=dict(resource.labels),
         )
-
-
-def envoy_node_id(proxy: ProxyId) -> str:
-    """The node id Envoy reports, Kuma's <mesh>.<dataplane name>: for Envoy and people to
-    read, never a key (the control plane reads the mesh and name from the node metadata)."""
-    return f"{proxy.mesh}.{proxy.name}"
 
 
 def inbound_services(spec: Mapping[str, Any]) -> set[str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from meshfabric.ca.identities import Identity
+from meshfabric.dataplane_api.node import NO_FEATURES, Features
 from meshfabric.xds.model.context import MeshContext
-from meshfabric.xds.model.proxy import NO_FEATURES, Features, Outbound, Proxy
+from meshfabric.xds.model.proxy import Outbound, Proxy
 
 
 @dataclass

@@ -25,8 +25,9 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     DiscoveryResponse,
 )
 
+from meshfabric.dataplane_api.node import NO_FEATURES, Features
 from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
-from meshfabric.xds.model.proxy import NO_FEATURES, Features, ProxyId
+from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.server.delta import DeltaSession
 from meshfabric.xds.server.sotw import SotwSession
 from meshfabric.xds.server.stream import StreamHooks

@@ -1,0 +1,57 @@
+"""The node an Envoy of meshfabric-dp presents to the ADS server: its id and metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Node metadata keys meshfabric-dp's bootstrap sets and the control plane reads.
+MESH_KEY = "mesh"
+NAME_KEY = "name"
+PROXY_TYPE_KEY = "proxyType"
+DNS_ADDRESS_KEY = "dnsAddress"
+VIPS_KEY = "vips"
+
+
+def envoy_node_id(mesh: str, name: str) -> str:
+    """The node id Envoy reports, Kuma's <mesh>.<dataplane name>: for Envoy and people to
+    read, never a key (the control plane reads the mesh and name from the node metadata)."""
+    return f"{mesh}.{name}"
+
+
+@dataclass(frozen=True)
+class DnsAddress:
+    """Where the proxy's DNS listener binds (UDP), as its meshfabric-dp asked."""
+
+    address: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str) -> DnsAddress | None:
+        """ "127.0.0.1:15053" -> DnsAddress; None for "" or anything malformed."""
+        address, _, port = text.rpartition(":")
+        return cls(address, int(port)) if address and port.isdigit() else None
+
+    def __str__(self) -> str:
+        return f"{self.address}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a proxy's meshfabric-dp prepared on its host, so the control plane may use it:
+    a DNS listener address, and VIPs that Envoy can bind (routed to lo)."""
+
+    dns: DnsAddress | None = None
+    vips: bool = False
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> Features:
+        dns = DnsAddress.parse(metadata.get(DNS_ADDRESS_KEY, ""))
+        return cls(dns, metadata.get(VIPS_KEY) == "true")
+
+    def metadata(self) -> dict[str, str]:
+        found = {VIPS_KEY: "true"} if self.vips else {}
+        return found | ({DNS_ADDRESS_KEY: str(self.dns)} if self.dns else {})
+
+
+NO_FEATURES = Features()
