@@ -25,6 +25,7 @@ demo: setup
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench pulumi plugins
 	$(BIN)/ruff format --check src tests bench pulumi plugins
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
