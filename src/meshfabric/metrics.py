@@ -37,3 +37,32 @@ XDS_REJECTIONS = Counter(
 XDS_CONNECTED_PROXIES = Gauge(
     "meshfabric_xds_connected_proxies", "Proxies with an open ADS stream to this control plane"
 )
+
+# KDS, labelled with the zone of the stream on global and in the zone alike.
+KDS_RESOURCES_SENT = Counter(
+    "meshfabric_kds_resources_sent_total",
+    "Resources and removals sent over KDS, by zone and type",
+    ["zone", "type"],
+)
+KDS_CHANGES_APPLIED = Counter(
+    "meshfabric_kds_changes_applied_total",
+    "Store changes made by batches received over KDS, by zone and type",
+    ["zone", "type"],
+)
+KDS_NACKS = Counter(
+    "meshfabric_kds_nacks_total",
+    "KDS batches refused, by the zone of the stream, type and side (sent or received)",
+    ["zone", "type", "side"],
+)
+KDS_SYNC_SECONDS = Histogram(
+    "meshfabric_kds_sync_duration_seconds",
+    "From a store change to the peer's ACK of the batch that carried it, by zone and type",
+    ["zone", "type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+KDS_STREAMS = Gauge(
+    "meshfabric_kds_open_streams", "Open KDS streams, by zone and stream", ["zone", "stream"]
+)
+KDS_RECONNECTS = Counter(
+    "meshfabric_kds_reconnects_total", "Times a zone dialled global again", ["zone"]
+)

@@ -61,6 +61,7 @@ def never_synced(resource: Resource) -> bool:
 class Outbound(Protocol):
     """What one peer may see of this control plane's store, and in which form."""
 
+    zone: str  # the zone at one end of the stream
     types: list[ResourceType]
 
     def export(self, rtype: ResourceType, resource: Resource) -> Resource | None: ...
@@ -69,6 +70,7 @@ class Outbound(Protocol):
 class Inbound(Protocol):
     """How this control plane takes what one peer sends: names, labels, and what it may touch."""
 
+    zone: str  # the zone at one end of the stream
     types: list[ResourceType]
 
     async def held(self, rtype: ResourceType) -> list[str]:

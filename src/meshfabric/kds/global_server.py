@@ -23,7 +23,15 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 
 from meshfabric.kds.auth import ZoneIdentity, ZoneRefused, authenticate, until_refused
 from meshfabric.kds.flows import FromZone, ToZone
-from meshfabric.kds.mux import PING_INTERVAL_S, VERSION_HEADER, server_options, service_handler
+from meshfabric.kds.mux import (
+    GLOBAL_TO_ZONE,
+    PING_INTERVAL_S,
+    VERSION_HEADER,
+    ZONE_TO_GLOBAL,
+    open_stream,
+    server_options,
+    service_handler,
+)
 from meshfabric.kds.receiver import Receiver
 from meshfabric.kds.sender import Sender
 from meshfabric.resources import Resource, ResourceKey
@@ -83,7 +91,7 @@ class GlobalKds:
     ) -> AsyncIterator[DeltaDiscoveryResponse]:
         identity, version = await self._admit(context)
         async for response in self._while_valid(
-            identity, context, self._send(identity.zone, version, requests)
+            identity, context, GLOBAL_TO_ZONE, self._send(identity.zone, version, requests)
         ):
             yield response
 
@@ -92,7 +100,7 @@ class GlobalKds:
     ) -> AsyncIterator[DeltaDiscoveryRequest]:
         identity, _ = await self._admit(context)
         async for request in self._while_valid(
-            identity, context, self._receive(identity.zone, responses)
+            identity, context, ZONE_TO_GLOBAL, self._receive(identity.zone, responses)
         ):
             yield request
 
@@ -131,23 +139,27 @@ class GlobalKds:
         self,
         identity: ZoneIdentity,
         context: grpc.aio.ServicerContext,
+        name: str,
         stream: AsyncGenerator[T, None],
     ) -> AsyncIterator[T]:
         """The stream's messages until it ends or the zone's token stops verifying."""
         refused = asyncio.create_task(until_refused(self._zones, identity))
         following: asyncio.Future[T] | None = None
         try:
-            while True:
-                following = asyncio.ensure_future(anext(stream))
-                await asyncio.wait({following, refused}, return_when=asyncio.FIRST_COMPLETED)
-                if not following.done():
-                    reason = refused.result()
-                    log.warning("disconnecting a zone: %s", reason, extra={"zone": identity.zone})
-                    await context.abort(reason.code, reason.reason)
-                try:
-                    yield following.result()
-                except StopAsyncIteration:
-                    return
+            with open_stream(identity.zone, name):
+                while True:
+                    following = asyncio.ensure_future(anext(stream))
+                    await asyncio.wait({following, refused}, return_when=asyncio.FIRST_COMPLETED)
+                    if not following.done():
+                        reason = refused.result()
+                        log.warning(
+                            "disconnecting a zone: %s", reason, extra={"zone": identity.zone}
+                        )
+                        await context.abort(reason.code, reason.reason)
+                    try:
+                        yield following.result()
+                    except StopAsyncIteration:
+                        return
         finally:
             refused.cancel()
             if following is not None:

@@ -9,7 +9,8 @@ Envoy messages as its types, so no generated code is needed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import grpc
@@ -17,6 +18,8 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     DeltaDiscoveryRequest,
     DeltaDiscoveryResponse,
 )
+
+from meshfabric.metrics import KDS_STREAMS
 
 T = TypeVar("T")
 
@@ -121,3 +124,14 @@ async def until_silent(messages: AsyncIterator[T], peer: str) -> AsyncIterator[T
         except TimeoutError:
             raise Silent(f"{peer} sent nothing for {SILENCE_S:.0f}s") from None
         yield message
+
+
+@contextmanager
+def open_stream(zone: str, stream: str) -> Iterator[None]:
+    """Counts the stream in meshfabric_kds_open_streams while the block runs."""
+    gauge = KDS_STREAMS.labels(zone, stream)
+    gauge.inc()
+    try:
+        yield
+    finally:
+        gauge.dec()

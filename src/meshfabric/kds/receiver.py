@@ -19,7 +19,8 @@ from google.rpc.status_pb2 import Status
 
 from meshfabric.kds.flows import Inbound
 from meshfabric.kds.mux import PING_TYPE_URL
-from meshfabric.kds.wire import Rejected, decode, type_url
+from meshfabric.kds.wire import TYPE_URL_PREFIX, Rejected, decode, type_url
+from meshfabric.metrics import KDS_CHANGES_APPLIED, KDS_NACKS
 from meshfabric.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class Receiver:
                 extra={"peer": self._peer, "nonce": response.nonce},
             )
             answer.error_detail.CopyFrom(Status(code=_INVALID_ARGUMENT, message=str(rejected)))
+            type_name = response.type_url.removeprefix(TYPE_URL_PREFIX)
+            KDS_NACKS.labels(self._inbound.zone, type_name, "sent").inc()
         return answer
 
     async def _apply(self, response: DeltaDiscoveryResponse) -> None:
@@ -86,6 +89,7 @@ class Receiver:
         ]
         deletes = [self._inbound.local_key(rtype, name) for name in response.removed_resources]
         changes = await self._store.write_batch(puts, deletes, self._inbound.guard)
+        KDS_CHANGES_APPLIED.labels(self._inbound.zone, rtype.name).inc(len(changes))
         if changes:
             log.info(
                 "applied %d changes of %s from %s",

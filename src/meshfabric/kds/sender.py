@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from envoy.service.discovery.v3.discovery_pb2 import Resource as DeltaResource
 from meshfabric.kds.flows import Outbound
 from meshfabric.kds.mux import PING_TYPE_URL, Silent, until_silent
 from meshfabric.kds.wire import encode, type_url, wire_name
+from meshfabric.metrics import KDS_NACKS, KDS_RESOURCES_SENT, KDS_SYNC_SECONDS
 from meshfabric.resources import ResourceKey, ResourceType
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
@@ -36,6 +38,15 @@ log = logging.getLogger(__name__)
 _FRAMING_BYTES = 1024
 _END = object()
 _PING = object()
+
+
+@dataclass(frozen=True)
+class _Unacknowledged:
+    rtype: ResourceType
+    # What each name's entry in the subscription's `sent` was before the response.
+    previous: dict[str, str | None]
+    # When the change it carries was noticed (monotonic); None for an initial sync.
+    since: float | None
 
 
 @dataclass
@@ -71,8 +82,7 @@ class Sender:
         self._budget = max_message_bytes - _FRAMING_BYTES
         self._types = {type_url(rtype): rtype for rtype in outbound.types}
         self._subscriptions: dict[str, _Subscription] = {}
-        # nonce -> (type URL, what each name's entry in `sent` was before that response)
-        self._unacknowledged: dict[str, tuple[str, dict[str, str | None]]] = {}
+        self._unacknowledged: dict[str, _Unacknowledged] = {}
         self._nonces = itertools.count(1)
 
     async def serve(
@@ -133,31 +143,39 @@ class Sender:
             len(removed),
             extra={"peer": self._peer, "type": rtype.name},
         )
-        return self._respond(subscription, entries, removed, initial=True)
+        return self._respond(subscription, entries, removed, since=None)
 
     def _on_answer(self, request: DeltaDiscoveryRequest) -> None:
-        type_and_previous = self._unacknowledged.pop(request.response_nonce, None)
-        if not request.HasField("error_detail") or type_and_previous is None:
+        pending = self._unacknowledged.pop(request.response_nonce, None)
+        if pending is None:
+            return  # a ping's answer
+        type_name = pending.rtype.name
+        if not request.HasField("error_detail"):
+            if pending.since is not None:
+                KDS_SYNC_SECONDS.labels(self._outbound.zone, type_name).observe(
+                    time.monotonic() - pending.since
+                )
             return
-        url, previous = type_and_previous
+        KDS_NACKS.labels(self._outbound.zone, type_name, "received").inc()
         log.warning(
             "%s refused %s: %s",
             self._peer,
-            url.rpartition("/")[2],
+            type_name,
             request.error_detail.message,
             extra={"peer": self._peer, "nonce": request.response_nonce},
         )
         # The peer applied nothing of that response: it still holds what it held before.
-        subscription = self._subscriptions.get(url)
+        subscription = self._subscriptions.get(type_url(pending.rtype))
         if subscription is None:
             return
-        for name, version in previous.items():
+        for name, version in pending.previous.items():
             if version is None:
                 subscription.sent.pop(name, None)
             else:
                 subscription.sent[name] = version
 
     async def _on_changes(self, keys: Iterable[ResourceKey]) -> list[DeltaDiscoveryResponse]:
+        noticed = time.monotonic()
         responses: list[DeltaDiscoveryResponse] = []
         by_type: dict[str, set[ResourceKey]] = {}
         for key in keys:
@@ -166,7 +184,7 @@ class Sender:
             changed = by_type.get(subscription.rtype.name)
             if changed:
                 entries, removed = await self._delta(subscription, sorted(changed))
-                responses += self._respond(subscription, entries, removed, initial=False)
+                responses += self._respond(subscription, entries, removed, since=noticed)
         return responses
 
     async def _delta(
@@ -191,9 +209,10 @@ class Sender:
         subscription: _Subscription,
         entries: list[DeltaResource],
         removed: list[str],
-        initial: bool,
+        since: float | None,
     ) -> list[DeltaDiscoveryResponse]:
-        if not (entries or removed or initial):
+        """Responses for the changes; an initial sync (since None) answers even when empty."""
+        if not (entries or removed or since is None):
             return []
         url = type_url(subscription.rtype)
         responses = []
@@ -205,7 +224,10 @@ class Sender:
                 subscription.sent[entry.name] = entry.version
             for name in chunk_removed:
                 previous[name] = subscription.sent.pop(name, None)
-            self._unacknowledged[nonce] = (url, previous)
+            self._unacknowledged[nonce] = _Unacknowledged(subscription.rtype, previous, since)
+            KDS_RESOURCES_SENT.labels(self._outbound.zone, subscription.rtype.name).inc(
+                len(chunk_entries) + len(chunk_removed)
+            )
             responses.append(
                 DeltaDiscoveryResponse(
                     type_url=url,

@@ -15,7 +15,7 @@ from google.protobuf.wrappers_pb2 import BytesValue
 
 from meshfabric.resources import Resource, ResourceType
 
-_TYPE_URL_PREFIX = "meshfabric.io/"
+TYPE_URL_PREFIX = "meshfabric.io/"
 
 
 class Rejected(Exception):
@@ -23,7 +23,7 @@ class Rejected(Exception):
 
 
 def type_url(rtype: ResourceType) -> str:
-    return _TYPE_URL_PREFIX + rtype.name
+    return TYPE_URL_PREFIX + rtype.name
 
 
 def wire_name(mesh: str, name: str) -> str:

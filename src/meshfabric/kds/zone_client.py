@@ -25,16 +25,20 @@ from meshfabric import __version__
 from meshfabric.kds.flows import FromGlobal, ToGlobal
 from meshfabric.kds.mux import (
     AUTHORIZATION_HEADER,
+    GLOBAL_TO_ZONE,
     VERSION_HEADER,
     ZONE_NAME_HEADER,
+    ZONE_TO_GLOBAL,
     Silent,
     global_to_zone_stub,
+    open_stream,
     until_silent,
     zone_channel_options,
     zone_to_global_stub,
 )
 from meshfabric.kds.receiver import Receiver
 from meshfabric.kds.sender import Sender
+from meshfabric.metrics import KDS_RECONNECTS
 from meshfabric.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,7 @@ class ZoneKds:
                 self._failed(failures.exceptions[0])
             await asyncio.sleep(backoff_delay(self._failures))
             self._failures += 1
+            KDS_RECONNECTS.labels(self._zone).inc()
 
     def _failed(self, failure: BaseException) -> None:
         if isinstance(failure, grpc.aio.AioRpcError) and failure.code() in _REFUSALS:
@@ -142,17 +147,19 @@ class ZoneKds:
         for request in await receiver.subscriptions():
             outbox.put_nowait(request)
         call = global_to_zone_stub(channel)(_drain(outbox), metadata=metadata)
-        async for response in until_silent(call, "global"):
-            self._connected()
-            outbox.put_nowait(await receiver.on_response(response))
+        with open_stream(self._zone, GLOBAL_TO_ZONE):
+            async for response in until_silent(call, "global"):
+                self._connected()
+                outbox.put_nowait(await receiver.on_response(response))
         raise StreamEnded("global closed the global-to-zone stream")
 
     async def _send(self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]) -> None:
         sender = Sender(self._store, ToGlobal(self._zone), "global", self._max_message_bytes)
         inbox: asyncio.Queue[DeltaDiscoveryRequest] = asyncio.Queue()
         call = zone_to_global_stub(channel)(sender.serve(_drain(inbox)), metadata=metadata)
-        async for request in call:
-            inbox.put_nowait(request)
+        with open_stream(self._zone, ZONE_TO_GLOBAL):
+            async for request in call:
+                inbox.put_nowait(request)
         raise StreamEnded("global closed the zone-to-global stream")
 
     def _connected(self) -> None:
