@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from meshfabric.kds.mux import AUTHORIZATION_HEADER, ZONE_NAME_HEADER
+from meshfabric.kds.mux import AUTHORIZATION_HEADER, VERSION_HEADER, ZONE_NAME_HEADER
 from meshfabric.resources import ResourceKey
 from meshfabric.store.events import ChangeEvent
 from meshfabric.tokens import ZONE, InvalidToken, TokenIssuer
@@ -30,6 +30,33 @@ class ZoneRefused(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+def check_version(zone: str, zone_version: str, global_version: str) -> None:
+    """ZoneRefused unless the zone's version can sync with global's: the same major version
+    (for 0.x, the same minor, as semantic versioning has it)."""
+    if not zone_version:
+        raise ZoneRefused(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f'zone "{zone}" sent no {VERSION_HEADER}: run a meshfabric-cp of global\'s '
+            f"version {global_version} in the zone",
+        )
+    if _series(zone_version) != _series(global_version):
+        raise ZoneRefused(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f'zone "{zone}" runs meshfabric {zone_version}, global runs {global_version}: '
+            f"a zone must run the same {_series_name(global_version)} as global; upgrade the "
+            "older of the two",
+        )
+
+
+def _series(version: str) -> tuple[str, ...]:
+    parts = tuple(version.split("."))
+    return parts[:2] if parts[0] == "0" else parts[:1]
+
+
+def _series_name(version: str) -> str:
+    return ".".join(_series(version)) + ".x"
 
 
 @dataclass(frozen=True)

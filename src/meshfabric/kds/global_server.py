@@ -21,7 +21,14 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     DeltaDiscoveryResponse,
 )
 
-from meshfabric.kds.auth import ZoneIdentity, ZoneRefused, authenticate, until_refused
+from meshfabric import __version__
+from meshfabric.kds.auth import (
+    ZoneIdentity,
+    ZoneRefused,
+    authenticate,
+    check_version,
+    until_refused,
+)
 from meshfabric.kds.flows import FromZone, ToZone
 from meshfabric.kds.mux import (
     GLOBAL_TO_ZONE,
@@ -169,13 +176,15 @@ class GlobalKds:
 
     async def _admit(self, context: grpc.aio.ServicerContext) -> tuple[ZoneIdentity, str]:
         metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
+        version = metadata.get(VERSION_HEADER, "")
         try:
             identity = await authenticate(self._zones, metadata)
+            check_version(identity.zone, version, __version__)
         except ZoneRefused as refused:
             log.warning("refused a zone: %s", refused.reason)
             await context.abort(refused.code, refused.reason)
             raise  # abort() raises; this keeps the type checker informed
-        return identity, metadata.get(VERSION_HEADER, "")
+        return identity, version
 
     async def _ensure_zone(self, zone: str) -> None:
         if await self._store.get(ResourceKey("Zone", "", zone)) is not None:

@@ -5,8 +5,18 @@ from __future__ import annotations
 import base64
 import time
 
+import grpc
 import jwt
+import pytest
+from envoy.service.discovery.v3.discovery_pb2 import DeltaDiscoveryRequest
 
+from meshfabric import __version__
+from meshfabric.kds.mux import (
+    AUTHORIZATION_HEADER,
+    VERSION_HEADER,
+    ZONE_NAME_HEADER,
+    global_to_zone_stub,
+)
 from meshfabric.kds.names import hashed_name
 from tests.integration.kds.conftest import Federation
 from tests.integration.kds.test_sync import TIMEOUT, get, put, timeout_policy, wait_for
@@ -109,3 +119,32 @@ def test_a_connected_zone_is_disconnected_when_its_token_expires(federation: Fed
     reason = 'zone token refused for zone "zone-a": the token has expired'
     wait_until(lambda: logged(zone_a, reason), 20 + TIMEOUT, "the expiry in zone A's log")
     wait_until(lambda: insight_closed(federation, "zone-a"), TIMEOUT, "zone A disconnected")
+
+
+async def open_stream_as(federation: Federation, zone: str, version: str) -> grpc.aio.AioRpcError:
+    """Open global-to-zone with a valid token but the given version; global's refusal."""
+    token = federation.zone_token(zone).read_text().strip()
+    credentials = grpc.ssl_channel_credentials(federation.ca_file.read_bytes())
+    metadata = (
+        (ZONE_NAME_HEADER, zone),
+        (AUTHORIZATION_HEADER, f"Bearer {token}"),
+        (VERSION_HEADER, version),
+    )
+    async with grpc.aio.secure_channel(f"127.0.0.1:{federation.kds_port}", credentials) as channel:
+        call = global_to_zone_stub(channel)(iter([DeltaDiscoveryRequest()]), metadata=metadata)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for _ in call:
+                pass
+    return refused.value
+
+
+async def test_a_zone_of_an_incompatible_version_is_refused_naming_both(
+    federation: Federation,
+) -> None:
+    refused = await open_stream_as(federation, "zone-a", "9.0.0")
+    assert refused.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert refused.details() == (
+        f'zone "zone-a" runs meshfabric 9.0.0, global runs {__version__}: a zone must run '
+        f"the same {'.'.join(__version__.split('.')[:2])}.x as global; upgrade the older of the two"
+    )
+    assert get(federation.global_cp, "/zones/zone-a").status_code == 404
