@@ -1,0 +1,266 @@
+"""Kong Air in three zones of the local lab: a global control plane and two zone control
+planes joined over KDS with zone tokens, a mesh and its policies made at global reaching
+both zones, a MeshService made in us-east-1 reaching global and eu-west-1 under Kuma's
+names, a stolen zone token refused, and a zone whose control plane freezes shown offline.
+
+Every control plane runs in its own lab host (network namespace) behind the lab's zone
+firewalls; meshctl runs in the host of the control plane it talks to. `meshfabric-lab down`
+at the end removes every host and ends every process started in them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+
+from meshfabric.lab import KONG_AIR, Lab, LabHost
+
+REPO = Path(__file__).resolve().parents[2]
+GLOBAL = "global/control-plane"
+ZONES = ("us-east-1", "eu-west-1")
+GLOBAL_ADDRESS = "10.10.0.10"  # global/control-plane in the kong-air topology (docs/lab.md)
+
+
+def step(text: str) -> None:
+    print(f"\n\033[1;36m== {text}\033[0m", flush=True)
+
+
+class Demo:
+    def __init__(self, lab: Lab, work: Path) -> None:
+        self.lab = lab
+        self.work = work
+        self.control_planes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def meshctl(self, host: str, *args: str, stdin: str | None = None, secret: bool = False) -> str:
+        """Run meshctl in `host` against its own control plane, showing the command and,
+        unless it is a secret, what it printed."""
+        print(f"\033[2m[{host}] $ meshctl {shlex.join(args)}\033[0m", flush=True)
+        done = self.lab.host(host).run(
+            ["meshctl", *args],
+            env=self._meshctl_env(host),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"meshctl failed in {host}: {done.stderr}")
+        print("(a token, not shown)" if secret else done.stdout.rstrip(), flush=True)
+        return str(done.stdout)
+
+    def _meshctl_env(self, host: str) -> dict[str, str]:
+        return {**os.environ, "MESHCTL_CONFIG": str(self.data_dir(host) / "meshctl.yaml")}
+
+    def data_dir(self, host: str) -> Path:
+        return self.work / host.replace("/", "-")
+
+    def start_control_plane(
+        self, host: str, args: Sequence[str], env: dict[str, str] | None = None
+    ) -> None:
+        data = self.data_dir(host)
+        data.mkdir(parents=True, exist_ok=True)
+        log = (data / "cp.log").open("ab")
+        command = ["meshfabric-cp", "run", "--data-dir", str(data / "cp"), *args]
+        print(f"\033[2m[{host}] $ {shlex.join(command)}\033[0m", flush=True)
+        env = {**os.environ, "MESHFABRIC_LOG__FORMAT": "text", **(env or {})}
+        self.control_planes[host] = self.lab.host(host).popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+        self.wait(host, partial(self._answers, self.lab.host(host)), "its API to answer")
+        self.meshctl(
+            host,
+            "config", "control-planes", "add", "--name", host.split("/")[0],
+            "--address", "http://127.0.0.1:5681",
+            "--auth-token-file", str(data / "cp" / "admin-token"),
+        )  # fmt: skip
+
+    def _answers(self, host: LabHost) -> bool:
+        probe = ["curl", "-sf", "-o", "/dev/null", "http://127.0.0.1:5681/"]
+        return host.run(probe, check=False).returncode == 0
+
+    def wait(self, host: str, ready: Callable[[], bool], what: str, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while not ready():
+            process = self.control_planes.get(host)
+            if process is not None and process.poll() is not None:
+                log = (self.data_dir(host) / "cp.log").read_text()
+                raise SystemExit(f"the control plane in {host} exited:\n{log}")
+            if time.monotonic() > deadline:
+                raise SystemExit(f"gave up waiting for {what} in {host}")
+            time.sleep(0.2)
+
+    def in_state(self, zone: str, state: str) -> bool:
+        return self.zone_state(zone) == state
+
+    def zone_state(self, zone: str) -> str:
+        """`online` or `offline`, as global's zone overview says."""
+        done = self.lab.host(GLOBAL).run(
+            ["meshctl", "inspect", "zones", "-o", "json"],
+            env=self._meshctl_env(GLOBAL),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            return "unknown"
+        for overview in json.loads(done.stdout):
+            if overview["name"] == zone:
+                subscriptions = overview["zoneInsight"].get("subscriptions") or []
+                last = subscriptions[-1] if subscriptions else {"disconnectTime": "never"}
+                return "offline" if last.get("disconnectTime") else "online"
+        return "unknown"
+
+    def _admin_token(self, host: str) -> str:
+        return (self.data_dir(host) / "cp" / "admin-token").read_text().strip()
+
+    def holds(self, host: str, plural: str, name: str) -> bool:
+        return name in self.names_at(host, plural)
+
+    def has_synced(self, host: str) -> bool:
+        """`host` holds flight-control from another zone, under its hashed name."""
+        return any(n.startswith("flight-control-") for n in self.names_at(host, "meshservices"))
+
+    def names_at(self, host: str, plural: str) -> set[str]:
+        done = self.lab.host(host).run(
+            ["curl", "-sf", "-H", f"Authorization: Bearer {self._admin_token(host)}",
+             f"http://127.0.0.1:5681/meshes/default/{plural}"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            return set()
+        return {item["name"] for item in json.loads(done.stdout)["items"]}
+
+
+def run(demo: Demo) -> None:
+    step("The lab: three zones of network namespaces behind firewalled routers")
+    subprocess.run(["meshfabric-lab", "status", "--state-dir", str(demo.lab.state_dir)], check=True)
+
+    step("The global control plane (REST and KDS on its own host)")
+    demo.start_control_plane(
+        GLOBAL, ["--mode", "global"], {"MESHFABRIC_KDS__ADDRESS": GLOBAL_ADDRESS}
+    )
+
+    step("A zone token per zone, signed by global and bound to the zone's name")
+    for zone in ZONES:
+        token = demo.meshctl(
+            GLOBAL, "generate", "zone-token", "--zone", zone, "--valid-for", "24h", secret=True
+        )
+        (demo.work / f"{zone}.token").write_text(token.strip() + "\n")
+
+    step("The zone control planes dial global's KDS port through their firewalls")
+    for zone in ZONES:
+        demo.start_control_plane(
+            f"{zone}/control-plane",
+            [
+                "--mode", "zone", "--zone", zone,
+                "--global-address", f"grpcs://{GLOBAL_ADDRESS}:5685",
+                "--zone-token-file", str(demo.work / f"{zone}.token"),
+                "--global-ca-file", str(demo.data_dir(GLOBAL) / "cp" / "kds-ca.crt"),
+            ],
+        )  # fmt: skip
+    for zone in ZONES:
+        demo.wait(GLOBAL, partial(demo.in_state, zone, "online"), f"{zone} online")
+    demo.meshctl(GLOBAL, "get", "zones")
+
+    step("Kong Air's mesh and policies, applied once at global")
+    for document in ("00-mesh.yaml", "20-policies.yaml"):
+        demo.meshctl(GLOBAL, "apply", "-f", str(REPO / "examples" / "kong-air" / document))
+    for zone in ZONES:
+        host = f"{zone}/control-plane"
+        demo.wait(host, partial(demo.holds, host, "meshretries", "flight-control"), "policies")
+        demo.meshctl(host, "get", "meshtrafficpermissions", "--mesh", "default")
+
+    step("A MeshService made in us-east-1 reaches global and eu-west-1 under Kuma's hashed name")
+    demo.meshctl("us-east-1/control-plane", "apply", "-f", "-", stdin=FLIGHT_CONTROL_SERVICE)
+    demo.wait(GLOBAL, lambda: demo.has_synced("eu-west-1/control-plane"), "the MeshService")
+    demo.meshctl(GLOBAL, "get", "meshservices", "--mesh", "default", "-o", "yaml")
+    demo.meshctl("eu-west-1/control-plane", "get", "meshservices", "--mesh", "default")
+
+    step("A second control plane in eu-west-1 presenting us-east-1's zone token is refused")
+    _impostor(demo)
+
+    step("us-east-1's control plane freezes (SIGSTOP): global shows it offline within seconds")
+    frozen = demo.control_planes["us-east-1/control-plane"]
+    frozen.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
+    demo.wait(GLOBAL, partial(demo.in_state, "us-east-1", "offline"), "offline", 30)
+    print(f"us-east-1 offline at global after {time.monotonic() - started:.1f} s")
+    frozen.send_signal(signal.SIGCONT)
+    started = time.monotonic()
+    demo.wait(GLOBAL, partial(demo.in_state, "us-east-1", "online"), "online", 30)
+    print(f"us-east-1 online again {time.monotonic() - started:.1f} s after SIGCONT")
+    demo.meshctl(GLOBAL, "get", "zones")
+
+
+FLIGHT_CONTROL_SERVICE = """\
+type: MeshService
+name: flight-control
+mesh: default
+labels:
+  app: flight-control
+spec:
+  selector:
+    dataplaneTags:
+      kuma.io/service: flight-control
+  ports:
+    - name: http
+      port: 8080
+      targetPort: 8080
+      appProtocol: http
+"""
+
+
+def _impostor(demo: Demo) -> None:
+    """A zone control plane named eu-west-1 dialling global with us-east-1's token."""
+    data = demo.work / "impostor"
+    data.mkdir()
+    log_path = data / "cp.log"
+    command = [
+        "meshfabric-cp", "run", "--mode", "zone", "--zone", "eu-west-1",
+        "--data-dir", str(data / "cp"), "--api-port", "0", "--api-https-port", "0",
+        "--xds-port", "0", "--diagnostics-port", "0",
+        "--global-address", f"grpcs://{GLOBAL_ADDRESS}:5685",
+        "--zone-token-file", str(demo.work / "us-east-1.token"),
+        "--global-ca-file", str(demo.data_dir(GLOBAL) / "cp" / "kds-ca.crt"),
+    ]  # fmt: skip
+    print(f"\033[2m[eu-west-1/control-plane] $ {shlex.join(command)}\033[0m", flush=True)
+    env = {**os.environ, "MESHFABRIC_LOG__FORMAT": "text"}
+    with log_path.open("wb") as log:
+        process = demo.lab.host("eu-west-1/control-plane").popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "refused" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait()
+    refusals = [line for line in log_path.read_text().splitlines() if "refused" in line]
+    print(refusals[0] if refusals else "(no refusal seen in 30 s)", flush=True)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="meshfabric-multizone-") as directory:
+        work = Path(directory)
+        lab = Lab.up(KONG_AIR, state_dir=work / "lab")
+        demo = Demo(lab, work)
+        try:
+            run(demo)
+        finally:
+            for process in demo.control_planes.values():
+                process.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            lab.down()
+            print("\nlab torn down: no namespace, process or rule left", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The multi-zone step of `make demo`, run as the demo runs it: global and two zones in the
+lab, what it prints is what a person watching sees."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.lab.support import needs_namespaces
+
+REPO = Path(__file__).resolve().parents[3]
+SCRIPT = REPO / "scripts" / "demo" / "multizone.py"
+
+pytestmark = [needs_namespaces, pytest.mark.lab, pytest.mark.slow]
+
+
+def test_the_multizone_demo_syncs_refuses_a_stolen_token_and_sees_a_zone_freeze() -> None:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT)], capture_output=True, text=True, env=env, timeout=280
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    # Policies made at global are listed by each zone's own control plane.
+    assert output.count("booking-to-flight-control  default  MeshService") == 2, output
+    # The zone's MeshService at global and in eu-west-1, under Kuma's hashed name and labels.
+    hashed = re.findall(r"flight-control-[bcdfghjklmnpqrstvwxz2456789]{16}", output)
+    assert len(set(hashed)) == 1 and len(hashed) >= 2, output
+    assert "kuma.io/zone: us-east-1" in output
+    assert 'it was issued for zone "us-east-1", not "eu-west-1"' in output
+    offline = re.search(r"us-east-1 offline at global after ([\d.]+) s", output)
+    assert offline is not None and float(offline.group(1)) < 10, output
+    assert "us-east-1 online again" in output
+    assert "lab torn down" in output
