@@ -52,7 +52,7 @@ def host_variables(host: dict[str, Any], ssh_user: str | None) -> dict[str, Any]
     return variables
 
 
-def _host_problems(where: str, host: object, seen_names: set[str]) -> list[str]:
+def _host_problems(where: str, host: object, seen_names: set[object]) -> list[str]:
     if not isinstance(host, dict):
         return [f"{where}: must be an object"]
     problems = [f"{where}.{key}: is required" for key in REQUIRED_HOST_KEYS if not host.get(key)]
@@ -77,7 +77,7 @@ def validate_inventory(data: object) -> None:
     hosts = data.get("hosts")
     if not isinstance(hosts, list):
         raise InventoryDataError("hosts: must be a list")
-    seen_names: set[str] = set()
+    seen_names: set[object] = set()  # a missing name counts too
     problems = [
         problem
         for index, host in enumerate(hosts)
