@@ -261,7 +261,7 @@ async def _generation_time(xds: XdsComponent, context: Any, names: list[str]) ->
     runs = 3
     total = 0.0
     for _ in range(runs):
-        context.put(context.mesh)  # what any change does: drop everything derived
+        context.put(context.mesh.resource)  # what any change does: drop everything derived
         started = time.perf_counter()
         for proxy_context in contexts:
             assert isinstance(proxy_context, ProxyContext)

@@ -9,10 +9,11 @@ the resource's labels, rendered from its template.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
-from meshfabric.resources import Resource
-from meshfabric.resources.types.hostnamegenerator import render
+from meshfabric.resources import Parsed, Resource
+from meshfabric.resources.common import LabelSelector
+from meshfabric.resources.types.hostnamegenerator import Selector, Spec, render
 
 log = logging.getLogger(__name__)
 
@@ -21,32 +22,30 @@ ZONE_LABEL = "kuma.io/zone"
 DISPLAY_NAME_LABEL = "kuma.io/display-name"
 NAMESPACE_LABEL = "k8s.kuma.io/namespace"
 
-# The HostnameGenerator selector field for each type it can name.
-_SELECTOR_FIELDS = {
-    "MeshService": "meshService",
-    "MeshExternalService": "meshExternalService",
-    "MeshMultiZoneService": "meshMultiZoneService",
+# The HostnameGenerator selector for each type it can name.
+_SELECTORS: dict[str, Callable[[Selector], LabelSelector | None]] = {
+    "MeshService": lambda selector: selector.meshService,
+    "MeshExternalService": lambda selector: selector.meshExternalService,
+    "MeshMultiZoneService": lambda selector: selector.meshMultiZoneService,
 }
 
 
-def hostnames(resource: Resource, generators: Iterable[Resource]) -> list[str]:
+def hostnames(resource: Resource, generators: Iterable[Parsed[Spec]]) -> list[str]:
     return [hostname for hostname, _ in named_hostnames(resource, generators)]
 
 
 def named_hostnames(
-    resource: Resource, generators: Iterable[Resource]
+    resource: Resource, generators: Iterable[Parsed[Spec]]
 ) -> list[tuple[str, str | None]]:
     """Each hostname with the HostnameGenerator that made it (None for Kuma's default)."""
     names: list[tuple[str, str | None]] = [(_default(resource), None)]
-    selector_field = _SELECTOR_FIELDS[resource.type]
+    selector_of = _SELECTORS[resource.type]
     for generator in generators:
-        selector = (generator.spec.get("selector") or {}).get(selector_field)
-        if selector is None or not _matches(selector.get("matchLabels") or {}, resource.labels):
+        selector = selector_of(generator.fields.selector)
+        if selector is None or not _matches(selector.matchLabels or {}, resource.labels):
             continue
         try:
-            names.append(
-                (_render(str(generator.spec.get("template", "")), resource), generator.name)
-            )
+            names.append((_render(generator.fields.template, resource), generator.name))
         except ValueError as problem:  # validation admits only templates that render
             log.warning("HostnameGenerator %s: %s", generator.name, problem)
     first: dict[str, str | None] = {}

@@ -17,24 +17,42 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from meshfabric.dns.hostnames import (
     DISPLAY_NAME_LABEL,
     NAMESPACE_LABEL,
     ZONE_LABEL,
     named_hostnames,
 )
-from meshfabric.resources import Resource
+from meshfabric.resources import Parsed, Resource
+from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
 from meshfabric.xds.model.destinations import service_ports
 from meshfabric.xds.model.proxy import Proxy
 
+Generators = Iterable[Parsed[hostnamegenerator.Spec]]
+
+
+class _Subscription(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    disconnectTime: str | None = None
+
+
+class InsightFields(BaseModel):
+    """What is read here of a DataplaneInsight, which the control plane writes itself
+    (xds.admission.insights) and no user sends: its other fields are not checked."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    subscriptions: list[_Subscription] = []
+
 
 def dataplane_online(insight: Resource | None) -> bool:
-    subscriptions = (insight.spec.get("subscriptions") if insight else None) or []
-    return bool(subscriptions) and not subscriptions[-1].get("disconnectTime")
+    subscriptions = InsightFields.model_validate(insight.spec).subscriptions if insight else []
+    return bool(subscriptions) and not subscriptions[-1].disconnectTime
 
 
 def dataplane_proxies(
-    service: Resource, proxies: Iterable[Proxy], online: Mapping[str, bool]
+    service: Parsed[meshservice.Spec], proxies: Iterable[Proxy], online: Mapping[str, bool]
 ) -> dict[str, int]:
     ports = service_ports(service)
     total = connected = healthy = 0
@@ -49,7 +67,7 @@ def dataplane_proxies(
     return {"connected": connected, "healthy": healthy, "total": total}
 
 
-def addresses(resource: Resource, generators: Iterable[Resource]) -> list[dict[str, Any]]:
+def addresses(resource: Resource, generators: Generators) -> list[dict[str, Any]]:
     found = []
     for hostname, generator in named_hostnames(resource, generators):
         address: dict[str, Any] = {"hostname": hostname, "origin": "HostnameGenerator"}
@@ -60,32 +78,36 @@ def addresses(resource: Resource, generators: Iterable[Resource]) -> list[dict[s
 
 
 def mesh_service_status(
-    service: Resource,
-    generators: Iterable[Resource],
+    service: Parsed[meshservice.Spec],
+    generators: Generators,
     proxies: Iterable[Proxy] | None,
     online: Mapping[str, bool],
 ) -> dict[str, Any]:
     """The service's status with the computed fields replaced; `proxies` None keeps its
     `dataplaneProxies` (a synced service: its own zone counts them)."""
-    status = {**(service.status or {}), "addresses": addresses(service, generators)}
+    resource = service.resource
+    status = {**(resource.status or {}), "addresses": addresses(resource, generators)}
     if proxies is not None:
         status["dataplaneProxies"] = dataplane_proxies(service, proxies, online)
     return status
 
 
 def multizone_service_status(
-    service: Resource, mesh_services: Iterable[Resource], generators: Iterable[Resource], zone: str
+    service: Parsed[meshmultizoneservice.Spec],
+    mesh_services: Iterable[Resource],
+    generators: Generators,
+    zone: str,
 ) -> dict[str, Any]:
     """`zone` is this control plane's zone, the zone of MeshServices that carry no zone label."""
-    wanted = ((service.spec.get("selector") or {}).get("meshService") or {}).get("matchLabels")
+    wanted = service.fields.selector.meshService.matchLabels
     matched = [
         _reference(candidate, zone)
         for candidate in mesh_services
         if wanted and all(_labels(candidate).get(k) == v for k, v in wanted.items())
     ]
     return {
-        **(service.status or {}),
-        "addresses": addresses(service, generators),
+        **(service.resource.status or {}),
+        "addresses": addresses(service.resource, generators),
         "meshServices": matched,
     }
 

@@ -21,7 +21,8 @@ from meshfabric.insights.status import (
     mesh_service_status,
     multizone_service_status,
 )
-from meshfabric.resources import Resource
+from meshfabric.resources import Parsed, Resource
+from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
 from meshfabric.xds.model.proxy import Proxy
@@ -84,17 +85,22 @@ class StatusUpdater:
         multizone = (await self._store.list("MeshMultiZoneService", mesh)).items
         if not services and not multizone:
             return
-        generators = (await self._store.list("HostnameGenerator", "")).items
+        generators = [
+            Parsed.of(generator, hostnamegenerator.Spec)
+            for generator in (await self._store.list("HostnameGenerator", "")).items
+        ]
         proxies = await self._proxies(mesh)
         insights = (await self._store.list("DataplaneInsight", mesh)).items
         online = {insight.name: dataplane_online(insight) for insight in insights}
         for service in services:
             # A service synced from another zone keeps the counts its own zone made.
             local = service.labels.get(ORIGIN_LABEL) != "global"
-            status = mesh_service_status(service, generators, proxies if local else None, online)
+            parsed = Parsed.of(service, meshservice.Spec)
+            status = mesh_service_status(parsed, generators, proxies if local else None, online)
             await self._write(service, status)
         for service in multizone:
-            status = multizone_service_status(service, services, generators, self._zone)
+            parsed_multizone = Parsed.of(service, meshmultizoneservice.Spec)
+            status = multizone_service_status(parsed_multizone, services, generators, self._zone)
             await self._write(service, status)
 
     async def _proxies(self, mesh: str) -> list[Proxy] | None:

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
-from meshfabric.resources import Resource
-from meshfabric.resources.common import SERVICE_TAG
+from pydantic import BaseModel
+
+from meshfabric.resources import Parsed
+from meshfabric.resources.common import (
+    SERVICE_TAG,
+    FromItem,
+    MatchedRuleItem,
+    RuleItem,
+    Targeted,
+    TargetRef,
+    ToItem,
+)
 from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.model.proxy import Inbound, Proxy
 from meshfabric.xds.model.proxy_context import ProxyContext
@@ -25,6 +35,9 @@ SPECIFICITY = {
     "MeshServiceSubset": 3,
     "Dataplane": 4,
 }
+WHOLE_MESH = TargetRef(kind="Mesh")
+
+Conf = TypeVar("Conf", bound=BaseModel)
 
 
 class PolicyPlugin(Protocol):
@@ -36,129 +49,169 @@ class PolicyPlugin(Protocol):
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None: ...
 
 
-def target_ref(policy: Resource) -> Mapping[str, Any]:
+class OutboundSpec(Targeted, Protocol[Conf]):
+    @property
+    def to(self) -> Sequence[ToItem[Conf]] | None: ...
+
+
+class InboundSpec(Targeted, Protocol[Conf]):
+    @property
+    def from_(self) -> Sequence[FromItem[Conf]] | None: ...
+
+    @property
+    def rules(self) -> Sequence[RuleItem[Conf]] | None: ...
+
+
+def target_ref(policy: Targeted) -> TargetRef:
     """The policy's top-level targetRef; a missing one means the whole mesh."""
-    return policy.spec.get("targetRef") or {"kind": "Mesh"}
+    return policy.targetRef or WHOLE_MESH
 
 
-def specificity(ref: Mapping[str, Any]) -> int:
-    return SPECIFICITY.get(str(ref.get("kind")), 0)
+def specificity(ref: TargetRef) -> int:
+    return SPECIFICITY.get(ref.kind, 0)
 
 
-def selects_inbound(ref: Mapping[str, Any], proxy: Proxy, inbound: Inbound) -> bool:
+def selects_inbound(ref: TargetRef, proxy: Proxy, inbound: Inbound) -> bool:
     """Whether a top-level targetRef selects this inbound of the proxy."""
-    kind = ref.get("kind", "Mesh")
-    tags = ref.get("tags") or {}
+    kind = ref.kind
+    tags = ref.tags or {}
     if kind == "Mesh":
         return True
     if kind == "MeshSubset":
         return _has_tags(inbound.tags, tags)
     if kind in ("MeshService", "MeshServiceSubset"):
-        return inbound.service == ref.get("name") and _has_tags(inbound.tags, tags)
+        return inbound.service == ref.name and _has_tags(inbound.tags, tags)
     if kind == "Dataplane":
         return _selects_dataplane(ref, proxy)
     return False
 
 
-def selects(ref: Mapping[str, Any], proxy: Proxy) -> bool:
+def selects(ref: TargetRef, proxy: Proxy) -> bool:
     """Whether a top-level targetRef selects the proxy at all (through any inbound)."""
-    kind = ref.get("kind", "Mesh")
+    kind = ref.kind
     if kind == "Mesh":
         return True
     if kind == "Dataplane":
         return _selects_dataplane(ref, proxy)
     if kind == "MeshSubset" and not proxy.inbounds:
-        return _has_tags({}, ref.get("tags") or {})
+        return _has_tags({}, ref.tags or {})
     return any(selects_inbound(ref, proxy, inbound) for inbound in proxy.inbounds)
 
 
-def by_specificity(policies: Sequence[Resource]) -> list[Resource]:
+Spec = TypeVar("Spec", bound=Targeted)
+
+
+def by_specificity(policies: Sequence[Parsed[Spec]]) -> list[Parsed[Spec]]:
     """Least specific first, so that applying them in order lets the most specific win."""
-    return sorted(policies, key=lambda p: (specificity(target_ref(p)), p.name))
+    return sorted(policies, key=lambda p: (specificity(target_ref(p.fields)), p.name))
 
 
-def peer_service(ref: Mapping[str, Any]) -> str | None:
+def peer_service(ref: TargetRef | None) -> str | None:
     """The service a `from`/`to` targetRef names; None for the whole mesh.
 
     Raises ValueError for subsets this control plane cannot tell apart by identity.
     """
-    kind = ref.get("kind", "Mesh")
-    if kind == "Mesh":
+    if ref is None or ref.kind == "Mesh":
         return None
-    if kind in ("MeshService", "MeshServiceSubset") and ref.get("name"):
-        return str(ref["name"])
-    tags = ref.get("tags") or {}
-    if kind == "MeshSubset" and set(tags) == {SERVICE_TAG}:
-        return str(tags[SERVICE_TAG])
-    raise ValueError(f"targetRef {dict(ref)} cannot be matched against a peer's identity")
+    if ref.kind in ("MeshService", "MeshServiceSubset") and ref.name:
+        return ref.name
+    tags = ref.tags or {}
+    if ref.kind == "MeshSubset" and set(tags) == {SERVICE_TAG}:
+        return tags[SERVICE_TAG]
+    shown = ref.model_dump(exclude_unset=True)
+    raise ValueError(f"targetRef {shown} cannot be matched against a peer's identity")
 
 
 @dataclass(frozen=True)
-class Matched:
-    """The configuration several policy entries add up to, and the policies it came from."""
+class Matched(Generic[Conf]):
+    """The configuration several policy entries add up to (None when they set nothing), and
+    the policies it came from."""
 
-    conf: Mapping[str, Any]
+    conf: Conf | None
     policies: tuple[str, ...]
 
 
-def to_conf(policies: Sequence[Resource], proxy: Proxy, service: str) -> Matched:
+def to_conf(
+    policies: Sequence[Parsed[OutboundSpec[Conf]]], proxy: Proxy, service: str
+) -> Matched[Conf]:
     """The `to` configuration for the proxy's traffic to a service.
 
     Entries for the whole mesh come first, the service's own after them, each group in the
     order of its policies' specificity; later entries override earlier ones field by field.
     """
     entries = [
-        (specificity(ref), policy.name, item.get("default") or {})
+        (specificity(item.targetRef), policy.name, item.default)
         for policy in by_specificity(policies)
-        if selects(target_ref(policy), proxy)
-        for item in policy.spec.get("to") or []
-        if _names_service(ref := item.get("targetRef") or {}, service)
+        if selects(target_ref(policy.fields), proxy)
+        for item in policy.fields.to or []
+        if _names_service(item.targetRef, service)
     ]
     entries.sort(key=lambda entry: entry[0])  # stable: keeps the policies' order within a kind
     return _merged(entries)
 
 
-def from_conf(policies: Sequence[Resource], proxy: Proxy, inbound: Inbound) -> Matched:
+def from_conf(
+    policies: Sequence[Parsed[InboundSpec[Conf]]], proxy: Proxy, inbound: Inbound
+) -> Matched[Conf]:
     """The configuration for all traffic into an inbound: its `from` Mesh entries and its
     `rules` without matches, from the least to the most specific policy."""
-    entries = [
-        (0, policy.name, item.get("default") or {})
-        for policy in by_specificity(policies)
-        if selects_inbound(target_ref(policy), proxy, inbound)
-        for item in [*(policy.spec.get("from") or []), *(policy.spec.get("rules") or [])]
-        if (item.get("targetRef") or {"kind": "Mesh"}).get("kind") == "Mesh"
-        and not item.get("matches")
-    ]
+    entries: list[tuple[int, str, Conf]] = []
+    for policy in by_specificity(policies):
+        if not selects_inbound(target_ref(policy.fields), proxy, inbound):
+            continue
+        entries += [
+            (0, policy.name, item.default)
+            for item in policy.fields.from_ or []
+            if item.targetRef.kind == "Mesh"
+        ]
+        entries += [
+            (0, policy.name, rule.default)
+            for rule in policy.fields.rules or []
+            if not (isinstance(rule, MatchedRuleItem) and rule.matches)
+        ]
     return _merged(entries)
 
 
-def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    """Kuma's merge of policy confs: objects merge field by field, anything else replaces."""
+def merged_conf(base: Conf, top: Conf) -> Conf:
+    """Kuma's merge of policy confs: objects merge field by field, anything else replaces;
+    what `top` leaves unset stays as `base` has it."""
+    update: dict[str, Any] = {}
+    for name in top.model_fields_set:
+        value, current = getattr(top, name), getattr(base, name)
+        if isinstance(value, BaseModel) and isinstance(current, BaseModel):
+            value = merged_conf(current, value)
+        elif isinstance(value, Mapping) and isinstance(current, Mapping):
+            value = _merged_mapping(current, value)
+        update[name] = value
+    return base.model_copy(update=update)
+
+
+def _merged_mapping(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in top.items():
         if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = deep_merge(merged[key], value)
+            merged[key] = _merged_mapping(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def _merged(entries: Sequence[tuple[int, str, Mapping[str, Any]]]) -> Matched:
-    conf: dict[str, Any] = {}
+def _merged(entries: Sequence[tuple[int, str, Conf]]) -> Matched[Conf]:
+    conf: Conf | None = None
     for _, _, default in entries:
-        conf = deep_merge(conf, default)
-    return Matched(conf, tuple(dict.fromkeys(name for _, name, _ in entries)))
+        conf = default if conf is None else merged_conf(conf, default)
+    policies = tuple(dict.fromkeys(name for _, name, _ in entries))
+    return Matched(conf if conf is not None and conf.model_fields_set else None, policies)
 
 
-def _names_service(ref: Mapping[str, Any], service: str) -> bool:
-    kind = ref.get("kind", "Mesh")
-    return kind == "Mesh" or (kind == "MeshService" and ref.get("name") == service)
+def _names_service(ref: TargetRef, service: str) -> bool:
+    return ref.kind == "Mesh" or (ref.kind == "MeshService" and ref.name == service)
 
 
-def _selects_dataplane(ref: Mapping[str, Any], proxy: Proxy) -> bool:
-    if ref.get("name"):
-        return bool(ref["name"] == proxy.name)
-    return _has_tags(proxy.labels, ref.get("labels") or {})
+def _selects_dataplane(ref: TargetRef, proxy: Proxy) -> bool:
+    if ref.name:
+        return ref.name == proxy.name
+    return _has_tags(proxy.labels, ref.labels or {})
 
 
 def _has_tags(actual: Mapping[str, str], wanted: Mapping[str, str]) -> bool:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
 
-from meshfabric.policies.core import from_conf, to_conf
+from meshfabric.policies.core import Conf, InboundSpec, OutboundSpec, from_conf, to_conf
 from meshfabric.xds.envoy import names, types
 from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.model.destinations import Destination
@@ -51,29 +50,39 @@ def outbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[OutboundTra
 
 
 def outbound_confs(
-    policy_type: str, resources: ResourceSet, ctx: ProxyContext
-) -> Iterator[tuple[OutboundTraffic, Mapping[str, Any]]]:
-    """Each outbound with the `to` configuration the policies of a type merge into for it."""
-    policies = ctx.mesh.policies_of(policy_type)
+    policy_type: str,
+    schema: type[OutboundSpec[Conf]],
+    resources: ResourceSet,
+    ctx: ProxyContext,
+) -> Iterator[tuple[OutboundTraffic, Conf]]:
+    """Each outbound that the `to` entries of the policies of a type configure, with the
+    configuration they merge into for it."""
+    policies = ctx.mesh.policies_of(policy_type, schema)
     if not policies:
         return
     for out in outbounds(resources, ctx):
         matched = to_conf(policies, ctx.proxy, out.destination.name)
         ctx.record_match(policy_type, list(matched.policies))
-        yield out, matched.conf
+        if matched.conf is not None:
+            yield out, matched.conf
 
 
 def inbound_confs(
-    policy_type: str, resources: ResourceSet, ctx: ProxyContext
-) -> Iterator[tuple[InboundTraffic, Mapping[str, Any]]]:
-    """Each inbound with the `from` configuration the policies of a type merge into for it."""
-    policies = ctx.mesh.policies_of(policy_type)
+    policy_type: str,
+    schema: type[InboundSpec[Conf]],
+    resources: ResourceSet,
+    ctx: ProxyContext,
+) -> Iterator[tuple[InboundTraffic, Conf]]:
+    """Each inbound that the `from` entries and rules of the policies of a type configure,
+    with the configuration they merge into for it."""
+    policies = ctx.mesh.policies_of(policy_type, schema)
     if not policies:
         return
     for into in inbounds(resources, ctx):
         matched = from_conf(policies, ctx.proxy, into.inbound)
         ctx.record_match(policy_type, list(matched.policies))
-        yield into, matched.conf
+        if matched.conf is not None:
+            yield into, matched.conf
 
 
 def inbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[InboundTraffic]:

@@ -6,6 +6,7 @@ from meshfabric.resources.errors import Violation
 from meshfabric.resources.model import (
     Affects,
     KdsFlow,
+    Parsed,
     Resource,
     ResourceKey,
     ResourceType,
@@ -28,6 +29,7 @@ __all__ = [
     "REGISTRY",
     "Affects",
     "KdsFlow",
+    "Parsed",
     "Registry",
     "Resource",
     "ResourceKey",

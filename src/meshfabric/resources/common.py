@@ -6,6 +6,7 @@ import base64
 import binascii
 import ipaddress
 import re
+import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -277,6 +278,14 @@ class TargetRef(Strict):
     tags: Labels | None = None
     sectionName: str | None = None
     proxyTypes: list[Literal["Sidecar", "Gateway"]] | None = None
+
+
+@typing.runtime_checkable
+class Targeted(typing.Protocol):
+    """What every policy's schema has: the top-level targetRef (absent: the whole mesh)."""
+
+    @property
+    def targetRef(self) -> TargetRef | None: ...
 
 
 class SpiffeIDMatch(Strict):

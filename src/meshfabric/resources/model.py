@@ -6,7 +6,7 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -101,6 +101,10 @@ class ResourceType:
     def field_prefix(self) -> str:
         return "spec." if self.has_spec else ""
 
+    def parse(self, resource: Resource) -> Parsed[BaseModel]:
+        """The resource's fields as its schema's model (raises pydantic's ValidationError)."""
+        return Parsed.of(resource, self.schema)
+
     def validate(self, fields: Mapping[str, Any]) -> None:
         """Raise ValidationFailed with every violation found, structural then semantic."""
         try:
@@ -171,6 +175,32 @@ class Resource:
     @property
     def key(self) -> ResourceKey:
         return ResourceKey(self.type, self.mesh, self.name)
+
+
+Fields = TypeVar("Fields", covariant=True)
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[Fields]):
+    """A stored resource with its fields validated once into its type's schema: readers use
+    `fields`, so that a misspelt field is a type error rather than a silent None."""
+
+    resource: Resource
+    fields: Fields
+
+    @classmethod
+    def of(cls, resource: Resource, schema: type[Schema]) -> Parsed[Schema]:
+        """Validate the resource's fields (raises pydantic's ValidationError)."""
+        return Parsed(resource, schema.model_validate(resource.spec))
+
+    @property
+    def name(self) -> str:
+        return self.resource.name
+
+    @property
+    def key(self) -> ResourceKey:
+        return self.resource.key
 
 
 @dataclass(frozen=True, order=True)

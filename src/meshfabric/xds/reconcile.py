@@ -192,7 +192,7 @@ class Reconciler:
             return everyone  # e.g. every proxy has a listener and a DNS entry per MeshService
         if affects is Affects.DATAPLANE:
             return _dataplane_touches(context, key.name, before, after, connected)
-        present = [resource for resource in (before, after) if resource is not None]
+        present = [context.policy(resource).fields for resource in (before, after) if resource]
         return _Touched(
             full={
                 proxy.id

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from meshfabric.dns import hostnames
-from meshfabric.resources import Resource
+from meshfabric.resources import Parsed, Resource
+from meshfabric.resources.types.hostnamegenerator import Spec
 
 
 def resource(type_name: str, name: str, labels: dict[str, str] | None = None) -> Resource:
     return Resource(type_name, "default", name, {}, labels=labels or {})
 
 
-def generator(name: str, selector: dict[str, object], template: str) -> Resource:
-    return Resource("HostnameGenerator", "", name, {"selector": selector, "template": template})
+def generator(name: str, selector: dict[str, object], template: str) -> Parsed[Spec]:
+    fields = {"selector": selector, "template": template}
+    return Parsed.of(Resource("HostnameGenerator", "", name, fields), Spec)
 
 
 def test_kuma_defaults() -> None:

@@ -16,7 +16,8 @@ from meshfabric.insights import (
     multizone_service_status,
 )
 from meshfabric.ipam import VipProvisioner
-from meshfabric.resources import Resource, ResourceKey
+from meshfabric.resources import Parsed, Resource, ResourceKey
+from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.xds.model.proxy import Proxy
 
@@ -50,7 +51,8 @@ def test_proxies_are_counted_as_selected_connected_and_healthy() -> None:
     ]
     insights = [insight("backend-1"), insight("backend-2"), insight("backend-3", connected=False)]
     online = {item.name: dataplane_online(item) for item in insights}
-    status = mesh_service_status(mesh_service("backend", "backend"), [], proxies, online)
+    service = Parsed.of(mesh_service("backend", "backend"), meshservice.Spec)
+    status = mesh_service_status(service, [], proxies, online)
     assert status["dataplaneProxies"] == {"connected": 2, "healthy": 1, "total": 3}
     assert status["addresses"] == [
         {"hostname": "backend.svc.mesh.local", "origin": "HostnameGenerator"}
@@ -71,7 +73,12 @@ def test_a_synced_service_keeps_its_zone_counts_and_gets_its_zone_hostname() -> 
         "short",
         {"selector": {"meshService": {"matchLabels": {}}}, "template": "{{ .Name }}.internal"},
     )
-    status = mesh_service_status(synced, [generator], None, {})
+    status = mesh_service_status(
+        Parsed.of(synced, meshservice.Spec),
+        [Parsed.of(generator, hostnamegenerator.Spec)],
+        None,
+        {},
+    )
     assert status["dataplaneProxies"] == counted
     assert status["vips"] == [{"ip": "241.0.0.9"}]
     assert status["addresses"] == [
@@ -99,7 +106,9 @@ def test_a_multizone_service_lists_the_local_and_synced_mesh_services_it_matches
         "flight-control",
         {"selector": {"meshService": {"matchLabels": wanted}}, "ports": [{"port": 80}]},
     )
-    status = multizone_service_status(multizone, [local, synced, other], [], "us-east-1")
+    status = multizone_service_status(
+        Parsed.of(multizone, meshmultizoneservice.Spec), [local, synced, other], [], "us-east-1"
+    )
     assert status["meshServices"] == [
         {"mesh": "default", "name": "flight-control", "namespace": "", "zone": "us-east-1"},
         {

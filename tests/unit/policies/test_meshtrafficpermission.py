@@ -2,8 +2,9 @@ from typing import Any
 
 import pytest
 
+from meshfabric.policies.meshtrafficpermission.api import Spec
 from meshfabric.policies.meshtrafficpermission.rules import permissions_for
-from meshfabric.resources import Resource
+from meshfabric.resources import Parsed, Resource
 from meshfabric.xds.model.proxy import Proxy
 
 BACKEND = Proxy.from_resource(
@@ -21,19 +22,19 @@ BACKEND = Proxy.from_resource(
 )
 
 
-def mtp(name: str, target: dict[str, Any], *entries: tuple[dict[str, Any], str]) -> Resource:
+def mtp(name: str, target: dict[str, Any], *entries: tuple[dict[str, Any], str]) -> Parsed[Spec]:
     spec = {
         "targetRef": target,
         "from": [{"targetRef": ref, "default": {"action": action}} for ref, action in entries],
     }
-    return Resource("MeshTrafficPermission", "default", name, spec)
+    return Parsed.of(Resource("MeshTrafficPermission", "default", name, spec), Spec)
 
 
 MESH = {"kind": "Mesh"}
 WEB = {"kind": "MeshService", "name": "web"}
 
 
-def allowed(policies: list[Resource], caller: str) -> bool:
+def allowed(policies: list[Parsed[Spec]], caller: str) -> bool:
     permissions = permissions_for(BACKEND, BACKEND.inbounds[0], policies)
     return permissions.services.get(caller, permissions.mesh_allowed)
 

@@ -3,8 +3,7 @@ gRPC) or connect attempts of the TCP proxy."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
 
 from envoy.config.route.v3.route_components_pb2 import HeaderMatcher, RetryPolicy
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
@@ -14,7 +13,7 @@ from envoy.extensions.retry.host.previous_hosts.v3.previous_hosts_pb2 import (
 )
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
-from meshfabric.policies.meshretry.api import TYPE
+from meshfabric.policies.meshretry.api import TYPE, BackOff, Conf, Grpc, Http, Spec
 from meshfabric.policies.targets import OutboundTraffic, outbound_confs
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy.build import duration
@@ -53,31 +52,40 @@ class MeshRetryPlugin:
     order = 300
 
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
-        for out, conf in outbound_confs(POLICY_TYPE, resources, ctx):
-            if conf:
-                configure(out, conf, out.destination.protocol)
+        for out, conf in outbound_confs(POLICY_TYPE, Spec, resources, ctx):
+            configure(out, conf, out.destination.protocol)
 
 
-def configure(out: OutboundTraffic, conf: Mapping[str, Any], protocol: Protocol) -> None:
+def configure(out: OutboundTraffic, conf: Conf, protocol: Protocol) -> None:
     if out.route is None:
-        attempts = (conf.get("tcp") or {}).get("maxConnectAttempt")
+        attempts = conf.tcp.maxConnectAttempt if conf.tcp else None
         if attempts:
+            count = attempts
 
             def set_attempts(tcp: TcpProxy) -> None:
-                tcp.max_connect_attempts.value = int(attempts)
+                tcp.max_connect_attempts.value = count
 
             envoy.edit_filters(out.listener, envoy.TCP_PROXY_FILTER, TcpProxy, set_attempts)
         return
-    grpc = protocol is Protocol.GRPC
-    retries = conf.get("grpc" if grpc else "http")
-    if retries:
-        _set_on_routes(out.route, retry_policy(retries, grpc))
+    if protocol is Protocol.GRPC:
+        if conf.grpc is not None and conf.grpc.model_fields_set:
+            _set_on_routes(
+                out.route, retry_policy(conf.grpc, GRPC_CONDITIONS, DEFAULT_GRPC_RETRY_ON)
+            )
+    elif conf.http is not None and conf.http.model_fields_set:
+        policy = retry_policy(conf.http, HTTP_CONDITIONS, DEFAULT_HTTP_RETRY_ON)
+        if any(p.predicate == "OmitPreviousHosts" for p in conf.http.hostSelection or []):
+            policy.retry_host_predicate.add(
+                name="envoy.retry_host_predicates.previous_hosts",
+                typed_config=envoy.pack(PreviousHostsPredicate()),
+            )
+        _set_on_routes(out.route, policy)
 
 
-def retry_policy(conf: Mapping[str, Any], grpc: bool) -> RetryPolicy:
-    names = GRPC_CONDITIONS if grpc else HTTP_CONDITIONS
-    default = DEFAULT_GRPC_RETRY_ON if grpc else DEFAULT_HTTP_RETRY_ON
-    wanted = [str(item) for item in conf.get("retryOn") or default]
+def retry_policy(
+    conf: Http | Grpc, names: Mapping[str, str], default: Sequence[str]
+) -> RetryPolicy:
+    wanted = [str(item) for item in conf.retryOn or default]
     policy = RetryPolicy()
     conditions = [names[item] for item in wanted if item in names]
     statuses = [int(item) for item in wanted if item.isdigit()]
@@ -97,20 +105,15 @@ def retry_policy(conf: Mapping[str, Any], grpc: bool) -> RetryPolicy:
             )
         )
     policy.retry_on = ",".join(conditions)
-    if "numRetries" in conf:
-        policy.num_retries.value = int(conf["numRetries"])
-    if "perTryTimeout" in conf:
-        policy.per_try_timeout.CopyFrom(duration(conf["perTryTimeout"]))
-    back_off = conf.get("backOff") or {}
-    if "baseInterval" in back_off:
-        policy.retry_back_off.base_interval.CopyFrom(duration(back_off["baseInterval"]))
-    if "maxInterval" in back_off:
-        policy.retry_back_off.max_interval.CopyFrom(duration(back_off["maxInterval"]))
-    if any(p.get("predicate") == "OmitPreviousHosts" for p in conf.get("hostSelection") or []):
-        policy.retry_host_predicate.add(
-            name="envoy.retry_host_predicates.previous_hosts",
-            typed_config=envoy.pack(PreviousHostsPredicate()),
-        )
+    if conf.numRetries is not None:
+        policy.num_retries.value = conf.numRetries
+    if conf.perTryTimeout is not None:
+        policy.per_try_timeout.CopyFrom(duration(conf.perTryTimeout))
+    back_off = conf.backOff or BackOff()
+    if back_off.baseInterval is not None:
+        policy.retry_back_off.base_interval.CopyFrom(duration(back_off.baseInterval))
+    if back_off.maxInterval is not None:
+        policy.retry_back_off.max_interval.CopyFrom(duration(back_off.maxInterval))
     return policy
 
 

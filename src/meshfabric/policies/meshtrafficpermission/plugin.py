@@ -22,6 +22,7 @@ from envoy.extensions.filters.network.rbac.v3.rbac_pb2 import RBAC as NetworkRba
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
 from meshfabric.ca import spiffe_id
+from meshfabric.policies.meshtrafficpermission.api import Spec
 from meshfabric.policies.meshtrafficpermission.rules import (
     POLICY_TYPE,
     Permissions,
@@ -42,7 +43,7 @@ class MeshTrafficPermissionPlugin:
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
         if not ctx.mtls_enabled:
             return  # without identities there is nobody to tell apart
-        policies = ctx.mesh.policies_of(POLICY_TYPE)
+        policies = ctx.mesh.policies_of(POLICY_TYPE, Spec)
         for inbound in ctx.proxy.inbounds:
             name = names.inbound_listener(inbound.address, inbound.port)
             listener = resources.get(types.LISTENER, name)

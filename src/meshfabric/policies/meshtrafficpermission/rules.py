@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from meshfabric.policies.core import by_specificity, peer_service, selects_inbound, target_ref
-from meshfabric.policies.meshtrafficpermission.api import TYPE
-from meshfabric.resources import Resource
+from meshfabric.policies.meshtrafficpermission.api import TYPE, Spec
+from meshfabric.resources import Parsed
+from meshfabric.resources.common import TargetRef
 from meshfabric.xds.model.proxy import Inbound, Proxy
 
 log = logging.getLogger(__name__)
@@ -39,18 +40,24 @@ class Permissions:
         return sorted(s for s, allowed in self.services.items() if not allowed)
 
 
-def permissions_for(proxy: Proxy, inbound: Inbound, policies: Sequence[Resource]) -> Permissions:
+def permissions_for(
+    proxy: Proxy, inbound: Inbound, policies: Sequence[Parsed[Spec]]
+) -> Permissions:
     selecting = [
-        p for p in by_specificity(policies) if selects_inbound(target_ref(p), proxy, inbound)
+        p for p in by_specificity(policies) if selects_inbound(target_ref(p.fields), proxy, inbound)
     ]
     mesh_allowed = False
     services: dict[str, bool] = {}
     for policy in selecting:
-        # `rules` entries are for every caller: the same as a `from` entry for the mesh.
-        for entry in [*(policy.spec.get("from") or []), *(policy.spec.get("rules") or [])]:
-            allowed = (entry.get("default") or {}).get("action") in _ALLOWING
+        # `rules` entries are for every caller: the same as a `from` entry for the mesh; they
+        # carry allow/deny lists rather than an action, so they allow nobody here.
+        entries: list[tuple[TargetRef | None, bool]] = [
+            (item.targetRef, item.default.action in _ALLOWING) for item in policy.fields.from_ or []
+        ]
+        entries += [(None, False) for _ in policy.fields.rules or []]
+        for ref, allowed in entries:
             try:
-                service = peer_service(entry.get("targetRef") or {})
+                service = peer_service(ref)
             except ValueError as problem:
                 log.warning("ignoring part of %s: %s", policy.key, problem)
                 continue

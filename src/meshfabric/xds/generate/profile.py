@@ -79,7 +79,7 @@ def _selecting_policies(ctx: ProxyContext) -> _Selecting:
         (plugin.policy_type, policy.name)
         for plugin in PLUGINS
         for policy in ctx.mesh.policies_of(plugin.policy_type)
-        if selects(target_ref(policy), ctx.proxy)
+        if selects(target_ref(policy.fields), ctx.proxy)
     )
 
 

@@ -8,22 +8,29 @@ recomputed lazily after a change.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel, ValidationError
 
 from meshfabric.dns import hostnames
 from meshfabric.ipam import vips
 from meshfabric.resources import (
     REGISTRY,
     Affects,
+    Parsed,
     Registry,
     Resource,
     ResourceKey,
     ResourceType,
     Scope,
 )
-from meshfabric.resources.types.mesh import lifetime_seconds
+from meshfabric.resources.common import Targeted
+from meshfabric.resources.types import hostnamegenerator, meshservice
+from meshfabric.resources.types.dataplane import DataplaneFields
+from meshfabric.resources.types.mesh import MeshFields, lifetime_seconds
 from meshfabric.store.protocol import Store
 from meshfabric.xds.model.destinations import (
     Destination,
@@ -34,7 +41,11 @@ from meshfabric.xds.model.destinations import (
 )
 from meshfabric.xds.model.proxy import Outbound, Proxy
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+F = TypeVar("F")  # a schema, or a protocol that schemas share
 
 DEFAULT_CERT_LIFETIME_SECONDS = 24 * 3600
 
@@ -54,13 +65,17 @@ def relevant_types(registry: Registry = REGISTRY) -> dict[str, ResourceType]:
 
 @dataclass
 class MeshContext:
+    """Every resource is validated into its type's model once, when it arrives: all reading
+    goes through those models."""
+
     name: str
-    mesh: Resource | None = None
-    dataplanes: dict[str, Resource] = field(default_factory=dict)
-    policies: dict[str, dict[str, Resource]] = field(default_factory=dict)
-    secrets: dict[str, Resource] = field(default_factory=dict)
-    services: dict[str, Resource] = field(default_factory=dict)  # MeshServices
-    hostname_generators: dict[str, Resource] = field(default_factory=dict)
+    mesh: Parsed[MeshFields] | None = None
+    dataplanes: dict[str, Parsed[DataplaneFields]] = field(default_factory=dict)
+    policies: dict[str, dict[str, Parsed[Targeted]]] = field(default_factory=dict)
+    secrets: dict[str, Parsed[BaseModel]] = field(default_factory=dict)
+    services: dict[str, Parsed[meshservice.Spec]] = field(default_factory=dict)  # MeshServices
+    hostname_generators: dict[str, Parsed[hostnamegenerator.Spec]] = field(default_factory=dict)
+    types: Mapping[str, ResourceType] = field(default_factory=relevant_types)
     _proxies: dict[str, Proxy] = field(default_factory=dict)
     _derived: dict[Any, Any] = field(default_factory=dict)
 
@@ -68,44 +83,89 @@ class MeshContext:
 
     def put(self, resource: Resource) -> Resource | None:
         """Replace (or add) one resource; returns the one it replaced."""
+        try:
+            parsed = self.types[resource.type].parse(resource)
+        except ValidationError as problem:
+            # Stored before a stricter schema: no proxy can be configured from it.
+            log.warning("ignoring %s, which its schema refuses: %s", resource.key, problem)
+            return self.remove(resource.key)
         self._derived.clear()
+        previous: Parsed[object] | None
         if resource.type == "Mesh":
-            previous, self.mesh = self.mesh, resource
-            return previous
-        table = self._table(resource.type)
-        previous = table.get(resource.name)
-        table[resource.name] = resource
-        if resource.type == "Dataplane":
-            self._proxies[resource.name] = Proxy.from_resource(resource)
-        return previous
+            previous, self.mesh = self.mesh, _narrowed(parsed, MeshFields)
+        elif resource.type == "Dataplane":
+            dataplane = _narrowed(parsed, DataplaneFields)
+            previous = self.dataplanes.get(resource.name)
+            self.dataplanes[resource.name] = dataplane
+            self._proxies[resource.name] = Proxy.from_dataplane(dataplane)
+        elif resource.type == "MeshService":
+            previous = self.services.get(resource.name)
+            self.services[resource.name] = _narrowed(parsed, meshservice.Spec)
+        elif resource.type == "HostnameGenerator":
+            previous = self.hostname_generators.get(resource.name)
+            self.hostname_generators[resource.name] = _narrowed(parsed, hostnamegenerator.Spec)
+        elif resource.type == "Secret":
+            previous = self.secrets.get(resource.name)
+            self.secrets[resource.name] = parsed
+        else:
+            table = self.policies.setdefault(resource.type, {})
+            previous = table.get(resource.name)
+            if not isinstance(parsed.fields, Targeted):
+                raise TypeError(f"the schema of {resource.type} has no targetRef")
+            table[resource.name] = Parsed(resource, parsed.fields)
+        return previous.resource if previous is not None else None
 
     def remove(self, key: ResourceKey) -> Resource | None:
         self._derived.clear()
+        previous: Parsed[object] | None
         if key.type == "Mesh":
             previous, self.mesh = self.mesh, None
-            return previous
-        if key.type == "Dataplane":
+        elif key.type == "Dataplane":
             self._proxies.pop(key.name, None)
-        return self._table(key.type).pop(key.name, None)
-
-    def _table(self, type_name: str) -> dict[str, Resource]:
-        if type_name == "Dataplane":
-            return self.dataplanes
-        if type_name == "Secret":
-            return self.secrets
-        if type_name == "MeshService":
-            return self.services
-        if type_name == "HostnameGenerator":
-            return self.hostname_generators
-        return self.policies.setdefault(type_name, {})
+            previous = self.dataplanes.pop(key.name, None)
+        elif key.type == "MeshService":
+            previous = self.services.pop(key.name, None)
+        elif key.type == "HostnameGenerator":
+            previous = self.hostname_generators.pop(key.name, None)
+        elif key.type == "Secret":
+            previous = self.secrets.pop(key.name, None)
+        else:
+            found = self.policies.get(key.type, {}).pop(key.name, None)
+            return found.resource if found is not None else None
+        return previous.resource if previous is not None else None
 
     # -- reading ---------------------------------------------------------------------------
 
     def proxy(self, name: str) -> Proxy | None:
         return self._proxies.get(name)
 
-    def policies_of(self, type_name: str) -> list[Resource]:
-        return sorted(self.policies.get(type_name, {}).values(), key=lambda p: p.name)
+    @overload
+    def policies_of(self, type_name: str) -> list[Parsed[Targeted]]: ...
+
+    @overload
+    def policies_of(self, type_name: str, schema: type[F]) -> list[Parsed[F]]: ...
+
+    def policies_of(
+        self, type_name: str, schema: type[Any] | None = None
+    ) -> list[Parsed[Targeted]] | list[Parsed[Any]]:
+        """The policies of a type by name; with `schema`, as that type's own model."""
+        found = [
+            self.policies.get(type_name, {})[name]
+            for name in sorted(self.policies.get(type_name, {}))
+        ]
+        if schema is None:
+            return found
+        return [_narrowed(policy, schema) for policy in found]
+
+    def policy(self, resource: Resource) -> Parsed[Targeted]:
+        """A policy as its model: the one kept here, unless `resource` is another version."""
+        kept = self.policies.get(resource.type, {}).get(resource.name)
+        if kept is not None and kept.resource is resource:
+            return kept
+        parsed = self.types[resource.type].parse(resource)
+        if not isinstance(parsed.fields, Targeted):
+            raise TypeError(f"the schema of {resource.type} has no targetRef")
+        return Parsed(resource, parsed.fields)
 
     def derived(self, key: Any, compute: Callable[[], T]) -> T:
         """A value computed from this context, kept until the next change, shared by all
@@ -142,43 +202,51 @@ class MeshContext:
     def _destinations(self) -> DestinationIndex:
         return self.derived(
             "destinations",
-            lambda: DestinationIndex.build(self._proxies, self._sorted(self.services)),
+            lambda: DestinationIndex.build(self._proxies, _sorted(self.services)),
         )
 
     def _vip_outbounds(self) -> tuple[Outbound, ...]:
         return tuple(
             Outbound(vip, port.port, service.name, port.cluster)
-            for service in self._sorted(self.services)
-            for vip in vips(service)[:1]
+            for service in _sorted(self.services)
+            for vip in vips(service.resource)[:1]
             for port in service_ports(service)
         )
 
     def _dns_records(self) -> dict[str, str]:
-        generators = self._sorted(self.hostname_generators)
+        generators = _sorted(self.hostname_generators)
         return {
             hostname: vip
-            for service in self._sorted(self.services)
-            for vip in vips(service)[:1]
-            for hostname in hostnames(service, generators)
+            for service in _sorted(self.services)
+            for vip in vips(service.resource)[:1]
+            for hostname in hostnames(service.resource, generators)
         }
 
-    @staticmethod
-    def _sorted(table: Mapping[str, Resource]) -> list[Resource]:
-        return [table[name] for name in sorted(table)]
-
     def _mtls(self) -> Mtls | None:
-        mtls = (self.mesh.spec.get("mtls") if self.mesh else None) or {}
-        enabled = mtls.get("enabledBackend")
-        for backend in mtls.get("backends") or []:
-            if backend.get("name") == enabled:
-                expiration = ((backend.get("dpCert") or {}).get("rotation") or {}).get("expiration")
+        mtls = self.mesh.fields.mtls if self.mesh else None
+        if mtls is None:
+            return None
+        for backend in mtls.backends or []:
+            if backend.name == mtls.enabledBackend:
+                rotation = backend.dpCert.rotation if backend.dpCert else None
+                expiration = rotation.expiration if rotation else None
                 return Mtls(
-                    backend=str(enabled),
-                    backend_type=str(backend.get("type", "builtin")),
-                    permissive=backend.get("mode") == "PERMISSIVE",
+                    backend=backend.name,
+                    backend_type=backend.type,
+                    permissive=backend.mode == "PERMISSIVE",
                     cert_lifetime_seconds=_seconds(expiration, DEFAULT_CERT_LIFETIME_SECONDS),
                 )
         return None
+
+
+def _sorted(table: Mapping[str, Parsed[M]]) -> list[Parsed[M]]:
+    return [table[name] for name in sorted(table)]
+
+
+def _narrowed(parsed: Parsed[object], schema: type[F]) -> Parsed[F]:
+    if not isinstance(parsed.fields, schema):
+        raise TypeError(f"{parsed.key} was parsed as {type(parsed.fields).__name__}")
+    return Parsed(parsed.resource, parsed.fields)
 
 
 class MeshContexts:

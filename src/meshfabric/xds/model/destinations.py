@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from meshfabric.resources import Resource
+from meshfabric.resources import Parsed
 from meshfabric.resources.common import SERVICE_TAG
+from meshfabric.resources.types.meshservice import Selector, Spec
 from meshfabric.xds.envoy import names
 from meshfabric.xds.model.proxy import Inbound, Outbound, Protocol, Proxy
 
@@ -37,7 +37,7 @@ class Destination:
 class ServicePort:
     """One port of a MeshService, as its clients and its selected inbounds see it."""
 
-    service: Resource
+    service: Parsed[Spec]
     port: int
     target: int | str  # the inbound's port, or its name
     protocol: Protocol
@@ -53,37 +53,34 @@ class ServicePort:
     @property
     def wanted_service(self) -> str | None:
         """The kuma.io/service its selector requires, if any: an index key."""
-        selector = self.service.spec.get("selector") or {}
-        return (selector.get("dataplaneTags") or {}).get(SERVICE_TAG)
+        selector = self.service.fields.selector
+        return ((selector and selector.dataplaneTags) or {}).get(SERVICE_TAG)
 
     def selects(self, proxy: Proxy, inbound: Inbound) -> bool:
-        selector: Mapping[str, Any] = self.service.spec.get("selector") or {}
+        selector = self.service.fields.selector or Selector()
         target = inbound.port if isinstance(self.target, int) else inbound.name
         return target == self.target and _selects(selector, proxy, inbound)
 
 
-def service_ports(service: Resource) -> list[ServicePort]:
+def service_ports(service: Parsed[Spec]) -> list[ServicePort]:
     return [
         ServicePort(
             service,
-            int(port["port"]),
-            _target(port.get("targetPort"), int(port["port"])),
-            Protocol.of({"kuma.io/protocol": str(port.get("appProtocol", "tcp"))}),
+            port.port,
+            _target(port.targetPort, port.port),
+            Protocol.of({"kuma.io/protocol": port.appProtocol}),
         )
-        for port in service.spec.get("ports") or []
+        for port in service.fields.ports or []
     ]
 
 
-def identities(service: Resource) -> tuple[str, ...]:
+def identities(service: Parsed[Spec]) -> tuple[str, ...]:
     """The services a MeshService's proxies prove in their certificates: its declared
     ServiceTag identities, else the kuma.io/service its selector asks for, else its name."""
-    declared = [
-        str(item["value"])
-        for item in service.spec.get("identities") or []
-        if item.get("type") == "ServiceTag"
-    ]
-    tags = (service.spec.get("selector") or {}).get("dataplaneTags") or {}
-    return tuple(declared or [str(tags.get(SERVICE_TAG) or service.name)])
+    declared = [item.value for item in service.fields.identities or [] if item.type == "ServiceTag"]
+    selector = service.fields.selector
+    tags = (selector and selector.dataplaneTags) or {}
+    return tuple(declared or [tags.get(SERVICE_TAG) or service.name])
 
 
 @dataclass
@@ -100,7 +97,9 @@ class DestinationIndex:
     endpoints: Mapping[str, Sequence[Endpoint]]
 
     @classmethod
-    def build(cls, proxies: Mapping[str, Proxy], services: Iterable[Resource]) -> DestinationIndex:
+    def build(
+        cls, proxies: Mapping[str, Proxy], services: Iterable[Parsed[Spec]]
+    ) -> DestinationIndex:
         ports = [port for service in services for port in service_ports(service)]
         # Most selectors name a kuma.io/service: only those ports are tried for its inbounds.
         by_service: dict[str | None, list[ServicePort]] = {}
@@ -142,7 +141,7 @@ class DestinationIndex:
         return Destination(outbound.service, outbound.cluster, Protocol.TCP, (outbound.service,))
 
 
-def served_clusters(proxy: Proxy, services: Iterable[Resource]) -> set[str]:
+def served_clusters(proxy: Proxy, services: Iterable[Parsed[Spec]]) -> set[str]:
     """The clusters a dataplane is (or would be, once ready) an endpoint of."""
     clusters = {names.service_cluster(service) for service in proxy.services}
     for service in services:
@@ -157,18 +156,19 @@ def _agreed(protocols: set[Protocol]) -> Protocol:
     return next(iter(protocols)) if len(protocols) == 1 else Protocol.TCP
 
 
-def _target(value: Any, port: int) -> int | str:
+def _target(value: int | str | None, port: int) -> int | str:
     if value is None:
         return port
-    return int(value) if isinstance(value, int) or str(value).isdigit() else str(value)
+    return int(value) if isinstance(value, int) or value.isdigit() else value
 
 
-def _selects(selector: Mapping[str, Any], proxy: Proxy, inbound: Inbound) -> bool:
+def _selects(selector: Selector, proxy: Proxy, inbound: Inbound) -> bool:
     """Kuma's MeshService selectors: inbound tags, a dataplane by name, or dataplane labels."""
-    if "dataplaneRef" in selector:
-        return bool((selector["dataplaneRef"] or {}).get("name") == proxy.name)
-    if "dataplaneLabels" in selector:
-        wanted = (selector["dataplaneLabels"] or {}).get("matchLabels") or {}
+    if "dataplaneRef" in selector.model_fields_set:
+        return selector.dataplaneRef is not None and selector.dataplaneRef.name == proxy.name
+    if "dataplaneLabels" in selector.model_fields_set:
+        labels = selector.dataplaneLabels
+        wanted = (labels and labels.matchLabels) or {}
         return all(proxy.labels.get(key) == value for key, value in wanted.items())
-    wanted = selector.get("dataplaneTags") or {}
+    wanted = selector.dataplaneTags or {}
     return bool(wanted) and all(inbound.tags.get(key) == value for key, value in wanted.items())

@@ -7,8 +7,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshfabric.resources import Resource
+from meshfabric.resources import Parsed, Resource
 from meshfabric.resources.common import PROTOCOL_TAG, SERVICE_TAG
+from meshfabric.resources.types import dataplane as dataplane_schema
+from meshfabric.resources.types.dataplane import DataplaneFields, Networking
 from meshfabric.xds.envoy import names
 
 
@@ -95,15 +97,20 @@ class Proxy:
 
     @classmethod
     def from_resource(cls, resource: Resource) -> Proxy:
-        networking: dict[str, Any] = resource.spec.get("networking") or {}
-        address = str(networking.get("address", ""))
+        """For a Dataplane read from the store, not one a mesh context holds already."""
+        return cls.from_dataplane(Parsed.of(resource, DataplaneFields))
+
+    @classmethod
+    def from_dataplane(cls, dataplane: Parsed[DataplaneFields]) -> Proxy:
+        networking = dataplane.fields.networking or Networking()
+        address = networking.address
         return cls(
-            mesh=resource.mesh,
-            name=resource.name,
+            mesh=dataplane.resource.mesh,
+            name=dataplane.name,
             address=address,
-            inbounds=tuple(_inbound(item, address) for item in networking.get("inbound") or []),
-            outbounds=tuple(_outbounds(networking.get("outbound") or [])),
-            labels=dict(resource.labels),
+            inbounds=tuple(_inbound(item, address) for item in networking.inbound or []),
+            outbounds=tuple(_outbounds(networking.outbound or [])),
+            labels=dict(dataplane.resource.labels),
         )
 
 
@@ -116,30 +123,27 @@ def inbound_services(spec: Mapping[str, Any]) -> set[str]:
     } - {""}
 
 
-def _inbound(item: Mapping[str, Any], dataplane_address: str) -> Inbound:
-    address = str(item.get("address") or dataplane_address)
-    port = int(item.get("port", 0))
+def _inbound(item: dataplane_schema.Inbound, dataplane_address: str) -> Inbound:
     return Inbound(
-        address=address,
-        port=port,
-        service_address=str(item.get("serviceAddress") or "127.0.0.1"),
-        service_port=int(item.get("servicePort") or port),
-        tags=dict(item.get("tags") or {}),
-        name=str(item.get("name") or ""),
-        ready=(item.get("health") or {}).get("ready", True) is not False
-        and item.get("state", "Ready") == "Ready",
+        address=item.address or dataplane_address,
+        port=item.port,
+        service_address=item.serviceAddress or "127.0.0.1",
+        service_port=item.servicePort or item.port,
+        tags=dict(item.tags or {}),
+        name=item.name or "",
+        ready=(item.health is None or item.health.ready is not False)
+        and item.state in (None, "Ready"),
     )
 
 
-def _outbounds(items: list[Mapping[str, Any]]) -> Iterator[Outbound]:
+def _outbounds(items: list[dataplane_schema.Outbound]) -> Iterator[Outbound]:
     """Outbounds name their service by tag (legacy) or by a MeshService backendRef."""
     for item in items:
-        address = str(item.get("address") or "127.0.0.1")
-        port = int(item.get("port", 0))
-        ref = item.get("backendRef") or {}
-        if ref.get("kind") == "MeshService" and ref.get("name"):
+        address = item.address or "127.0.0.1"
+        ref = item.backendRef
+        if ref is not None and ref.kind == "MeshService" and ref.name:
             # Without a port the reference means the MeshService port the outbound listens on.
-            cluster = names.mesh_service_cluster(str(ref["name"]), int(ref.get("port") or port))
-            yield Outbound(address, port, str(ref["name"]), cluster)
-        elif service := str((item.get("tags") or {}).get(SERVICE_TAG, "")):
-            yield Outbound(address, port, service, names.service_cluster(service))
+            cluster = names.mesh_service_cluster(ref.name, ref.port or item.port)
+            yield Outbound(address, item.port, ref.name, cluster)
+        elif service := (item.tags or {}).get(SERVICE_TAG, ""):
+            yield Outbound(address, item.port, service, names.service_cluster(service))
