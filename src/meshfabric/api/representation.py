@@ -51,7 +51,8 @@ def from_json(
         if not isinstance(spec, dict):
             raise ValidationFailed([Violation("spec", "must be defined")])
     else:
-        spec = {k: v for k, v in body.items() if k not in META_FIELDS}
+        # What the server keeps is left out, as for the types that nest their fields.
+        spec = {k: v for k, v in body.items() if k not in (*META_FIELDS, *READ_ONLY_FIELDS)}
     return Resource(type=rtype.name, mesh=mesh, name=name, spec=spec, labels=labels)
 
 

@@ -256,6 +256,7 @@ def _request_model(rtype: ResourceType) -> type[BaseModel]:
         "labels": (dict[str, str] | None, None),
         "creationTime": (str | None, None),
         "modificationTime": (str | None, None),
+        "status": (dict[str, Any] | None, None),  # kept by the server, ignored when sent
     }
     if rtype.scope is Scope.MESH:
         meta["mesh"] = (str | None, None)
@@ -264,7 +265,6 @@ def _request_model(rtype: ResourceType) -> type[BaseModel]:
             f"{rtype.name}Item",
             __config__=ConfigDict(extra="forbid"),
             spec=(rtype.schema, ...),
-            status=(dict[str, Any] | None, None),
             **meta,
         )
     return create_model(f"{rtype.name}Item", __base__=rtype.schema, **meta)

@@ -231,3 +231,14 @@ async def test_openapi_document_describes_each_type(api: httpx.AsyncClient) -> N
 async def test_unknown_path_is_a_404_in_the_error_format(api: httpx.AsyncClient) -> None:
     response = await api.get("/meshes/default/nosuchthings")
     assert response.status_code == 404 and response.json()["type"] == "/std-errors"
+
+
+async def test_a_mesh_read_back_with_status_is_accepted_as_api_md_says(
+    api: httpx.AsyncClient,
+) -> None:
+    await with_mesh(api)
+    read = (await api.get("/meshes/default")).json()
+    again = await api.put("/meshes/default", json={**read, "status": {"anything": 1}})
+    assert again.status_code == 200, again.json()["invalid_parameters"]
+    assert again.json()["outcome"] == "unchanged"
+    assert "status" not in (await api.get("/meshes/default")).json()
