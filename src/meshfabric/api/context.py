@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from meshfabric.api.settings import ApiSettings
 from meshfabric.resources import Registry
+from meshfabric.store.errors import StoreHealth
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
 from meshfabric.xds.inspect import Inspector
@@ -23,6 +24,7 @@ class ApiContext:
     dataplanes: TokenIssuer
     instance_id: str
     inspector: Inspector | None = None  # None where no xDS is served (global mode)
+    store_health: StoreHealth = field(default_factory=StoreHealth)
 
 
 def context(request: Request) -> ApiContext:

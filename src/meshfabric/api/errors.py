@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from meshfabric.resources import ValidationFailed, Violation
 from meshfabric.resources.errors import field_path, reason
 from meshfabric.resources.registry import UnknownType
-from meshfabric.store import Conflict, MeshNotFound, NotFound
+from meshfabric.store import Conflict, MeshNotFound, NotFound, StoreUnavailable
 from meshfabric.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def _translate(exc: Exception) -> ApiError:
             return ApiError(409, "Conflict", str(exc))
         case MeshNotFound():
             return invalid_resource([Violation("mesh", f"mesh of name {exc.mesh} is not found")])
+        case StoreUnavailable():
+            return ApiError(503, "Service Unavailable", str(exc))
         case InvalidToken():
             return ApiError(401, "Unauthenticated", str(exc))
         case StarletteHTTPException(status_code=413):
@@ -109,6 +111,7 @@ def install(app: FastAPI) -> None:
         Conflict,
         MeshNotFound,
         InvalidToken,
+        StoreUnavailable,
         StarletteHTTPException,
         Exception,
     ):

@@ -16,9 +16,9 @@ from meshfabric.api.auth import Principal, authenticate
 from meshfabric.api.errors import ApiError, problem
 from meshfabric.tokens import InvalidToken, TokenIssuer
 
-# What anyone may read without a token: the identity (for health checks) and the API's
-# schema, which describes the resource types and holds no data.
-PUBLIC_PATHS = frozenset({"/", "/openapi.json", "/docs"})
+# What anyone may read without a token: the identity and readiness (for health checks)
+# and the API's schema, which describes the resource types and holds no data.
+PUBLIC_PATHS = frozenset({"/", "/ready", "/openapi.json", "/docs"})
 PUBLIC_METHODS = frozenset({"GET", "HEAD"})
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meshfabric import __version__
 from meshfabric.api.context import ApiContext, context
+from meshfabric.api.errors import ApiError
 from meshfabric.resources import KdsFlow, ResourceKey, ResourceType
 from meshfabric.store import MeshNotFound
 from meshfabric.tokens import parse_duration
@@ -68,6 +69,20 @@ async def index(ctx: Ctx) -> dict[str, Any]:
         "mode": ctx.settings.mode,
         "zone": ctx.settings.zone if ctx.settings.mode == "zone" else None,
     }
+
+
+@public.get(
+    "/ready",
+    summary="Whether the control plane can serve: 200, or 503 with the store's failure",
+    responses={503: {"description": "The store failed; the detail says how"}},
+)
+async def ready(ctx: Ctx) -> dict[str, str]:
+    # A read checks that the database answers at all; a failed write is remembered until a
+    # write succeeds, since a read-only or full database still answers reads.
+    await ctx.manager.store.get(ResourceKey("Mesh", "", "default"))
+    if ctx.store_health.failure is not None:
+        raise ApiError(503, "Service Unavailable", ctx.store_health.failure)
+    return {"status": "ready"}
 
 
 @router.get("/config", summary="The running configuration (secrets redacted)")

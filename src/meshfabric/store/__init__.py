@@ -1,6 +1,13 @@
 """Durable resource storage with optimistic concurrency and change events."""
 
-from meshfabric.store.errors import Conflict, MeshNotFound, NotFound, StoreError
+from meshfabric.store.errors import (
+    Conflict,
+    MeshNotFound,
+    NotFound,
+    StoreError,
+    StoreHealth,
+    StoreUnavailable,
+)
 from meshfabric.store.events import ChangeEvent, ChangeKind, EventBus
 from meshfabric.store.protocol import Page, Store
 
@@ -14,4 +21,6 @@ __all__ = [
     "Page",
     "Store",
     "StoreError",
+    "StoreHealth",
+    "StoreUnavailable",
 ]

@@ -28,3 +28,19 @@ class MeshNotFound(StoreError):
     def __init__(self, mesh: str) -> None:
         super().__init__(f'mesh "{mesh}" does not exist')
         self.mesh = mesh
+
+
+class StoreUnavailable(StoreError):
+    """The database failed the operation (read-only, disk full, unreachable): try later."""
+
+    def __init__(self, backend: str, cause: Exception) -> None:
+        super().__init__(f"the {backend} database failed: {type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
+class StoreHealth:
+    """The last failure of the database behind a store, kept until a write succeeds again
+    (a read that works proves nothing about a database that refuses writes)."""
+
+    def __init__(self) -> None:
+        self.failure: str | None = None

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 class PostgresStore(SqlStore):
     backend = "postgres"
+    driver_errors = (psycopg.Error,)
 
     def __init__(self, dsn: str, pool_size: int = 4) -> None:
         super().__init__(workers=pool_size)

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from meshfabric.metrics import STORE_OPERATION_SECONDS
 from meshfabric.resources.model import Resource, ResourceKey
-from meshfabric.store.errors import Conflict, NotFound, StoreError
+from meshfabric.store.errors import Conflict, NotFound, StoreError, StoreHealth, StoreUnavailable
 from meshfabric.store.events import ChangeEvent, ChangeKind, EventBus
 from meshfabric.store.migrations import MIGRATIONS, Dialect, migrate
 from meshfabric.store.protocol import Page
@@ -51,16 +51,22 @@ class _Raced(Exception):
         self.actual = actual
 
 
+_READS = frozenset({"get", "list"})
+
+
 class SqlStore(ABC):
     """The Store protocol over any DB-API connection; subclasses supply the dialect."""
 
     backend = "sql"
+    # The driver's errors: the database failed an operation (read-only, full, unreachable).
+    driver_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, workers: int) -> None:
         self.events = EventBus()
         # Set by _migrate: this open made the schema (a new database, or one from before
         # schema versions); with no resources in it, the database was new.
         self.schema_created = False
+        self.health = StoreHealth()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="store")
 
     # -- dialect ---------------------------------------------------------------
@@ -97,7 +103,16 @@ class SqlStore(ABC):
     async def _run(self, name: str, operation: Callable[[], T]) -> T:
         started = time.perf_counter()
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, operation)
+            result = await asyncio.get_running_loop().run_in_executor(self._executor, operation)
+        except self.driver_errors as failed:
+            unavailable = StoreUnavailable(self.backend, failed)
+            self.health.failure = str(unavailable)
+            log.error("%s (during %s)", unavailable, name)
+            raise unavailable from failed
+        else:
+            if name not in _READS:
+                self.health.failure = None
+            return result
         finally:
             STORE_OPERATION_SECONDS.labels(name, self.backend).observe(
                 time.perf_counter() - started

@@ -17,6 +17,7 @@ _COMPANIONS = ("-wal", "-shm")
 
 class SqliteStore(SqlStore):
     backend = "sqlite"
+    driver_errors = (sqlite3.Error,)
 
     def __init__(self, path: Path) -> None:
         # One connection on one worker thread: SQLite serialises writers anyway, and a single
@@ -42,10 +43,13 @@ class SqliteStore(SqlStore):
         cursor.execute("BEGIN IMMEDIATE")
         try:
             yield cursor
+            cursor.execute("COMMIT")  # may fail too (a full disk): then roll back as well
         except BaseException:
-            cursor.execute("ROLLBACK")
+            # SQLite ends the transaction itself on some errors (a full disk): rolling back
+            # again would fail and hide the error that says what happened.
+            if self._conn.in_transaction:
+                cursor.execute("ROLLBACK")
             raise
-        cursor.execute("COMMIT")
 
     def _sql(self, sql: str) -> str:
         return sql

@@ -135,8 +135,8 @@ def test_the_https_port_serves_the_api_with_the_generated_certificate(cp: Contro
         httpx.get(cp.https_url + "/")  # not trusted without the CA
 
 
-def test_only_the_index_and_the_schema_answer_without_a_token(cp: ControlPlane) -> None:
-    for public in ("/", "/openapi.json", "/docs"):
+def test_only_the_index_readiness_and_the_schema_answer_without_a_token(cp: ControlPlane) -> None:
+    for public in ("/", "/ready", "/openapi.json", "/docs"):
         assert httpx.get(cp.url + public).status_code == 200, public
     for protected in (
         "/meshes",
