@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup system-packages demo test lint typecheck pytest test-collection clean
+.PHONY: setup system-packages demo test lint typecheck pytest test-collection clean proto
 
 setup: system-packages $(STAMP)
 
@@ -37,6 +37,12 @@ typecheck: $(STAMP)
 	MYPYPATH=pulumi:pulumi/aws:pulumi/kubernetes $(BIN)/mypy \
 		pulumi/meshfabric_zones pulumi/aws/meshfabric_aws pulumi/kubernetes/meshfabric_k8s
 	$(BIN)/mypy --explicit-package-bases --allow-subclassing-any --no-warn-return-any plugins
+
+# The Python modules generated from each .proto file, written beside it.
+PROTOS := $(shell find src -name '*.proto')
+proto: $(STAMP)
+	cd src && $(abspath $(BIN))/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. \
+		$(patsubst src/%,%,$(PROTOS))
 
 pytest: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider

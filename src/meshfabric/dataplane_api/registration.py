@@ -1,30 +1,13 @@
-"""The registration call on the xDS port: meshfabric-dp registers its Dataplane before
-starting Envoy and deregisters it on shutdown, authenticated by its dataplane token.
+"""The registration call on the xDS port, as registration.proto declares it.
 
-The calls are unary gRPC with JSON bodies, so the proxy side needs nothing but grpcio:
-Register {"dataplane": {<Dataplane as in YAML>}, "proxyType": "dataplane"} -> {"version": n}
-Deregister {"mesh": m, "name": n} -> {}
+The messages are generated from that file (`make proto`); the Dataplane travels in them as
+JSON, so the proxy side needs nothing but grpcio and protobuf.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from typing import Any
+from meshfabric.dataplane_api import registration_pb2
 
-SERVICE = "meshfabric.dataplane.v1.Registration"
+SERVICE = registration_pb2.DESCRIPTOR.services_by_name["Registration"].full_name
 REGISTER_METHOD = f"/{SERVICE}/Register"
 DEREGISTER_METHOD = f"/{SERVICE}/Deregister"
-
-Body = dict[str, Any]
-
-
-def encode(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body).encode()
-
-
-def decode(data: bytes) -> Body:
-    body = json.loads(data or b"{}")
-    if not isinstance(body, dict):
-        raise ValueError("the request must be a JSON object")
-    return body

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
-from meshfabric.dataplane_api.registration import DEREGISTER_METHOD, REGISTER_METHOD, decode, encode
+from meshfabric.dataplane_api.registration import DEREGISTER_METHOD, REGISTER_METHOD
+from meshfabric.dataplane_api.registration_pb2 import (
+    DeregisterRequest,
+    DeregisterResponse,
+    RegisterRequest,
+    RegisterResponse,
+)
 from meshfabric.dp.address import ControlPlaneAddress
 
 log = logging.getLogger(__name__)
@@ -45,9 +53,10 @@ class ControlPlaneClient:
         delay = 0.2
         while True:
             try:
-                await self._call(
-                    REGISTER_METHOD, {"dataplane": dict(dataplane), "proxyType": proxy_type}
+                request = RegisterRequest(
+                    dataplane=json.dumps(dict(dataplane)), proxy_type=proxy_type
                 )
+                await self._call(REGISTER_METHOD, request, RegisterResponse)
                 return
             except grpc.aio.AioRpcError as error:
                 _raise_if_untrusted(error, self._address)
@@ -64,21 +73,19 @@ class ControlPlaneClient:
 
     async def deregister(self, mesh: str, name: str, proxy_type: str) -> None:
         try:
-            await self._call(
-                DEREGISTER_METHOD, {"mesh": mesh, "name": name, "proxyType": proxy_type}
-            )
+            request = DeregisterRequest(mesh=mesh, name=name, proxy_type=proxy_type)
+            await self._call(DEREGISTER_METHOD, request, DeregisterResponse)
         except grpc.aio.AioRpcError as error:
             raise RegistrationRefused(_describe(error)) from None
 
-    async def _call(self, method: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    async def _call(self, method: str, request: Message, response: type[Message]) -> None:
         async with _channel(self._address) as channel:
             call = channel.unary_unary(
-                method, request_serializer=encode, response_deserializer=decode
+                method,
+                request_serializer=request.__class__.SerializeToString,
+                response_deserializer=response.FromString,
             )
-            response: dict[str, Any] = await call(
-                body, metadata=self._metadata, timeout=self._timeout
-            )
-            return response
+            await call(request, metadata=self._metadata, timeout=self._timeout)
 
 
 def _channel(address: ControlPlaneAddress) -> grpc.aio.Channel:

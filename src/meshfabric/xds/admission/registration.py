@@ -9,13 +9,20 @@ not the labels the control plane itself sets.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
-from meshfabric.dataplane_api.registration import SERVICE, Body, decode, encode
+from meshfabric.dataplane_api.registration import SERVICE
+from meshfabric.dataplane_api.registration_pb2 import (
+    DeregisterRequest,
+    DeregisterResponse,
+    RegisterRequest,
+    RegisterResponse,
+)
 from meshfabric.resources import Resource, ResourceKey, ValidationFailed
 from meshfabric.store.errors import MeshNotFound, NotFound
 from meshfabric.store.manager import ResourceManager
@@ -25,6 +32,9 @@ from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.server.ads import Refused
 
 log = logging.getLogger(__name__)
+
+_Request = TypeVar("_Request", RegisterRequest, DeregisterRequest)
+_Response = TypeVar("_Response", RegisterResponse, DeregisterResponse)
 
 _META_FIELDS = ("type", "mesh", "name", "labels", "creationTime", "modificationTime")
 # Labels the control plane sets (sync origin, zone, display name, ...): never a proxy.
@@ -54,17 +64,24 @@ class RegistrationService:
         self._running = running
 
     def handler(self) -> grpc.GenericRpcHandler:
-        def unary(method: Callable[[Body, grpc.aio.ServicerContext], Awaitable[Body]]) -> Any:
-            return grpc.unary_unary_rpc_method_handler(
-                _refusing(method), request_deserializer=decode, response_serializer=encode
-            )
-
+        register = grpc.unary_unary_rpc_method_handler(
+            _refusing(self.register),
+            request_deserializer=RegisterRequest.FromString,
+            response_serializer=RegisterResponse.SerializeToString,
+        )
+        deregister = grpc.unary_unary_rpc_method_handler(
+            _refusing(self.deregister),
+            request_deserializer=DeregisterRequest.FromString,
+            response_serializer=DeregisterResponse.SerializeToString,
+        )
         return grpc.method_handlers_generic_handler(
-            SERVICE, {"Register": unary(self.register), "Deregister": unary(self.deregister)}
+            SERVICE, {"Register": register, "Deregister": deregister}
         )
 
-    async def register(self, request: Body, context: grpc.aio.ServicerContext) -> Body:
-        document = request.get("dataplane") or {}
+    async def register(
+        self, request: RegisterRequest, context: grpc.aio.ServicerContext
+    ) -> RegisterResponse:
+        document = _dataplane(request.dataplane)
         mesh, name = str(document.get("mesh") or "default"), str(document.get("name") or "")
         if not name:
             raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the Dataplane has no name")
@@ -72,7 +89,7 @@ class RegistrationService:
         labels = document.get("labels") or {}
         _refuse_control_plane_labels(labels)
         claims = await verify_token(self._tokens, _metadata(context), mesh)
-        proxy_type = str(request.get("proxyType") or "dataplane")
+        proxy_type = request.proxy_type or "dataplane"
         check_claims(claims, name, fields, proxy_type)
         existing = await self._manager.store.get(ResourceKey("Dataplane", mesh, name))
         if existing is not None:
@@ -88,21 +105,23 @@ class RegistrationService:
         except MeshNotFound as missing:
             raise Refused(grpc.StatusCode.FAILED_PRECONDITION, str(missing)) from None
         log.info("dataplane registered", extra={"mesh": mesh, "dataplane": name})
-        return {"version": result.resource.version, "outcome": result.outcome.value}
+        return RegisterResponse(version=result.resource.version, outcome=result.outcome.value)
 
-    async def deregister(self, request: Body, context: grpc.aio.ServicerContext) -> Body:
-        mesh, name = str(request.get("mesh") or "default"), str(request.get("name") or "")
+    async def deregister(
+        self, request: DeregisterRequest, context: grpc.aio.ServicerContext
+    ) -> DeregisterResponse:
+        mesh, name = request.mesh or "default", request.name
         claims = await verify_token(self._tokens, _metadata(context), mesh)
         key = ResourceKey("Dataplane", mesh, name)
         existing = await self._manager.store.get(key)
         if existing is None:
-            return {}
-        check_claims(claims, name, existing.spec, str(request.get("proxyType") or "dataplane"))
+            return DeregisterResponse()
+        check_claims(claims, name, existing.spec, request.proxy_type or "dataplane")
         for doomed in (key, ResourceKey("DataplaneInsight", mesh, name)):
             with contextlib.suppress(NotFound):  # already gone: deregistering is idempotent
                 await self._manager.store.delete(doomed)
         log.info("dataplane deregistered", extra={"mesh": mesh, "dataplane": name})
-        return {}
+        return DeregisterResponse()
 
     def _refuse_if_running(self, existing: Resource) -> None:
         running = self._running(ProxyId(existing.mesh, existing.name))
@@ -131,10 +150,23 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {key: str(value) for key, value in context.invocation_metadata() or ()}
 
 
+def _dataplane(text: str) -> dict[str, Any]:
+    """The Dataplane of a Register call: a JSON object, or nothing at all."""
+    try:
+        document = json.loads(text or "{}")
+    except ValueError as error:
+        raise Refused(
+            grpc.StatusCode.INVALID_ARGUMENT, f"dataplane: not valid JSON ({error})"
+        ) from None
+    if not isinstance(document, dict):
+        raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "dataplane: must be a JSON object")
+    return document
+
+
 def _refusing(
-    method: Callable[[Body, grpc.aio.ServicerContext], Awaitable[Body]],
-) -> Callable[[Body, grpc.aio.ServicerContext], Awaitable[Body]]:
-    async def call(request: Body, context: grpc.aio.ServicerContext) -> Body:
+    method: Callable[[_Request, grpc.aio.ServicerContext], Awaitable[_Response]],
+) -> Callable[[_Request, grpc.aio.ServicerContext], Awaitable[_Response]]:
+    async def call(request: _Request, context: grpc.aio.ServicerContext) -> _Response:
         try:
             return await method(request, context)
         except Refused as refused:
