@@ -80,6 +80,7 @@ class GlobalKds:
         self.port = 0
 
     async def start(self, listen: KdsListen) -> None:
+        await self._close_stale_subscriptions()
         self._server = grpc.aio.server(options=server_options(self._max_message_bytes))
         self._server.add_generic_rpc_handlers(
             (service_handler(self._global_to_zone, self._zone_to_global),)
@@ -213,6 +214,19 @@ class GlobalKds:
             ]
 
         await self._update_insight(zone, close)
+
+    async def _close_stale_subscriptions(self) -> None:
+        """Zones that were connected when global last stopped (or crashed) are not any more:
+        they show offline until they connect again. (One global replica: with several, this
+        would also close the other replicas' zones.)"""
+        for insight in (await self._store.list("ZoneInsight", "")).items:
+            await self._update_insight(
+                insight.name,
+                lambda subs: [
+                    sub if "disconnectTime" in sub else {**sub, "disconnectTime": _now()}
+                    for sub in subs
+                ],
+            )
 
     async def _update_insight(
         self, zone: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from meshfabric.kds.names import hashed_name
 from tests.integration.kds.conftest import Federation
+from tests.integration.kds.test_liveness import online
 from tests.integration.kds.test_sync import (
     TIMEOUT,
     delete,
@@ -14,6 +15,8 @@ from tests.integration.kds.test_sync import (
     wait_for,
     wait_gone,
 )
+from tests.integration.kds.test_zone_auth import insight_closed
+from tests.support.control_plane import ControlPlane
 from tests.support.net import wait_until
 
 
@@ -71,3 +74,31 @@ def test_a_sync_larger_than_the_message_limit_arrives_in_several_batches(
         line for line in zone_a.log.read_text().splitlines() if "of MeshTimeout from global" in line
     ]
     assert len(batches) >= 2, batches
+
+
+def vip(cp: ControlPlane, path: str) -> str:
+    found = get(cp, path).json()
+    return str(((found.get("status") or {}).get("vips") or [{}])[0].get("ip", ""))
+
+
+def test_a_zone_going_away_deletes_nothing_and_synced_vips_stay(federation: Federation) -> None:
+    zone_a = federation.start_zone("zone-a")
+    zone_b = federation.start_zone("zone-b")
+    put(zone_a, "/meshes/default/meshservices/backend", mesh_service("backend"))
+    path = f"/meshes/default/meshservices/{hashed_name('default', 'backend', 'zone-a')}"
+    wait_for(zone_b, path, "zone A's service in zone B")
+    wait_until(lambda: vip(zone_b, path) != "", TIMEOUT, "zone B's VIP for it")
+    allocated = vip(zone_b, path)
+
+    zone_a.stop()
+    wait_until(lambda: insight_closed(federation, "zone-a"), TIMEOUT, "zone A offline")
+    assert get(federation.global_cp, path).status_code == 200, "kept at global"
+    assert get(zone_b, path).status_code == 200, "kept in the other zones"
+
+    # Zone B reconnects (global restarted): the service is synced again, its VIP unchanged.
+    federation.global_cp.kill()
+    restart_global(federation)
+    wait_until(lambda: online(federation, "zone-b"), TIMEOUT, "zone B back online")
+    put(federation.global_cp, "/meshes/default/meshtimeouts/probe", timeout_policy("probe"))
+    wait_for(zone_b, "/meshes/default/meshtimeouts/probe", "zone B synced again")
+    assert vip(zone_b, path) == allocated
