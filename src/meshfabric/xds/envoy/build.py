@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
-from envoy.config.core.v3.address_pb2 import Address, SocketAddress
+from envoy.config.core.v3.address_pb2 import Address
 from envoy.config.core.v3.base_pb2 import TransportSocket
 from envoy.config.core.v3.config_source_pb2 import (
     AggregatedConfigSource,
@@ -14,11 +15,6 @@ from envoy.config.core.v3.config_source_pb2 import (
     ConfigSource,
 )
 from envoy.config.core.v3.protocol_pb2 import Http1ProtocolOptions
-from envoy.config.endpoint.v3.endpoint_components_pb2 import (
-    Endpoint,
-    LbEndpoint,
-    LocalityLbEndpoints,
-)
 from envoy.config.endpoint.v3.endpoint_pb2 import ClusterLoadAssignment
 from envoy.config.listener.v3.listener_components_pb2 import (
     Filter,
@@ -29,7 +25,6 @@ from envoy.config.listener.v3.listener_components_pb2 import (
 from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_components_pb2 import (
     Route,
-    RouteAction,
     RouteMatch,
     VirtualHost,
 )
@@ -117,7 +112,14 @@ def edit_http_options(cluster: Cluster, edit: Callable[[HttpProtocolOptions], No
 
 
 def socket_address(address: str, port: int) -> Address:
-    return Address(socket_address=SocketAddress(address=address, port_value=port))
+    result = Address()
+    _set_socket_address(result, address, port)
+    return result
+
+
+def _set_socket_address(target: Address, address: str, port: int) -> None:
+    target.socket_address.address = address
+    target.socket_address.port_value = port
 
 
 def seconds(value: float) -> Duration:
@@ -138,30 +140,31 @@ def static_cluster(name: str, address: str, port: int) -> Cluster:
     )
 
 
+# The parts every message of a kind shares, built once and copied: copying a message is
+# much cheaper than building it field by field, and there is one per outbound.
+_EDS_CLUSTER = Cluster(
+    type=Cluster.EDS,
+    connect_timeout=seconds(5),
+    eds_cluster_config=Cluster.EdsClusterConfig(eds_config=_ADS),
+)
+
+
 def eds_cluster(name: str, transport_socket: TransportSocket | None = None) -> Cluster:
-    cluster = Cluster(
-        name=name,
-        type=Cluster.EDS,
-        connect_timeout=seconds(5),
-        eds_cluster_config=Cluster.EdsClusterConfig(eds_config=_ADS),
-    )
+    cluster = Cluster()
+    cluster.CopyFrom(_EDS_CLUSTER)
+    cluster.name = name
     if transport_socket is not None:
         cluster.transport_socket.CopyFrom(transport_socket)
     return cluster
 
 
 def load_assignment(name: str, endpoints: Iterable[tuple[str, int]]) -> ClusterLoadAssignment:
-    return ClusterLoadAssignment(
-        cluster_name=name,
-        endpoints=[
-            LocalityLbEndpoints(
-                lb_endpoints=[
-                    LbEndpoint(endpoint=Endpoint(address=socket_address(address, port)))
-                    for address, port in endpoints
-                ]
-            )
-        ],
-    )
+    """All endpoints in one locality."""
+    assignment = ClusterLoadAssignment(cluster_name=name)
+    locality = assignment.endpoints.add()
+    for address, port in endpoints:
+        _set_socket_address(locality.lb_endpoints.add().endpoint.address, address, port)
+    return assignment
 
 
 # -- listeners -------------------------------------------------------------------------------
@@ -170,12 +173,8 @@ def load_assignment(name: str, endpoints: Iterable[tuple[str, int]]) -> ClusterL
 def listener(
     name: str, address: str, port: int, chains: Sequence[FilterChain], inspect_tls: bool = False
 ) -> Listener:
-    result = Listener(
-        name=name,
-        address=socket_address(address, port),
-        filter_chains=chains,
-        stat_prefix=stat_prefix(name),
-    )
+    result = Listener(name=name, filter_chains=chains, stat_prefix=stat_prefix(name))
+    _set_socket_address(result.address, address, port)
     if inspect_tls:
         result.listener_filters.append(
             ListenerFilter(
@@ -203,11 +202,17 @@ def filter_chain(
 
 
 def network_filter(name: str, config: Message) -> Filter:
-    return Filter(name=name, typed_config=pack(config))
+    result = Filter(name=name)
+    result.typed_config.Pack(config)
+    return result
 
 
 def http_filter(name: str, config: Message) -> HttpFilter:
     return HttpFilter(name=name, typed_config=pack(config))
+
+
+_ROUTER = HttpFilter(name=ROUTER_FILTER, typed_config=pack(Router()))
+_RDS_HCM = HttpConnectionManager(http_filters=[_ROUTER], rds=Rds(config_source=_ADS))
 
 
 def tcp_proxy(stat_prefix: str, cluster: str) -> Filter:
@@ -221,10 +226,14 @@ def http_connection_manager(
     http_filters: Sequence[HttpFilter] = (),
 ) -> HttpConnectionManager:
     """An HCM ending in the router; `http_filters` go before it."""
-    hcm = HttpConnectionManager(
-        stat_prefix=stat_prefix,
-        http_filters=[*http_filters, http_filter(ROUTER_FILTER, Router())],
-    )
+    hcm = HttpConnectionManager()
+    if route_config is None and not http_filters:
+        hcm.CopyFrom(_RDS_HCM)  # an outbound's: one per outbound, worth the shortcut
+        hcm.stat_prefix = stat_prefix
+        hcm.rds.route_config_name = rds_name
+        return hcm
+    hcm.stat_prefix = stat_prefix
+    hcm.http_filters.extend([*http_filters, _ROUTER])
     if route_config is not None:
         hcm.route_config.CopyFrom(route_config)
     else:
@@ -234,17 +243,19 @@ def http_connection_manager(
 
 def route_to_cluster(name: str, cluster: str) -> RouteConfiguration:
     """Every request, whatever its host and path, to one cluster."""
-    return RouteConfiguration(
-        name=name,
-        validate_clusters={"value": False},
-        virtual_hosts=[
-            VirtualHost(
-                name=cluster,
-                domains=["*"],
-                routes=[Route(match=RouteMatch(prefix="/"), route=RouteAction(cluster=cluster))],
-            )
-        ],
-    )
+    route = RouteConfiguration()
+    route.CopyFrom(_ROUTE_TO_CLUSTER)
+    route.name = name
+    virtual_host = route.virtual_hosts[0]
+    virtual_host.name = cluster
+    virtual_host.routes[0].route.cluster = cluster
+    return route
+
+
+_ROUTE_TO_CLUSTER = RouteConfiguration(
+    validate_clusters={"value": False},
+    virtual_hosts=[VirtualHost(domains=["*"], routes=[Route(match=RouteMatch(prefix="/"))])],
+)
 
 
 # -- TLS ---------------------------------------------------------------------------------------
@@ -286,8 +297,20 @@ def upstream_mtls(
     certificate_secret: str, ca_secret: str, peer_identities: Sequence[str], sni: str
 ) -> TransportSocket:
     """Originate mTLS and accept only a server presenting exactly one of `peer_identities`."""
-    matchers = [StringMatcher(exact=identity) for identity in peer_identities]
-    context = UpstreamTlsContext(
-        sni=sni, common_tls_context=_common_tls(certificate_secret, ca_secret, matchers)
-    )
-    return TransportSocket(name="envoy.transport_sockets.tls", typed_config=pack(context))
+    context = UpstreamTlsContext()
+    context.CopyFrom(_upstream_tls(certificate_secret, ca_secret))
+    context.sni = sni
+    validation = context.common_tls_context.combined_validation_context.default_validation_context
+    for identity in peer_identities:
+        matcher = validation.match_typed_subject_alt_names.add()
+        matcher.san_type = SubjectAltNameMatcher.URI
+        matcher.matcher.exact = identity
+    socket = TransportSocket(name="envoy.transport_sockets.tls")
+    socket.typed_config.Pack(context)
+    return socket
+
+
+@functools.cache
+def _upstream_tls(certificate_secret: str, ca_secret: str) -> UpstreamTlsContext:
+    """What every upstream TLS context of a mesh shares; copied, never handed out."""
+    return UpstreamTlsContext(common_tls_context=_common_tls(certificate_secret, ca_secret, []))

@@ -13,20 +13,18 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class XdsResource:
     """One serialized resource: encoded once, shared by every snapshot that holds it."""
 
     name: str
     version: str
     body: any_pb2.Any
+    type_url: str  # the body's, kept as a str: snapshots are grouped by it
 
     @classmethod
     def encode(cls, name: str, message: Message) -> XdsResource:
         data = message.SerializeToString(deterministic=True)
         type_url = "type.googleapis.com/" + message.DESCRIPTOR.full_name
-        return cls(name, content_hash(data), any_pb2.Any(type_url=type_url, value=data))
-
-    @property
-    def type_url(self) -> str:
-        return str(self.body.type_url)
+        body = any_pb2.Any(type_url=type_url, value=data)
+        return cls(name, content_hash(data), body, type_url)

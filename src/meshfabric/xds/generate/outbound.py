@@ -80,10 +80,11 @@ def _cluster(ctx: ProxyContext, destination: Destination) -> Cluster:
 
 
 def shared_load_assignment(mesh: MeshContext, cluster: str) -> XdsResource:
-    """The destination's endpoints, encoded once per mesh change for every client of it."""
+    """The destination's endpoints, encoded for every client of it once per change of the
+    mesh's dataplanes or MeshServices."""
 
     def build() -> XdsResource:
         endpoints = [(e.address, e.port) for e in mesh.endpoints(cluster)]
         return XdsResource.encode(cluster, envoy.load_assignment(cluster, endpoints))
 
-    return mesh.derived(("load_assignment", cluster), build)
+    return mesh.derived_from_endpoints(("load_assignment", cluster), build)

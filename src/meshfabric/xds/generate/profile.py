@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from envoy.config.listener.v3.listener_pb2 import Listener
 
 from meshfabric.metrics import XDS_GENERATION_SECONDS
-from meshfabric.policies.core import selects, target_ref
+from meshfabric.policies.core import PolicyPlugin, selects, target_ref
 from meshfabric.policies.registry import PLUGINS
 from meshfabric.xds.cache.snapshot import Snapshot
 from meshfabric.xds.envoy import names, types
@@ -54,7 +54,7 @@ def build_resources(ctx: ProxyContext) -> ResourceSet:
         shared = _shared_outbound(ctx, item, selecting)
         for resource in shared.resources:
             resources.add_shared(resource)
-        resources.add_shared(_placed_listener(ctx, item, selecting))
+        resources.add_shared(_placed_listener(ctx, item, selecting, shared))
         for policy_type, matched in shared.matched.items():
             ctx.record_match(policy_type, matched)
     return resources
@@ -67,8 +67,10 @@ def generate_snapshot(ctx: ProxyContext) -> Snapshot:
     return snapshot
 
 
-def _apply_policies(resources: ResourceSet, ctx: ProxyContext) -> None:
-    for plugin in PLUGINS:
+def _apply_policies(
+    resources: ResourceSet, ctx: ProxyContext, plugins: Sequence[PolicyPlugin] = PLUGINS
+) -> None:
+    for plugin in plugins:
         plugin.apply(resources, ctx)
 
 
@@ -85,21 +87,25 @@ def _selecting_policies(ctx: ProxyContext) -> _Selecting:
 
 def _shared_outbound(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -> _SharedOutbound:
     def build() -> _SharedOutbound:
-        alone = dataclasses.replace(ctx, outbounds=(item,), matched={})
+        alone = ProxyContext(ctx.mesh, ctx.proxy, ctx.identity, (item,), ctx.features, {})
         resources = ResourceSet()
         outbound.generate(alone, resources)
-        _apply_policies(resources, alone)
+        # An outbound's config depends only on the policies that select the proxy (the key
+        # below says so): the plugins of other types have nothing to change in it.
+        selecting_types = {policy_type for policy_type, _ in selecting}
+        _apply_policies(resources, alone, [p for p in PLUGINS if p.policy_type in selecting_types])
         listener = resources.pop(types.LISTENER, names.outbound_listener(item.address, item.port))
         assert isinstance(listener, Listener)
         return _SharedOutbound(tuple(resources.encode()), listener, item.address, alone.matched)
 
-    anywhere = dataclasses.replace(item, address=_ANY_ADDRESS)
+    anywhere = Outbound(_ANY_ADDRESS, item.port, item.service, item.cluster)
     return ctx.mesh.derived(("outbound", anywhere, ctx.identity is not None, selecting), build)
 
 
-def _placed_listener(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -> XdsResource:
+def _placed_listener(
+    ctx: ProxyContext, item: Outbound, selecting: _Selecting, shared: _SharedOutbound
+) -> XdsResource:
     def build() -> XdsResource:
-        shared = _shared_outbound(ctx, item, selecting)
         listener = shared.listener
         if shared.address != item.address:
             listener = outbound.placed(listener, item)

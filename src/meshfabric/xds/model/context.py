@@ -44,7 +44,6 @@ from meshfabric.xds.model.proxy import Outbound, Proxy
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 F = TypeVar("F")  # a schema, or a protocol that schemas share
 
 DEFAULT_CERT_LIFETIME_SECONDS = 24 * 3600
@@ -78,6 +77,7 @@ class MeshContext:
     types: Mapping[str, ResourceType] = field(default_factory=relevant_types)
     _proxies: dict[str, Proxy] = field(default_factory=dict)
     _derived: dict[Any, Any] = field(default_factory=dict)
+    _derived_from_endpoints: dict[Any, Any] = field(default_factory=dict)
 
     # -- updates ---------------------------------------------------------------------------
 
@@ -89,7 +89,7 @@ class MeshContext:
             # Stored before a stricter schema: no proxy can be configured from it.
             log.warning("ignoring %s, which its schema refuses: %s", resource.key, problem)
             return self.remove(resource.key)
-        self._derived.clear()
+        self._changed(resource.type)
         previous: Parsed[object] | None
         if resource.type == "Mesh":
             previous, self.mesh = self.mesh, _narrowed(parsed, MeshFields)
@@ -116,7 +116,7 @@ class MeshContext:
         return previous.resource if previous is not None else None
 
     def remove(self, key: ResourceKey) -> Resource | None:
-        self._derived.clear()
+        self._changed(key.type)
         previous: Parsed[object] | None
         if key.type == "Mesh":
             previous, self.mesh = self.mesh, None
@@ -134,6 +134,11 @@ class MeshContext:
             return found.resource if found is not None else None
         return previous.resource if previous is not None else None
 
+    def _changed(self, type_name: str) -> None:
+        self._derived.clear()
+        if type_name in _ENDPOINT_TYPES:
+            self._derived_from_endpoints.clear()
+
     # -- reading ---------------------------------------------------------------------------
 
     def proxy(self, name: str) -> Proxy | None:
@@ -149,13 +154,15 @@ class MeshContext:
         self, type_name: str, schema: type[Any] | None = None
     ) -> list[Parsed[Targeted]] | list[Parsed[Any]]:
         """The policies of a type by name; with `schema`, as that type's own model."""
-        found = [
-            self.policies.get(type_name, {})[name]
-            for name in sorted(self.policies.get(type_name, {}))
-        ]
+        # Every plugin asks for every outbound it edits: kept until the next change.
         if schema is None:
-            return found
-        return [_narrowed(policy, schema) for policy in found]
+            return self.derived(
+                ("policies", type_name), lambda: _sorted(self.policies.get(type_name, {}))
+            )
+        return self.derived(
+            ("policies", type_name, schema),
+            lambda: [_narrowed(policy, schema) for policy in self.policies_of(type_name)],
+        )
 
     def policy(self, resource: Resource) -> Parsed[Targeted]:
         """A policy as its model: the one kept here, unless `resource` is another version."""
@@ -173,6 +180,14 @@ class MeshContext:
         if key not in self._derived:
             self._derived[key] = compute()
         value: T = self._derived[key]
+        return value
+
+    def derived_from_endpoints(self, key: Any, compute: Callable[[], T]) -> T:
+        """Like `derived`, for a value that depends on the dataplanes and MeshServices alone
+        (the endpoint index, endpoint lists): kept across changes of any other resource."""
+        if key not in self._derived_from_endpoints:
+            self._derived_from_endpoints[key] = compute()
+        value: T = self._derived_from_endpoints[key]
         return value
 
     def endpoints(self, cluster: str) -> Sequence[Endpoint]:
@@ -200,7 +215,7 @@ class MeshContext:
         return self.derived("mtls", self._mtls)
 
     def _destinations(self) -> DestinationIndex:
-        return self.derived(
+        return self.derived_from_endpoints(
             "destinations",
             lambda: DestinationIndex.build(self._proxies, _sorted(self.services)),
         )
@@ -239,7 +254,11 @@ class MeshContext:
         return None
 
 
-def _sorted(table: Mapping[str, Parsed[M]]) -> list[Parsed[M]]:
+# What the endpoint index is built from.
+_ENDPOINT_TYPES = frozenset({"Dataplane", "MeshService"})
+
+
+def _sorted(table: Mapping[str, Parsed[F]]) -> list[Parsed[F]]:
     return [table[name] for name in sorted(table)]
 
 
