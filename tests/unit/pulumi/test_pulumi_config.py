@@ -13,6 +13,7 @@ from conftest import three_zone_config
 
 from meshfabric_k8s.config import parse_kubernetes_config
 from meshfabric_zones import ConfigError, parse_mesh_config
+from tests.support.docs import REPO, blocks
 
 
 def _with_zone_change(index: int, **changes: Any) -> dict[str, Any]:
@@ -37,6 +38,18 @@ def test_overlapping_cidrs_name_both_keys() -> None:
     assert _problems(_with_zone_change(2, cidr="10.10.128.0/20")) == [
         "zones[2].cidr: 10.10.128.0/20 overlaps zones[0].cidr 10.10.0.0/16"
     ]
+
+
+def test_the_documented_mistakes_give_the_documented_reports() -> None:
+    raw = _with_zone_change(1, kind="vm")
+    del raw["zones"][2]["region"]
+    page = REPO / "docs" / "pulumi.md"
+    [shown] = [b.text for b in blocks("") if b.page == page and "invalid stack" in b.text]
+    assert ["invalid stack configuration:", *(f"  {p}" for p in _problems(raw))] == (
+        shown.splitlines()
+    )
+    [overlap] = _problems(_with_zone_change(2, cidr="10.10.128.0/20"))
+    assert f"`{overlap}`" in page.read_text()
 
 
 def test_missing_region_names_the_key() -> None:
