@@ -32,7 +32,12 @@ def create_app(ctx: ApiContext) -> FastAPI:
     for rtype in ctx.registry:
         app.include_router(resources.router_for(rtype))
     # The guard answers unauthenticated requests before any route reads a body.
-    app.add_middleware(RequestGuard, users=ctx.users, max_body_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        users=ctx.users,
+        max_body_bytes=ctx.settings.max_body_bytes,
+        max_per_client=ctx.settings.max_concurrent_per_client,
+    )
     app.middleware("http")(_measure)
     return app
 

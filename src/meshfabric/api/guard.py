@@ -1,12 +1,15 @@
-"""The API's front door, in front of FastAPI: authentication, then the body limit.
+"""The API's front door, in front of FastAPI: a cap per client, authentication, the body limit.
 
 It is plain ASGI so that it runs before anything reads the body: a request without a valid
 token, or a read-only token asking to write, is answered from its headers alone, so an
 anonymous client cannot make the control plane receive and parse a large body. A body larger
 than the limit is refused with 413 as soon as it is declared, or once it exceeds the limit.
+A client (an address) with too many requests in progress gets 429 for the next one.
 """
 
 from __future__ import annotations
+
+from collections import Counter
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -32,15 +35,32 @@ class BodyTooLarge(HTTPException):
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, users: TokenIssuer, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, users: TokenIssuer, max_body_bytes: int, max_per_client: int
+    ) -> None:
         self.app = app
         self.users = users
         self.max_body_bytes = max_body_bytes
+        self.max_per_client = max_per_client
+        self._in_flight: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        client = scope["client"][0] if scope.get("client") else ""
+        if self._in_flight[client] >= self.max_per_client:
+            await problem(_too_many(self.max_per_client))(scope, receive, send)
+            return
+        self._in_flight[client] += 1
+        try:
+            await self._guarded(scope, receive, send)
+        finally:
+            self._in_flight[client] -= 1
+            if not self._in_flight[client]:
+                del self._in_flight[client]
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             if not _is_public(scope):
                 scope.setdefault("state", {})["principal"] = await self._authenticate(scope)
@@ -77,6 +97,15 @@ class RequestGuard:
             return message
 
         return receive_within_limit
+
+
+def _too_many(limit: int) -> ApiError:
+    return ApiError(
+        429,
+        "Too Many Requests",
+        f"this client already has {limit} requests in progress "
+        "(the limit, api.max_concurrent_per_client); send more once they are answered",
+    )
 
 
 def too_large(limit: int) -> ApiError:

@@ -16,4 +16,5 @@ class ApiSettings:
     zone: str = "default"  # this zone's name (zone mode)
     federated: bool = False  # a zone that syncs with a global control plane
     max_body_bytes: int = 4 * 1024 * 1024  # larger request bodies are refused with 413
+    max_concurrent_per_client: int = 64  # requests in progress per client address; more: 429
     config: Mapping[str, Any] = field(default_factory=dict)  # all of it, as JSON, for /config

@@ -46,6 +46,9 @@ class ApiConfig(Section):
     max_body_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Larger request bodies are refused with 413"
     )
+    max_concurrent_per_client: int = Field(
+        64, ge=1, description="Requests one client address may have in progress; more get 429"
+    )
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> ApiConfig:
@@ -203,6 +206,7 @@ class Settings(BaseSettings):
             zone=self.zone.name,
             federated=self.federated,
             max_body_bytes=self.api.max_body_bytes,
+            max_concurrent_per_client=self.api.max_concurrent_per_client,
             config=self.model_dump(mode="json"),
         )
 

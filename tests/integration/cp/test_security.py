@@ -283,3 +283,29 @@ def test_a_second_control_plane_on_the_https_port_exits_before_it_starts(
     assert code == 1, log
     assert f"cannot listen on 0.0.0.0:{cp.https_port} for the HTTPS REST API" in log
     assert "started" not in log
+
+
+def test_a_client_over_its_concurrent_request_cap_gets_429(
+    start_control_plane: Callable[..., ControlPlane],
+) -> None:
+    cp = start_control_plane({"MESHFABRIC_API__MAX_CONCURRENT_PER_CLIENT": "2"})
+    head = (
+        f"PUT /zones/slow HTTP/1.1\r\nHost: cp\r\nAuthorization: Bearer {cp.token}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
+    # Two requests whose bodies never finish keep their slots taken.
+    held = [socket.create_connection(("127.0.0.1", cp.port), timeout=5) for _ in range(2)]
+    try:
+        for conn in held:
+            conn.sendall(head.encode() + b'{"type": "Zone"')
+        with cp.client() as admin:
+            wait_until(
+                lambda: admin.get("/zones").status_code == 429, 5, "the third request refused"
+            )
+            refused = admin.get("/zones")
+            assert "api.max_concurrent_per_client" in refused.json()["detail"]
+    finally:
+        for conn in held:
+            conn.close()
+    with cp.client() as admin:
+        wait_until(lambda: admin.get("/zones").status_code == 200, 5, "slots freed")
