@@ -78,8 +78,8 @@ def test_a_database_from_a_newer_meshfabric_stops_the_start_with_a_reason(
         conn.execute("INSERT INTO schema_migrations VALUES (99, 'newer', '2030-01-01T00:00:00Z')")
     started = subprocess.run(
         [sys.executable, "-m", "meshfabric.cp", "run", "--data-dir", str(tmp_path),
-         "--api-address", "127.0.0.1", "--api-port", "0", "--diagnostics-port", "0",
-         "--xds-port", "0"],
+         "--api-address", "127.0.0.1", "--api-port", "0", "--api-https-port", "0",
+         "--diagnostics-port", "0", "--xds-port", "0"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert started.returncode == 1
