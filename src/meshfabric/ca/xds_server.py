@@ -40,11 +40,20 @@ class XdsCertificateFiles:
 
     @classmethod
     def in_directory(cls, directory: Path) -> XdsCertificateFiles:
+        return cls.named(directory, "xds", cls.purpose, cls.trusted_with)
+
+    @classmethod
+    def named(
+        cls, directory: Path, prefix: str, purpose: str, trusted_with: str
+    ) -> XdsCertificateFiles:
+        """<prefix>-ca.crt/.key and <prefix>-server.crt/.key in the directory."""
         return cls(
-            ca_cert=directory / "xds-ca.crt",
-            ca_key=directory / "xds-ca.key",
-            cert=directory / "xds-server.crt",
-            key=directory / "xds-server.key",
+            ca_cert=directory / f"{prefix}-ca.crt",
+            ca_key=directory / f"{prefix}-ca.key",
+            cert=directory / f"{prefix}-server.crt",
+            key=directory / f"{prefix}-server.key",
+            purpose=purpose,
+            trusted_with=trusted_with,
         )
 
 

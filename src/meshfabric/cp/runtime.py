@@ -220,14 +220,8 @@ def _api_tls_files(settings: Settings) -> tuple[Path, Path]:
     config = settings.api
     if config.tls_cert_file is not None and config.tls_key_file is not None:
         return config.tls_cert_file, config.tls_key_file
-    directory = settings.data_dir
-    files = XdsCertificateFiles(
-        ca_cert=directory / "api-ca.crt",
-        ca_key=directory / "api-ca.key",
-        cert=directory / "api-server.crt",
-        key=directory / "api-server.key",
-        purpose="API",
-        trusted_with="meshctl config control-planes add --ca-cert-file",
+    files = XdsCertificateFiles.named(
+        settings.data_dir, "api", "API", "meshctl config control-planes add --ca-cert-file"
     )
     ensure_server_certificate(files, _own_names(config.https_address, config.tls_extra_sans))
     return files.cert, files.key
@@ -289,14 +283,8 @@ def _kds_tls(settings: Settings) -> tuple[bytes, bytes]:
     config = settings.kds
     if config.tls_cert_file is not None and config.tls_key_file is not None:
         return config.tls_cert_file.read_bytes(), config.tls_key_file.read_bytes()
-    directory = settings.data_dir
-    files = XdsCertificateFiles(
-        ca_cert=directory / "kds-ca.crt",
-        ca_key=directory / "kds-ca.key",
-        cert=directory / "kds-server.crt",
-        key=directory / "kds-server.key",
-        purpose="KDS",
-        trusted_with="meshfabric-cp run --mode zone --global-ca-file",
+    files = XdsCertificateFiles.named(
+        settings.data_dir, "kds", "KDS", "meshfabric-cp run --mode zone --global-ca-file"
     )
     return ensure_server_certificate(files, _own_names(config.address, config.tls_extra_sans))
 
