@@ -233,7 +233,10 @@ def http_connection_manager(
         hcm.rds.route_config_name = rds_name
         return hcm
     hcm.stat_prefix = stat_prefix
-    hcm.http_filters.extend([*http_filters, _ROUTER])
+    for each in [*http_filters, _ROUTER]:
+        # Copied, not appended: appending would tie this message's memory to the shared
+        # router filter's, which is never freed.
+        hcm.http_filters.add().CopyFrom(each)
     if route_config is not None:
         hcm.route_config.CopyFrom(route_config)
     else:
