@@ -120,13 +120,29 @@ async def ensure_root(store: Store, mesh: str, backend: str) -> RootCa:
     """The mesh's root CA for the backend, created on first use."""
     key_location, cert_location = root_secret_keys(mesh, backend)
     key_pem = await _create_or_adopt(store, key_location, new_key_pem)
-    key = serialization.load_pem_private_key(key_pem, password=None)
-    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    key = _private_key(key_pem)
     spiffe_root = [x509.UniformResourceIdentifier(f"spiffe://{mesh}")]
     cert_pem = await _create_or_adopt(
         store, cert_location, lambda: new_root_pem(key, f"{mesh} builtin CA", spiffe_root)
     )
     return RootCa(mesh, key, x509.load_pem_x509_certificate(cert_pem))
+
+
+async def load_root(store: Store, mesh: str, backend: str) -> RootCa | None:
+    """The mesh's root CA for the backend if both its secrets are stored, else None."""
+    key_location, cert_location = root_secret_keys(mesh, backend)
+    key_secret, cert_secret = await store.get(key_location), await store.get(cert_location)
+    if key_secret is None or cert_secret is None:
+        return None
+    key = _private_key(base64.b64decode(key_secret.spec["data"]))
+    cert_pem = base64.b64decode(cert_secret.spec["data"])
+    return RootCa(mesh, key, x509.load_pem_x509_certificate(cert_pem))
+
+
+def _private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
 
 
 async def _create_or_adopt(store: Store, location: ResourceKey, make: Callable[[], bytes]) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from meshfabric.ca.builtin import RootCa, WorkloadCertificate, ensure_root
+from meshfabric.ca.builtin import RootCa, WorkloadCertificate, ensure_root, load_root
 from meshfabric.store.protocol import Store
 
 ROTATE_AFTER_FRACTION = 0.8
@@ -25,9 +25,24 @@ class Identity:
     rotate_at: datetime
 
 
+class RootNotSynced(LookupError):
+    """A federated zone issues nothing before its mesh's CA has arrived from global: a root of
+    its own would be one that no other zone trusts, and global's could then never replace it."""
+
+    def __init__(self, mesh: str, backend: str) -> None:
+        super().__init__(f'the CA "{backend}" of mesh "{mesh}" has not arrived from global yet')
+
+
 class IdentityProvider:
-    def __init__(self, store: Store) -> None:
+    """Parameters:
+    store: where the mesh CAs' secrets are.
+    creates_roots: make a mesh's root on first use (standalone and global control planes);
+        a federated zone only uses the one global sends.
+    """
+
+    def __init__(self, store: Store, creates_roots: bool = True) -> None:
         self._store = store
+        self._creates_roots = creates_roots
         self._roots: dict[tuple[str, str], RootCa] = {}
         self._issued: dict[tuple[str, str], Identity] = {}  # by (mesh, proxy name)
 
@@ -64,7 +79,12 @@ class IdentityProvider:
     async def root(self, mesh: str, backend: str) -> RootCa:
         root = self._roots.get((mesh, backend))
         if root is None:
-            root = self._roots[(mesh, backend)] = await ensure_root(self._store, mesh, backend)
+            root = await (ensure_root if self._creates_roots else load_root)(
+                self._store, mesh, backend
+            )
+            if root is None:
+                raise RootNotSynced(mesh, backend)
+            self._roots[(mesh, backend)] = root
         return root
 
     def forget_proxy(self, mesh: str, proxy: str) -> None:

@@ -251,7 +251,13 @@ async def _start_xds(
     """Zone control planes serve their proxies; the global one has none."""
     if settings.mode is not Mode.ZONE:
         return None
-    xds = XdsComponent(manager, tokens, instance_id, settings.xds.debounce_ms / 1000)
+    xds = XdsComponent(
+        manager,
+        tokens,
+        instance_id,
+        settings.xds.debounce_ms / 1000,
+        creates_ca_roots=not settings.federated,  # a federated zone's CAs come from global
+    )
     tls = await asyncio.to_thread(_xds_tls, settings)
     config = settings.xds
     await xds.start(Listen(config.address, config.port, config.unix_socket, tls))

@@ -52,10 +52,11 @@ class XdsComponent:
         tokens: TokenIssuer,
         instance_id: str,
         debounce_seconds: float,
+        creates_ca_roots: bool = True,
     ) -> None:
         store = manager.store
         self.cache = SnapshotCache()
-        self.identities = IdentityProvider(store)
+        self.identities = IdentityProvider(store, creates_ca_roots)
         self.reconciler = Reconciler(store, self.cache, self.identities, debounce_seconds)
         self.insights = ProxyInsights(store, instance_id)
         self.insights.ack_listeners.append(self.reconciler.delivery.acked)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from meshfabric.ca.identities import Identity, IdentityProvider
+from meshfabric.ca.identities import Identity, IdentityProvider, RootNotSynced
 from meshfabric.dataplane_api.node import NO_FEATURES, Features
 from meshfabric.policies.core import selects, target_ref
 from meshfabric.resources import Affects, Resource, ResourceKey
@@ -222,6 +222,10 @@ class Reconciler:
             snapshot = (
                 Snapshot.of([]) if proxy_context is None else generate_snapshot(proxy_context)
             )
+        except RootNotSynced as waiting:
+            # The CA's secrets arriving from global regenerate every proxy of the mesh.
+            log.info("the config of proxy %s waits: %s", proxy, waiting)
+            return
         except Exception:
             log.exception("could not generate the config of proxy %s", proxy)
             return
