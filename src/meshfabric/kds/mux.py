@@ -20,6 +20,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 )
 
 from meshfabric.metrics import KDS_STREAMS
+from meshfabric.ports import GRPC_EXCLUSIVE_PORT
 
 T = TypeVar("T")
 
@@ -59,8 +60,7 @@ def channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
 
 
 def server_options(max_message_bytes: int) -> list[tuple[str, Any]]:
-    # A taken port is an error, not a port silently shared with another process.
-    return [*channel_options(max_message_bytes), ("grpc.so_reuseport", 0)]
+    return [*channel_options(max_message_bytes), GRPC_EXCLUSIVE_PORT]
 
 
 def zone_channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
