@@ -192,7 +192,11 @@ class Reconciler:
             return everyone  # e.g. every proxy has a listener and a DNS entry per MeshService
         if affects is Affects.DATAPLANE:
             return _dataplane_touches(context, key.name, before, after, connected)
-        present = [context.policy(resource).fields for resource in (before, after) if resource]
+        present = [
+            policy.fields
+            for resource in (before, after)
+            if resource and (policy := context.policy(resource)) is not None
+        ]
         return _Touched(
             full={
                 proxy.id

@@ -164,12 +164,16 @@ class MeshContext:
             lambda: [_narrowed(policy, schema) for policy in self.policies_of(type_name)],
         )
 
-    def policy(self, resource: Resource) -> Parsed[Targeted]:
-        """A policy as its model: the one kept here, unless `resource` is another version."""
+    def policy(self, resource: Resource) -> Parsed[Targeted] | None:
+        """A policy as its model: the one kept here, unless `resource` is another version;
+        None for one its schema refuses (left out of the context, see `put`)."""
         kept = self.policies.get(resource.type, {}).get(resource.name)
         if kept is not None and kept.resource is resource:
             return kept
-        parsed = self.types[resource.type].parse(resource)
+        try:
+            parsed = self.types[resource.type].parse(resource)
+        except ValidationError:
+            return None
         if not isinstance(parsed.fields, Targeted):
             raise TypeError(f"the schema of {resource.type} has no targetRef")
         return Parsed(resource, parsed.fields)
