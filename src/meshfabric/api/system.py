@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from meshfabric import __version__
 from meshfabric.api.context import ApiContext, context
 from meshfabric.api.errors import ApiError
-from meshfabric.resources import KdsFlow, ResourceKey, ResourceType
+from meshfabric.resources import KdsFlow, Parsed, ResourceKey, ResourceType
+from meshfabric.resources.types.zone import ZoneFields
 from meshfabric.store import MeshNotFound
 from meshfabric.tokens import parse_duration
 
@@ -158,7 +159,7 @@ async def zones_overview(ctx: Ctx) -> dict[str, Any]:
             {
                 "type": "ZoneOverview",
                 "name": zone.name,
-                "zone": {"enabled": zone.spec.get("enabled", True)},
+                "zone": {"enabled": Parsed.of(zone, ZoneFields).fields.enabled is not False},
                 "zoneInsight": insight.spec if insight else {"subscriptions": []},
             }
         )
