@@ -7,11 +7,11 @@ global; its labels keep the original name and say where it came from.
 
 from __future__ import annotations
 
-ORIGIN_LABEL = "kuma.io/origin"
-ZONE_LABEL = "kuma.io/zone"
-DISPLAY_NAME_LABEL = "kuma.io/display-name"
-ORIGIN_GLOBAL = "global"
-ORIGIN_ZONE = "zone"
+from meshfabric.resources.origin import DISPLAY_NAME_LABEL as DISPLAY_NAME_LABEL
+from meshfabric.resources.origin import ORIGIN_GLOBAL as ORIGIN_GLOBAL
+from meshfabric.resources.origin import ORIGIN_LABEL as ORIGIN_LABEL
+from meshfabric.resources.origin import ORIGIN_ZONE as ORIGIN_ZONE
+from meshfabric.resources.origin import ZONE_LABEL as ZONE_LABEL
 
 _FNV64_OFFSET = 0xCBF29CE484222325
 _FNV64_PRIME = 0x100000001B3
