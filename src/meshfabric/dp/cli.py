@@ -17,6 +17,7 @@ import typer
 
 from meshfabric.dataplane_api.node import DnsAddress, Features
 from meshfabric.dp import dataplane as dataplanes
+from meshfabric.dp import ingress
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
@@ -115,6 +116,19 @@ def run(
         str | None,
         typer.Option(help="ADDRESS:PORT where Envoy answers the mesh's hostnames (UDP)"),
     ] = None,
+    ingress_port: Annotated[
+        int, typer.Option(help="With --proxy-type ingress: the port it listens on")
+    ] = ingress.DEFAULT_INGRESS_PORT,
+    advertised_address: Annotated[
+        str | None,
+        typer.Option(help="With --proxy-type ingress: the address other zones dial (required)"),
+    ] = None,
+    advertised_port: Annotated[
+        int | None,
+        typer.Option(
+            help="With --proxy-type ingress: the port other zones dial [default: its port]"
+        ),
+    ] = None,
     vips: Annotated[
         bool,
         typer.Option(
@@ -127,11 +141,16 @@ def run(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    if proxy_type is not ProxyType.SIDECAR:
-        _fail(f"--proxy-type {proxy_type.value} is not available yet; only sidecar is")
+    if proxy_type is ProxyType.EGRESS:
+        _fail("--proxy-type egress is not available yet; sidecar and ingress are")
     try:
-        document = dataplane_file.read_text() if dataplane_file else dataplane
-        spec = dataplanes.load(document, name, mesh, address, inbound or (), outbound or ())
+        if proxy_type is ProxyType.INGRESS:
+            spec = ingress.spec(
+                name, mesh, address, ingress_port, advertised_address, advertised_port
+            )
+        else:
+            document = dataplane_file.read_text() if dataplane_file else dataplane
+            spec = dataplanes.load(document, name, mesh, address, inbound or (), outbound or ())
         token = _token(dataplane_token, dataplane_token_file)
         control_plane = _control_plane(cp_address, ca_cert_file, insecure)
         dns = _dns(dns_address)

@@ -27,6 +27,7 @@ from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
 from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
 from meshfabric.xds.envoy import types
+from meshfabric.xds.generate import ingress
 from meshfabric.xds.generate.outbound import shared_load_assignment
 from meshfabric.xds.generate.profile import generate_snapshot
 from meshfabric.xds.model.context import MeshContext, MeshContexts
@@ -75,6 +76,11 @@ def _dataplane_touches(
     return _Touched(full={itself, *callers})
 
 
+def _ingress_snapshot(context: MeshContext, name: str) -> Snapshot:
+    found = context.ingresses.get(name)
+    return Snapshot.of([]) if found is None else ingress.generate_snapshot(context, found)
+
+
 class Reconciler:
     def __init__(
         self,
@@ -89,6 +95,7 @@ class Reconciler:
         self._debounce = debounce_seconds
         self.contexts = MeshContexts(store)
         self._connections: dict[ProxyId, Features] = {}
+        self._ingresses: set[ProxyId] = set()  # connected zone ingresses, by their token's mesh
         self._streams: dict[ProxyId, int] = {}
         self._dirty: dict[ProxyId, float] = {}  # proxy -> when it was first marked
         self._events: list[tuple[ChangeEvent, float]] = []
@@ -103,8 +110,12 @@ class Reconciler:
 
     # -- proxies coming and going -----------------------------------------------------------
 
-    def connect(self, proxy: ProxyId, features: Features = NO_FEATURES) -> None:
+    def connect(
+        self, proxy: ProxyId, features: Features = NO_FEATURES, ingress: bool = False
+    ) -> None:
         self._connections[proxy] = features
+        if ingress:
+            self._ingresses.add(proxy)
         self._streams[proxy] = self._streams.get(proxy, 0) + 1
         self._mark(proxy)
 
@@ -115,6 +126,7 @@ class Reconciler:
             return
         self._streams.pop(proxy, None)
         self._connections.pop(proxy, None)
+        self._ingresses.discard(proxy)
         self._dirty.pop(proxy, None)
         self.delivery.forget(proxy)
         timer = self._rotations.pop(proxy, None)
@@ -171,6 +183,8 @@ class Reconciler:
         for key in dict.fromkeys(event.key for event in events):
             for context, before, after in await self.contexts.refresh(key):
                 touched.add(self._affected(context, key, before, after))
+                # An ingress's chains follow its mesh's services: regenerating it is cheap.
+                touched.full |= {p for p in self._ingresses if p.mesh == context.name}
         return touched
 
     def _affected(
@@ -222,10 +236,10 @@ class Reconciler:
             return
         try:
             context = await self.contexts.get(proxy.mesh)
-            proxy_context = await self.proxy_context(context, proxy.name, features)
-            snapshot = (
-                Snapshot.of([]) if proxy_context is None else generate_snapshot(proxy_context)
-            )
+            if proxy in self._ingresses:
+                snapshot = _ingress_snapshot(context, proxy.name)
+            else:
+                snapshot = await self._sidecar_snapshot(context, proxy, features)
         except RootNotSynced as waiting:
             # The CA's secrets arriving from global regenerate every proxy of the mesh.
             log.info("the config of proxy %s waits: %s", proxy, waiting)
@@ -233,11 +247,20 @@ class Reconciler:
         except Exception:
             log.exception("could not generate the config of proxy %s", proxy)
             return
-        if proxy_context is not None and proxy_context.identity is not None:
-            self._schedule_rotation(proxy, proxy_context.identity)
         before = self._cache.get(proxy)
         if self._cache.set(proxy, snapshot):
             self.delivery.pushed(proxy, before, snapshot, started)
+
+    async def _sidecar_snapshot(
+        self, context: MeshContext, proxy: ProxyId, features: Features
+    ) -> Snapshot:
+        proxy_context = await self.proxy_context(context, proxy.name, features)
+        if proxy_context is None:
+            return Snapshot.of([])
+        snapshot = generate_snapshot(proxy_context)
+        if proxy_context.identity is not None:
+            self._schedule_rotation(proxy, proxy_context.identity)
+        return snapshot
 
     def _refresh_endpoints(self, proxy: ProxyId, clusters: set[str], started: float) -> None:
         """Only endpoints changed: swap the shared load assignments into the last snapshot."""

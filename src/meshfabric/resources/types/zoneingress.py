@@ -13,7 +13,7 @@ from meshfabric.resources.common import (
     tag_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
 
 class Networking(Proto):
@@ -75,5 +75,7 @@ TYPE = ResourceType(
     # Each zone registers its ingress up to global, which hands it to every other zone.
     kds=KdsFlow.ZONE_TO_GLOBAL | KdsFlow.ZONE_TO_ZONES,
     has_spec=False,
+    # Other zones' ingresses are the endpoints of their services in every sidecar.
+    affects=Affects.EVERY_PROXY,
     semantic_checks=(_check,),
 )

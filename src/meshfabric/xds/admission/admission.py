@@ -18,6 +18,7 @@ from meshfabric.store.protocol import Store
 from meshfabric.tokens import TokenIssuer, TokenValidity
 from meshfabric.xds.admission.auth import bearer, check_claims, token_refused, verify_token
 from meshfabric.xds.admission.insights import ProxyInsights
+from meshfabric.xds.admission.registration import INGRESS
 from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.server.ads import Admitted, EndStream, Refused
@@ -41,20 +42,22 @@ class DataplaneAdmission:
     async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted:
         mesh, name, proxy_type = identify(node)
         claims = await verify_token(self._tokens, metadata, mesh)
-        dataplane = await self._store.get(ResourceKey("Dataplane", mesh, name))
+        dataplane = await self._store.get(_registered(mesh, name, proxy_type))
         if dataplane is None:
             raise Refused(
                 grpc.StatusCode.NOT_FOUND,
-                f'dataplane "{name}" is not registered in mesh "{mesh}"',
+                f'{proxy_type} "{name}" is not registered in mesh "{mesh}"',
             )
-        check_claims(claims, name, dataplane.spec, proxy_type)
+        check_claims(claims, name, dataplane.spec if proxy_type != INGRESS else {}, proxy_type)
         fields = node.metadata.fields
         features = Features.from_metadata({k: v.string_value for k, v in fields.items()})
         return Admitted(ProxyId(mesh, name), features, bearer(metadata), claims)
 
     def connected(self, admitted: Admitted, end: EndStream) -> None:
         XDS_CONNECTED_PROXIES.inc()
-        self._reconciler.connect(admitted.proxy, admitted.features)
+        self._reconciler.connect(
+            admitted.proxy, admitted.features, ingress=admitted.claims.get("type") == INGRESS
+        )
         self._insights.connected(admitted.proxy)
         self._guards[admitted] = self._guard(admitted, end)
 
@@ -85,14 +88,14 @@ class DataplaneAdmission:
         async def still_covered() -> None:
             """A Dataplane changed to serve a service its token does not cover is not served."""
             dataplane = await self._store.get(key)
-            if dataplane is not None:
+            if dataplane is not None and token_type != INGRESS:
                 try:
                     check_claims(admitted.claims, proxy.name, dataplane.spec, token_type)
                 except Refused as refused:
                     end(refused)
 
-        key = ResourceKey("Dataplane", proxy.mesh, proxy.name)
         token_type = str(admitted.claims.get("type") or "dataplane")  # as admitted
+        key = _registered(proxy.mesh, proxy.name, token_type)
         checks: set[asyncio.Task[None]] = set()
         guard = ExitStack()
         guard.callback(_cancel_all, checks)
@@ -101,6 +104,14 @@ class DataplaneAdmission:
         )
         guard.enter_context(self._store.events.watching(key, dataplane_changed))
         return guard
+
+
+def _registered(mesh: str, name: str, proxy_type: str) -> ResourceKey:
+    """What a connecting proxy must have registered: its ZoneIngress (of no mesh; the
+    token's mesh is the one it serves), else its Dataplane."""
+    if proxy_type == INGRESS:
+        return ResourceKey("ZoneIngress", "", name)
+    return ResourceKey("Dataplane", mesh, name)
 
 
 def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:

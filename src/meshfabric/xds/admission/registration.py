@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 _Request = TypeVar("_Request", RegisterRequest, DeregisterRequest)
 _Response = TypeVar("_Response", RegisterResponse, DeregisterResponse)
 
+INGRESS = "ingress"
+ZONE_INGRESS = "ZoneIngress"
+
 _META_FIELDS = ("type", "mesh", "name", "labels", "creationTime", "modificationTime")
 # Labels the control plane sets (sync origin, zone, display name, ...): never a proxy.
 CONTROL_PLANE_LABELS = frozenset(
@@ -85,6 +88,8 @@ class RegistrationService:
         mesh, name = str(document.get("mesh") or "default"), str(document.get("name") or "")
         if not name:
             raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the Dataplane has no name")
+        if request.proxy_type == INGRESS:
+            return await self._register_ingress(document, mesh, name, context)
         fields = {k: v for k, v in document.items() if k not in _META_FIELDS}
         labels = document.get("labels") or {}
         _refuse_control_plane_labels(labels)
@@ -107,11 +112,37 @@ class RegistrationService:
         log.info("dataplane registered", extra={"mesh": mesh, "dataplane": name})
         return RegisterResponse(version=result.resource.version, outcome=result.outcome.value)
 
+    async def _register_ingress(
+        self, document: Mapping[str, Any], mesh: str, name: str, context: grpc.aio.ServicerContext
+    ) -> RegisterResponse:
+        """An ingress registers a ZoneIngress (of no mesh) with a dataplane token of type
+        ingress, issued for the mesh whose services it passes through."""
+        claims = await verify_token(self._tokens, _metadata(context), mesh)
+        check_claims(claims, name, {}, INGRESS)
+        existing = await self._manager.store.get(ResourceKey(ZONE_INGRESS, "", name))
+        if existing is not None:
+            self._refuse_if_running(existing, mesh)
+        spec = {"networking": document.get("networking") or {}}
+        resource = Resource(type=ZONE_INGRESS, mesh="", name=name, spec=spec)
+        try:
+            result = await self._manager.apply(resource)
+        except ValidationFailed as failed:
+            raise Refused(
+                grpc.StatusCode.INVALID_ARGUMENT, f"invalid ZoneIngress: {failed}"
+            ) from None
+        log.info("zone ingress registered", extra={"mesh": mesh, "ingress": name})
+        return RegisterResponse(version=result.resource.version, outcome=result.outcome.value)
+
     async def deregister(
         self, request: DeregisterRequest, context: grpc.aio.ServicerContext
     ) -> DeregisterResponse:
         mesh, name = request.mesh or "default", request.name
         claims = await verify_token(self._tokens, _metadata(context), mesh)
+        if request.proxy_type == INGRESS:
+            check_claims(claims, name, {}, INGRESS)
+            with contextlib.suppress(NotFound):
+                await self._manager.store.delete(ResourceKey(ZONE_INGRESS, "", name))
+            return DeregisterResponse()
         key = ResourceKey("Dataplane", mesh, name)
         existing = await self._manager.store.get(key)
         if existing is None:
@@ -123,8 +154,8 @@ class RegistrationService:
         log.info("dataplane deregistered", extra={"mesh": mesh, "dataplane": name})
         return DeregisterResponse()
 
-    def _refuse_if_running(self, existing: Resource) -> None:
-        running = self._running(ProxyId(existing.mesh, existing.name))
+    def _refuse_if_running(self, existing: Resource, mesh: str = "") -> None:
+        running = self._running(ProxyId(mesh or existing.mesh, existing.name))
         if running is None:
             return
         address = (existing.spec.get("networking") or {}).get("address", "?")

@@ -167,6 +167,21 @@ def load_assignment(name: str, endpoints: Iterable[tuple[str, int]]) -> ClusterL
     return assignment
 
 
+def prioritized_load_assignment(
+    name: str, endpoints: Iterable[tuple[str, int, int]]
+) -> ClusterLoadAssignment:
+    """(address, port, priority): one locality per priority, the lowest tried first; priority
+    0 is always there, even empty."""
+    assignment = ClusterLoadAssignment(cluster_name=name)
+    localities = {0: assignment.endpoints.add()}
+    for address, port, priority in sorted(endpoints, key=lambda endpoint: endpoint[2]):
+        locality = localities.get(priority)
+        if locality is None:
+            locality = localities[priority] = assignment.endpoints.add(priority=priority)
+        _set_socket_address(locality.lb_endpoints.add().endpoint.address, address, port)
+    return assignment
+
+
 # -- listeners -------------------------------------------------------------------------------
 
 
@@ -192,12 +207,15 @@ def filter_chain(
     filters: Sequence[Filter],
     transport_socket: TransportSocket | None = None,
     transport_protocol: str = "",
+    server_names: Sequence[str] = (),
 ) -> FilterChain:
     chain = FilterChain(filters=filters)
     if transport_socket is not None:
         chain.transport_socket.CopyFrom(transport_socket)
-    if transport_protocol:
-        chain.filter_chain_match.CopyFrom(FilterChainMatch(transport_protocol=transport_protocol))
+    if transport_protocol or server_names:
+        chain.filter_chain_match.CopyFrom(
+            FilterChainMatch(transport_protocol=transport_protocol, server_names=server_names)
+        )
     return chain
 
 

@@ -48,3 +48,12 @@ def ca_secret(mesh: str) -> str:
 
 def sni(service: str, mesh: str) -> str:
     return f"{service}{{mesh={mesh}}}"
+
+
+def ingress_listener(address: str, port: int) -> str:
+    return f"ingress:{address}:{port}"
+
+
+def ingress_cluster(service: str) -> str:
+    """The local instances of a service, as a zone's ingress reaches them."""
+    return f"ingress:{service}"

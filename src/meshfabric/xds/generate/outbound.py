@@ -9,6 +9,7 @@ ClusterLoadAssignment is built once per mesh change and shared by all of them.
 from __future__ import annotations
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
+from envoy.config.core.v3.base_pb2 import TransportSocket
 from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.extensions.filters.network.http_connection_manager.v3.http_connection_manager_pb2 import (  # noqa: E501
     HttpConnectionManager,
@@ -20,6 +21,7 @@ from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy import names
 from meshfabric.xds.envoy.resource import XdsResource
 from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.generate import failover
 from meshfabric.xds.model.context import MeshContext
 from meshfabric.xds.model.destinations import Destination
 from meshfabric.xds.model.proxy import Outbound
@@ -39,13 +41,17 @@ def _outbound(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> 
     name = names.outbound_listener(outbound.address, outbound.port)
     if destination.protocol.is_http:
         route_name = names.outbound_route(cluster)
-        resources.add(route_name, envoy.route_to_cluster(route_name, cluster))
+        routes = envoy.route_to_cluster(route_name, cluster)
+        failover.harden_routes(routes)
+        resources.add(route_name, routes)
         hcm = envoy.http_connection_manager(name, rds_name=route_name)
         terminal = envoy.network_filter(envoy.HCM_FILTER, hcm)
     else:
         terminal = envoy.tcp_proxy(name, cluster)
     chain = envoy.filter_chain([terminal])
-    resources.add(name, envoy.listener(name, outbound.address, outbound.port, [chain]))
+    listener = envoy.listener(name, outbound.address, outbound.port, [chain])
+    failover.harden_tcp(listener)
+    resources.add(name, listener)
 
 
 def placed(template: Listener, outbound: Outbound) -> Listener:
@@ -67,16 +73,23 @@ def placed(template: Listener, outbound: Outbound) -> Listener:
 
 
 def _cluster(ctx: ProxyContext, destination: Destination) -> Cluster:
+    cluster = envoy.eds_cluster(destination.cluster, _upstream_tls(ctx, destination))
+    failover.harden_cluster(cluster)
+    return cluster
+
+
+def _upstream_tls(ctx: ProxyContext, destination: Destination) -> TransportSocket | None:
+    """mTLS to the instance, whether local or behind another zone's ingress: the SNI is what
+    that ingress routes on, the SAN check is the service's own SPIFFE ID either way."""
     if ctx.identity is None:
-        return envoy.eds_cluster(destination.cluster)
+        return None
     mesh = ctx.mesh.name
-    tls = envoy.upstream_mtls(
+    return envoy.upstream_mtls(
         names.identity_secret(mesh),
         names.ca_secret(mesh),
         peer_identities=[spiffe_id(mesh, service) for service in destination.identities],
         sni=names.sni(destination.name, mesh),
     )
-    return envoy.eds_cluster(destination.cluster, tls)
 
 
 def shared_load_assignment(mesh: MeshContext, cluster: str) -> XdsResource:
@@ -84,7 +97,7 @@ def shared_load_assignment(mesh: MeshContext, cluster: str) -> XdsResource:
     mesh's dataplanes or MeshServices."""
 
     def build() -> XdsResource:
-        endpoints = [(e.address, e.port) for e in mesh.endpoints(cluster)]
-        return XdsResource.encode(cluster, envoy.load_assignment(cluster, endpoints))
+        endpoints = [(e.address, e.port, e.priority) for e in mesh.endpoints(cluster)]
+        return XdsResource.encode(cluster, envoy.prioritized_load_assignment(cluster, endpoints))
 
     return mesh.derived_from_endpoints(("load_assignment", cluster), build)

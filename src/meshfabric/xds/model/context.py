@@ -31,14 +31,16 @@ from meshfabric.resources.common import Targeted
 from meshfabric.resources.types import hostnamegenerator, meshservice
 from meshfabric.resources.types.dataplane import DataplaneFields
 from meshfabric.resources.types.mesh import MeshFields, lifetime_seconds
+from meshfabric.resources.types.zoneingress import ZoneIngressFields
 from meshfabric.store.protocol import Store
+from meshfabric.xds.model.crosszone import remote_services
 from meshfabric.xds.model.destinations import (
     Destination,
     DestinationIndex,
-    Endpoint,
     served_clusters,
     service_ports,
 )
+from meshfabric.xds.model.endpoint import Endpoint
 from meshfabric.xds.model.proxy import Outbound, Proxy
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class MeshContext:
     secrets: dict[str, Parsed[BaseModel]] = field(default_factory=dict)
     services: dict[str, Parsed[meshservice.Spec]] = field(default_factory=dict)  # MeshServices
     hostname_generators: dict[str, Parsed[hostnamegenerator.Spec]] = field(default_factory=dict)
+    ingresses: dict[str, Parsed[ZoneIngressFields]] = field(default_factory=dict)  # every zone's
     types: Mapping[str, ResourceType] = field(default_factory=relevant_types)
     _proxies: dict[str, Proxy] = field(default_factory=dict)
     _derived: dict[Any, Any] = field(default_factory=dict)
@@ -104,6 +107,9 @@ class MeshContext:
         elif resource.type == "HostnameGenerator":
             previous = self.hostname_generators.get(resource.name)
             self.hostname_generators[resource.name] = _narrowed(parsed, hostnamegenerator.Spec)
+        elif resource.type == "ZoneIngress":
+            previous = self.ingresses.get(resource.name)
+            self.ingresses[resource.name] = _narrowed(parsed, ZoneIngressFields)
         elif resource.type == "Secret":
             previous = self.secrets.get(resource.name)
             self.secrets[resource.name] = parsed
@@ -127,6 +133,8 @@ class MeshContext:
             previous = self.services.pop(key.name, None)
         elif key.type == "HostnameGenerator":
             previous = self.hostname_generators.pop(key.name, None)
+        elif key.type == "ZoneIngress":
+            previous = self.ingresses.pop(key.name, None)
         elif key.type == "Secret":
             previous = self.secrets.pop(key.name, None)
         else:
@@ -221,7 +229,11 @@ class MeshContext:
     def _destinations(self) -> DestinationIndex:
         return self.derived_from_endpoints(
             "destinations",
-            lambda: DestinationIndex.build(self._proxies, _sorted(self.services)),
+            lambda: DestinationIndex.build(
+                self._proxies,
+                _sorted(self.services),
+                remote_services(_sorted(self.services), _sorted(self.ingresses)),
+            ),
         )
 
     def _vip_outbounds(self) -> tuple[Outbound, ...]:
@@ -259,7 +271,7 @@ class MeshContext:
 
 
 # What the endpoint index is built from.
-_ENDPOINT_TYPES = frozenset({"Dataplane", "MeshService"})
+_ENDPOINT_TYPES = frozenset({"Dataplane", "MeshService", "ZoneIngress"})
 
 
 def _sorted(table: Mapping[str, Parsed[F]]) -> list[Parsed[F]]:

@@ -15,14 +15,9 @@ from meshfabric.resources import Parsed
 from meshfabric.resources.common import SERVICE_TAG
 from meshfabric.resources.types.meshservice import Selector, Spec
 from meshfabric.xds.envoy import names
+from meshfabric.xds.model.crosszone import RemoteService, remote_zone
+from meshfabric.xds.model.endpoint import Endpoint
 from meshfabric.xds.model.proxy import Inbound, Outbound, Protocol, Proxy
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    address: str
-    port: int
-    dataplane: str
 
 
 @dataclass(frozen=True)
@@ -98,15 +93,22 @@ class DestinationIndex:
 
     @classmethod
     def build(
-        cls, proxies: Mapping[str, Proxy], services: Iterable[Parsed[Spec]]
+        cls,
+        proxies: Mapping[str, Proxy],
+        services: Iterable[Parsed[Spec]],
+        remote: Mapping[str, RemoteService] | None = None,
     ) -> DestinationIndex:
+        """`remote`: the services other zones serve, added after the local endpoints."""
+        remote = remote or {}
         ports = [port for service in services for port in service_ports(service)]
         # Most selectors name a kuma.io/service: only those ports are tried for its inbounds.
         by_service: dict[str | None, list[ServicePort]] = {}
         for port in ports:
             by_service.setdefault(port.wanted_service, []).append(port)
         unkeyed = by_service.get(None, [])
-        tagged: dict[str, _Entry] = {}
+        tagged: dict[str, _Entry] = {
+            service: _Entry(protocols=set(found.protocols)) for service, found in remote.items()
+        }
         selected: dict[str, list[Endpoint]] = {port.cluster: [] for port in ports}
         for name in sorted(proxies):
             proxy = proxies[name]
@@ -131,6 +133,13 @@ class DestinationIndex:
             names.service_cluster(service): entry.endpoints for service, entry in tagged.items()
         }
         endpoints.update(selected)
+        for service, found in remote.items():  # after the local ones, at a lower priority
+            cluster = names.service_cluster(service)
+            endpoints[cluster] = [*endpoints[cluster], *found.endpoints]
+        for port in ports:
+            elsewhere = remote.get(port.wanted_service or "")
+            if elsewhere is not None and remote_zone(port.service) is None:
+                endpoints[port.cluster] = [*selected[port.cluster], *elsewhere.endpoints]
         return cls(destinations, endpoints)
 
     def of(self, outbound: Outbound) -> Destination:

@@ -1,0 +1,117 @@
+"""Endpoints in other zones: a service another zone serves is reached through that zone's
+ingress, at EDS priority 1, after the local instances at priority 0.
+
+What a zone knows of the others arrives over KDS: their MeshServices (labelled
+`kuma.io/origin: zone` and `kuma.io/zone`) and their ZoneIngresses (labelled the same way).
+A remote MeshService stands for the `kuma.io/service` its selector asks for; each ingress of
+its zone becomes one endpoint of that service, at the ingress's advertised address, however
+many MeshServices of the zone name the service. A remote MeshService of a zone with no usable
+ingress is skipped, and the log says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from meshfabric.resources import Parsed
+from meshfabric.resources.common import SERVICE_TAG
+from meshfabric.resources.origin import DISPLAY_NAME_LABEL, ORIGIN_LABEL, ORIGIN_ZONE, ZONE_LABEL
+from meshfabric.resources.types.meshservice import Spec
+from meshfabric.resources.types.zoneingress import ZoneIngressFields
+from meshfabric.xds.model.endpoint import Endpoint
+from meshfabric.xds.model.proxy import Protocol
+
+log = logging.getLogger(__name__)
+
+REMOTE_PRIORITY = 1
+
+
+@dataclass(frozen=True)
+class RemoteIngress:
+    name: str
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class RemoteService:
+    """A `kuma.io/service` served in other zones: where to dial, and what it speaks."""
+
+    ingresses: tuple[RemoteIngress, ...]
+    protocols: frozenset[Protocol]
+
+    @property
+    def endpoints(self) -> list[Endpoint]:
+        return [
+            Endpoint(ingress.address, ingress.port, ingress.name, REMOTE_PRIORITY)
+            for ingress in self.ingresses
+        ]
+
+
+def remote_zone(parsed: Parsed[object]) -> str | None:
+    """The zone a resource came from, if another zone made it."""
+    labels = parsed.resource.labels
+    if labels.get(ORIGIN_LABEL) != ORIGIN_ZONE:
+        return None
+    return labels.get(ZONE_LABEL)
+
+
+def remote_services(
+    services: Iterable[Parsed[Spec]], ingresses: Iterable[Parsed[ZoneIngressFields]]
+) -> dict[str, RemoteService]:
+    """Each `kuma.io/service` other zones serve, with the ingresses that reach it."""
+    by_zone = _ingresses_by_zone(ingresses)
+    found: dict[str, dict[RemoteIngress, None]] = {}
+    protocols: dict[str, set[Protocol]] = {}
+    for service in services:
+        zone = remote_zone(service)
+        if zone is None:
+            continue
+        if zone not in by_zone:
+            log.warning(
+                "MeshService %s of zone %s skipped: zone %s has no ingress with an advertised "
+                "address, so no other zone can reach it",
+                service.name,
+                zone,
+                zone,
+            )
+            continue
+        name = _service_tag(service)
+        found.setdefault(name, {}).update(dict.fromkeys(by_zone[zone]))  # one per ingress
+        protocols.setdefault(name, set()).update(_protocols(service))
+    return {
+        name: RemoteService(tuple(ingresses), frozenset(protocols[name]))
+        for name, ingresses in found.items()
+    }
+
+
+def _ingresses_by_zone(
+    ingresses: Iterable[Parsed[ZoneIngressFields]],
+) -> Mapping[str, list[RemoteIngress]]:
+    by_zone: dict[str, list[RemoteIngress]] = {}
+    for ingress in ingresses:
+        zone = remote_zone(ingress)
+        if zone is None:
+            continue
+        networking = ingress.fields.networking
+        if networking is None or not (networking.advertisedAddress and networking.advertisedPort):
+            log.warning("ZoneIngress %s of zone %s has no advertised address", ingress.name, zone)
+            continue
+        address, port = networking.advertisedAddress, int(networking.advertisedPort)
+        by_zone.setdefault(zone, []).append(RemoteIngress(ingress.name, address, port))
+    return by_zone
+
+
+def _service_tag(service: Parsed[Spec]) -> str:
+    selector = service.fields.selector
+    tags = (selector and selector.dataplaneTags) or {}
+    display = service.resource.labels.get(DISPLAY_NAME_LABEL) or service.name
+    return str(tags.get(SERVICE_TAG) or display)
+
+
+def _protocols(service: Parsed[Spec]) -> set[Protocol]:
+    return {
+        Protocol.of({"kuma.io/protocol": port.appProtocol}) for port in service.fields.ports or []
+    }

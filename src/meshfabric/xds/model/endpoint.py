@@ -1,0 +1,13 @@
+"""One endpoint of a cluster: a local inbound (priority 0) or another zone's ingress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    address: str
+    port: int
+    dataplane: str  # the Dataplane, or the ZoneIngress, behind it
+    priority: int = 0
