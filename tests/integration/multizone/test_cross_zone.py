@@ -1,0 +1,267 @@
+"""Cross-zone traffic on loopback: global and two zone control planes joined over KDS, a
+ZoneIngress (real Envoy) in each zone, flight-control in both zones and a client sidecar in
+us-east-1. The client's calls stay local while a local instance lives, and go through
+eu-west-1's ingress, mTLS end to end, once it is gone, with no failed request."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.dataplane.support import (
+    Sidecar,
+    ZoneControlPlane,
+    permission,
+    sidecar_dataplane,
+)
+from tests.integration.kds.conftest import Federation
+from tests.support.control_plane import ControlPlane
+from tests.support.net import free_port, wait_until
+
+pytestmark = [pytest.mark.envoy, pytest.mark.slow]
+
+MESH = "default"
+SERVICE = "flight-control"
+XFCC = "x-forwarded-client-cert"
+
+
+class ZoneApp:
+    """flight-control in one zone: answers with its zone and the caller Envoy vouched for."""
+
+    def __init__(self, zone: str) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:
+                body = json.dumps({"zone": zone, "xfcc": self.headers.get(XFCC)}).encode()
+                self.send_response(200)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class Zone:
+    name: str
+    cp: ControlPlane
+    xds_socket: Path
+
+    @property
+    def cp_address(self) -> str:
+        return f"unix://{self.xds_socket}"
+
+    def token(self, **request: Any) -> str:
+        with self.cp.client() as client:
+            issued = client.post("/tokens/dataplane", json={"mesh": MESH, **request})
+        issued.raise_for_status()
+        return issued.text
+
+
+@dataclass
+class Load:
+    """One client calling in a loop, counting answers by zone and every failure."""
+
+    url: str
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not self._stop.is_set():
+                try:
+                    response = client.get(self.url)
+                except httpx.HTTPError as error:
+                    self.failures.append(repr(error))
+                    continue
+                if response.status_code != 200:
+                    self.failures.append(f"{response.status_code} {response.text[:200]}")
+                else:
+                    self.answers.append(response.json())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def zones(self, since: int = 0) -> Counter[str]:
+        return Counter(answer["zone"] for answer in self.answers[since:])
+
+
+def start_zone(federation: Federation, name: str) -> Zone:
+    socket = federation.tmp_path / f"{name}-xds.sock"
+    cp = federation.start_zone(
+        name, None, "--xds-unix-socket", str(socket), env={"MESHFABRIC_XDS__ADDRESS": "127.0.0.1"}
+    )
+    wait_until(lambda: _holds_mesh(cp), 30, f"the mesh to reach {name}")
+    return Zone(name, cp, socket)
+
+
+def _holds_mesh(cp: ControlPlane) -> bool:
+    with cp.client() as client:
+        return client.get(f"/meshes/{MESH}").status_code == 200
+
+
+@dataclass
+class Ingress:
+    process: subprocess.Popen[bytes]
+    admin_socket: Path
+
+    def stat(self, name: str) -> int:
+        transport = httpx.HTTPTransport(uds=str(self.admin_socket))
+        with httpx.Client(transport=transport, base_url="http://envoy", timeout=5) as client:
+            text = client.get(f"/stats?filter=^{name}$").text
+        return sum(int(line.rpartition(": ")[2]) for line in text.splitlines() if ": " in line)
+
+
+def start_ingress(zone: Zone, work: Path, started: list[Ingress]) -> None:
+    port = free_port()
+    directory = work / f"ingress-{zone.name}"
+    directory.mkdir(parents=True)
+    token = directory / "token"
+    token.write_text(zone.token(type="ingress", name="ingress"))
+    admin = directory / "admin.sock"
+    log = (directory / "dp.log").open("ab")
+    command = [
+        sys.executable, "-m", "meshfabric.dp", "run", "--proxy-type", "ingress",
+        "--cp-address", zone.cp_address, "--name", "ingress", "--mesh", MESH,
+        "--address", "127.0.0.1", "--ingress-port", str(port),
+        "--advertised-address", "127.0.0.1", "--advertised-port", str(port),
+        "--dataplane-token-file", str(token), "--admin-socket", str(admin),
+        "--work-dir", str(directory), "--cp-wait-seconds", "10",
+    ]  # fmt: skip
+    started.append(Ingress(subprocess.Popen(command, stdout=log, stderr=log), admin))
+
+
+def start_sidecar(
+    zone: Zone, work: Path, dataplane: dict[str, Any], started: list[Sidecar]
+) -> Sidecar:
+    services = [i["tags"]["kuma.io/service"] for i in dataplane["networking"]["inbound"]]
+    token = zone.token(tags={"kuma.io/service": services})
+    # The fixture's control plane is only read when cp_address is empty.
+    placeholder: Any = None
+    cp: ZoneControlPlane = placeholder
+    sidecar = Sidecar(cp, work / zone.name, dataplane, token, cp_address=zone.cp_address)
+    started.append(sidecar.start())
+    return sidecar
+
+
+def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_errors(
+    federation: Federation, tmp_path: Path
+) -> None:
+    with federation.global_cp.client() as client:
+        document = permission(MESH, "web-to-flight-control", SERVICE, "web")
+        path = f"/meshes/{MESH}/meshtrafficpermissions/{document['name']}"
+        client.put(path, json=document).raise_for_status()
+    us, eu = start_zone(federation, "us-east-1"), start_zone(federation, "eu-west-1")
+    ingresses: list[Ingress] = []
+    sidecars: list[Sidecar] = []
+    apps = {zone: ZoneApp(zone) for zone in ("us-east-1", "eu-west-1")}
+    try:
+        for zone in (us, eu):
+            start_ingress(zone, tmp_path, ingresses)
+            with zone.cp.client() as client:
+                client.put(
+                    f"/meshes/{MESH}/meshservices/{SERVICE}", json=flight_control_service()
+                ).raise_for_status()
+        servers = {
+            zone.name: start_sidecar(
+                zone,
+                tmp_path,
+                sidecar_dataplane(
+                    f"{SERVICE}-{zone.name}", free_port(), apps[zone.name].port, SERVICE, "http"
+                ),
+                sidecars,
+            )
+            for zone in (us, eu)
+        }
+        outbound = free_port()
+        client_dp = sidecar_dataplane(
+            "web-1", free_port(), free_port(), "web", "http", {outbound: SERVICE}
+        )
+        client = start_sidecar(us, tmp_path, client_dp, sidecars)
+        for sidecar in [*servers.values(), client]:
+            sidecar.wait_ready()
+        url = f"http://127.0.0.1:{outbound}/"
+        wait_until(lambda: _answered_by(url) == "us-east-1", 30, "a first local answer")
+        wait_until(lambda: _remote_endpoint_known(client), 30, "eu-west-1's ingress at priority 1")
+
+        load = Load(url)
+        thread = threading.Thread(target=load.run, daemon=True)
+        thread.start()
+        wait_until(lambda: len(load.answers) >= 100, 30, "steady traffic")
+        local_answers = load.zones()
+        killed_at = len(load.answers)
+        apps["us-east-1"].stop()  # the instance dies: its sidecar answers 503s, then goes too
+        servers["us-east-1"].stop()
+        wait_until(lambda: load.zones(killed_at)["eu-west-1"] >= 200, 60, "answers from eu-west-1")
+        load.stop()
+        thread.join(10)
+
+        assert local_answers == Counter({"us-east-1": local_answers["us-east-1"]})
+        assert load.failures == []
+        last = load.answers[-50:]
+        assert {answer["zone"] for answer in last} == {"eu-west-1"}
+        assert all(f"URI=spiffe://{MESH}/web" in (answer["xfcc"] or "") for answer in last)
+        # They came through eu-west-1's ingress, which never terminated TLS.
+        eu_ingress = ingresses[1]
+        assert (
+            eu_ingress.stat(f"cluster.ingress_{SERVICE}.upstream_cx_total") > 0
+        )  # ":" shown as "_"
+        assert eu_ingress.stat("listener.*ssl.handshake") == 0
+        print(f"failed requests across the failover: {len(load.failures)} of {len(load.answers)}")
+    finally:
+        for sidecar in sidecars:
+            sidecar.stop()
+        for ingress in ingresses:
+            ingress.process.terminate()
+            ingress.process.wait(10)
+        for app in apps.values():
+            app.server.server_close()
+
+
+def _answered_by(url: str) -> str | None:
+    try:
+        response = httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None
+    return str(response.json()["zone"]) if response.status_code == 200 else None
+
+
+def _remote_endpoint_known(client: Sidecar) -> bool:
+    clusters = json.loads(client.admin("/clusters?format=json"))
+    for status in clusters.get("cluster_statuses", []):
+        if status["name"] == SERVICE:
+            return any(host.get("priority") == 1 for host in status.get("host_statuses", []))
+    return False
+
+
+def flight_control_service() -> dict[str, Any]:
+    return {
+        "type": "MeshService",
+        "mesh": MESH,
+        "name": SERVICE,
+        "spec": {
+            "selector": {"dataplaneTags": {"kuma.io/service": SERVICE}},
+            "ports": [{"name": "http", "port": 8080, "targetPort": 8080, "appProtocol": "http"}],
+        },
+    }
