@@ -9,6 +9,7 @@ from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpPro
 
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy import names, types
+from meshfabric.xds.generate import failover
 from tests.unit.policies.generation import cluster, dataplane, generate, get, policy, route
 
 WEB = dataplane("web-1", "web", "http", 8080, "backend", "db")
@@ -121,5 +122,6 @@ def test_policies_for_other_proxies_leave_the_config_alone() -> None:
         "MeshRetry", "db-only", {**spec, "targetRef": {"kind": "MeshService", "name": "db"}}
     )
     resources, ctx = generate("web-1", *SERVICES, only_db)
-    assert not route(resources, names.outbound_route("backend")).HasField("retry_policy")
+    # The route keeps the failover defaults every outbound gets.
+    assert route(resources, names.outbound_route("backend")).retry_policy == failover.retry_policy()
     assert "MeshRetry" not in ctx.matched
