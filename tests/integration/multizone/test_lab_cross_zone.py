@@ -37,13 +37,16 @@ INBOUND_PORT, APP_PORT, OUTBOUND_PORT, INGRESS_PORT = 20001, 8080, 18080, 10001
 
 # Calls the outbound in a loop until the stop file appears; one JSON line per call.
 LOAD = """
-import json, os, sys, time, urllib.request
+import json, os, sys, urllib.error, urllib.request
 url, out, stop = sys.argv[1:4]
 with open(out, "w", buffering=1) as log:
     while not os.path.exists(stop):
         try:
             with urllib.request.urlopen(url, timeout=5) as answer:
                 log.write(json.dumps(json.load(answer)) + "\\n")
+        except urllib.error.HTTPError as error:
+            answer = f"{error.code} {dict(error.headers)} {error.read()[:300]!r}"
+            log.write(json.dumps({"error": answer}) + "\\n")
         except Exception as error:
             log.write(json.dumps({"error": repr(error)}) + "\\n")
 """
@@ -58,7 +61,7 @@ class Cluster:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, key: str, host: str, argv: Sequence[str], **env: str) -> None:
-        log = (self.work / f"{key}.log").open("ab")
+        log = (self.work / f"{key.replace('/', '-')}.log").open("ab")
         self.processes[key] = self.lab.host(host).popen(
             argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
         )
@@ -83,7 +86,7 @@ class Cluster:
     def answers(self, host: str, path: str) -> bool:
         try:
             self.api(host, "GET", path)
-        except AssertionError:
+        except (AssertionError, FileNotFoundError):  # not up yet: no admin token written
             return False
         return True
 

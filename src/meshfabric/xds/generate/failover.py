@@ -25,11 +25,12 @@ from envoy.extensions.retry.priority.previous_priorities.v3.previous_priorities_
 
 from meshfabric.xds.envoy import build as envoy
 
-# Failures of a gone instance, never an application's answer: safe to retry any request.
+# Failures of a gone instance, never an application's answer. `reset` includes a connection
+# the dying instance closed after the request went out (as Kuma's default MeshRetry does).
 # `retriable-headers` with UPSTREAM_TIME inverted: an answer the instance's sidecar made up
 # itself (its application is gone: "503 upstream connect error") lacks the header the sidecar
 # adds to every answer it relays from its application; an application's own 503 is not retried.
-RETRY_ON = "connect-failure,refused-stream,reset-before-request,retriable-headers"
+RETRY_ON = "connect-failure,refused-stream,reset,retriable-headers"
 UPSTREAM_TIME = "x-envoy-upstream-service-time"
 RETRIES = 3
 CONNECT_ATTEMPTS = 3
