@@ -1,0 +1,119 @@
+"""Endpoints in other zones and the ingress config, generated from a zone's mesh context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from envoy.config.endpoint.v3.endpoint_pb2 import ClusterLoadAssignment
+from envoy.config.listener.v3.listener_pb2 import Listener
+
+from meshfabric.resources import Resource
+from meshfabric.xds.envoy import names, types
+from meshfabric.xds.generate import ingress
+from meshfabric.xds.model.context import MeshContext
+from tests.unit.policies.generation import dataplane
+
+SERVICE = "flight-control"
+
+
+def synced(resource: Resource, zone: str) -> Resource:
+    """As it arrives over KDS from another zone."""
+    labels = {"kuma.io/origin": "zone", "kuma.io/zone": zone, "kuma.io/display-name": SERVICE}
+    return Resource(resource.type, resource.mesh, f"{resource.name}-{zone}", resource.spec, labels)
+
+
+def flight_control() -> Resource:
+    spec = {
+        "selector": {"dataplaneTags": {"kuma.io/service": SERVICE}},
+        "ports": [{"port": 8080, "targetPort": 8080, "appProtocol": "http"}],
+    }
+    return Resource("MeshService", "default", SERVICE, spec)
+
+
+def zone_ingress(name: str, address: str = "10.10.2.11", **networking: Any) -> Resource:
+    fields = {"address": address, "port": 10001, "advertisedAddress": address}
+    return Resource(
+        "ZoneIngress", "", name, {"networking": {**fields, "advertisedPort": 10001, **networking}}
+    )
+
+
+def mesh_with(*resources: Resource) -> MeshContext:
+    mesh = MeshContext("default")
+    mesh.put(Resource("Mesh", "", "default", {}))
+    for resource in resources:
+        mesh.put(resource)
+    return mesh
+
+
+def endpoints(mesh: MeshContext, cluster: str = SERVICE) -> list[tuple[str, int, int]]:
+    return [(e.address, e.port, e.priority) for e in mesh.endpoints(cluster)]
+
+
+def test_another_zones_service_is_reached_through_each_of_its_ingresses_at_priority_1() -> None:
+    mesh = mesh_with(
+        dataplane("flight-control-1", SERVICE, "http", 8080),
+        # Two MeshServices of eu-west-1 naming the service: still one endpoint per ingress.
+        synced(flight_control(), "eu-west-1"),
+        synced(Resource("MeshService", "default", "fc-2", flight_control().spec), "eu-west-1"),
+        synced(zone_ingress("ingress-a"), "eu-west-1"),
+        synced(zone_ingress("ingress-b", "10.10.2.21"), "eu-west-1"),
+    )
+    assert endpoints(mesh) == [
+        ("10.0.0.1", 8080, 0),
+        ("10.10.2.11", 10001, 1),
+        ("10.10.2.21", 10001, 1),
+    ]
+
+
+def test_a_zone_without_a_usable_ingress_is_skipped_and_the_log_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mesh = mesh_with(
+        dataplane("flight-control-1", SERVICE, "http", 8080),
+        synced(flight_control(), "eu-west-1"),  # no ingress in eu-west-1
+        synced(flight_control(), "ap-south-1"),
+        synced(zone_ingress("ingress", advertisedAddress="", advertisedPort=0), "ap-south-1"),
+        zone_ingress("own-ingress"),  # this zone's own: never an endpoint here
+    )
+    assert endpoints(mesh) == [("10.0.0.1", 8080, 0)]
+    assert "MeshService flight-control-eu-west-1 of zone eu-west-1 skipped" in caplog.text
+    assert "ZoneIngress ingress-ap-south-1 of zone ap-south-1 has no advertised address" in (
+        caplog.text
+    )
+
+
+def test_a_local_mesh_service_of_the_service_gets_the_remote_endpoints_too() -> None:
+    mesh = mesh_with(
+        flight_control(),
+        dataplane("flight-control-1", SERVICE, "http", 8080),
+        synced(flight_control(), "eu-west-1"),
+        synced(zone_ingress("ingress"), "eu-west-1"),
+    )
+    cluster = names.mesh_service_cluster(SERVICE, 8080)
+    assert endpoints(mesh, cluster) == [("10.0.0.1", 8080, 0), ("10.10.2.11", 10001, 1)]
+
+
+def test_the_ingress_passes_each_local_service_through_by_sni_without_decrypting() -> None:
+    own = zone_ingress("ingress", "10.10.1.11")
+    mesh = mesh_with(
+        own,
+        dataplane("flight-control-1", SERVICE, "http", 8080),
+        dataplane("booking-1", "booking", "http", 7000),
+        synced(flight_control(), "eu-west-1"),
+        synced(zone_ingress("ingress"), "eu-west-1"),
+    )
+    resources = ingress.build_resources(mesh, mesh.ingresses["ingress"])
+    listener = resources.get(types.LISTENER, names.ingress_listener("10.10.1.11", 10001))
+    assert isinstance(listener, Listener)
+    assert [f.name for f in listener.listener_filters] == ["envoy.filters.listener.tls_inspector"]
+    matches = [list(chain.filter_chain_match.server_names) for chain in listener.filter_chains]
+    assert matches == [["booking{mesh=default}"], [f"{SERVICE}{{mesh=default}}"]]
+    assert not any(chain.HasField("transport_socket") for chain in listener.filter_chains)
+    clusters = resources.of_type(types.CLUSTER)
+    assert sorted(clusters) == ["ingress:booking", f"ingress:{SERVICE}"]
+    assert not any(c.HasField("transport_socket") for c in clusters.values())
+    encoded = {r.name: r for r in resources.encode() if r.type_url == types.ENDPOINT}
+    assignment = ClusterLoadAssignment.FromString(encoded[f"ingress:{SERVICE}"].body.value)
+    hosts = [e.endpoint.address.socket_address for e in assignment.endpoints[0].lb_endpoints]
+    assert [(h.address, h.port_value) for h in hosts] == [("10.0.0.1", 8080)]  # local only
