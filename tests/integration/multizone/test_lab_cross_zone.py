@@ -179,15 +179,7 @@ def test_in_the_lab_calls_fail_over_to_eu_west_1_through_its_ingress_without_err
             "--address", f"{lan}.11", "--ingress-port", str(INGRESS_PORT),
             "--advertised-address", f"{lan}.11",
         )  # fmt: skip
-        host = f"{zone}/flight-control-1"
-        app = [sys.executable, str(REPO / "scripts" / "demo" / "echo_app.py"), str(APP_PORT), zone]
-        cluster.start(f"app-{zone}", host, app)
-        server = sidecar_dataplane(f"{SERVICE}-1", INBOUND_PORT, APP_PORT, SERVICE, "http")
-        server["networking"]["address"] = f"{lan}.13"
-        admins[f"server-{zone}"] = cluster.dp(
-            f"server-{zone}", host, zone, _token(cluster, cp, SERVICE),
-            "--dataplane", yaml.safe_dump(server),
-        )  # fmt: skip
+        admins[f"server-{zone}"] = start_instance(cluster, zone, "")
     web = sidecar_dataplane("web-1", INBOUND_PORT, 8081, "web", "http", {OUTBOUND_PORT: SERVICE})
     web["networking"]["address"] = "10.10.1.14"
     admins["client"] = cluster.dp(
@@ -207,22 +199,39 @@ def test_in_the_lab_calls_fail_over_to_eu_west_1_through_its_ingress_without_err
     before = _calls(out)
     cluster.processes["app-us-east-1"].kill()  # the local instance dies, then its sidecar
     cluster.processes["server-us-east-1"].send_signal(signal.SIGTERM)
+    cluster.processes["server-us-east-1"].wait(10)  # deregistered: the name is free again
     wait_until(lambda: _zones(out)[len(before) :].count("eu-west-1") >= 200, 60, "eu-west-1")
+    failed_over = _calls(out)
+    start_instance(cluster, "us-east-1", "-back")  # the local instance returns
+    wait_until(lambda: _zones(out)[-100:] == ["us-east-1"] * 100, 60, "local answers again")
     stop.touch()
     cluster.processes["load"].wait(10)
     calls = _calls(out)
 
     assert {call.get("service") for call in before} == {"us-east-1"}
     failed = [call for call in calls if "error" in call]
-    print(f"failed requests across the failover: {len(failed)} of {len(calls)}")
+    print(f"failed requests across failover and failback: {len(failed)} of {len(calls)}")
     assert failed == []
-    assert {call["service"] for call in calls[-50:]} == {"eu-west-1"}
-    assert {call["caller"] for call in calls[-50:]} == {f"spiffe://{MESH}/web"}
+    assert {call["service"] for call in failed_over[-50:]} == {"eu-west-1"}
+    assert {call["caller"] for call in failed_over[-50:]} == {f"spiffe://{MESH}/web"}
     # Envoy shows the ":" of the cluster name as "_" in its stats.
     through_ingress = envoy_admin(
         admins["ingress-eu-west-1"], f"/stats?filter=^cluster.ingress_{SERVICE}.upstream_cx_total$"
     )
     assert int(through_ingress.rpartition(": ")[2]) > 0
+
+
+def start_instance(cluster: Cluster, zone: str, suffix: str) -> Path:
+    """flight-control and its sidecar in the zone's flight-control-1 host."""
+    host, cp = f"{zone}/flight-control-1", f"{zone}/control-plane"
+    app = [sys.executable, str(REPO / "scripts" / "demo" / "echo_app.py"), str(APP_PORT), zone]
+    cluster.start(f"app-{zone}", host, app)
+    server = sidecar_dataplane(f"{SERVICE}-1", INBOUND_PORT, APP_PORT, SERVICE, "http")
+    server["networking"]["address"] = f"{ZONES[zone]}.13"
+    return cluster.dp(
+        f"server-{zone}{suffix}", host, zone, _token(cluster, cp, SERVICE),
+        "--dataplane", yaml.safe_dump(server),
+    )  # fmt: skip
 
 
 def _token(cluster: Cluster, cp: str, service: str) -> str:
