@@ -26,7 +26,8 @@ import jwt
 
 from bench.ads_clients import run_client
 from bench.header import print_header
-from bench.xds_bench import MESH, client_dataplane, percentile, wait_for
+from bench.mesh_load import MESH, client_dataplane
+from bench.xds_bench import percentile, wait_for
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.sqlite import SqliteStore

@@ -31,6 +31,13 @@ from envoy.service.discovery.v3 import ads_pb2_grpc
 
 from bench.baseline_ads import BaselineAds, ProxySpec, build
 from bench.header import print_header
+from bench.mesh_load import (
+    MESH,
+    OUTBOUND_BASE_PORT,
+    client_dataplane,
+    proxy_address,
+    service_dataplane,
+)
 from meshfabric.dataplane_api.node import envoy_node_id
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, bootstrap, write_bootstrap
@@ -43,8 +50,6 @@ from meshfabric.xds.component import Listen, XdsComponent
 from meshfabric.xds.generate.profile import generate_snapshot
 from meshfabric.xds.model.proxy_context import ProxyContext
 
-MESH = "default"
-OUTBOUND_BASE_PORT = 10000
 TARGET = "svc-0"  # every proxy reaches it; its endpoints change each round
 
 
@@ -68,38 +73,6 @@ def settle_memory() -> int:
     gc.collect()
     ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed heap back, so RSS reflects use
     return rss_bytes()
-
-
-def proxy_address(index: int) -> str:
-    """A loopback address per proxy, so every Envoy can bind the same outbound ports."""
-    return f"127.1.{index // 250}.{index % 250 + 1}"
-
-
-def service_dataplane(index: int, port: int = 8080) -> Resource:
-    inbound = {
-        "port": port,
-        "tags": {"kuma.io/service": f"svc-{index}", "kuma.io/protocol": "http"},
-    }
-    spec = {
-        "networking": {"address": f"127.2.{index // 250}.{index % 250 + 1}", "inbound": [inbound]}
-    }
-    return Resource("Dataplane", MESH, f"svc-{index}-1", spec)
-
-
-def client_dataplane(index: int, outbounds: int) -> Resource:
-    spec = {
-        "networking": {
-            "address": proxy_address(index),
-            "inbound": [
-                {"port": 20000, "servicePort": 20001, "tags": {"kuma.io/service": "client"}}
-            ],
-            "outbound": [
-                {"port": OUTBOUND_BASE_PORT + k, "tags": {"kuma.io/service": f"svc-{k}"}}
-                for k in range(outbounds)
-            ],
-        }
-    }
-    return Resource("Dataplane", MESH, f"client-{index}", spec)
 
 
 def mesh_timeout(request_timeout: str) -> Resource:
