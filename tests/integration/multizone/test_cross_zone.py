@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
+from meshfabric.resources import REGISTRY
 from tests.integration.dataplane.support import (
     Sidecar,
     ZoneControlPlane,
@@ -30,6 +32,7 @@ from tests.support.net import free_port, wait_until
 
 pytestmark = [pytest.mark.envoy, pytest.mark.slow]
 
+REPO = Path(__file__).resolve().parents[3]
 MESH = "default"
 SERVICE = "flight-control"
 XFCC = "x-forwarded-client-cert"
@@ -165,13 +168,25 @@ def start_sidecar(
     return sidecar
 
 
+# The defaults alone, and with Kong Air's MeshRetry, which replaces them.
+KONG_AIR_RETRY = next(
+    document
+    for document in yaml.safe_load_all((REPO / "examples/kong-air/20-policies.yaml").read_text())
+    if document["type"] == "MeshRetry"
+)
+
+
+@pytest.mark.parametrize("policies", [[], [KONG_AIR_RETRY]], ids=["defaults", "kong-air-retry"])
 def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_errors(
-    federation: Federation, tmp_path: Path
+    federation: Federation, tmp_path: Path, policies: list[dict[str, Any]]
 ) -> None:
     with federation.global_cp.client() as client:
         document = permission(MESH, "web-to-flight-control", SERVICE, "web")
         path = f"/meshes/{MESH}/meshtrafficpermissions/{document['name']}"
         client.put(path, json=document).raise_for_status()
+        for extra in policies:
+            path = f"/meshes/{MESH}/{REGISTRY.get(extra['type']).plural}/{extra['name']}"
+            client.put(path, json=extra).raise_for_status()
     us, eu = start_zone(federation, "us-east-1"), start_zone(federation, "eu-west-1")
     ingresses: list[Ingress] = []
     sidecars: list[Sidecar] = []
@@ -204,6 +219,9 @@ def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_erro
         url = f"http://127.0.0.1:{outbound}/"
         wait_until(lambda: _answered_by(url) == "us-east-1", 30, "a first local answer")
         wait_until(lambda: _remote_endpoint_known(client), 30, "eu-west-1's ingress at priority 1")
+        if policies:  # the MeshRetry made at global is what the client retries with
+            routes = client.admin("/config_dump?resource=dynamic_route_configs")
+            assert '"per_try_timeout": "1s"' in routes
 
         load = Load(url)
         thread = threading.Thread(target=load.run, daemon=True)

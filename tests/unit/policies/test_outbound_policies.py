@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
+from envoy.extensions.retry.priority.previous_priorities.v3.previous_priorities_config_pb2 import (
+    PreviousPrioritiesConfig,
+)
 from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
 
 from meshfabric.xds.envoy import build as envoy
@@ -114,6 +117,23 @@ def test_circuit_breakers_outbound_and_inbound() -> None:
     assert backend.outlier_detection.enforcing_success_rate.value == 0
     local = cluster(resources, names.local_cluster(9080))
     assert local.circuit_breakers.thresholds[0].max_connections.value == 7
+
+
+def test_retries_omit_previous_hosts_and_priorities_as_the_policy_says() -> None:
+    selection = [
+        {"predicate": "OmitPreviousPriorities", "updateFrequency": 1},
+        {"predicate": "OmitPreviousHosts"},
+    ]
+    conf = {"http": {"numRetries": 3, "retryOn": ["Reset"], "hostSelection": selection}}
+    resources, _ = generate("web-1", *SERVICES, policy("MeshRetry", "retries", to(None, conf)))
+    retry = route(resources, names.outbound_route("backend")).retry_policy
+    assert retry.retry_priority.name == "envoy.retry_priorities.previous_priorities"
+    priorities = PreviousPrioritiesConfig()
+    retry.retry_priority.typed_config.Unpack(priorities)
+    assert priorities.update_frequency == 1
+    assert [p.name for p in retry.retry_host_predicate] == [
+        "envoy.retry_host_predicates.previous_hosts"
+    ]
 
 
 def test_policies_for_other_proxies_leave_the_config_alone() -> None:

@@ -11,9 +11,12 @@ from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
 from envoy.extensions.retry.host.previous_hosts.v3.previous_hosts_pb2 import (
     PreviousHostsPredicate,
 )
+from envoy.extensions.retry.priority.previous_priorities.v3.previous_priorities_config_pb2 import (
+    PreviousPrioritiesConfig,
+)
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
-from meshfabric.policies.meshretry.api import TYPE, BackOff, Conf, Grpc, Http, Spec
+from meshfabric.policies.meshretry.api import TYPE, BackOff, Conf, Grpc, Http, Predicate, Spec
 from meshfabric.policies.targets import OutboundTraffic, outbound_confs
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy.build import duration
@@ -74,12 +77,23 @@ def configure(out: OutboundTraffic, conf: Conf, protocol: Protocol) -> None:
             )
     elif conf.http is not None and conf.http.model_fields_set:
         policy = retry_policy(conf.http, HTTP_CONDITIONS, DEFAULT_HTTP_RETRY_ON)
-        if any(p.predicate == "OmitPreviousHosts" for p in conf.http.hostSelection or []):
-            policy.retry_host_predicate.add(
-                name="envoy.retry_host_predicates.previous_hosts",
-                typed_config=envoy.pack(PreviousHostsPredicate()),
-            )
+        for predicate in conf.http.hostSelection or []:
+            _select_hosts(policy, predicate)
         _set_on_routes(out.route, policy)
+
+
+def _select_hosts(policy: RetryPolicy, predicate: Predicate) -> None:
+    if predicate.predicate == "OmitPreviousHosts":
+        policy.retry_host_predicate.add(
+            name="envoy.retry_host_predicates.previous_hosts",
+            typed_config=envoy.pack(PreviousHostsPredicate()),
+        )
+    elif predicate.predicate == "OmitPreviousPriorities":
+        # What moves a retry to the next priority (another zone) once this one failed.
+        policy.retry_priority.name = "envoy.retry_priorities.previous_priorities"
+        policy.retry_priority.typed_config.Pack(
+            PreviousPrioritiesConfig(update_frequency=predicate.updateFrequency)
+        )
 
 
 def retry_policy(
