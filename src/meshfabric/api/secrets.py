@@ -11,7 +11,6 @@ revocation list UTF-8 text, a CA key an EC private key, a CA certificate a certi
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 
 from cryptography import x509
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from meshfabric.resources import Resource, ResourceKey, Violation
+from meshfabric.resources.types.secret import secret_data
 from meshfabric.tokens import DATAPLANE, USER, ZONE, TokenKind
 
 _KINDS: tuple[TokenKind, ...] = (USER, ZONE, DATAPLANE)
@@ -37,7 +37,7 @@ def violations(resource: Resource) -> list[Violation]:
     check = _check_for(resource.key)
     if check is None:
         return []
-    data = base64.b64decode(resource.spec.get("data", ""))
+    data = secret_data(resource)
     problem = check(data)
     return [Violation("data", problem)] if problem else []
 

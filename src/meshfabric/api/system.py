@@ -32,7 +32,9 @@ class ZoneScope(enum.StrEnum):
 class _TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    validFor: str = Field("24h", description="Lifetime, e.g. 30m, 24h, 8760h; at most 3650d")
+    validFor: str = Field(
+        "24h", description="Lifetime (Go duration): 30m, 24h, 8760h; at most 87600h"
+    )
 
     @field_validator("validFor")
     @classmethod

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from meshfabric.resources import Resource, ResourceKey
+from meshfabric.resources.types.secret import secret_data
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
 
@@ -134,8 +135,8 @@ async def load_root(store: Store, mesh: str, backend: str) -> RootCa | None:
     key_secret, cert_secret = await store.get(key_location), await store.get(cert_location)
     if key_secret is None or cert_secret is None:
         return None
-    key = _private_key(base64.b64decode(key_secret.spec["data"]))
-    cert_pem = base64.b64decode(cert_secret.spec["data"])
+    key = _private_key(secret_data(key_secret))
+    cert_pem = secret_data(cert_secret)
     return RootCa(mesh, key, x509.load_pem_x509_certificate(cert_pem))
 
 
@@ -148,7 +149,7 @@ def _private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
 async def _create_or_adopt(store: Store, location: ResourceKey, make: Callable[[], bytes]) -> bytes:
     existing = await store.get(location)
     if existing is not None:
-        return base64.b64decode(existing.spec["data"])
+        return secret_data(existing)
     data = make()
     secret = Resource(
         type=location.type,

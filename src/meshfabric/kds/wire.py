@@ -12,6 +12,7 @@ from typing import Any
 
 from envoy.service.discovery.v3.discovery_pb2 import Resource as DeltaResource
 from google.protobuf.wrappers_pb2 import BytesValue
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meshfabric.resources import Resource, ResourceType
 
@@ -58,25 +59,39 @@ def encode(resource: Resource) -> DeltaResource:
     return entry
 
 
+class _Document(BaseModel):
+    """What a delta entry's payload holds; refused whole when any field is off."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    mesh: str
+    name: str = Field(min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    spec: dict[str, Any]
+
+
 def decode(rtype: ResourceType, entry: DeltaResource) -> Resource:
     """The resource a delta entry carries; Rejected, naming the entry, when it is malformed."""
     holder = BytesValue()
     if not entry.resource.Unpack(holder):
         raise Rejected(f"{rtype.name} {entry.name}: the payload is not a BytesValue")
     try:
-        document: Any = json.loads(holder.value)
-    except ValueError as exc:
-        raise Rejected(f"{rtype.name} {entry.name}: the payload is not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise Rejected(f"{rtype.name} {entry.name}: the payload is not a JSON object")
-    mesh, name = document.get("mesh"), document.get("name")
-    labels, spec = document.get("labels") or {}, document.get("spec")
-    if not isinstance(mesh, str) or not isinstance(name, str) or not name:
-        raise Rejected(f"{rtype.name} {entry.name}: mesh and name must be strings")
-    if wire_name(mesh, name) != entry.name:
-        raise Rejected(f"{rtype.name} {entry.name}: the payload names {wire_name(mesh, name)}")
-    if not isinstance(spec, dict) or not isinstance(labels, dict):
-        raise Rejected(f"{rtype.name} {entry.name}: spec and labels must be objects")
-    if not all(isinstance(value, str) for value in labels.values()):
-        raise Rejected(f"{rtype.name} {entry.name}: label values must be strings")
-    return Resource(type=rtype.name, mesh=mesh, name=name, spec=spec, labels=labels)
+        document = _Document.model_validate_json(holder.value)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'payload'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise Rejected(f"{rtype.name} {entry.name}: {problems}") from None
+    if wire_name(document.mesh, document.name) != entry.name:
+        raise Rejected(
+            f"{rtype.name} {entry.name}: the payload names "
+            f"{wire_name(document.mesh, document.name)}"
+        )
+    return Resource(
+        type=rtype.name,
+        mesh=document.mesh,
+        name=document.name,
+        spec=document.spec,
+        labels=document.labels,
+    )

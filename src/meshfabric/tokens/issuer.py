@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import functools
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import jwt
@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from meshfabric.resources import Resource, ResourceKey
+from meshfabric.resources.common import duration_seconds
+from meshfabric.resources.types.secret import secret_data
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
 
@@ -29,8 +31,6 @@ log = logging.getLogger(__name__)
 _KEY_BITS = 2048
 # Longer than any sensible token; the admin token written at start lives ten years.
 MAX_VALIDITY = timedelta(days=3650)
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class InvalidToken(Exception):
@@ -59,14 +59,14 @@ DATAPLANE = TokenKind("dataplane", mesh_scoped=True)
 
 
 def parse_duration(text: str) -> timedelta:
-    """'24h', '8760h', '30m', '1h30m' -> timedelta; raises ValueError naming the input."""
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
+    """A token lifetime as kumactl's --valid-for takes it, a Go duration: '30m', '24h',
+    '8760h'; raises ValueError naming the input."""
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise ValueError(f'"{text}" is not a duration (examples: 30m, 24h, 8760h)')
-    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
-    if not 0 < seconds <= MAX_VALIDITY.total_seconds():
-        raise ValueError(f'"{text}" must be more than 0 and at most 3650d (87600h)')
-    return timedelta(seconds=seconds)
+    if not 0 < seconds <= Decimal(MAX_VALIDITY.total_seconds()):
+        raise ValueError(f'"{text}" must be more than 0 and at most 87600h (ten years)')
+    return timedelta(seconds=float(seconds))
 
 
 class TokenIssuer:
@@ -116,7 +116,7 @@ class TokenIssuer:
         if secret is None:
             return set()
         try:
-            listed = base64.b64decode(secret.spec.get("data", "")).decode()
+            listed = secret_data(secret).decode()
         except ValueError as exc:  # written before writes were checked, or behind the API
             # Refusing every token is the safe side: a revoked one must never pass.
             raise self._unusable(secret, exc) from None
@@ -180,14 +180,14 @@ class TokenIssuer:
 
 
 def _load_key(secret: Resource) -> rsa.RSAPrivateKey:
-    key = _parse_key(secret.spec["data"])
+    key = _parse_key(secret_data(secret))
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("it does not hold an RSA private key")
     return key
 
 
 @functools.lru_cache(maxsize=256)
-def _parse_key(data: str) -> object:
+def _parse_key(pem: bytes) -> object:
     # Parsing checks the RSA key's consistency (~0.1 s); every request verifies a token, so
     # keys are parsed once per content. A rotated key is new content, hence a new entry.
-    return serialization.load_pem_private_key(base64.b64decode(data), password=None)
+    return serialization.load_pem_private_key(pem, password=None)

@@ -180,7 +180,7 @@ def test_an_unusable_control_plane_secret_is_refused(
         assert admin.get("/meshes").status_code == 200, "the control plane still works"
 
 
-@pytest.mark.parametrize("valid_for", ["999999999d", "0s", "3651d"])
+@pytest.mark.parametrize("valid_for", ["999999999h", "0s", "87601h"])
 def test_a_token_lifetime_out_of_range_is_refused_naming_the_field(
     cp: ControlPlane, valid_for: str
 ) -> None:
@@ -188,7 +188,7 @@ def test_a_token_lifetime_out_of_range_is_refused_naming_the_field(
         answer = admin.post("/tokens/user", json={"name": "x", "validFor": valid_for})
     assert answer.status_code == 400, answer.text
     [invalid] = answer.json()["invalid_parameters"]
-    assert invalid["field"] == "validFor" and "3650d" in invalid["reason"]
+    assert invalid["field"] == "validFor" and "87600h" in invalid["reason"]
 
 
 def test_no_dataplane_token_for_a_mesh_that_does_not_exist(cp: ControlPlane) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -394,3 +394,14 @@ TYPE = ResourceType(
     has_spec=False,
     semantic_checks=(_check,),
 )
+
+
+def claimed_services(fields: Mapping[str, Any]) -> set[str]:
+    """The services a Dataplane document claims to serve, read before it is validated: a
+    token that does not cover them refuses it first, whatever else is wrong with it."""
+    networking = fields.get("networking") or {}
+    return {
+        str((item.get("tags") or {}).get(SERVICE_TAG, ""))
+        for item in networking.get("inbound") or []
+        if isinstance(item, Mapping)
+    } - {""}

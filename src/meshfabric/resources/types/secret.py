@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
 from meshfabric.resources.common import Base64, Proto
-from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, Resource, ResourceType, Scope
 
 
 class SecretFields(Proto):
@@ -22,3 +24,9 @@ TYPE = ResourceType(
     has_spec=False,
     sensitive=True,
 )
+
+
+def secret_data(secret: Resource) -> bytes:
+    """The bytes a Secret or GlobalSecret holds; raises ValueError if its data is not base64
+    (possible only for what was stored before writes were validated)."""
+    return base64.b64decode(secret.spec.get("data", ""))

@@ -14,8 +14,8 @@ import grpc
 import jwt
 
 from meshfabric.resources.common import SERVICE_TAG
+from meshfabric.resources.types.dataplane import claimed_services
 from meshfabric.tokens import InvalidToken, TokenIssuer
-from meshfabric.xds.model.proxy import inbound_services
 from meshfabric.xds.server.ads import Refused
 
 
@@ -79,7 +79,7 @@ def _token_mismatch(
     if token_type != proxy_type:
         return f'it was issued for a proxy of type "{token_type}", not "{proxy_type}"'
     allowed = set((claims.get("tags") or {}).get(SERVICE_TAG) or [])
-    claimed = inbound_services(spec)
+    claimed = claimed_services(spec)
     if allowed and not claimed <= allowed:
         foreign = ", ".join(sorted(claimed - allowed))
         granted = ", ".join(sorted(allowed))

@@ -24,6 +24,7 @@ from meshfabric.dataplane_api.registration_pb2 import (
     RegisterResponse,
 )
 from meshfabric.resources import Resource, ResourceKey, ValidationFailed
+from meshfabric.resources.types.dataplane import DataplaneFields
 from meshfabric.store.errors import MeshNotFound, NotFound
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
@@ -158,7 +159,8 @@ class RegistrationService:
         running = self._running(ProxyId(mesh or existing.mesh, existing.name))
         if running is None:
             return
-        address = (existing.spec.get("networking") or {}).get("address", "?")
+        networking = DataplaneFields.model_validate(existing.spec).networking
+        address = networking.address if networking else "?"
         raise Refused(
             grpc.StatusCode.ALREADY_EXISTS,
             f'dataplane "{existing.name}" of mesh "{existing.mesh}" is already running: its '

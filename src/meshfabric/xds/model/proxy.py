@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from meshfabric.resources import Parsed, Resource
 from meshfabric.resources.common import PROTOCOL_TAG, SERVICE_TAG
@@ -112,15 +111,6 @@ class Proxy:
             outbounds=tuple(_outbounds(networking.outbound or [])),
             labels=dict(dataplane.resource.labels),
         )
-
-
-def inbound_services(spec: Mapping[str, Any]) -> set[str]:
-    """The services a Dataplane spec claims to serve (what its token must cover)."""
-    networking = spec.get("networking") or {}
-    return {
-        str((item.get("tags") or {}).get(SERVICE_TAG, ""))
-        for item in networking.get("inbound") or []
-    } - {""}
 
 
 def _inbound(item: dataplane_schema.Inbound, dataplane_address: str) -> Inbound:
