@@ -25,8 +25,18 @@ OnInvalid = Callable[[str], None]
 
 
 class TokenValidity:
+    """Streams opened with the same token share one watch of it: one expiry timer, one
+    watch of the revocation list and signing key, one copy of the token and its claims."""
+
     def __init__(self, issuer: TokenIssuer) -> None:
         self._issuer = issuer
+        self._watches: dict[tuple[str, str], _TokenWatch] = {}
+
+    def shared(self, token: str, claims: Mapping[str, Any], mesh: str = "") -> _Verified:
+        """The token and claims to keep: those of a stream already watching the same token,
+        else these."""
+        watch = self._watches.get((token, mesh))
+        return (watch.token, watch.claims) if watch is not None else (token, claims)
 
     @contextmanager
     def watch(
@@ -34,31 +44,63 @@ class TokenValidity:
     ) -> Iterator[None]:
         """While the block runs, call `on_invalid` once the token (already verified, with
         these claims) is no longer valid."""
-        kind, events = self._issuer.kind, self._issuer.store.events
-        loop = asyncio.get_running_loop()
-        checks: set[asyncio.Task[None]] = set()
-
-        def recheck(_: ChangeEvent) -> None:
-            task = loop.create_task(self._verify(token, mesh, on_invalid))
-            checks.add(task)
-            task.add_done_callback(checks.discard)
-
-        seconds_left = float(claims["exp"]) - datetime.now(UTC).timestamp()
-        expiry = loop.call_later(max(0.0, seconds_left), on_invalid, "the token has expired")
-        with ExitStack() as watching:
-            watching.enter_context(events.watching(kind.revocations_key(mesh), recheck))
-            watching.enter_context(events.watching(kind.signing_key_key(mesh), recheck))
-            try:
-                yield
-            finally:
-                expiry.cancel()
-                for task in checks:
-                    task.cancel()
-
-    async def _verify(self, token: str, mesh: str, on_invalid: OnInvalid) -> None:
+        key = (token, mesh)
+        watch = self._watches.get(key)
+        if watch is None:
+            watch = self._watches[key] = _TokenWatch(self._issuer, token, claims, mesh)
+        watch.callbacks.append(on_invalid)
         try:
-            await self._issuer.verify(token, mesh)
+            yield
+        finally:
+            watch.callbacks.remove(on_invalid)
+            if not watch.callbacks:
+                del self._watches[key]
+                watch.close()
+
+
+_Verified = tuple[str, Mapping[str, Any]]
+
+
+class _TokenWatch:
+    """One token's watch, told to every stream opened with it."""
+
+    def __init__(
+        self, issuer: TokenIssuer, token: str, claims: Mapping[str, Any], mesh: str
+    ) -> None:
+        self.token, self.claims = token, claims
+        self.callbacks: list[OnInvalid] = []
+        self._issuer, self._mesh = issuer, mesh
+        self._checks: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        seconds_left = float(claims["exp"]) - datetime.now(UTC).timestamp()
+        self._expiry = loop.call_later(
+            max(0.0, seconds_left), self._invalid, "the token has expired"
+        )
+        kind, events = issuer.kind, issuer.store.events
+        self._watching = ExitStack()
+        self._watching.enter_context(events.watching(kind.revocations_key(mesh), self._recheck))
+        self._watching.enter_context(events.watching(kind.signing_key_key(mesh), self._recheck))
+
+    def close(self) -> None:
+        self._watching.close()
+        self._expiry.cancel()
+        for task in self._checks:
+            task.cancel()
+
+    def _invalid(self, reason: str) -> None:
+        for on_invalid in list(self.callbacks):
+            on_invalid(reason)
+
+    def _recheck(self, _: ChangeEvent) -> None:
+        task = self._loop.create_task(self._verify())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def _verify(self) -> None:
+        try:
+            await self._issuer.verify(self.token, self._mesh)
         except InvalidToken as reason:
-            on_invalid(str(reason))
+            self._invalid(str(reason))
         except Exception:  # a storage error says nothing about the token: keep it
             log.exception("could not recheck a %s token", self._issuer.kind.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from contextlib import ExitStack
+from contextlib import AbstractContextManager
 
 import grpc
 from envoy.config.core.v3.base_pb2 import Node
@@ -37,11 +37,13 @@ class DataplaneAdmission:
         self._reconciler = reconciler
         self._insights = insights
         self._validity = TokenValidity(tokens)
-        self._guards: dict[Admitted, ExitStack] = {}
+        self._guards: dict[Admitted, _StreamGuard] = {}
 
     async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted:
         mesh, name, proxy_type = identify(node)
-        claims = await verify_token(self._tokens, metadata, mesh)
+        token, claims = self._validity.shared(
+            bearer(metadata), await verify_token(self._tokens, metadata, mesh), mesh
+        )
         dataplane = await self._store.get(_registered(mesh, name, proxy_type))
         if dataplane is None:
             raise Refused(
@@ -51,7 +53,7 @@ class DataplaneAdmission:
         check_claims(claims, name, dataplane.spec if proxy_type != INGRESS else {}, proxy_type)
         fields = node.metadata.fields
         features = Features.from_metadata({k: v.string_value for k, v in fields.items()})
-        return Admitted(ProxyId(mesh, name), features, bearer(metadata), claims)
+        return Admitted(ProxyId(mesh, name), features, token, claims)
 
     def connected(self, admitted: Admitted, end: EndStream) -> None:
         XDS_CONNECTED_PROXIES.inc()
@@ -69,41 +71,80 @@ class DataplaneAdmission:
         self._reconciler.disconnect(admitted.proxy)
         self._insights.disconnected(admitted.proxy)
 
-    def _guard(self, admitted: Admitted, end: EndStream) -> ExitStack:
+    def _guard(self, admitted: Admitted, end: EndStream) -> _StreamGuard:
         """Watch what the stream was admitted on: its token and its Dataplane."""
-        proxy = admitted.proxy
-
-        def token_invalid(reason: str) -> None:
-            end(token_refused(proxy.mesh, reason))
-
-        def dataplane_changed(event: ChangeEvent) -> None:
-            if event.kind is ChangeKind.DELETED:
-                reason = f'dataplane "{proxy.name}" was deleted from mesh "{proxy.mesh}"'
-                end(Refused(grpc.StatusCode.NOT_FOUND, reason))
-            else:
-                task = asyncio.get_running_loop().create_task(still_covered())
-                checks.add(task)
-                task.add_done_callback(checks.discard)
-
-        async def still_covered() -> None:
-            """A Dataplane changed to serve a service its token does not cover is not served."""
-            dataplane = await self._store.get(key)
-            if dataplane is not None and token_type != INGRESS:
-                try:
-                    check_claims(admitted.claims, proxy.name, dataplane.spec, token_type)
-                except Refused as refused:
-                    end(refused)
-
-        token_type = str(admitted.claims.get("type") or "dataplane")  # as admitted
-        key = _registered(proxy.mesh, proxy.name, token_type)
-        checks: set[asyncio.Task[None]] = set()
-        guard = ExitStack()
-        guard.callback(_cancel_all, checks)
-        guard.enter_context(
-            self._validity.watch(admitted.token, admitted.claims, token_invalid, proxy.mesh)
+        guard = _StreamGuard(self._store, admitted, end)
+        guard.watch(
+            self._validity.watch(admitted.token, admitted.claims, guard.token_invalid, guard.mesh),
+            self._store.events.watching(guard.key, guard.dataplane_changed),
         )
-        guard.enter_context(self._store.events.watching(key, dataplane_changed))
         return guard
+
+
+class _StreamGuard:
+    """Ends one stream once its token or its Dataplane no longer admits it. A class rather
+    than closures: one small object per connected proxy."""
+
+    __slots__ = (
+        "_admitted",
+        "_checks",
+        "_end",
+        "_store",
+        "_token_type",
+        "_watches",
+        "key",
+        "mesh",
+    )
+
+    def __init__(self, store: Store, admitted: Admitted, end: EndStream) -> None:
+        self._store, self._admitted, self._end = store, admitted, end
+        self._token_type = str(admitted.claims.get("type") or "dataplane")  # as admitted
+        self.mesh = admitted.proxy.mesh
+        self.key = _registered(self.mesh, admitted.proxy.name, self._token_type)
+        self._checks: set[asyncio.Task[None]] | None = None  # made on the first change
+        self._watches: tuple[AbstractContextManager[None], ...] = ()
+
+    def watch(self, *watches: AbstractContextManager[None]) -> None:
+        """Enter these watches now; `close` leaves them, the last first."""
+        for watch in watches:
+            watch.__enter__()
+            self._watches = (watch, *self._watches)
+
+    def token_invalid(self, reason: str) -> None:
+        self._end(token_refused(self.mesh, reason))
+
+    def dataplane_changed(self, event: ChangeEvent) -> None:
+        proxy = self._admitted.proxy
+        if event.kind is ChangeKind.DELETED:
+            reason = f'dataplane "{proxy.name}" was deleted from mesh "{proxy.mesh}"'
+            self._end(Refused(grpc.StatusCode.NOT_FOUND, reason))
+            return
+        if self._checks is None:
+            self._checks = set()
+        task = asyncio.get_running_loop().create_task(self._still_covered())
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    def close(self) -> None:
+        for watch in self._watches:
+            watch.__exit__(None, None, None)
+        self._watches = ()
+        for task in list(self._checks or ()):
+            task.cancel()
+
+    async def _still_covered(self) -> None:
+        """A Dataplane changed to serve a service its token does not cover is not served."""
+        dataplane = await self._store.get(self.key)
+        if dataplane is not None and self._token_type != INGRESS:
+            try:
+                check_claims(
+                    self._admitted.claims,
+                    self._admitted.proxy.name,
+                    dataplane.spec,
+                    self._token_type,
+                )
+            except Refused as refused:
+                self._end(refused)
 
 
 def _registered(mesh: str, name: str, proxy_type: str) -> ResourceKey:
@@ -112,11 +153,6 @@ def _registered(mesh: str, name: str, proxy_type: str) -> ResourceKey:
     if proxy_type == INGRESS:
         return ResourceKey("ZoneIngress", "", name)
     return ResourceKey("Dataplane", mesh, name)
-
-
-def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
-    for task in list(tasks):
-        task.cancel()
 
 
 def identify(node: Node) -> tuple[str, str, str]:
