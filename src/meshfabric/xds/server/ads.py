@@ -69,6 +69,8 @@ class Admission(Protocol):
 
 
 class _Session(Protocol):
+    proxy: ProxyId
+
     def on_request(self, request: Any) -> list[Any]: ...
 
     def on_snapshot(self, snapshot: Snapshot) -> list[Any]: ...
@@ -114,21 +116,32 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         try:
             with self._cache.watch(proxy, inbox.put_nowait):
                 self._admission.connected(admitted, inbox.put_nowait)
-                for response in session.on_request(first):
-                    yield response
-                while (item := await inbox.get()) is not _END:
-                    if isinstance(item, Refused):
-                        log.warning("ending the stream of proxy %s: %s", proxy, item.reason)
-                        await context.abort(item.code, item.reason)
-                    handle = (
-                        session.on_snapshot if isinstance(item, Snapshot) else session.on_request
-                    )
-                    for response in handle(item):
-                        yield response
+                # Keep neither the first request (the node and its metadata) nor earlier
+                # responses (copies of what they sent) for as long as the proxy stays
+                # connected; gRPC itself holds only the latest of each.
+                responses: list[Any] | None = session.on_request(first)
+                del first
+                while responses is not None:
+                    while responses:
+                        yield responses.pop(0)
+                    responses = await self._answer_next(session, inbox, context)
         finally:
             reader.cancel()
             self._admission.disconnected(admitted)
             log.info("proxy %s disconnected", proxy, extra=_fields(proxy))
+
+    async def _answer_next(
+        self, session: _Session, inbox: asyncio.Queue[Any], context: grpc.aio.ServicerContext
+    ) -> list[Any] | None:
+        """The responses to the next request or snapshot in the inbox; None once it ends."""
+        item = await inbox.get()
+        if item is _END:
+            return None
+        if isinstance(item, Refused):
+            log.warning("ending the stream of proxy %s: %s", session.proxy, item.reason)
+            await context.abort(item.code, item.reason)
+        handle = session.on_snapshot if isinstance(item, Snapshot) else session.on_request
+        return handle(item)
 
     async def _admit(self, node: Node, context: grpc.aio.ServicerContext) -> Admitted:
         metadata = {key: str(value) for key, value in context.invocation_metadata() or ()}
