@@ -2,7 +2,8 @@
 # The Kong Air demo: a standalone control plane on this machine, Kong Air's mesh applied
 # with meshctl, read back, changed with a dry run first, and stopped cleanly; then two
 # Kong Air services talking through their sidecars over mTLS; then global and two zones in
-# the local lab, synced over KDS (scripts/demo/).
+# the local lab, synced over KDS, with flight-control failing over from us-east-1 to
+# eu-west-1 under load and back (scripts/demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,5 +74,5 @@ echo "stopped; the demo leaves nothing running"
 step "Two Kong Air services behind sidecars: mTLS, a denied call, a permission, success"
 scripts/demo/mtls-sidecars.sh
 
-step "Kong Air in three zones of the local lab: global and two zones joined over KDS"
+step "Kong Air in three zones of the local lab: KDS sync, then flight-control failing over"
 python3 scripts/demo/multizone.py

@@ -1,7 +1,10 @@
 """Kong Air in three zones of the local lab: a global control plane and two zone control
 planes joined over KDS with zone tokens, a mesh and its policies made at global reaching
 both zones, a MeshService made in us-east-1 reaching global and eu-west-1 under Kuma's
-names, a stolen zone token refused, and a zone whose control plane freezes shown offline.
+names, a stolen zone token refused; then booking in us-east-1 calling flight-control under
+steady load, answered locally, failing over to eu-west-1 through its ingress when the local
+instance dies and back when it returns, with the failed-request count; last, a zone whose
+control plane freezes shown offline.
 
 Every control plane runs in its own lab host (network namespace) behind the lab's zone
 firewalls; meshctl runs in the host of the control plane it talks to. `meshfabric-lab down`
@@ -17,9 +20,13 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from meshfabric.lab import KONG_AIR, Lab, LabHost
 
@@ -27,6 +34,22 @@ REPO = Path(__file__).resolve().parents[2]
 GLOBAL = "global/control-plane"
 ZONES = ("us-east-1", "eu-west-1")
 GLOBAL_ADDRESS = "10.10.0.10"  # global/control-plane in the kong-air topology (docs/lab.md)
+LANS = {"us-east-1": "10.10.1", "eu-west-1": "10.10.2"}
+OUTBOUND_PORT = 18080  # where booking reaches flight-control, on its host's loopback
+ECHO_APP = REPO / "scripts" / "demo" / "echo_app.py"
+
+# booking's calls, one JSON line each, until the stop file appears.
+LOAD = """
+import json, os, sys, urllib.error, urllib.request
+url, out, stop = sys.argv[1:4]
+with open(out, "w", buffering=1) as log:
+    while not os.path.exists(stop):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                log.write(json.dumps(json.load(answer)) + "\\n")
+        except Exception as error:
+            log.write(json.dumps({"error": repr(error)}) + "\\n")
+"""
 
 
 def step(text: str) -> None:
@@ -38,6 +61,7 @@ class Demo:
         self.lab = lab
         self.work = work
         self.control_planes: dict[str, subprocess.Popen[bytes]] = {}
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def meshctl(self, host: str, *args: str, stdin: str | None = None, secret: bool = False) -> str:
         """Run meshctl in `host` against its own control plane, showing the command and,
@@ -58,6 +82,31 @@ class Demo:
 
     def _meshctl_env(self, host: str) -> dict[str, str]:
         return {**os.environ, "MESHCTL_CONFIG": str(self.data_dir(host) / "meshctl.yaml")}
+
+    def xds_socket(self, zone: str) -> Path:
+        """Where the zone's proxies reach its control plane: lab hosts share the file system."""
+        return self.work / f"{zone}-xds.sock"
+
+    def start(self, key: str, host: str, argv: Sequence[str]) -> subprocess.Popen[bytes]:
+        """A process in `host`, its output in <work>/<key>.log."""
+        log = (self.work / f"{key}.log").open("ab")
+        self.processes[key] = self.lab.host(host).popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        return self.processes[key]
+
+    def proxy(self, key: str, host: str, zone: str, token: str, *args: str) -> Path:
+        """meshfabric-dp in `host`, served by its zone's control plane; its Envoy's admin socket."""
+        directory = self.work / key
+        directory.mkdir()
+        (directory / "token").write_text(token)
+        admin = directory / "admin.sock"
+        command = [
+            "meshfabric-dp", "run", "--cp-address", f"unix://{self.xds_socket(zone)}",
+            "--dataplane-token-file", str(directory / "token"), "--admin-socket", str(admin),
+            "--work-dir", str(directory), "--cp-wait-seconds", "30", *args,
+        ]  # fmt: skip
+        print(f"\033[2m[{host}] $ {shlex.join(command)}\033[0m", flush=True)
+        self.start(key, host, command)
+        return admin
 
     def data_dir(self, host: str) -> Path:
         return self.work / host.replace("/", "-")
@@ -164,6 +213,7 @@ def run(demo: Demo) -> None:
                 "--global-address", f"grpcs://{GLOBAL_ADDRESS}:5685",
                 "--zone-token-file", str(demo.work / f"{zone}.token"),
                 "--global-ca-file", str(demo.data_dir(GLOBAL) / "cp" / "kds-ca.crt"),
+                "--xds-unix-socket", str(demo.xds_socket(zone)),
             ],
         )  # fmt: skip
     for zone in ZONES:
@@ -186,6 +236,8 @@ def run(demo: Demo) -> None:
 
     step("A second control plane in eu-west-1 presenting us-east-1's zone token is refused")
     _impostor(demo)
+
+    failover(demo)
 
     step("us-east-1's control plane freezes (SIGSTOP): global shows it offline within seconds")
     frozen = demo.control_planes["us-east-1/control-plane"]
@@ -216,6 +268,122 @@ spec:
       targetPort: 8080
       appProtocol: http
 """
+
+
+def failover(demo: Demo) -> None:
+    step("Ingresses in both zones; flight-control in both; booking in us-east-1")
+    demo.meshctl("eu-west-1/control-plane", "apply", "-f", "-", stdin=FLIGHT_CONTROL_SERVICE)
+    admins = {}
+    for zone, lan in LANS.items():
+        token = demo.meshctl(
+            f"{zone}/control-plane", "generate", "dataplane-token", "--mesh", "default",
+            "--proxy-type", "ingress", "--name", "ingress", secret=True,
+        )  # fmt: skip
+        admins[f"ingress-{zone}"] = demo.proxy(
+            f"ingress-{zone}", f"{zone}/ingress", zone, token,
+            "--proxy-type", "ingress", "--name", "ingress", "--mesh", "default",
+            "--address", f"{lan}.11", "--ingress-port", "10001",
+            "--advertised-address", f"{lan}.11",
+        )  # fmt: skip
+        admins[f"flight-control-{zone}"] = start_flight_control(demo, zone, "")
+    admins["booking"] = demo.proxy(
+        "booking", "us-east-1/client-1", "us-east-1", service_token(demo, "us-east-1", "booking"),
+        "--mesh", "default", "--name", "booking-1", "--address", f"{LANS['us-east-1']}.14",
+        "--inbound", "20001:8081:booking:http", "--outbound", f"{OUTBOUND_PORT}:flight-control",
+    )  # fmt: skip
+    for name, socket in admins.items():
+        demo.wait(name, partial(envoy_ready, socket), f"the Envoy of {name}")
+    demo.wait("booking", partial(knows_remote_ingress, admins["booking"]), "eu-west-1's ingress")
+
+    step("booking calls flight-control steadily: who answers?")
+    calls, stop = demo.work / "calls.jsonl", demo.work / "stop-calls"
+    url = f"http://127.0.0.1:{OUTBOUND_PORT}/flights"
+    demo.start("load", "us-east-1/client-1", ["python3", "-c", LOAD, url, str(calls), str(stop)])
+    demo.wait("booking", lambda: answered_by(calls).count("us-east-1") >= 100, "local answers")
+    report(calls, "while us-east-1 serves")
+
+    step("Every flight-control instance in us-east-1 dies")
+    before = len(read_calls(calls))
+    demo.processes["app-us-east-1"].kill()
+    demo.processes["flight-control-us-east-1"].terminate()
+    demo.processes["flight-control-us-east-1"].wait(10)
+    demo.wait(
+        "booking",
+        lambda: answered_by(calls)[before:].count("eu-west-1") >= 200,
+        "answers from eu-west-1",
+    )
+    report(calls, "after the failover")
+    last = read_calls(calls)[-1]
+    print(f"the last answer came from {last.get('service')}, called by {last.get('caller')}")
+
+    step("flight-control returns in us-east-1: traffic goes local again")
+    start_flight_control(demo, "us-east-1", "-back")
+    demo.wait("booking", lambda: answered_by(calls)[-100:] == ["us-east-1"] * 100, "local again")
+    stop.touch()
+    demo.processes["load"].wait(10)
+    report(calls, "after the failback")
+    failed = [call for call in read_calls(calls) if "error" in call]
+    print(f"\033[1mfailed requests across failover and failback: {len(failed)} of "
+          f"{len(read_calls(calls))}\033[0m", flush=True)  # fmt: skip
+    if failed:
+        raise SystemExit(f"failed requests: {failed[:3]}")
+
+
+def start_flight_control(demo: Demo, zone: str, suffix: str) -> Path:
+    """flight-control and its sidecar in the zone's flight-control-1 host."""
+    host = f"{zone}/flight-control-1"
+    demo.start(f"app-{zone}", host, ["python3", str(ECHO_APP), "8080", zone])
+    return demo.proxy(
+        f"flight-control-{zone}{suffix}", host, zone, service_token(demo, zone, "flight-control"),
+        "--mesh", "default", "--name", "flight-control-1", "--address", f"{LANS[zone]}.13",
+        "--inbound", "20001:8080:flight-control:http",
+    )  # fmt: skip
+
+
+def service_token(demo: Demo, zone: str, service: str) -> str:
+    return demo.meshctl(
+        f"{zone}/control-plane", "generate", "dataplane-token", "--mesh", "default",
+        "--tag", f"kuma.io/service={service}", secret=True,
+    )  # fmt: skip
+
+
+def envoy_admin(socket: Path, path: str) -> str:
+    transport = httpx.HTTPTransport(uds=str(socket))
+    with httpx.Client(transport=transport, base_url="http://envoy", timeout=5) as client:
+        return client.get(path).text
+
+
+def envoy_ready(socket: Path) -> bool:
+    try:
+        return socket.exists() and envoy_admin(socket, "/ready").strip() == "LIVE"
+    except httpx.TransportError:
+        return False
+
+
+def knows_remote_ingress(socket: Path) -> bool:
+    """booking's Envoy has eu-west-1's ingress as a priority-1 endpoint of flight-control."""
+    clusters = json.loads(envoy_admin(socket, "/clusters?format=json"))
+    for status in clusters.get("cluster_statuses", []):
+        if status["name"] == "flight-control":
+            return any(host.get("priority") == 1 for host in status.get("host_statuses", []))
+    return False
+
+
+def read_calls(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def answered_by(path: Path) -> list[str]:
+    return [str(call.get("service")) for call in read_calls(path)]
+
+
+def report(path: Path, when: str) -> None:
+    calls = read_calls(path)
+    by_zone = Counter(str(call.get("service", "failed")) for call in calls)
+    counts = ", ".join(f"{zone}: {count}" for zone, count in sorted(by_zone.items()))
+    print(f"{when}: {len(calls)} calls so far ({counts})", flush=True)
 
 
 def _impostor(demo: Demo) -> None:
@@ -258,6 +426,7 @@ def main() -> None:
         finally:
             for process in demo.control_planes.values():
                 process.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            (work / "stop-calls").touch()
             lab.down()
             print("\nlab torn down: no namespace, process or rule left", flush=True)
 
