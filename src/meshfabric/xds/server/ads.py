@@ -79,6 +79,31 @@ class _Session(Protocol):
 _END = object()
 
 
+class _Inbox:
+    """A stream's requests and snapshots, taken by its one consumer in order. What
+    asyncio.Queue does here, without its four deques (~3 KiB per connected proxy)."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+
 class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
     def __init__(self, cache: SnapshotCache, admission: Admission, hooks: StreamHooks) -> None:
         self._cache = cache
@@ -109,7 +134,7 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         admitted = await self._admit(first.node, context)
         proxy = admitted.proxy
         session: _Session = session_type(proxy, self._hooks, lambda: self._cache.get(proxy))
-        inbox: asyncio.Queue[Any] = asyncio.Queue()
+        inbox = _Inbox()
         reader = asyncio.create_task(_pump(requests, inbox))
         protocol = "delta" if session_type is DeltaSession else "sotw"
         log.info("proxy %s connected", proxy, extra=_fields(proxy) | {"xds": protocol})
@@ -131,7 +156,7 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
             log.info("proxy %s disconnected", proxy, extra=_fields(proxy))
 
     async def _answer_next(
-        self, session: _Session, inbox: asyncio.Queue[Any], context: grpc.aio.ServicerContext
+        self, session: _Session, inbox: _Inbox, context: grpc.aio.ServicerContext
     ) -> list[Any] | None:
         """The responses to the next request or snapshot in the inbox; None once it ends."""
         item = await inbox.get()
@@ -157,7 +182,7 @@ def _fields(proxy: ProxyId) -> dict[str, str]:
     return {"mesh": proxy.mesh, "dataplane": proxy.name}
 
 
-async def _pump(requests: AsyncIterator[Any], inbox: asyncio.Queue[Any]) -> None:
+async def _pump(requests: AsyncIterator[Any], inbox: _Inbox) -> None:
     """Move the proxy's requests into the session's inbox; _END when the stream is over."""
     try:
         async for request in requests:
