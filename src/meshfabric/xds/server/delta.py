@@ -25,14 +25,14 @@ from meshfabric.xds.server.stream import Nonces, StreamHooks
 _WILDCARD = "*"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Sent:
     version: str
     previous: dict[str, str | None]  # what Envoy held before, to roll back a rejection
     offered: dict[str, str]  # name -> version sent (removals are not listed)
 
 
-@dataclass
+@dataclass(slots=True)
 class _TypeState:
     wildcard: bool
     subscribed: set[str] = field(default_factory=set)
