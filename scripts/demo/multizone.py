@@ -26,9 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from meshfabric.lab import KONG_AIR, Lab, LabHost
+from meshfabric.lab.envoy_admin import endpoint_priorities, is_live
 
 REPO = Path(__file__).resolve().parents[2]
 GLOBAL = "global/control-plane"
@@ -292,7 +291,7 @@ def failover(demo: Demo) -> None:
         "--inbound", "20001:8081:booking:http", "--outbound", f"{OUTBOUND_PORT}:flight-control",
     )  # fmt: skip
     for name, socket in admins.items():
-        demo.wait(name, partial(envoy_ready, socket), f"the Envoy of {name}")
+        demo.wait(name, partial(is_live, socket), f"the Envoy of {name}")
     demo.wait("booking", partial(knows_remote_ingress, admins["booking"]), "eu-west-1's ingress")
 
     step("booking calls flight-control steadily: who answers?")
@@ -347,26 +346,9 @@ def service_token(demo: Demo, zone: str, service: str) -> str:
     )  # fmt: skip
 
 
-def envoy_admin(socket: Path, path: str) -> str:
-    transport = httpx.HTTPTransport(uds=str(socket))
-    with httpx.Client(transport=transport, base_url="http://envoy", timeout=5) as client:
-        return client.get(path).text
-
-
-def envoy_ready(socket: Path) -> bool:
-    try:
-        return socket.exists() and envoy_admin(socket, "/ready").strip() == "LIVE"
-    except httpx.TransportError:
-        return False
-
-
 def knows_remote_ingress(socket: Path) -> bool:
-    """booking's Envoy has eu-west-1's ingress as a priority-1 endpoint of flight-control."""
-    clusters = json.loads(envoy_admin(socket, "/clusters?format=json"))
-    for status in clusters.get("cluster_statuses", []):
-        if status["name"] == "flight-control":
-            return any(host.get("priority") == 1 for host in status.get("host_statuses", []))
-    return False
+    """The client's Envoy holds a remote zone's ingress: a priority-1 endpoint of the service."""
+    return 1 in endpoint_priorities(socket, "flight-control")
 
 
 def read_calls(path: Path) -> list[dict[str, Any]]:

@@ -17,11 +17,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from meshfabric.lab import KONG_AIR, Lab
+from meshfabric.lab.envoy_admin import admin_get, endpoint_priorities, is_live
 from tests.integration.dataplane.support import permission, sidecar_dataplane
 from tests.integration.lab.support import needs_namespaces
 from tests.support.net import wait_until
@@ -115,25 +115,9 @@ class Cluster:
         return self.work / f"{zone}-xds.sock"
 
 
-def envoy_admin(socket: Path, path: str) -> str:
-    transport = httpx.HTTPTransport(uds=str(socket))
-    with httpx.Client(transport=transport, base_url="http://envoy", timeout=5) as client:
-        return client.get(path).text
-
-
-def envoy_ready(socket: Path) -> bool:
-    try:
-        return socket.exists() and envoy_admin(socket, "/ready").strip() == "LIVE"
-    except httpx.TransportError:
-        return False
-
-
 def knows_remote_ingress(socket: Path) -> bool:
-    clusters = json.loads(envoy_admin(socket, "/clusters?format=json"))
-    for status in clusters.get("cluster_statuses", []):
-        if status["name"] == SERVICE:
-            return any(host.get("priority") == 1 for host in status.get("host_statuses", []))
-    return False
+    """The client's Envoy holds a remote zone's ingress: a priority-1 endpoint of the service."""
+    return 1 in endpoint_priorities(socket, SERVICE)
 
 
 @pytest.fixture
@@ -187,7 +171,7 @@ def test_in_the_lab_calls_fail_over_to_eu_west_1_through_its_ingress_without_err
         _token(cluster, "us-east-1/control-plane", "web"), "--dataplane", yaml.safe_dump(web),
     )  # fmt: skip
     for name, socket in admins.items():
-        wait_until(partial(envoy_ready, socket), 60, f"the Envoy of {name}")
+        wait_until(partial(is_live, socket), 60, f"the Envoy of {name}")
     wait_until(lambda: knows_remote_ingress(admins["client"]), 60, "eu-west-1's ingress")
 
     out, stop = tmp_path / "load.jsonl", tmp_path / "stop"
@@ -215,7 +199,7 @@ def test_in_the_lab_calls_fail_over_to_eu_west_1_through_its_ingress_without_err
     assert {call["service"] for call in failed_over[-50:]} == {"eu-west-1"}
     assert {call["caller"] for call in failed_over[-50:]} == {f"spiffe://{MESH}/web"}
     # Envoy shows the ":" of the cluster name as "_" in its stats.
-    through_ingress = envoy_admin(
+    through_ingress = admin_get(
         admins["ingress-eu-west-1"], f"/stats?filter=^cluster.ingress_{SERVICE}.upstream_cx_total$"
     )
     assert int(through_ingress.rpartition(": ")[2]) > 0
