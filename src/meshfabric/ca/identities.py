@@ -7,6 +7,7 @@ the reissue time from `Identity.rotate_at` and regenerate the proxy's config the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,10 @@ class Identity:
     certificate: WorkloadCertificate
     ca_pem: bytes
     rotate_at: datetime
+
+
+# Told (mesh, proxy name, identity) each time a certificate is issued or reissued.
+IssueListener = Callable[[str, str, Identity], None]
 
 
 class RootNotSynced(LookupError):
@@ -45,6 +50,7 @@ class IdentityProvider:
         self._creates_roots = creates_roots
         self._roots: dict[tuple[str, str], RootCa] = {}
         self._issued: dict[tuple[str, str], Identity] = {}  # by (mesh, proxy name)
+        self.issue_listeners: list[IssueListener] = []
 
     async def identity(
         self,
@@ -74,6 +80,8 @@ class IdentityProvider:
             rotate_at=certificate.issued_at + lifetime * ROTATE_AFTER_FRACTION,
         )
         self._issued[(mesh, proxy)] = identity
+        for listener in self.issue_listeners:
+            listener(mesh, proxy, identity)
         return identity
 
     async def root(self, mesh: str, backend: str) -> RootCa:

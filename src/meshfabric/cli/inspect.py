@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +24,10 @@ Json = dict[str, Any]
 ORIGIN_LABEL = "kuma.io/origin"
 ZONE_LABEL = "kuma.io/zone"
 _BY_TYPE = "type"
+DATAPLANE_COLUMNS = (
+    *("NAME", "SERVICES", "STATUS", "LAST CONNECTED", "LAST UPDATED", "UPDATES", "ERRORS"),
+    *("KUMA-DP", "ENVOY", "CERT EXPIRY"),
+)
 
 
 class _TypeFallbackGroup(TyperGroup):
@@ -153,11 +158,13 @@ def dataplanes(
     mesh: Annotated[str, typer.Option("--mesh", "-m", help="Their mesh.")] = "default",
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """Each dataplane with its state and its proxy's xDS subscription.
+    """Each dataplane with its state, its proxy's xDS subscription, versions and certificate.
 
     STATUS follows Kuma: Online when the proxy is connected and every inbound ready,
-    Partially degraded when some inbound is not ready, Offline otherwise. -o yaml or
-    -o json prints Kuma's DataplaneOverview of each.
+    Partially degraded when some inbound is not ready, Offline otherwise. KUMA-DP and
+    ENVOY are the versions of the proxy's meshfabric-dp and Envoy, CERT EXPIRY when its
+    mTLS certificate expires (UTC). -o yaml or -o json prints Kuma's DataplaneOverview
+    of each.
 
     \b
     Example:
@@ -167,10 +174,7 @@ def dataplanes(
     if output is not OutputFormat.TABLE:
         print_data(overviews, output)
         return
-    print_table(
-        ["NAME", "SERVICES", "STATUS", "LAST CONNECTED", "LAST UPDATED", "UPDATES", "ERRORS"],
-        [_dataplane_row(overview) for overview in overviews],
-    )
+    print_table(DATAPLANE_COLUMNS, [dataplane_row(overview) for overview in overviews])
 
 
 @app.command(_BY_TYPE, hidden=True)
@@ -239,9 +243,11 @@ def _zone_row(overview: Json) -> list[str]:
     ]
 
 
-def _dataplane_row(overview: Json) -> list[str]:
-    subscriptions = (overview.get("dataplaneInsight") or {}).get("subscriptions") or [{}]
-    latest = subscriptions[-1]
+def dataplane_row(overview: Json) -> list[str]:
+    """A DataplaneOverview as a row of `inspect dataplanes` ("-" for what is not known)."""
+    insight = overview.get("dataplaneInsight") or {}
+    latest = (insight.get("subscriptions") or [{}])[-1]
+    versions = latest.get("version") or {}
     inbounds = ((overview.get("dataplane") or {}).get("networking") or {}).get("inbound") or []
     totals = (latest.get("status") or {}).get("total") or {}
     services = sorted({str((i.get("tags") or {}).get("kuma.io/service", "")) for i in inbounds})
@@ -253,7 +259,18 @@ def _dataplane_row(overview: Json) -> list[str]:
         age((latest.get("status") or {}).get("lastUpdateTime")),
         str(totals.get("responsesAcknowledged", 0)),
         str(totals.get("responsesRejected", 0)),
+        (versions.get("kumaDp") or {}).get("version") or "-",
+        (versions.get("envoy") or {}).get("version") or "-",
+        _moment((insight.get("mTLS") or {}).get("certificateExpirationTime")),
     ]
+
+
+def _moment(timestamp: str | None) -> str:
+    """An RFC 3339 UTC timestamp as "2026-12-01 14:30:00"."""
+    if not timestamp:
+        return "-"
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def dataplane_status(subscription: Json, inbounds: list[Json]) -> str:

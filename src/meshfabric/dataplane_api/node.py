@@ -11,6 +11,7 @@ NAME_KEY = "name"
 PROXY_TYPE_KEY = "proxyType"
 DNS_ADDRESS_KEY = "dnsAddress"
 VIPS_KEY = "vips"
+VERSION_KEY = "version"  # meshfabric-dp's own version
 
 
 def envoy_node_id(mesh: str, name: str) -> str:

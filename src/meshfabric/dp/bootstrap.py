@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meshfabric import __version__
 from meshfabric.dataplane_api.node import (
     MESH_KEY,
     NAME_KEY,
     NO_FEATURES,
     PROXY_TYPE_KEY,
+    VERSION_KEY,
     Features,
     envoy_node_id,
 )
@@ -80,7 +82,12 @@ def bootstrap(params: BootstrapParams) -> dict[str, Any]:
 
 
 def _metadata(params: BootstrapParams) -> dict[str, str]:
-    metadata = {MESH_KEY: params.mesh, NAME_KEY: params.name, PROXY_TYPE_KEY: params.proxy_type}
+    metadata = {
+        MESH_KEY: params.mesh,
+        NAME_KEY: params.name,
+        PROXY_TYPE_KEY: params.proxy_type,
+        VERSION_KEY: __version__,
+    }
     return metadata | params.features.metadata()
 
 

@@ -60,6 +60,7 @@ class XdsComponent:
         self.reconciler = Reconciler(store, self.cache, self.identities, debounce_seconds)
         self.insights = ProxyInsights(store, instance_id)
         self.insights.ack_listeners.append(self.reconciler.delivery.acked)
+        self.identities.issue_listeners.append(self.insights.certificate_issued)
         self.inspector = Inspector(self.reconciler, self.cache, self.identities)
         admission = DataplaneAdmission(store, tokens, self.reconciler, self.insights)
         self._discovery = AggregatedDiscovery(self.cache, admission, self.insights)

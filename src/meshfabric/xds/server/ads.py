@@ -50,6 +50,7 @@ class Admitted:
     features: Features = NO_FEATURES  # what the proxy's host offers beyond the basics
     token: str = ""
     claims: Mapping[str, Any] = field(default_factory=dict)
+    version: dict[str, Any] = field(default_factory=dict)  # what the proxy runs, Kuma's shape
 
 
 # Ends a stream with the refusal's status and reason; safe to call more than once.
