@@ -8,6 +8,10 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = sorted([REPO / "README.md", REPO / "COLLECTION.md", *(REPO / "docs").glob("*.md")])
@@ -54,3 +58,17 @@ def command_lines(program: str) -> Iterator[tuple[str, list[str]]]:
                     words = words[:index]
                     break
             yield block.where, words
+
+
+def parse_command_line(app: typer.Typer, words: list[str]) -> dict[str, Any]:
+    """The options of `words` (a subcommand and its arguments) as the program parses them,
+    without running it: unknown options, bad values, missing required options and missing
+    files fail here as they would at start (a UsageError naming the option)."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, TyperGroup)
+    name, *rest = words
+    with group.make_context("program", [name]) as context:
+        command = group.get_command(context, name)
+        assert command is not None, f"no command {name}"
+        with command.make_context(name, rest, parent=context) as parsed:
+            return dict(parsed.params)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from ipaddress import IPv4Network
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from meshfabric_zones import ConfigError, Zone, parse_zones
 from meshfabric_zones.errors import config_error_from
@@ -41,8 +41,18 @@ class KubernetesSettings(BaseModel):
     global_kds_address: str | None = Field(default=None, pattern=r"^grpcs?://[^/]+:\d+$")
     ingress_source_cidrs: dict[str, list[IPv4Network]] | None = None
     ingress_replicas: int = Field(default=2, ge=1, le=10)
-    egress_replicas: int = Field(default=2, ge=1, le=10)
+    # Read so that a stack setting it is told why nothing happens, rather than ignored.
+    egress_replicas: int | None = None
     namespace: str = Field(default="meshfabric-system", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+    @field_validator("egress_replicas")
+    @classmethod
+    def _no_egress_yet(cls, value: int | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "meshfabric-dp has no egress mode yet, so this program deploys no zone "
+                "egress; remove the key (it returns with ZoneEgress)"
+            )
 
     def ingress_source_strings(self) -> dict[str, list[str]]:
         """`ingress_source_cidrs` as plain strings, the form Kubernetes takes."""

@@ -101,7 +101,6 @@ def build(config: KubernetesConfig, inputs: ClusterInputs) -> dict[str, pulumi.I
                 zone_token=pulumi.Output.secret(inputs.of_zone("zone_tokens", zone.name)),
                 ingress_sources=inputs.of_zone("ingress_source_cidrs", zone.name),
                 ingress_replicas=settings.ingress_replicas,
-                egress_replicas=settings.egress_replicas,
             ),
             pulumi.ResourceOptions(providers=[provider]),
         )

@@ -1,4 +1,7 @@
-"""Everything one kubernetes zone runs: control plane, ZoneIngress, ZoneEgress."""
+"""Everything one kubernetes zone runs: its control plane and its ZoneIngress.
+
+No ZoneEgress yet: meshfabric-dp has no egress mode, so there is nothing to run.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ import pulumi_kubernetes as k8s
 XDS_PORT = 5678
 REST_API_PORT = 5681
 INGRESS_PORT = 10001
-EGRESS_PORT = 10002
+INGRESS_MESH = "default"  # an ingress serves the one mesh its dataplane token is of
 
 CONFIG_DIR = "/etc/meshfabric"
 TOKEN_DIR = "/var/run/secrets/meshfabric"
-ADVERTISED_DIR = "/var/run/meshfabric/advertised"
+# The Secret an operator creates once the zone control plane runs (docs/pulumi.md): the
+# ingress's dataplane token and the CA of the control plane's xDS certificate.
+INGRESS_SECRET = "zone-ingress"
+ADVERTISED_CONFIG_MAP = "zone-ingress-advertised"
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class ZoneDeploymentArgs:
     - kds_address: the global control plane's KDS address (`grpcs://host:5685`).
     - zone_token: the token the zone presents to the global control plane.
     - ingress_sources: the CIDRs allowed through the ingress's load balancer.
-    - ingress_replicas, egress_replicas: how many proxies of each kind.
+    - ingress_replicas: how many ingress proxies.
     """
 
     zone: str
@@ -40,7 +46,6 @@ class ZoneDeploymentArgs:
     zone_token: pulumi.Input[str]
     ingress_sources: pulumi.Input[Sequence[str]]
     ingress_replicas: int
-    egress_replicas: int
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Workload:
     memory: str
     memory_limit: str
     mounts: tuple[Mount, ...]
+    env: tuple[k8s.core.v1.EnvVarArgs, ...] = ()  # Kubernetes expands $(NAME) in `command`
 
 
 def labels(zone: str, component: str) -> dict[str, str]:
@@ -86,15 +92,53 @@ def load_balancer_address(service: k8s.core.v1.Service) -> pulumi.Output[str]:
     return service.status.apply(first_address)
 
 
+def control_plane_service(namespace: str) -> str:
+    """The DNS name of the control plane's Service inside the cluster."""
+    return f"control-plane.{namespace}.svc"
+
+
+def ingress_command(namespace: str) -> list[str]:
+    """How each ingress pod runs meshfabric-dp; $(POD_NAME), $(POD_IP) and
+    $(ADVERTISED_ADDRESS) are the pod's environment (see `ingress_env`)."""
+    return [
+        "meshfabric-dp", "run", "--proxy-type", "ingress",
+        "--name", "$(POD_NAME)", "--mesh", INGRESS_MESH,
+        "--address", "$(POD_IP)", "--ingress-port", str(INGRESS_PORT),
+        "--advertised-address", "$(ADVERTISED_ADDRESS)",
+        "--cp-address", f"grpcs://{control_plane_service(namespace)}:{XDS_PORT}",
+        "--ca-cert-file", f"{TOKEN_DIR}/xds-ca.crt",
+        "--dataplane-token-file", f"{TOKEN_DIR}/token",
+    ]  # fmt: skip
+
+
+def ingress_env() -> tuple[k8s.core.v1.EnvVarArgs, ...]:
+    def field(name: str, path: str) -> k8s.core.v1.EnvVarArgs:
+        source = k8s.core.v1.ObjectFieldSelectorArgs(field_path=path)
+        return k8s.core.v1.EnvVarArgs(
+            name=name, value_from=k8s.core.v1.EnvVarSourceArgs(field_ref=source)
+        )
+
+    advertised = k8s.core.v1.ConfigMapKeySelectorArgs(name=ADVERTISED_CONFIG_MAP, key="address")
+    return (
+        field("POD_NAME", "metadata.name"),
+        field("POD_IP", "status.podIP"),
+        k8s.core.v1.EnvVarArgs(
+            name="ADVERTISED_ADDRESS",
+            value_from=k8s.core.v1.EnvVarSourceArgs(config_map_key_ref=advertised),
+        ),
+    )
+
+
 class ZoneDeployment(pulumi.ComponentResource):
-    """A zone's control plane, ZoneIngress behind a LoadBalancer, and ZoneEgress.
+    """A zone's control plane and its ZoneIngress behind a LoadBalancer.
 
     The ingress's advertised address (what other zones dial) is the address
-    its LoadBalancer service receives. Pulumi only reports that address once
-    the service has ready pods behind it, so the ingress cannot wait for it at
-    start: it starts without it, and the address arrives afterwards in the
-    optional ConfigMap `zone-ingress-advertised`, which the kubelet projects
-    into the running pods as the file `advertised_address_file` names.
+    its LoadBalancer service receives, which meshfabric-dp needs at start.
+    Pulumi reports that address once the service has endpoints; the service
+    publishes its pods before they are ready, so the address comes before the
+    ingress starts. It reaches the pods through the ConfigMap
+    `zone-ingress-advertised` as $(ADVERTISED_ADDRESS): until Pulumi has written
+    it, the kubelet holds the container back and retries.
     """
 
     advertised_address: pulumi.Output[str]
@@ -111,7 +155,7 @@ class ZoneDeployment(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._namespace = namespace.metadata.name
-        control_plane_address = f"control-plane.{args.namespace}.svc:{XDS_PORT}"
+        control_plane_host = control_plane_service(args.namespace)
 
         k8s.core.v1.Secret(
             f"{name}-zone-token",
@@ -130,7 +174,8 @@ class ZoneDeployment(pulumi.ComponentResource):
                         "token_file": f"{TOKEN_DIR}/token",
                     },
                     "api": {"port": REST_API_PORT},
-                    "xds": {"port": XDS_PORT},
+                    # The name the ingress dials, so that its TLS check passes.
+                    "xds": {"port": XDS_PORT, "tls_extra_sans": [control_plane_host]},
                 }
             ),
         )
@@ -152,60 +197,31 @@ class ZoneDeployment(pulumi.ComponentResource):
             service_type="ClusterIP",
         )
 
-        self._config_map(
-            "zone-ingress",
-            {
-                "type": "zone_ingress",
-                "zone": args.zone,
-                "control_plane": control_plane_address,
-                "listen_port": INGRESS_PORT,
-                "advertised_port": INGRESS_PORT,
-                "advertised_address_file": f"{ADVERTISED_DIR}/address",
-            },
-        )
         ingress = self._workload(
-            self._proxy(
+            Workload(
                 "zone-ingress",
                 args.ingress_replicas,
+                ingress_command(args.namespace),
+                {"proxy": INGRESS_PORT},
                 INGRESS_PORT,
-                Mount("zone-ingress-advertised", ADVERTISED_DIR, optional=True),
+                cpu="100m",
+                memory="128Mi",
+                memory_limit="256Mi",
+                # Optional: the pod gets its address (and so the load balancer its
+                # endpoints) before the operator has created the Secret.
+                mounts=(Mount(INGRESS_SECRET, TOKEN_DIR, kind="secret", optional=True),),
+                env=ingress_env(),
             ),
             service_type="LoadBalancer",
         )
         self.advertised_address = load_balancer_address(ingress)
         k8s.core.v1.ConfigMap(
             f"{name}-zone-ingress-advertised",
-            metadata=self._metadata("zone-ingress-advertised", "zone-ingress"),
+            metadata=self._metadata(ADVERTISED_CONFIG_MAP, "zone-ingress"),
             data={"address": self.advertised_address},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._workload(
-            self._proxy("zone-egress", args.egress_replicas, EGRESS_PORT), service_type="ClusterIP"
-        )
-        self._config_map(
-            "zone-egress",
-            {
-                "type": "zone_egress",
-                "zone": args.zone,
-                "control_plane": control_plane_address,
-                "listen_port": EGRESS_PORT,
-            },
-        )
         self.register_outputs({"advertised_address": self.advertised_address})
-
-    @staticmethod
-    def _proxy(component: str, replicas: int, port: int, *extra: Mount) -> Workload:
-        return Workload(
-            component,
-            replicas,
-            ["meshfabric-dp", "run", "--config", f"{CONFIG_DIR}/{component}.yaml"],
-            {"proxy": port},
-            port,
-            cpu="100m",
-            memory="128Mi",
-            memory_limit="256Mi",
-            mounts=(Mount(component, CONFIG_DIR), *extra),
-        )
 
     def _metadata(
         self, object_name: pulumi.Input[str], component: str, namespaced: bool = True
@@ -276,6 +292,7 @@ class ZoneDeployment(pulumi.ComponentResource):
                     for port_name, port in workload.ports.items()
                 ],
                 load_balancer_source_ranges=self._args.ingress_sources if is_ingress else None,
+                publish_not_ready_addresses=True if is_ingress else None,
             ),
             opts=child,
         )
@@ -287,6 +304,7 @@ class ZoneDeployment(pulumi.ComponentResource):
             name=component,
             image=self._args.image,
             command=workload.command,
+            env=list(workload.env) or None,
             ports=[
                 k8s.core.v1.ContainerPortArgs(name=name, container_port=port)
                 for name, port in workload.ports.items()

@@ -6,17 +6,21 @@ No Pulumi engine, cluster or cloud can run here, so the clusters are mocked
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 from conftest import MeshMocks, run_program, three_zone_config
 
 from meshfabric.cp import config as cp_config
 from meshfabric.cp.config import Mode
+from meshfabric.dp.cli import ProxyType
+from meshfabric.dp.cli import app as dataplane
 from meshfabric_k8s.config import parse_kubernetes_config
 from meshfabric_k8s.program import build, cluster_inputs
+from tests.support.docs import parse_command_line
 
 AWS_STACK = "acme/meshfabric-aws/prod"
 KUBERNETES_ZONES = ("eu-west-1", "ap-south-1")
@@ -85,7 +89,9 @@ def test_every_kubernetes_resource_is_on_its_zones_provider(mocks: MeshMocks) ->
     assert not [r for r in resources if r.name.startswith("us-")]
 
 
-def test_each_zone_runs_control_plane_ingress_and_egress(mocks: MeshMocks) -> None:
+def test_each_zone_runs_a_control_plane_and_an_ingress_but_no_egress_yet(
+    mocks: MeshMocks,
+) -> None:
     _deploy(mocks)
     for zone in KUBERNETES_ZONES:
         deployments = {
@@ -93,7 +99,7 @@ def test_each_zone_runs_control_plane_ingress_and_egress(mocks: MeshMocks) -> No
             for r in mocks.of_type("kubernetes:apps/v1:Deployment")
             if r.name.startswith(zone)
         }
-        assert sorted(deployments) == ["control-plane", "zone-egress", "zone-ingress"]
+        assert sorted(deployments) == ["control-plane", "zone-ingress"]
         assert deployments["zone-ingress"]["replicas"] == 2
         for spec in deployments.values():
             (container,) = spec["template"]["spec"]["containers"]
@@ -106,7 +112,7 @@ def test_each_zone_runs_control_plane_ingress_and_egress(mocks: MeshMocks) -> No
 def test_disruption_budgets_select_their_deployments(mocks: MeshMocks) -> None:
     _deploy(mocks)
     for zone in KUBERNETES_ZONES:
-        for component in ("control-plane", "zone-ingress", "zone-egress"):
+        for component in ("control-plane", "zone-ingress"):
             budget = _one(mocks, "policy/v1:PodDisruptionBudget", f"{zone}-{component}")["spec"]
             deployment = _one(mocks, "apps/v1:Deployment", f"{zone}-{component}")["spec"]
             assert budget["maxUnavailable"] == 1
@@ -126,20 +132,57 @@ def test_ingress_load_balancer_address_becomes_the_advertised_address(mocks: Mes
         assert outputs["ingress_addresses"][zone] == address
         advertised = _one(mocks, "core/v1:ConfigMap", f"{zone}-zone-ingress-advertised")
         assert advertised["data"] == {"address": address}
-        ingress = json.loads(
-            _one(mocks, "core/v1:ConfigMap", f"{zone}-zone-ingress")["data"]["zone-ingress.yaml"]
-        )
-        assert ingress["advertised_port"] == 10001
-        mounted = _one(mocks, "apps/v1:Deployment", f"{zone}-zone-ingress")["spec"]["template"]
-        volumes = {v["name"]: v for v in mounted["spec"]["volumes"]}
-        assert volumes["zone-ingress-advertised"]["configMap"]["optional"] is True
-        assert ingress["advertised_address_file"].startswith(
-            next(
-                m["mountPath"]
-                for m in mounted["spec"]["containers"][0]["volumeMounts"]
-                if m["name"] == "zone-ingress-advertised"
-            )
-        )
+        # Published before the pods are ready: the address must not wait for the ingress.
+        assert service["publishNotReadyAddresses"] is True
+        (container,) = _ingress_pod(mocks, zone)["containers"]
+        env = {variable["name"]: variable["valueFrom"] for variable in container["env"]}
+        assert env["ADVERTISED_ADDRESS"] == {
+            "configMapKeyRef": {"name": "zone-ingress-advertised", "key": "address"}
+        }
+        assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+        assert env["POD_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+
+
+def _ingress_pod(mocks: MeshMocks, zone: str) -> Any:
+    return _one(mocks, "apps/v1:Deployment", f"{zone}-zone-ingress")["spec"]["template"]["spec"]
+
+
+def _expanded(words: list[str], env: dict[str, str]) -> list[str]:
+    """`words` with $(NAME) replaced as Kubernetes does with a container's environment."""
+    return [re.sub(r"\$\((\w+)\)", lambda found: env[found.group(1)], word) for word in words]
+
+
+def test_the_ingress_container_runs_meshfabric_dp_with_options_it_has(
+    mocks: MeshMocks, tmp_path: Path
+) -> None:
+    _deploy(mocks)
+    for zone in KUBERNETES_ZONES:
+        pod = _ingress_pod(mocks, zone)
+        (container,) = pod["containers"]
+        [secret] = [v for v in pod["volumes"] if "secret" in v]
+        [mount] = [m for m in container["volumeMounts"] if m["name"] == secret["name"]]
+        # The Secret's keys, where the kubelet would put them.
+        (tmp_path / "token").write_text("a dataplane token")
+        (tmp_path / "xds-ca.crt").write_text("a CA")
+        env = {"POD_NAME": "zone-ingress-7d9", "POD_IP": "10.1.2.3", "ADVERTISED_ADDRESS": "lb"}
+        words = [w.replace(mount["mountPath"], str(tmp_path)) for w in container["command"]]
+        program, *arguments = _expanded(words, env)
+        assert program == "meshfabric-dp"
+        # Parsed by the real meshfabric-dp: an option it lacks or a bad value fails here.
+        options = parse_command_line(dataplane, arguments)
+        assert options["proxy_type"] is ProxyType.INGRESS
+        assert (options["name"], options["mesh"]) == ("zone-ingress-7d9", "default")
+        assert (options["address"], options["ingress_port"]) == ("10.1.2.3", 10001)
+        assert options["advertised_address"] == "lb"
+        assert options["cp_address"] == "grpcs://control-plane.meshfabric-system.svc:5678"
+        assert options["dataplane_token_file"] == tmp_path / "token"
+        assert options["ca_cert_file"] == tmp_path / "xds-ca.crt"
+        assert secret["secret"]["secretName"] == "zone-ingress"
+
+
+def test_a_command_line_with_an_option_meshfabric_dp_lacks_is_refused() -> None:
+    with pytest.raises(Exception, match="No such option: --config"):
+        parse_command_line(dataplane, ["run", "--config", "/etc/meshfabric/zone-ingress.yaml"])
 
 
 def test_zone_token_and_global_address_reach_the_control_plane(
@@ -163,6 +206,7 @@ def test_zone_token_and_global_address_reach_the_control_plane(
         assert settings.zone.name == zone
         assert settings.zone.global_address == "grpcs://3.90.0.10:5685"
         assert str(settings.zone.token_file) == "/var/run/secrets/meshfabric/token"
+        assert settings.xds.tls_extra_sans == ["control-plane.meshfabric-system.svc"]
         pod = _one(mocks, "apps/v1:Deployment", f"{zone}-control-plane")["spec"]["template"]
         volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
         assert volumes["zone-token"]["secret"]["secretName"] == "zone-token"
