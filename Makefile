@@ -32,11 +32,14 @@ lint: $(STAMP)
 # modules named __main__). The collection's plugins more loosely: Ansible ships no types and
 # they import one another as ansible_collections.meshfabric.mesh.*, which only exists in the
 # copy scripts/ansible-test.sh makes, so what comes from there is Any.
+# src/ strictly; the Pulumi programs, the collection's plugins, and the toy policy package
+# the tests add to a control plane (it must keep up with the policy API) as well.
 typecheck: $(STAMP)
 	$(BIN)/mypy
 	MYPYPATH=pulumi:pulumi/aws:pulumi/kubernetes $(BIN)/mypy \
 		pulumi/meshfabric_zones pulumi/aws/meshfabric_aws pulumi/kubernetes/meshfabric_k8s
 	$(BIN)/mypy --explicit-package-bases --allow-subclassing-any --no-warn-return-any plugins
+	$(BIN)/mypy --explicit-package-bases tests/support/toy_policy
 
 # The Python modules generated from each .proto file, written beside it.
 PROTOS := $(shell find src -name '*.proto')

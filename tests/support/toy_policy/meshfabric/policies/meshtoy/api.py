@@ -12,10 +12,12 @@ class Conf(Strict):
     bufferLimitBytes: int = Field(ge=1024)
 
 
+Spec = OutboundPolicySpec[Conf]
+
 TYPE = policy_type(
     name="MeshToy",
     plural="meshtoys",
     short_name="mtoy",
-    schema=OutboundPolicySpec[Conf],
+    schema=Spec,
     semantic_checks=(TargetRefRules(top=("Mesh",), to=("Mesh", "MeshService")),),
 )
