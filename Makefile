@@ -31,9 +31,8 @@ lint: $(STAMP)
 # path as Pulumi runs it (their thin __main__.py files are left out: mypy would see two
 # modules named __main__). The collection's plugins more loosely: Ansible ships no types and
 # they import one another as ansible_collections.meshfabric.mesh.*, which only exists in the
-# copy scripts/ansible-test.sh makes, so what comes from there is Any.
-# src/ strictly; the Pulumi programs, the collection's plugins, and the toy policy package
-# the tests add to a control plane (it must keep up with the policy API) as well.
+# copy scripts/ansible-test.sh makes, so what comes from there is Any. The toy policy package
+# the tests load into a control plane strictly too: it must keep up with the policy API.
 typecheck: $(STAMP)
 	$(BIN)/mypy
 	MYPYPATH=pulumi:pulumi/aws:pulumi/kubernetes $(BIN)/mypy \
