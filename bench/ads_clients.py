@@ -2,14 +2,18 @@
 (subscribe to clusters and listeners, then to the endpoints, routes and secrets they name,
 ACK every response). Run as a child process so the control plane's memory is its own.
 
-    python -m bench.ads_clients TARGET TOKEN NODE_ID...
+    python -m bench.ads_clients [--print-acks] TARGET TOKEN NODE_ID...
+
+With --print-acks each ACK is printed as `NODE_ID MONOTONIC_SECONDS`: when the control plane
+is another process, the clients are the ones who know when a proxy took a new config.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
@@ -60,7 +64,16 @@ def _named(response: DeltaDiscoveryResponse) -> dict[str, set[str]]:
     return wanted
 
 
-async def run_client(channel: grpc.aio.Channel, token: str, node_id: str) -> None:
+def print_ack(node_id: str) -> None:
+    print(f"{node_id} {time.monotonic():.6f}", flush=True)
+
+
+async def run_client(
+    channel: grpc.aio.Channel,
+    token: str,
+    node_id: str,
+    on_ack: Callable[[str], None] | None = None,
+) -> None:
     stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
     outgoing: asyncio.Queue[DeltaDiscoveryRequest] = asyncio.Queue()
     mesh, _, name = node_id.partition(".")
@@ -90,17 +103,28 @@ async def run_client(channel: grpc.aio.Channel, token: str, node_id: str) -> Non
         outgoing.put_nowait(
             DeltaDiscoveryRequest(type_url=response.type_url, response_nonce=response.nonce)
         )
+        if on_ack is not None:
+            on_ack(node_id)
 
 
-async def main(target: str, token: str, node_ids: list[str]) -> None:
+async def main(
+    target: str, token: str, node_ids: list[str], on_ack: Callable[[str], None] | None = None
+) -> None:
     # One connection per 50 proxies: real proxies each have their own, and HTTP/2 servers
     # cap the streams one connection may carry.
     channels = [grpc.aio.insecure_channel(target) for _ in range(len(node_ids) // 50 + 1)]
     await asyncio.gather(
-        *(run_client(channels[i % len(channels)], token, node) for i, node in enumerate(node_ids)),
+        *(
+            run_client(channels[i % len(channels)], token, node, on_ack)
+            for i, node in enumerate(node_ids)
+        ),
         return_exceptions=True,
     )
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
+    arguments = sys.argv[1:]
+    report = print_ack if arguments[:1] == ["--print-acks"] else None
+    if report is not None:
+        arguments = arguments[1:]
+    asyncio.run(main(arguments[0], arguments[1], arguments[2:], report))

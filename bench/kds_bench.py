@@ -1,0 +1,326 @@
+"""KDS benchmark: a global control plane and zones, each a real meshfabric-cp process on SQLite.
+
+Prints, from one run:
+1. a MeshTimeout written at global until every simulated proxy of both zones has ACKed the
+   new config, beside one written in zone A until every proxy of zone A has (the cost of the
+   KDS hop); p50/p99 over every proxy and round, from the write's HTTP answer to the proxy's
+   last ACK of the push (the clients report their ACK times; a push is over when no proxy
+   has ACKed anything for QUIET seconds);
+2. a zone's initial sync of N MeshTimeouts written at global before the zone starts, until
+   the zone's API lists them all (polled every 50 ms);
+3. global's RSS per connected zone and per synced resource.
+
+    python -m bench.kds_bench --proxies 500 --sync-resources 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from bench.header import print_header
+from bench.mesh_load import MESH, client_dataplane, service_dataplane
+from bench.xds_bench import percentile
+from meshfabric.resources import Resource
+from tests.support.control_plane import ControlPlane
+from tests.support.net import free_port, wait_until
+
+QUIET = 0.5  # seconds without any ACK that end a push
+SERVICES = 5  # each zone's services; every proxy reaches all of them
+SYNCED = {"bench": "sync"}  # the label of the resources a new zone syncs
+MESH_DOCUMENT = {
+    "type": "Mesh",
+    "name": MESH,
+    "mtls": {"enabledBackend": "ca-1", "backends": [{"name": "ca-1", "type": "builtin"}]},
+}
+
+
+@dataclass
+class Figures:
+    remote: list[float] = field(default_factory=list)
+    in_zone: list[float] = field(default_factory=list)
+    sync_from_start: float = 0.0
+    sync_from_api: float = 0.0
+    rss_per_zone: float = 0.0
+    rss_per_resource: float = 0.0
+
+
+class AckLog:
+    """The last ACK time of each proxy, read from the simulated clients' output."""
+
+    def __init__(self) -> None:
+        self.acked: dict[str, float] = {}
+
+    def follow(self, zone: str, output: IO[str]) -> None:
+        def read() -> None:
+            for line in output:
+                node, _, at = line.partition(" ")
+                self.acked[f"{zone}/{node}"] = float(at)
+
+        threading.Thread(target=read, daemon=True).start()
+
+    def push(self, nodes: list[str], write: Callable[[], None]) -> list[float]:
+        """Seconds from `write()`'s answer to each node's last ACK of the push it causes."""
+        self.acked.clear()
+        write()
+        answered = time.monotonic()
+        wait_until(lambda: all(n in self.acked for n in nodes), 60, "every proxy to ACK")
+        while time.monotonic() - max(self.acked.values()) < QUIET:
+            time.sleep(0.05)
+        return [self.acked[n] - answered for n in nodes]
+
+
+class Federation:
+    """Global and its zones; everything started here is ended by its PID in `close()`."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.kds_port = free_port()
+        self.global_cp = ControlPlane(
+            work / "global", {}, "--mode", "global", "--kds-port", str(self.kds_port)
+        )
+        self.zones: dict[str, ControlPlane] = {}
+        self.clients: list[subprocess.Popen[str]] = []
+
+    def start_global(self) -> None:
+        self.global_cp.start()
+        with self.global_cp.client() as client:
+            checked(client.put(f"/meshes/{MESH}", json=MESH_DOCUMENT))
+
+    def _start(self, name: str, *args: str) -> ControlPlane:
+        return ControlPlane(self.work / name, {}, *args).start()
+
+    def start_zone(self, zone: str) -> ControlPlane:
+        with self.global_cp.client() as client:
+            issued = client.post("/tokens/zone", json={"zone": zone, "validFor": "24h"})
+            checked(issued)
+        token = self.work / f"{zone}.token"
+        token.write_text(issued.text)
+        self.zones[zone] = self._start(
+            zone,
+            "--mode", "zone", "--zone", zone,
+            "--global-address", f"grpcs://127.0.0.1:{self.kds_port}",
+            "--zone-token-file", str(token),
+            "--global-ca-file", str(self.global_cp.data_dir / "kds-ca.crt"),
+            "--xds-unix-socket", str(self.xds_socket(zone)),
+        )  # fmt: skip
+        return self.zones[zone]
+
+    def xds_socket(self, zone: str) -> Path:
+        return self.work / f"{zone}-xds.sock"
+
+    def stop_zone(self, zone: str) -> None:
+        self.zones.pop(zone).stop()
+
+    def start_clients(self, zone: str, nodes: list[str], acks: AckLog) -> None:
+        with self.zones[zone].client() as client:
+            issued = client.post("/tokens/dataplane", json={"mesh": MESH})
+            checked(issued)
+        command = [sys.executable, "-m", "bench.ads_clients", "--print-acks"]
+        target = f"unix:{self.xds_socket(zone)}"
+        process = subprocess.Popen(
+            [*command, target, issued.text.strip(), *nodes], stdout=subprocess.PIPE, text=True
+        )
+        self.clients.append(process)
+        assert process.stdout is not None
+        acks.follow(zone, process.stdout)
+
+    def close(self) -> None:
+        for process in self.clients:
+            process.terminate()
+            process.wait()
+        for zone in list(self.zones):
+            self.stop_zone(zone)
+        self.global_cp.stop()
+
+
+def checked(answer: httpx.Response) -> httpx.Response:
+    if answer.is_error:
+        raise RuntimeError(f"{answer.request.method} {answer.request.url}: {answer.text}")
+    return answer
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def global_rss(federation: Federation) -> int:
+    assert federation.global_cp.process is not None
+    return rss_bytes(federation.global_cp.process.pid)
+
+
+def document(resource: Resource) -> dict[str, Any]:
+    return {"type": resource.type, "mesh": resource.mesh, "name": resource.name, **resource.spec}
+
+
+def path(kind: str, name: str) -> str:
+    return f"/meshes/{MESH}/{kind}/{name}"
+
+
+def mesh_timeout(name: str, default: dict[str, Any]) -> dict[str, Any]:
+    """A policy every proxy gets: each proxy's whole config is regenerated."""
+    to = [{"targetRef": {"kind": "Mesh"}, "default": default}]
+    spec = {"targetRef": {"kind": "Mesh"}, "to": to}
+    return {"type": "MeshTimeout", "mesh": MESH, "name": name, "spec": spec}
+
+
+def put_all(cp: ControlPlane, documents: list[tuple[str, dict[str, Any]]]) -> None:
+    with cp.client() as client, ThreadPoolExecutor(4) as pool:
+        for answer in pool.map(lambda item: client.put(item[0], json=item[1]), documents):
+            checked(answer)
+
+
+def load_zone(federation: Federation, zone: str, proxies: int, acks: AckLog) -> list[str]:
+    """The zone's services and proxies, with simulated clients for the proxies; their keys."""
+    dataplanes = [service_dataplane(i) for i in range(SERVICES)]
+    dataplanes += [client_dataplane(i, SERVICES) for i in range(proxies)]
+    put_all(
+        federation.zones[zone],
+        [(path("dataplanes", d.name), {**document(d), "name": d.name}) for d in dataplanes],
+    )
+    nodes = [f"{MESH}.client-{i}" for i in range(proxies)]
+    federation.start_clients(zone, nodes, acks)
+    return [f"{zone}/{node}" for node in nodes]
+
+
+def listed(cp: ControlPlane, kind: str, labels: dict[str, str] | None = None) -> int:
+    params: dict[str, str | int] = {"size": 1}
+    params.update({f"filter[labels.{key}]": value for key, value in (labels or {}).items()})
+    with cp.client() as client:
+        total: int = checked(client.get(f"/meshes/{MESH}/{kind}", params=params)).json()["total"]
+        return total
+
+
+def _has_mesh(cp: ControlPlane) -> bool:
+    with cp.client() as client:
+        return client.get(f"/meshes/{MESH}").status_code == 200
+
+
+def bench_latency(args: argparse.Namespace, federation: Federation, figures: Figures) -> None:
+    before = global_rss(federation)
+    for zone in ("zone-a", "zone-b"):
+        federation.start_zone(zone)
+    for zone in ("zone-a", "zone-b"):
+        wait_until(partial(_has_mesh, federation.zones[zone]), 30, f"{zone} to sync the mesh")
+    time.sleep(2)  # let global settle after the zones' first sync
+    figures.rss_per_zone = (global_rss(federation) - before) / 2
+    acks = AckLog()
+    zone_a = load_zone(federation, "zone-a", args.proxies, acks)
+    zone_b = load_zone(federation, "zone-b", args.proxies, acks)
+    everyone = zone_a + zone_b
+    wait_until(lambda: all(n in acks.acked for n in everyone), 300, "every proxy to connect")
+    for round_ in range(args.rounds):
+        # Different fields: the two policies merge, so each write changes every proxy's config.
+        seconds = f"{round_ + 1}s"
+        at_global = {"http": {"requestTimeout": seconds}}
+        write = partial(write_policy, federation.global_cp, "bench-global", at_global)
+        figures.remote += acks.push(everyone, write)
+        in_zone = {"connectionTimeout": seconds}
+        write = partial(write_policy, federation.zones["zone-a"], "bench-zone", in_zone)
+        figures.in_zone += acks.push(zone_a, write)
+
+
+def write_policy(cp: ControlPlane, name: str, default: dict[str, Any]) -> None:
+    with cp.client() as client:
+        checked(client.put(path("meshtimeouts", name), json=mesh_timeout(name, default)))
+
+
+def bench_sync(args: argparse.Namespace, federation: Federation, figures: Figures) -> None:
+    for name in list(federation.zones):
+        federation.stop_zone(name)
+    time.sleep(1)
+    before = global_rss(federation)
+    put_all(
+        federation.global_cp,
+        [
+            (
+                path("meshtimeouts", f"sync-{i}"),
+                {**mesh_timeout(f"sync-{i}", {"idleTimeout": f"{i % 60 + 1}s"}), "labels": SYNCED},
+            )
+            for i in range(args.sync_resources)
+        ],
+    )
+    started = time.monotonic()
+    zone = federation.start_zone("zone-c")
+    answering = time.monotonic()
+    synced = _when_listed(zone, args.sync_resources)
+    figures.sync_from_start = synced - started
+    figures.sync_from_api = synced - answering
+    time.sleep(1)
+    figures.rss_per_resource = (global_rss(federation) - before) / args.sync_resources
+
+
+def _when_listed(zone: ControlPlane, expected: int) -> float:
+    """When the zone's API first lists `expected` MeshTimeouts (polled every 50 ms)."""
+    deadline = time.monotonic() + 300
+    while listed(zone, "meshtimeouts", SYNCED) < expected:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the zone did not sync {expected} MeshTimeouts in 300 s")
+        time.sleep(0.05)
+    return time.monotonic()
+
+
+def report(args: argparse.Namespace, figures: Figures) -> None:
+    print(
+        f"global + 2 zones, {args.proxies} simulated ADS clients per zone, {SERVICES} services"
+        f" per zone; {args.rounds} rounds of a MeshTimeout written at global (ACK by every"
+        " proxy of both zones) and in zone A (ACK by every proxy of zone A)"
+    )
+    for q in (0.5, 0.99):
+        remote = percentile(figures.remote, q) * 1e3
+        in_zone = percentile(figures.in_zone, q) * 1e3
+        print(
+            f"write-to-ACK p{round(q * 100):<2} (ms):  written at global {remote:8.1f}"
+            f"   written in zone A {in_zone:8.1f}"
+        )
+    target = percentile(figures.in_zone, 0.99) * 1e3 + 100
+    print(f"  target: at-global p99 <= in-zone p99 + 100 ms = {target:.1f} ms")
+    print(
+        f"initial sync of {args.sync_resources} MeshTimeouts: {figures.sync_from_api:.2f} s"
+        f" from the zone's API answering ({figures.sync_from_start:.2f} s from its process"
+        " start); target: 10,000 under 5 s"
+    )
+    print(f"global RSS per connected zone (KiB):  {figures.rss_per_zone / 1024:10.1f}")
+    print(f"global RSS per synced resource (KiB): {figures.rss_per_resource / 1024:10.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--proxies", type=int, default=200, help="simulated proxies per zone")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--sync-resources", type=int, default=2000, help="MeshTimeouts a new zone syncs"
+    )
+    args = parser.parse_args()
+    print_header()
+    figures = Figures()
+    with tempfile.TemporaryDirectory(prefix="kds-bench-") as directory:
+        federation = Federation(Path(directory))
+        try:
+            federation.start_global()
+            bench_latency(args, federation, figures)
+            bench_sync(args, federation, figures)
+        finally:
+            federation.close()
+    report(args, figures)
+
+
+if __name__ == "__main__":
+    main()
