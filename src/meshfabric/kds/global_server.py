@@ -77,6 +77,9 @@ class GlobalKds:
         self._instance_id = instance_id
         self._max_message_bytes = max_message_bytes
         self._server: grpc.aio.Server | None = None
+        # A zone's streams connect and disconnect concurrently: each insight change is a
+        # read-modify-write that must not lose another's.
+        self._insight_writes = asyncio.Lock()
         self.port = 0
 
     async def start(self, listen: KdsListen) -> None:
@@ -130,7 +133,9 @@ class GlobalKds:
                 yield response
         finally:
             log.info("zone disconnected", extra={"zone": zone})
-            await self._disconnected(zone, subscription)
+            # The stream's task may be cancelled as it ends (a refused token aborts it): the
+            # zone must still be recorded offline.
+            await asyncio.shield(self._disconnected(zone, subscription))
 
     async def _receive(
         self, zone: str, responses: AsyncIterator[DeltaDiscoveryResponse]
@@ -232,10 +237,11 @@ class GlobalKds:
         self, zone: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
     ) -> None:
         key = ResourceKey("ZoneInsight", "", zone)
-        current = await self._store.get(key)
-        subscriptions = list((current.spec if current else {}).get("subscriptions") or [])
-        kept = change(subscriptions)[-_KEPT_SUBSCRIPTIONS:]
-        await self._store.put(Resource("ZoneInsight", "", zone, {"subscriptions": kept}))
+        async with self._insight_writes:
+            current = await self._store.get(key)
+            subscriptions = list((current.spec if current else {}).get("subscriptions") or [])
+            kept = change(subscriptions)[-_KEPT_SUBSCRIPTIONS:]
+            await self._store.put(Resource("ZoneInsight", "", zone, {"subscriptions": kept}))
 
 
 def _now() -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,9 +178,17 @@ KONG_AIR_RETRY = next(
 )
 
 
+@pytest.fixture
+def work() -> Iterator[Path]:
+    """A short directory for the proxies: an Envoy admin socket's path must stay under the
+    108 bytes a Unix socket address holds, which pytest's own temporary paths can exceed."""
+    with tempfile.TemporaryDirectory(prefix="mfxz-", dir="/tmp") as directory:
+        yield Path(directory)
+
+
 @pytest.mark.parametrize("policies", [[], [KONG_AIR_RETRY]], ids=["defaults", "kong-air-retry"])
 def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_errors(
-    federation: Federation, tmp_path: Path, policies: list[dict[str, Any]]
+    federation: Federation, work: Path, policies: list[dict[str, Any]]
 ) -> None:
     with federation.global_cp.client() as client:
         document = permission(MESH, "web-to-flight-control", SERVICE, "web")
@@ -193,7 +203,7 @@ def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_erro
     apps = {zone: ZoneApp(zone) for zone in ("us-east-1", "eu-west-1")}
     try:
         for zone in (us, eu):
-            start_ingress(zone, tmp_path, ingresses)
+            start_ingress(zone, work, ingresses)
             with zone.cp.client() as client:
                 client.put(
                     f"/meshes/{MESH}/meshservices/{SERVICE}", json=flight_control_service()
@@ -201,7 +211,7 @@ def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_erro
         servers = {
             zone.name: start_sidecar(
                 zone,
-                tmp_path,
+                work,
                 sidecar_dataplane(
                     f"{SERVICE}-{zone.name}", free_port(), apps[zone.name].port, SERVICE, "http"
                 ),
@@ -213,7 +223,7 @@ def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_erro
         client_dp = sidecar_dataplane(
             "web-1", free_port(), free_port(), "web", "http", {outbound: SERVICE}
         )
-        client = start_sidecar(us, tmp_path, client_dp, sidecars)
+        client = start_sidecar(us, work, client_dp, sidecars)
         for sidecar in [*servers.values(), client]:
             sidecar.wait_ready()
         url = f"http://127.0.0.1:{outbound}/"
