@@ -7,6 +7,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
+    # The whole answer leaves in one write when the handler returns. An instance killed
+    # mid-answer then sends nothing, which its sidecar retries on another endpoint, rather
+    # than headers without their body, which nobody can retry.
+    wbufsize = 1 << 16
 
     def do_GET(self) -> None:
         caller = self.headers.get("x-forwarded-client-cert", "")
