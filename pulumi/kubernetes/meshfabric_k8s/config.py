@@ -26,6 +26,8 @@ CONFIG_KEYS = (
     "ingress_replicas",
     "egress_replicas",
     "namespace",
+    "control_plane_storage",
+    "storage_class",
 )
 OBJECT_KEYS = frozenset({"ingress_source_cidrs"})
 SECRET_KEYS = ("kubeconfigs", "zone_tokens")
@@ -44,6 +46,9 @@ class KubernetesSettings(BaseModel):
     # Read so that a stack setting it is told why nothing happens, rather than ignored.
     egress_replicas: int | None = None
     namespace: str = Field(default="meshfabric-system", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+    # The control plane's persistent volume (its data directory): size and StorageClass.
+    control_plane_storage: str = Field(default="1Gi", pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")
+    storage_class: str | None = Field(default=None, min_length=1)
 
     @field_validator("egress_replicas")
     @classmethod

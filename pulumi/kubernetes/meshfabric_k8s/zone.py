@@ -1,5 +1,9 @@
 """Everything one kubernetes zone runs: its control plane and its ZoneIngress.
 
+The control plane keeps its data directory (SQLite store, admin token, the CA of its xDS
+certificate) on a persistent volume: a StatefulSet with a volume claim, so that a restarted
+or rescheduled pod comes back with the same CA that the ingress's Secret trusts.
+
 No ZoneEgress yet: meshfabric-dp has no egress mode, so there is nothing to run.
 """
 
@@ -19,6 +23,8 @@ INGRESS_PORT = 10001
 INGRESS_MESH = "default"  # an ingress serves the one mesh its dataplane token is of
 
 CONFIG_DIR = "/etc/meshfabric"
+DATA_DIR = "/var/lib/meshfabric"
+DATA_VOLUME = "data"
 TOKEN_DIR = "/var/run/secrets/meshfabric"
 # The Secret an operator creates once the zone control plane runs (docs/pulumi.md): the
 # ingress's dataplane token and the CA of the control plane's xDS certificate.
@@ -37,6 +43,8 @@ class ZoneDeploymentArgs:
     - zone_token: the token the zone presents to the global control plane.
     - ingress_sources: the CIDRs allowed through the ingress's load balancer.
     - ingress_replicas: how many ingress proxies.
+    - control_plane_storage: the size of the control plane's volume (`1Gi`).
+    - storage_class: the StorageClass of that volume; None takes the cluster's default.
     """
 
     zone: str
@@ -46,6 +54,8 @@ class ZoneDeploymentArgs:
     zone_token: pulumi.Input[str]
     ingress_sources: pulumi.Input[Sequence[str]]
     ingress_replicas: int
+    control_plane_storage: str = "1Gi"
+    storage_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +69,17 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class DataVolume:
+    """A persistent volume claim per pod, mounted read-write at `path`."""
+
+    path: str
+    size: str
+    storage_class: str | None = None
+
+
+@dataclass(frozen=True)
 class Workload:
-    """One Deployment: what it runs and what it needs."""
+    """One Deployment (a StatefulSet when it has a data volume): what it runs and needs."""
 
     component: str
     replicas: int
@@ -72,6 +91,7 @@ class Workload:
     memory_limit: str
     mounts: tuple[Mount, ...]
     env: tuple[k8s.core.v1.EnvVarArgs, ...] = ()  # Kubernetes expands $(NAME) in `command`
+    data: DataVolume | None = None
 
 
 def labels(zone: str, component: str) -> dict[str, str]:
@@ -168,6 +188,7 @@ class ZoneDeployment(pulumi.ComponentResource):
             pulumi.Output.from_input(args.kds_address).apply(
                 lambda kds: {  # meshfabric-cp's configuration file (docs/control-plane.md)
                     "mode": "zone",
+                    "data_dir": DATA_DIR,
                     "zone": {
                         "name": args.zone,
                         "global_address": kds,
@@ -193,6 +214,7 @@ class ZoneDeployment(pulumi.ComponentResource):
                     Mount("control-plane", CONFIG_DIR),
                     Mount("zone-token", TOKEN_DIR, kind="secret"),
                 ),
+                data=DataVolume(DATA_DIR, args.control_plane_storage, args.storage_class),
             ),
             service_type="ClusterIP",
         )
@@ -244,23 +266,37 @@ class ZoneDeployment(pulumi.ComponentResource):
         )
 
     def _workload(self, workload: Workload, service_type: str) -> k8s.core.v1.Service:
-        """A Deployment, its Service and a PodDisruptionBudget."""
+        """A Deployment (StatefulSet), its Service and a PodDisruptionBudget."""
         component = workload.component
         selector = labels(self._args.zone, component)
         child = pulumi.ResourceOptions(parent=self)
-        k8s.apps.v1.Deployment(
-            f"{self._name}-{component}",
-            metadata=self._metadata(component, component),
-            spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=workload.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-                template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=selector),
-                    spec=self._pod_spec(workload),
-                ),
-            ),
-            opts=child,
+        template = k8s.core.v1.PodTemplateSpecArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(labels=selector),
+            spec=self._pod_spec(workload),
         )
+        match_labels = k8s.meta.v1.LabelSelectorArgs(match_labels=selector)
+        if workload.data is None:
+            k8s.apps.v1.Deployment(
+                f"{self._name}-{component}",
+                metadata=self._metadata(component, component),
+                spec=k8s.apps.v1.DeploymentSpecArgs(
+                    replicas=workload.replicas, selector=match_labels, template=template
+                ),
+                opts=child,
+            )
+        else:
+            k8s.apps.v1.StatefulSet(
+                f"{self._name}-{component}",
+                metadata=self._metadata(component, component),
+                spec=k8s.apps.v1.StatefulSetSpecArgs(
+                    replicas=workload.replicas,
+                    service_name=component,
+                    selector=match_labels,
+                    template=template,
+                    volume_claim_templates=[self._claim(component, workload.data)],
+                ),
+                opts=child,
+            )
         # Voluntary disruptions (node drains, upgrades) take one pod at a time.
         k8s.policy.v1.PodDisruptionBudget(
             f"{self._name}-{component}",
@@ -297,6 +333,20 @@ class ZoneDeployment(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _claim(self, component: str, data: DataVolume) -> k8s.core.v1.PersistentVolumeClaimArgs:
+        return k8s.core.v1.PersistentVolumeClaimArgs(
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=DATA_VOLUME, labels=labels(self._args.zone, component)
+            ),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteOnce"],
+                storage_class_name=data.storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(
+                    requests={"storage": data.size}
+                ),
+            ),
+        )
+
     def _pod_spec(self, workload: Workload) -> k8s.core.v1.PodSpecArgs:
         component = workload.component
         probe = k8s.core.v1.TCPSocketActionArgs(port=workload.probe_port)
@@ -317,14 +367,21 @@ class ZoneDeployment(pulumi.ComponentResource):
             liveness_probe=k8s.core.v1.ProbeArgs(
                 tcp_socket=probe, initial_delay_seconds=15, period_seconds=10
             ),
-            volume_mounts=[
-                k8s.core.v1.VolumeMountArgs(name=mount.name, mount_path=mount.path, read_only=True)
-                for mount in workload.mounts
-            ],
+            volume_mounts=_volume_mounts(workload),
         )
         return k8s.core.v1.PodSpecArgs(
             containers=[container], volumes=[_volume(mount) for mount in workload.mounts]
         )
+
+
+def _volume_mounts(workload: Workload) -> list[k8s.core.v1.VolumeMountArgs]:
+    mounts = [
+        k8s.core.v1.VolumeMountArgs(name=mount.name, mount_path=mount.path, read_only=True)
+        for mount in workload.mounts
+    ]
+    if workload.data is not None:
+        mounts.append(k8s.core.v1.VolumeMountArgs(name=DATA_VOLUME, mount_path=workload.data.path))
+    return mounts
 
 
 def _volume(mount: Mount) -> k8s.core.v1.VolumeArgs:

@@ -20,6 +20,7 @@ from meshfabric.dp.cli import ProxyType
 from meshfabric.dp.cli import app as dataplane
 from meshfabric_k8s.config import parse_kubernetes_config
 from meshfabric_k8s.program import build, cluster_inputs
+from meshfabric_zones import ConfigError
 from tests.support.docs import parse_command_line
 
 AWS_STACK = "acme/meshfabric-aws/prod"
@@ -37,7 +38,7 @@ def _zones() -> list[dict[str, Any]]:
     return zones
 
 
-def _deploy(mocks: MeshMocks) -> dict[str, Any]:
+def _deploy(mocks: MeshMocks, **settings: str) -> dict[str, Any]:
     mocks.stack_outputs[AWS_STACK] = {
         "kubeconfigs": {zone: f"kubeconfig-of-{zone}" for zone in KUBERNETES_ZONES},
         "inventory": {
@@ -54,6 +55,7 @@ def _deploy(mocks: MeshMocks) -> dict[str, Any]:
             "image": "registry.example.com/meshfabric:0.1.0",
             "aws_stack": AWS_STACK,
             "zones": _zones(),
+            **settings,
         }
     )
     tokens = pulumi.Output.secret({zone: f"token-of-{zone}" for zone in KUBERNETES_ZONES})
@@ -89,16 +91,22 @@ def test_every_kubernetes_resource_is_on_its_zones_provider(mocks: MeshMocks) ->
     assert not [r for r in resources if r.name.startswith("us-")]
 
 
+def _workloads(mocks: MeshMocks, zone: str) -> dict[str, Any]:
+    """The zone's Deployments and StatefulSets by name: their specs."""
+    return {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for kind in ("Deployment", "StatefulSet")
+        for r in mocks.of_type(f"kubernetes:apps/v1:{kind}")
+        if r.name.startswith(zone)
+    }
+
+
 def test_each_zone_runs_a_control_plane_and_an_ingress_but_no_egress_yet(
     mocks: MeshMocks,
 ) -> None:
     _deploy(mocks)
     for zone in KUBERNETES_ZONES:
-        deployments = {
-            r.inputs["metadata"]["name"]: r.inputs["spec"]
-            for r in mocks.of_type("kubernetes:apps/v1:Deployment")
-            if r.name.startswith(zone)
-        }
+        deployments = _workloads(mocks, zone)
         assert sorted(deployments) == ["control-plane", "zone-ingress"]
         assert deployments["zone-ingress"]["replicas"] == 2
         for spec in deployments.values():
@@ -114,7 +122,7 @@ def test_disruption_budgets_select_their_deployments(mocks: MeshMocks) -> None:
     for zone in KUBERNETES_ZONES:
         for component in ("control-plane", "zone-ingress"):
             budget = _one(mocks, "policy/v1:PodDisruptionBudget", f"{zone}-{component}")["spec"]
-            deployment = _one(mocks, "apps/v1:Deployment", f"{zone}-{component}")["spec"]
+            deployment = _workloads(mocks, zone)[component]
             assert budget["maxUnavailable"] == 1
             assert budget["selector"] == deployment["selector"]
             assert deployment["selector"]["matchLabels"]["meshfabric.io/zone"] == zone
@@ -207,6 +215,62 @@ def test_zone_token_and_global_address_reach_the_control_plane(
         assert settings.zone.global_address == "grpcs://3.90.0.10:5685"
         assert str(settings.zone.token_file) == "/var/run/secrets/meshfabric/token"
         assert settings.xds.tls_extra_sans == ["control-plane.meshfabric-system.svc"]
-        pod = _one(mocks, "apps/v1:Deployment", f"{zone}-control-plane")["spec"]["template"]
+        pod = _one(mocks, "apps/v1:StatefulSet", f"{zone}-control-plane")["spec"]["template"]
         volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
         assert volumes["zone-token"]["secret"]["secretName"] == "zone-token"
+
+
+def test_the_control_plane_keeps_its_data_directory_on_a_persistent_volume(
+    mocks: MeshMocks, tmp_path: Path
+) -> None:
+    """Its xDS CA lives in the data directory: on a pod's own filesystem, a restarted pod
+    would make a new CA that the zone-ingress Secret no longer matches. Checked against
+    Pulumi's mocks (no cluster here): the StatefulSet claims a volume per pod and mounts it
+    where the control plane, reading its configuration as meshfabric-cp does, keeps its
+    data."""
+    _deploy(mocks)
+    for zone in KUBERNETES_ZONES:
+        assert not [
+            r
+            for r in mocks.of_type("kubernetes:apps/v1:Deployment")
+            if r.name == f"{zone}-control-plane"
+        ]
+        spec = _one(mocks, "apps/v1:StatefulSet", f"{zone}-control-plane")["spec"]
+        assert spec["replicas"] == 1
+        assert spec["serviceName"] == "control-plane"
+        [claim] = spec["volumeClaimTemplates"]
+        assert claim["metadata"]["name"] == "data"
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+        assert claim["spec"]["resources"]["requests"] == {"storage": "1Gi"}
+        assert "storageClassName" not in claim["spec"]  # the cluster's default
+        (container,) = spec["template"]["spec"]["containers"]
+        [mount] = [m for m in container["volumeMounts"] if m["name"] == "data"]
+        assert not mount.get("readOnly")
+        config_file = tmp_path / f"{zone}.yaml"
+        config_file.write_text(
+            _one(mocks, "core/v1:ConfigMap", f"{zone}-control-plane")["data"]["control-plane.yaml"]
+        )
+        settings = cp_config.load(config_file)
+        assert str(settings.data_dir) == mount["mountPath"]
+        assert settings.store.type.value == "sqlite" and settings.sqlite_path.parent == Path(
+            mount["mountPath"]
+        )
+
+
+def test_the_control_plane_volume_takes_its_size_and_storage_class_from_the_stack(
+    mocks: MeshMocks,
+) -> None:
+    """Pulumi's mocks stand in for the cluster: no cloud can run here."""
+    _deploy(mocks, control_plane_storage="20Gi", storage_class="gp3")
+    for zone in KUBERNETES_ZONES:
+        spec = _one(mocks, "apps/v1:StatefulSet", f"{zone}-control-plane")["spec"]
+        [claim] = spec["volumeClaimTemplates"]
+        assert claim["spec"]["resources"]["requests"] == {"storage": "20Gi"}
+        assert claim["spec"]["storageClassName"] == "gp3"
+
+
+def test_a_volume_size_kubernetes_cannot_read_is_refused() -> None:
+    with pytest.raises(ConfigError, match="control_plane_storage"):
+        parse_kubernetes_config(
+            {"image": "i", "aws_stack": AWS_STACK, "zones": _zones(), "control_plane_storage": "1G"}
+        )
