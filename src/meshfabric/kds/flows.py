@@ -2,9 +2,12 @@
 checks what it receives.
 
 Upward (zone to global): types flagged ZONE_TO_GLOBAL or ZONE_TO_ZONES, only what the zone
-made itself. Downward (global to a zone): what global made, of types flagged GLOBAL_TO_ZONE,
-and what other zones made, of types flagged ZONE_TO_ZONES; nothing goes back to the zone
-it came from. The control plane's own token secrets never leave the control plane.
+made itself, and the zone's DataplaneInsights (the type is flagged ZONE_TO_GLOBAL but has no
+API routes), so that global shows every zone's proxies with their state; each insight is
+computed by the zone its proxy is connected to, and global only keeps the copy. Downward
+(global to a zone): what global made, of types flagged GLOBAL_TO_ZONE, and what other zones
+made, of types flagged ZONE_TO_ZONES; nothing goes back to the zone it came from. The
+control plane's own token secrets never leave the control plane.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from meshfabric.resources import (
     Scope,
     ValidationFailed,
 )
+from meshfabric.resources.types import INSIGHTS
 from meshfabric.store.protocol import Store
 from meshfabric.tokens import DATAPLANE, USER, ZONE
 
@@ -47,11 +51,11 @@ _TOKEN_SECRETS = frozenset(
 
 
 def upward_types(registry: Registry = REGISTRY) -> list[ResourceType]:
-    return [rtype for rtype in registry if rtype.kds & _UPWARD]
+    return [rtype for rtype in [*registry, *INSIGHTS] if rtype.kds & _UPWARD]
 
 
 def downward_types(registry: Registry = REGISTRY) -> list[ResourceType]:
-    return [rtype for rtype in registry if rtype.kds & _DOWNWARD]
+    return [rtype for rtype in [*registry, *INSIGHTS] if rtype.kds & _DOWNWARD]
 
 
 def never_synced(resource: Resource) -> bool:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from meshfabric.kds.flows import FromGlobal, FromZone, ToGlobal, ToZone
+from meshfabric.kds.flows import (
+    FromGlobal,
+    FromZone,
+    ToGlobal,
+    ToZone,
+    downward_types,
+    upward_types,
+)
 from meshfabric.kds.names import global_labels, hashed_name, zone_labels
 from meshfabric.kds.sender import Sender
 from meshfabric.kds.wire import Rejected, encode
@@ -80,3 +87,19 @@ def test_a_large_answer_is_split_under_the_message_limit(sqlite: SqliteStore) ->
     assert [entry.name for chunk in chunks for entry in chunk[0]] == [e.name for e in entries]
     assert chunks[-1][1] == ["default/gone"]
     assert all(sum(e.ByteSize() for e in chunk[0]) < 64 * 1024 for chunk in chunks)
+
+
+def test_dataplane_insights_go_up_to_global_and_never_down() -> None:
+    assert "DataplaneInsight" in [rtype.name for rtype in upward_types()]
+    assert "DataplaneInsight" not in [rtype.name for rtype in downward_types()]
+    assert "DataplaneInsight" not in REGISTRY, "no CRUD routes: only the control plane writes it"
+
+
+async def test_global_keeps_a_zones_insight_under_its_dataplanes_hashed_name(
+    sqlite: SqliteStore,
+) -> None:
+    insight = Resource("DataplaneInsight", "default", "web-1", {"subscriptions": [{"id": "1"}]})
+    rtype = next(t for t in upward_types() if t.name == "DataplaneInsight")
+    accepted = await FromZone(sqlite, "zone-a").accept(rtype, insight)
+    assert accepted.name == hashed_name("default", "web-1", "zone-a")
+    assert accepted.labels["kuma.io/zone"] == "zone-a"
