@@ -257,6 +257,7 @@ async def _start_xds(
         instance_id,
         settings.xds.debounce_ms / 1000,
         creates_ca_roots=not settings.federated,  # a federated zone's CAs come from global
+        zone=settings.zone.name,
     )
     tls = await asyncio.to_thread(_xds_tls, settings)
     config = settings.xds

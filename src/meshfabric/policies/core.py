@@ -7,9 +7,9 @@ targetRef wins over a less specific one, and among equals the policy whose name 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -24,6 +24,7 @@ from meshfabric.resources.common import (
     ToItem,
 )
 from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.context import MeshContext
 from meshfabric.xds.model.proxy import Inbound, Proxy
 from meshfabric.xds.model.proxy_context import ProxyContext
 
@@ -47,6 +48,29 @@ class PolicyPlugin(Protocol):
     order: int
 
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None: ...
+
+
+@runtime_checkable
+class EndpointShapingPlugin(PolicyPlugin, Protocol):
+    """A plugin that rewrites the load assignments of the proxies its policies select.
+
+    Their endpoints are not the ones every client of a destination shares, so an endpoint
+    change regenerates those proxies; and what it writes may depend on the proxy beyond which
+    policies select it: `sharing_key` says on what, so that only proxies alike in it share
+    outbound config.
+    """
+
+    def sharing_key(self, ctx: ProxyContext) -> Hashable: ...
+
+
+def shapes_endpoints(mesh: MeshContext, proxy: Proxy, plugins: Sequence[PolicyPlugin]) -> bool:
+    """Whether a policy of an endpoint-shaping plugin selects the proxy."""
+    return any(
+        selects(target_ref(policy.fields), proxy)
+        for plugin in plugins
+        if isinstance(plugin, EndpointShapingPlugin)
+        for policy in mesh.policies_of(plugin.policy_type)
+    )
 
 
 class OutboundSpec(Targeted, Protocol[Conf]):

@@ -20,6 +20,7 @@ from meshfabric.xds.admission.insights import ProxyInsights
 from meshfabric.xds.admission.registration import RegistrationService
 from meshfabric.xds.cache.snapshot import SnapshotCache
 from meshfabric.xds.inspect import Inspector
+from meshfabric.xds.model.context import DEFAULT_ZONE
 from meshfabric.xds.reconcile import Reconciler
 from meshfabric.xds.server.ads import AggregatedDiscovery
 
@@ -53,11 +54,12 @@ class XdsComponent:
         instance_id: str,
         debounce_seconds: float,
         creates_ca_roots: bool = True,
+        zone: str = DEFAULT_ZONE,
     ) -> None:
         store = manager.store
         self.cache = SnapshotCache()
         self.identities = IdentityProvider(store, creates_ca_roots)
-        self.reconciler = Reconciler(store, self.cache, self.identities, debounce_seconds)
+        self.reconciler = Reconciler(store, self.cache, self.identities, debounce_seconds, zone)
         self.insights = ProxyInsights(store, instance_id)
         self.insights.ack_listeners.append(self.reconciler.delivery.acked)
         self.identities.issue_listeners.append(self.insights.certificate_issued)

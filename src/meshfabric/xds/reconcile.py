@@ -6,7 +6,8 @@ only the proxies they affect are regenerated:
 - a policy: the proxies its targetRef selects, before or after the change;
 - the Mesh, its CA secrets, a MeshService or a HostnameGenerator: every proxy of the mesh.
 When a Dataplane changes only its endpoints (same services, same protocols), its callers'
-snapshots just take the new shared load assignments instead of being regenerated. A proxy's
+snapshots just take the new shared load assignments instead of being regenerated (unless a
+policy, such as a MeshLoadBalancingStrategy, shapes their endpoints for them). A proxy's
 workload certificate is reissued on schedule, which regenerates only that proxy.
 """
 
@@ -21,7 +22,8 @@ from datetime import UTC, datetime
 
 from meshfabric.ca.identities import Identity, IdentityProvider, RootNotSynced
 from meshfabric.dataplane_api.node import NO_FEATURES, Features
-from meshfabric.policies.core import selects, target_ref
+from meshfabric.policies.core import selects, shapes_endpoints, target_ref
+from meshfabric.policies.registry import PLUGINS
 from meshfabric.resources import Affects, Resource, ResourceKey
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
@@ -30,7 +32,7 @@ from meshfabric.xds.envoy import types
 from meshfabric.xds.generate import ingress
 from meshfabric.xds.generate.outbound import shared_load_assignment
 from meshfabric.xds.generate.profile import generate_snapshot
-from meshfabric.xds.model.context import MeshContext, MeshContexts
+from meshfabric.xds.model.context import DEFAULT_ZONE, MeshContext, MeshContexts
 from meshfabric.xds.model.proxy import Proxy, ProxyId
 from meshfabric.xds.model.proxy_context import ProxyContext
 from meshfabric.xds.server.delivery import DeliveryTracker
@@ -61,18 +63,22 @@ def _dataplane_touches(
     connected: list[tuple[Proxy, Features]],
 ) -> _Touched:
     """The dataplane itself, and its callers: only their endpoints if it still serves the same
-    services with the same protocols (a move, a readiness change), else their whole config."""
+    services with the same protocols (a move, a readiness change), else their whole config.
+    Callers whose endpoints a policy shapes for them alone are regenerated either way."""
     old, new = (Proxy.from_resource(r) if r else None for r in (before, after))
     served = set().union(*(context.served_clusters(p) for p in (old, new) if p is not None))
-    callers = {}
+    callers, shaped = {}, set()
     for proxy, features in connected:
         reached = {o.cluster for o in context.outbounds(proxy, features.vips)} & served
         if reached:
             callers[proxy.id] = reached
+            if shapes_endpoints(context, proxy, PLUGINS):
+                shaped.add(proxy.id)
     itself = ProxyId(context.name, name)
     callers.pop(itself, None)
     if old is not None and new is not None and old.shape == new.shape:
-        return _Touched(full={itself}, endpoints=callers)
+        shared = {proxy: reached for proxy, reached in callers.items() if proxy not in shaped}
+        return _Touched(full={itself, *(shaped & set(callers))}, endpoints=shared)
     return _Touched(full={itself, *callers})
 
 
@@ -88,12 +94,13 @@ class Reconciler:
         cache: SnapshotCache,
         identities: IdentityProvider,
         debounce_seconds: float = DEFAULT_DEBOUNCE_SECONDS,
+        zone: str = DEFAULT_ZONE,
     ) -> None:
         self._store = store
         self._cache = cache
         self._identities = identities
         self._debounce = debounce_seconds
-        self.contexts = MeshContexts(store)
+        self.contexts = MeshContexts(store, zone=zone)
         self._connections: dict[ProxyId, Features] = {}
         self._ingresses: set[ProxyId] = set()  # connected zone ingresses, by their token's mesh
         self._streams: dict[ProxyId, int] = {}

@@ -1,7 +1,8 @@
 """The Envoy config each policy plugin produces, compared with its package's golden files.
 
 Each `<case>.input.yaml` in `meshfabric/policies/<name>/testdata/` names a proxy of the
-mesh below, whether the mesh has mTLS, and the policies to apply; `<case>.golden.yaml`
+mesh below, whether the mesh has mTLS, the policies to apply and optionally the zone of the
+control plane and more resources (other dataplanes, what other zones sync); `<case>.golden.yaml`
 next to it is that proxy's config (secrets left out). After a deliberate change, rewrite
 the golden files with `UPDATE_GOLDEN_FILES=true pytest tests/unit/policies`.
 """
@@ -26,7 +27,7 @@ from meshfabric.dataplane_api.node import Features
 from meshfabric.resources import REGISTRY, Resource
 from meshfabric.xds.envoy import types
 from meshfabric.xds.generate.profile import build_resources
-from meshfabric.xds.model.context import MeshContext
+from meshfabric.xds.model.context import DEFAULT_ZONE, MeshContext
 from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane
 
@@ -70,10 +71,12 @@ def test_every_policy_with_a_plugin_has_golden_files() -> None:
 
 
 def proxy_config(spec: dict[str, Any]) -> dict[str, Any]:
-    mesh = MeshContext("default")
+    mesh = MeshContext("default", spec.get("zone", DEFAULT_ZONE))
     mesh.put(Resource("Mesh", "", "default", BUILTIN_MTLS if spec.get("mtls") else {}))
     for resource in DATAPLANES:
         mesh.put(resource)
+    for item in spec.get("resources", []):
+        mesh.put(Resource(**{"mesh": "default", **item}))
     for item in spec["policies"]:
         REGISTRY.get(item["type"]).validate(item["spec"])  # a golden input is a valid policy
         mesh.put(Resource(item["type"], "default", item["name"], item["spec"]))

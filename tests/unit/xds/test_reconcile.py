@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from envoy.config.endpoint.v3.endpoint_pb2 import ClusterLoadAssignment
 
 from meshfabric.ca.identities import IdentityProvider
 from meshfabric.resources import Resource
@@ -85,3 +86,28 @@ async def test_a_policy_regenerates_only_the_proxies_it_selects(zone: Zone) -> N
     assert before is not None and after is not None
     assert after.version(CLUSTER) != before.version(CLUSTER)
     assert zone.snapshot("billing-1") is billing
+
+
+async def test_a_moved_endpoint_keeps_the_endpoints_a_load_balancing_strategy_shapes(
+    zone: Zone,
+) -> None:
+    spread = {
+        "targetRef": {"kind": "MeshService", "name": "web"},
+        "to": [
+            {
+                "targetRef": {"kind": "Mesh"},
+                "default": {"localityAwareness": {"disabled": True}},
+            }
+        ],
+    }
+    await zone.store.put(Resource("MeshLoadBalancingStrategy", "default", "spread", spread))
+    await zone.settled()
+    await zone.store.put(dataplane("backend-1", "backend", "http", 9081))
+    await zone.settled()
+    moved = zone.snapshot("web-1")
+    assert moved is not None
+    assignment = ClusterLoadAssignment()
+    moved.of_type(ENDPOINT)["backend"].body.Unpack(assignment)
+    (locality,) = assignment.endpoints
+    assert locality.locality.zone == "default"  # this zone's locality: the strategy's shape
+    assert locality.lb_endpoints[0].endpoint.address.socket_address.port_value == 9081

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 from envoy.config.listener.v3.listener_pb2 import Listener
 
 from meshfabric.metrics import XDS_GENERATION_SECONDS
-from meshfabric.policies.core import PolicyPlugin, selects, target_ref
+from meshfabric.policies.core import EndpointShapingPlugin, PolicyPlugin, selects, target_ref
 from meshfabric.policies.registry import PLUGINS
 from meshfabric.xds.cache.snapshot import Snapshot
 from meshfabric.xds.envoy import names, types
@@ -99,7 +99,19 @@ def _shared_outbound(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -
         return _SharedOutbound(tuple(resources.encode()), listener, item.address, alone.matched)
 
     anywhere = Outbound(_ANY_ADDRESS, item.port, item.service, item.cluster)
-    return ctx.mesh.derived(("outbound", anywhere, ctx.identity is not None, selecting), build)
+    key = ("outbound", anywhere, ctx.identity is not None, selecting, _sharing_keys(ctx, selecting))
+    return ctx.mesh.derived(key, build)
+
+
+def _sharing_keys(ctx: ProxyContext, selecting: _Selecting) -> tuple[Hashable, ...]:
+    """What the outbound config depends on besides the selecting policies: the proxy's own
+    facts that plugins shaping endpoints read (see EndpointShapingPlugin)."""
+    selecting_types = {policy_type for policy_type, _ in selecting}
+    return tuple(
+        plugin.sharing_key(ctx)
+        for plugin in PLUGINS
+        if isinstance(plugin, EndpointShapingPlugin) and plugin.policy_type in selecting_types
+    )
 
 
 def _placed_listener(

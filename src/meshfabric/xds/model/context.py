@@ -49,6 +49,7 @@ T = TypeVar("T")
 F = TypeVar("F")  # a schema, or a protocol that schemas share
 
 DEFAULT_CERT_LIFETIME_SECONDS = 24 * 3600
+DEFAULT_ZONE = "default"  # a zone control plane's name when none is configured
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class MeshContext:
     goes through those models."""
 
     name: str
+    zone: str = DEFAULT_ZONE  # the zone whose control plane serves this mesh's proxies
     mesh: Parsed[MeshFields] | None = None
     dataplanes: dict[str, Parsed[DataplaneFields]] = field(default_factory=dict)
     policies: dict[str, dict[str, Parsed[Targeted]]] = field(default_factory=dict)
@@ -287,8 +289,11 @@ def _narrowed(parsed: Parsed[object], schema: type[F]) -> Parsed[F]:
 class MeshContexts:
     """The loaded meshes of this control plane."""
 
-    def __init__(self, store: Store, registry: Registry = REGISTRY) -> None:
+    def __init__(
+        self, store: Store, registry: Registry = REGISTRY, zone: str = DEFAULT_ZONE
+    ) -> None:
         self._store = store
+        self._zone = zone
         self._types = relevant_types(registry)
         self._meshes: dict[str, MeshContext] = {}
 
@@ -333,7 +338,7 @@ class MeshContexts:
         ]
 
     async def _load(self, mesh: str) -> MeshContext:
-        context = MeshContext(mesh)
+        context = MeshContext(mesh, self._zone)
         found = await self._store.get(ResourceKey("Mesh", "", mesh))
         if found is not None:
             context.put(found)

@@ -31,6 +31,7 @@ REMOTE_PRIORITY = 1
 @dataclass(frozen=True)
 class RemoteIngress:
     name: str
+    zone: str
     address: str
     port: int
 
@@ -45,7 +46,7 @@ class RemoteService:
     @property
     def endpoints(self) -> list[Endpoint]:
         return [
-            Endpoint(ingress.address, ingress.port, ingress.name, REMOTE_PRIORITY)
+            Endpoint(ingress.address, ingress.port, ingress.name, REMOTE_PRIORITY, ingress.zone)
             for ingress in self.ingresses
         ]
 
@@ -100,7 +101,7 @@ def _ingresses_by_zone(
             log.warning("ZoneIngress %s of zone %s has no advertised address", ingress.name, zone)
             continue
         address, port = networking.advertisedAddress, int(networking.advertisedPort)
-        by_zone.setdefault(zone, []).append(RemoteIngress(ingress.name, address, port))
+        by_zone.setdefault(zone, []).append(RemoteIngress(ingress.name, zone, address, port))
     return by_zone
 
 

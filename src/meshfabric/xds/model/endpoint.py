@@ -11,3 +11,4 @@ class Endpoint:
     port: int
     dataplane: str  # the Dataplane, or the ZoneIngress, behind it
     priority: int = 0
+    zone: str | None = None  # the other zone it leads to; None for this zone's own instances
