@@ -66,3 +66,9 @@ KDS_STREAMS = Gauge(
 KDS_RECONNECTS = Counter(
     "meshfabric_kds_reconnects_total", "Times a zone dialled global again", ["zone"]
 )
+
+LEADER = Gauge(
+    "meshfabric_leader",
+    "1 while this replica leads its control plane's replicas (the work done once: zones "
+    "marked offline, status, CAs, VIPs, a zone's KDS connection), else 0",
+)

@@ -136,8 +136,8 @@ class ZoneConfig(Section):
     name: str = Field("default", description="This zone's name (zone mode)")
     global_address: str = Field(
         "",
-        description="KDS address of the global control plane, grpcs://HOST:PORT; "
-        "empty runs a standalone zone",
+        description="KDS address of the global control plane, grpcs://HOST:PORT, or several "
+        "comma-separated (global's replicas, dialled in turn); empty runs a standalone zone",
     )
     token_file: Path | None = Field(
         None, description="Zone token global issued for this zone (meshctl generate zone-token)"
@@ -152,13 +152,19 @@ class ZoneConfig(Section):
     def _federation_is_complete(self) -> ZoneConfig:
         if not self.global_address:
             return self
-        if not self.global_address.startswith("grpcs://") or ":" not in self.global_address[8:]:
-            raise ValueError(
-                f'zone.global_address "{self.global_address}" must look like grpcs://HOST:PORT'
-            )
+        for address in self.global_addresses:
+            if not address.startswith("grpcs://") or ":" not in address[8:]:
+                raise ValueError(
+                    f'zone.global_address "{address}" must look like grpcs://HOST:PORT '
+                    "(several: comma-separated)"
+                )
         if self.token_file is None:
             raise ValueError("zone.token_file must be set when zone.global_address is")
         return self
+
+    @property
+    def global_addresses(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.global_address.split(","))
 
 
 class LogFormat(enum.StrEnum):

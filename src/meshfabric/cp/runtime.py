@@ -8,7 +8,7 @@ import logging
 import signal
 import socket
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,13 @@ from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.postgres import PostgresStore
 from meshfabric.store.protocol import Store
+from meshfabric.store.replicas import (
+    PostgresReplicas,
+    Replicas,
+    SoleReplica,
+    Work,
+    application_name,
+)
 from meshfabric.store.sql import SqlStore
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.tokens import DATAPLANE, USER, ZONE, InvalidToken, TokenIssuer
@@ -48,15 +55,28 @@ class StartRefused(Exception):
     """Starting would do harm; the message says why and what to do instead."""
 
 
-async def open_store(settings: Settings) -> SqlStore:
+async def open_store(settings: Settings, instance_id: str = "") -> SqlStore:
+    """`instance_id` names this replica's database sessions, which tell it is alive."""
     if settings.store.type is StoreType.POSTGRES:
+        postgres = settings.store.postgres
         # Opening the pool connects to the database: keep that off the event loop.
         store = await asyncio.to_thread(
-            PostgresStore, settings.store.postgres.dsn, settings.store.postgres.pool_size
+            PostgresStore,
+            postgres.dsn,
+            postgres.pool_size,
+            application_name(instance_id) if instance_id else "",
         )
         await store.listen()
         return store
     return SqliteStore(settings.sqlite_path)
+
+
+def open_replicas(settings: Settings, instance_id: str) -> Replicas:
+    """This replica among the others on the same store; one of them leads."""
+    if settings.store.type is StoreType.POSTGRES:
+        role = "global" if settings.mode is Mode.GLOBAL else f"zone {settings.zone.name}"
+        return PostgresReplicas(settings.store.postgres.dsn, instance_id, role)
+    return SoleReplica(instance_id)
 
 
 async def ensure_admin_token(users: TokenIssuer, path: Path, store_is_new: bool = False) -> None:
@@ -109,7 +129,8 @@ async def run(settings: Settings) -> None:
             stack.callback(api_socket.close)
         # It holds the admin token, keys and (with SQLite) the database.
         await asyncio.to_thread(private_directory, settings.data_dir)
-        store = await open_store(settings)
+        instance_id = uuid.uuid4().hex[:12]
+        store = await open_store(settings, instance_id)
         stack.push_async_callback(store.close)
         users = TokenIssuer(store, USER)
         refuse_new = not settings.store.initialize and store.schema_created
@@ -118,19 +139,15 @@ async def run(settings: Settings) -> None:
         )
         manager = ResourceManager(store)
         dataplanes = TokenIssuer(store, DATAPLANE)
-        instance_id = uuid.uuid4().hex[:12]
-        if not settings.federated:  # a federated zone gets its meshes' CAs from global
-            _run_in_background(stack, ca_provisioner.run(store), "ca-provisioner")
-        if settings.mode is Mode.ZONE:  # VIPs are local to a zone, like the proxies using them
-            _run_in_background(stack, VipProvisioner(store).run(), "vip-allocator")
-        # Proxies connect to zone control planes: only there are they counted.
-        status = StatusUpdater(store, settings.zone.name, counts_proxies=settings.mode is Mode.ZONE)
-        _run_in_background(stack, status.run(), "status-updater")
+        replicas = open_replicas(settings, instance_id)
         xds = await _start_xds(settings, manager, dataplanes, instance_id)
         if xds is not None:
             stack.push_async_callback(xds.stop)
         zones = TokenIssuer(store, ZONE)
-        await _start_kds(settings, stack, store, zones, instance_id)
+        kds_work = await _start_kds(settings, stack, store, zones, replicas)
+        _run_in_background(
+            stack, replicas.lead({**_work_done_once(settings, store), **kds_work}), "leader"
+        )
         ctx = ApiContext(
             settings=settings.for_api(),
             manager=manager,
@@ -265,23 +282,43 @@ async def _start_xds(
     return xds
 
 
+def _work_done_once(settings: Settings, store: SqlStore) -> Work:
+    """What the leader among the replicas does, besides KDS's share."""
+    work: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
+    if not settings.federated:  # a federated zone gets its meshes' CAs from global
+        work["ca-provisioner"] = lambda: ca_provisioner.run(store)
+    if settings.mode is Mode.ZONE:  # VIPs are local to a zone, like the proxies using them
+        work["vip-allocator"] = lambda: VipProvisioner(store).run()
+    # Proxies connect to zone control planes: only there are they counted.
+    counts_proxies = settings.mode is Mode.ZONE
+    work["status-updater"] = lambda: StatusUpdater(store, settings.zone.name, counts_proxies).run()
+    return work
+
+
 async def _start_kds(
-    settings: Settings, stack: AsyncExitStack, store: SqlStore, zones: TokenIssuer, instance_id: str
-) -> None:
-    """Global serves its zones; a federated zone dials global; a standalone zone does neither."""
+    settings: Settings,
+    stack: AsyncExitStack,
+    store: SqlStore,
+    zones: TokenIssuer,
+    replicas: Replicas,
+) -> Work:
+    """Global serves its zones on every replica; a federated zone dials global from its
+    leader; a standalone zone does neither. Returns the leader's share of the work."""
     config = settings.kds
     if settings.mode is Mode.GLOBAL:
-        server = GlobalKds(store, zones, instance_id, config.max_message_bytes)
+        server = GlobalKds(store, zones, replicas.instance_id, config.max_message_bytes)
         tls = await asyncio.to_thread(_kds_tls, settings)
         await server.start(KdsListen(config.address, config.port, tls))
         stack.push_async_callback(server.stop)
-    elif settings.federated:
+        return {"zone-offline-marker": lambda: server.close_orphaned_subscriptions(replicas)}
+    if settings.federated:
         assert settings.zone.token_file is not None  # the configuration requires it
         connection = GlobalConnection(
-            settings.zone.global_address, settings.zone.token_file, settings.zone.global_ca_file
+            settings.zone.global_addresses, settings.zone.token_file, settings.zone.global_ca_file
         )
         client = ZoneKds(store, settings.zone.name, connection, config.max_message_bytes)
-        _run_in_background(stack, client.run(), "kds-zone")
+        return {"kds-zone": client.run}
+    return {}
 
 
 def _kds_tls(settings: Settings) -> tuple[bytes, bytes]:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import grpc
@@ -44,6 +45,7 @@ from meshfabric.kds.sender import Sender
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
+from meshfabric.store.replicas import Replicas
 from meshfabric.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,6 @@ class GlobalKds:
         self.port = 0
 
     async def start(self, listen: KdsListen) -> None:
-        await self._close_stale_subscriptions()
         self._server = grpc.aio.server(options=server_options(self._max_message_bytes))
         self._server.add_generic_rpc_handlers(
             (service_handler(self._global_to_zone, self._zone_to_global),)
@@ -220,28 +221,47 @@ class GlobalKds:
 
         await self._update_insight(zone, close)
 
-    async def _close_stale_subscriptions(self) -> None:
-        """Zones that were connected when global last stopped (or crashed) are not any more:
-        they show offline until they connect again. (One global replica: with several, this
-        would also close the other replicas' zones.)"""
-        for insight in (await self._store.list("ZoneInsight", "")).items:
-            await self._update_insight(
-                insight.name,
-                lambda subs: [
-                    sub if "disconnectTime" in sub else {**sub, "disconnectTime": _now()}
-                    for sub in subs
-                ],
-            )
+    async def close_orphaned_subscriptions(self, replicas: Replicas) -> None:
+        """Until cancelled (the leader's work): a zone whose stream was held by a replica of
+        global that is gone (crashed, stopped) is not connected there any more, and shows
+        offline until it connects again. With one replica that is every earlier replica."""
+        async for alive in replicas.live():
+            for insight in (await self._store.list("ZoneInsight", "")).items:
+                if any(_orphaned(sub, alive) for sub in _subscriptions(insight)):
+                    await self._update_insight(insight.name, partial(_close_orphans, alive))
 
     async def _update_insight(
         self, zone: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
     ) -> None:
         key = ResourceKey("ZoneInsight", "", zone)
         async with self._insight_writes:
-            current = await self._store.get(key)
-            subscriptions = list((current.spec if current else {}).get("subscriptions") or [])
-            kept = change(subscriptions)[-_KEPT_SUBSCRIPTIONS:]
-            await self._store.put(Resource("ZoneInsight", "", zone, {"subscriptions": kept}))
+            while True:  # the other replicas of global write zones' insights too
+                current = await self._store.get(key)
+                kept = change(_subscriptions(current))[-_KEPT_SUBSCRIPTIONS:]
+                insight = Resource("ZoneInsight", "", zone, {"subscriptions": kept})
+                try:
+                    await self._store.put(insight, current.version if current else 0)
+                    return
+                except Conflict:
+                    continue
+
+
+def _subscriptions(insight: Resource | None) -> list[dict[str, Any]]:
+    return list((insight.spec if insight else {}).get("subscriptions") or [])
+
+
+def _orphaned(subscription: dict[str, Any], alive: frozenset[str]) -> bool:
+    return (
+        "disconnectTime" not in subscription and subscription.get("globalInstanceId") not in alive
+    )
+
+
+def _close_orphans(
+    alive: frozenset[str], subscriptions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    return [
+        {**sub, "disconnectTime": _now()} if _orphaned(sub, alive) else sub for sub in subscriptions
+    ]
 
 
 def _now() -> str:

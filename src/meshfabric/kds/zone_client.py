@@ -59,18 +59,15 @@ class GlobalConnection:
     """Where global is and how this zone proves who it is.
 
     Parameters:
-        address: `grpcs://HOST:PORT` of global's KDS port.
+        addresses: `grpcs://HOST:PORT` of global's KDS port, one per replica of global: each
+            connection dials the one after the address the last one failed on.
         token_file: the zone token; read at every connection, so a new token needs no restart.
         ca_file: the CA that signed global's KDS certificate; None trusts the system's CAs.
     """
 
-    address: str
+    addresses: tuple[str, ...]
     token_file: Path
     ca_file: Path | None
-
-    @property
-    def target(self) -> str:
-        return self.address.removeprefix(SCHEME)
 
 
 def backoff_delay(attempt: int) -> float:
@@ -90,6 +87,7 @@ class ZoneKds:
         self._max_message_bytes = max_message_bytes
         self._failures = 0  # since global last answered
         self._last_failure = ""
+        self._dialled = 0  # index of the address in use
 
     async def run(self) -> None:
         """Until cancelled: connect, sync, and on any failure connect again."""
@@ -102,6 +100,7 @@ class ZoneKds:
                 self._failed(failures.exceptions[0])
             await asyncio.sleep(backoff_delay(self._failures))
             self._failures += 1
+            self._dialled = (self._dialled + 1) % len(self._connection.addresses)
             KDS_RECONNECTS.labels(self._zone).inc()
 
     def _failed(self, failure: BaseException) -> None:
@@ -113,7 +112,7 @@ class ZoneKds:
             reason = f"lost global: {failure}"
         # Said once per distinct reason: a zone retrying every second does not flood the log.
         if reason != self._last_failure:
-            log.warning(reason, extra={"zone": self._zone, "global": self._connection.address})
+            log.warning(reason, extra={"zone": self._zone, "global": self._address})
             self._last_failure = reason
 
     async def _session(self) -> None:
@@ -130,7 +129,7 @@ class ZoneKds:
         )
         async with (
             grpc.aio.secure_channel(
-                self._connection.target,
+                self._address.removeprefix(SCHEME),
                 grpc.ssl_channel_credentials(root_certificates=root),
                 options=zone_channel_options(self._max_message_bytes),
             ) as channel,
@@ -161,6 +160,10 @@ class ZoneKds:
             async for request in call:
                 inbox.put_nowait(request)
         raise StreamEnded("global closed the zone-to-global stream")
+
+    @property
+    def _address(self) -> str:
+        return self._connection.addresses[self._dialled]
 
     def _connected(self) -> None:
         """Global answered: the next failure starts the backoff afresh, and is logged."""

@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -31,11 +32,17 @@ class PostgresStore(SqlStore):
     backend = "postgres"
     driver_errors = (psycopg.Error,)
 
-    def __init__(self, dsn: str, pool_size: int = 4) -> None:
+    def __init__(self, dsn: str, pool_size: int = 4, application_name: str = "") -> None:
+        """`application_name` names this replica's sessions (`meshfabric.store.replicas`)."""
         super().__init__(workers=pool_size)
         self._dsn = dsn
         self._instance = uuid.uuid4().hex
-        self._pool = ConnectionPool(dsn, min_size=1, max_size=pool_size, open=True)
+        self._session: dict[str, Any] = (
+            {"application_name": application_name} if application_name else {}
+        )
+        self._pool = ConnectionPool(
+            dsn, min_size=1, max_size=pool_size, open=True, kwargs=self._session
+        )
         self._migrate()
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -56,7 +63,7 @@ class PostgresStore(SqlStore):
     def _relay_notifications(
         self, loop: asyncio.AbstractEventLoop, listening: threading.Event
     ) -> None:
-        with psycopg.connect(self._dsn, autocommit=True) as conn:
+        with psycopg.connect(self._dsn, autocommit=True, **self._session) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             listening.set()
             while not self._stopping.is_set():
