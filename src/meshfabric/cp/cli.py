@@ -50,7 +50,10 @@ def run(
     zone: Annotated[str | None, typer.Option(help="This zone's name (zone mode)")] = None,
     global_address: Annotated[
         str | None,
-        typer.Option(help="Global's KDS address, grpcs://HOST:5685; makes this zone federated"),
+        typer.Option(
+            help="Global's KDS address, grpcs://HOST:5685, or several comma-separated (replicas, "
+            "dialled in turn); makes this zone federated"
+        ),
     ] = None,
     zone_token_file: Annotated[
         Path | None, typer.Option(help="Zone token issued by global (zone mode)")

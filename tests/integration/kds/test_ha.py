@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from meshfabric.kds.names import hashed_name
+from meshfabric.xds.envoy.types import CLUSTER
 from tests.integration.kds.conftest import MESH, Federation
 from tests.integration.kds.test_sync import (
     TIMEOUT,
@@ -20,6 +21,7 @@ from tests.integration.kds.test_sync import (
     timeout_policy,
     wait_for,
 )
+from tests.support.ads import AdsClient
 from tests.support.control_plane import ControlPlane
 from tests.support.net import free_port, wait_until
 from tests.support.postgres import PostgresServer
@@ -51,6 +53,14 @@ def connected_through(global_cp: ControlPlane, zone: str, replica: str) -> bool:
         and "disconnectTime" not in latest
         and latest["globalInstanceId"] == replica
     )
+
+
+def dataplane_token(cp: ControlPlane, service: str) -> str:
+    request = {"mesh": "default", "tags": {"kuma.io/service": [service]}, "validFor": "1h"}
+    with cp.client() as client:
+        response = client.post("/tokens/dataplane", json=request)
+    response.raise_for_status()
+    return response.text
 
 
 def leads(metrics_port: int) -> bool:
@@ -171,16 +181,29 @@ def test_a_killed_zone_leader_hands_the_kds_connection_to_the_other_zone_replica
     zone_db = on_postgres(postgres.new_database())
     token = federation.zone_token("zone-a")
     metrics_ports = [free_port(), free_port()]
+    sockets = [federation.tmp_path / f"xds-{index}.sock" for index in range(2)]
     replicas = [
         start_zone(
             federation.start, f"zone-a-{index}", federation.address, token,
             federation.ca_file, zone_db, "--diagnostics-port", str(metrics_ports[index]),
+            "--xds-unix-socket", str(sockets[index]),
         )
         for index in range(2)
     ]  # fmt: skip
     wait_until(lambda: leads(metrics_ports[0]), TIMEOUT, "the first one leading")
     assert not leads(metrics_ports[1])
     wait_for(replicas[1], "/meshes/default", "the mesh synced into the zone's database")
+    # The replica that does not lead serves xDS too, and hears of writes made at the other.
+    put(replicas[0], "/meshes/default/dataplanes/web-1", dataplane("web-1", "web"))
+    proxy = AdsClient(str(sockets[1]), dataplane_token(replicas[1], "web"), "default", "web-1")
+    proxy.open([])
+    calls_api = dataplane("web-1", "web")
+    calls_api["networking"]["outbound"] = [{"port": 19090, "tags": {"kuma.io/service": "api"}}]
+    put(replicas[0], "/meshes/default/dataplanes/web-1", calls_api)
+    wait_until(
+        lambda: "api" in proxy.received(CLUSTER), TIMEOUT, "the outbound written at the other"
+    )
+    proxy.close()
     held = latest_subscription(federation.global_cp, "zone-a")
     assert held is not None and "disconnectTime" not in held
 
