@@ -8,8 +8,7 @@ resources. Pure functions: the updater reads the resources and writes what they 
 - `addresses`: every hostname the service answers to, Kuma's defaults and one per matching
   HostnameGenerator.
 - `meshServices` of a MeshMultiZoneService: the MeshServices, local and synced from other
-  zones, whose labels carry every label of `selector.meshService.matchLabels` (a MeshService
-  without a `kuma.io/display-name` label counts as labelled with its name).
+  zones, that it selects (`meshmultizoneservice.selects`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from meshfabric.dns.hostnames import (
-    DISPLAY_NAME_LABEL,
     NAMESPACE_LABEL,
     ZONE_LABEL,
     named_hostnames,
@@ -99,22 +97,16 @@ def multizone_service_status(
     zone: str,
 ) -> dict[str, Any]:
     """`zone` is this control plane's zone, the zone of MeshServices that carry no zone label."""
-    wanted = service.fields.selector.meshService.matchLabels
     matched = [
         _reference(candidate, zone)
         for candidate in mesh_services
-        if wanted and all(_labels(candidate).get(k) == v for k, v in wanted.items())
+        if meshmultizoneservice.selects(service.fields, candidate)
     ]
     return {
         **(service.resource.status or {}),
         "addresses": addresses(service.resource, generators),
         "meshServices": matched,
     }
-
-
-def _labels(service: Resource) -> dict[str, str]:
-    """A MeshService's labels; one made in this zone is its own display name unless labelled."""
-    return {DISPLAY_NAME_LABEL: service.name, **service.labels}
 
 
 def _reference(service: Resource, zone: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from meshfabric.resources import Resource
 from meshfabric.xds.envoy import names, types
 from meshfabric.xds.generate import ingress
 from meshfabric.xds.model.context import MeshContext
+from meshfabric.xds.model.proxy import Outbound
 from tests.unit.policies.generation import dataplane
 
 SERVICE = "flight-control"
@@ -117,3 +118,54 @@ def test_the_ingress_passes_each_local_service_through_by_sni_without_decrypting
     assignment = ClusterLoadAssignment.FromString(encoded[f"ingress:{SERVICE}"].body.value)
     hosts = [e.endpoint.address.socket_address for e in assignment.endpoints[0].lb_endpoints]
     assert [(h.address, h.port_value) for h in hosts] == [("10.0.0.1", 8080)]  # local only
+
+
+def multizone(vip: str = "243.0.0.1") -> Resource:
+    spec = {
+        "selector": {"meshService": {"matchLabels": {"kuma.io/display-name": SERVICE}}},
+        "ports": [{"port": 8080, "appProtocol": "http"}],
+    }
+    labels = {"kuma.io/origin": "global"}
+    return Resource(
+        "MeshMultiZoneService", "default", SERVICE, spec, labels, status={"vips": [{"ip": vip}]}
+    )
+
+
+def test_a_service_synced_from_another_zone_is_reached_only_through_that_zones_ingress() -> None:
+    mesh = mesh_with(
+        flight_control(),
+        dataplane("flight-control-1", SERVICE, "http", 8080),
+        synced(flight_control(), "eu-west-1"),
+        synced(zone_ingress("ingress"), "eu-west-1"),
+        synced(flight_control(), "ap-south-1"),
+        synced(zone_ingress("ingress", "10.10.3.11"), "ap-south-1"),
+    )
+    cluster = names.mesh_service_cluster(f"{SERVICE}-eu-west-1", 8080)
+    assert endpoints(mesh, cluster) == [("10.10.2.11", 10001, 1)]
+    outbound = Outbound("241.0.0.2", 8080, f"{SERVICE}-eu-west-1", cluster)
+    destination = mesh.destination(outbound)
+    # The SNI names the service the ingress routes on, not the synced resource's name.
+    assert (destination.sni_service, destination.identities) == (SERVICE, (SERVICE,))
+
+
+def test_a_multizone_service_is_the_local_instances_first_then_the_other_zones_ingresses() -> None:
+    mesh = mesh_with(
+        flight_control(),
+        dataplane("flight-control-1", SERVICE, "http", 8080),
+        dataplane("booking-1", "booking", "http", 7000),
+        synced(flight_control(), "eu-west-1"),
+        synced(zone_ingress("ingress"), "eu-west-1"),
+        synced(Resource("MeshService", "default", "other", flight_control().spec), "eu-west-1"),
+        multizone(),
+    )
+    cluster = names.multizone_service_cluster(SERVICE, 8080)
+    # Two MeshServices of eu-west-1 are selected: still one endpoint for its ingress.
+    assert endpoints(mesh, cluster) == [("10.0.0.1", 8080, 0), ("10.10.2.11", 10001, 1)]
+    destination = mesh.destination(Outbound("243.0.0.1", 8080, SERVICE, cluster))
+    assert (destination.sni_service, destination.protocol.value) == (SERVICE, "http")
+    client = mesh.proxy("booking-1")
+    assert client is not None
+    assert Outbound("243.0.0.1", 8080, SERVICE, cluster) in mesh.outbounds(client, vips=True)
+    # The local instance feeds the multizone cluster: its changes reach the callers' endpoints.
+    server = mesh.proxy("flight-control-1")
+    assert server is not None and cluster in mesh.served_clusters(server)

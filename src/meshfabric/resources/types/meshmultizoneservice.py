@@ -6,8 +6,9 @@ from typing import get_args
 
 from meshfabric.resources.common import LabelSelector, Protocol, Strict
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, Resource, ResourceType, Scope
 from meshfabric.resources.names import NameRule
+from meshfabric.resources.origin import DISPLAY_NAME_LABEL
 from meshfabric.resources.types.meshservice import ServicePort
 
 
@@ -27,6 +28,15 @@ class Spec(Strict):
     # Left out, they are empty, as Kuma decodes them, and refused for being empty.
     selector: Selector = Selector()
     ports: list[Port] = []
+
+
+def selects(spec: Spec, service: Resource) -> bool:
+    """Whether a MeshService, local or synced from another zone, is one of it: its labels
+    carry every label of `selector.meshService.matchLabels` (a MeshService without a
+    `kuma.io/display-name` label counts as labelled with its name)."""
+    wanted = spec.selector.meshService.matchLabels or {}
+    labels = {DISPLAY_NAME_LABEL: service.name, **service.labels}
+    return bool(wanted) and all(labels.get(key) == value for key, value in wanted.items())
 
 
 def _check(spec: Spec) -> list[Violation]:
@@ -50,6 +60,7 @@ TYPE = ResourceType(
     scope=Scope.MESH,
     apply_order=60,
     short_name="mzsvc",
+    affects=Affects.EVERY_PROXY,  # its VIP listeners and DNS names are on every sidecar
     schema=Spec,
     kds=KdsFlow.GLOBAL_TO_ZONE,
     semantic_checks=(_check,),

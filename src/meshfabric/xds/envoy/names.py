@@ -30,6 +30,11 @@ def mesh_service_cluster(name: str, port: int) -> str:
     return f"{name}_msvc_{port}"
 
 
+def multizone_service_cluster(name: str, port: int) -> str:
+    """One port of a MeshMultiZoneService."""
+    return f"{name}_mzsvc_{port}"
+
+
 def outbound_route(cluster: str) -> str:
     return f"outbound:{cluster}"
 

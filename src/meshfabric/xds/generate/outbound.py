@@ -88,7 +88,7 @@ def _upstream_tls(ctx: ProxyContext, destination: Destination) -> TransportSocke
         names.identity_secret(mesh),
         names.ca_secret(mesh),
         peer_identities=[spiffe_id(mesh, service) for service in destination.identities],
-        sni=names.sni(destination.name, mesh),
+        sni=names.sni(destination.sni_service, mesh),
     )
 
 

@@ -28,12 +28,13 @@ from meshfabric.resources import (
     Scope,
 )
 from meshfabric.resources.common import Targeted
-from meshfabric.resources.types import hostnamegenerator, meshservice
+from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
 from meshfabric.resources.types.dataplane import DataplaneFields
 from meshfabric.resources.types.mesh import MeshFields, lifetime_seconds
 from meshfabric.resources.types.zoneingress import ZoneIngressFields
 from meshfabric.store.protocol import Store
-from meshfabric.xds.model.crosszone import remote_services
+from meshfabric.xds.envoy import names
+from meshfabric.xds.model.crosszone import ingresses_by_zone, remote_services
 from meshfabric.xds.model.destinations import (
     Destination,
     DestinationIndex,
@@ -77,6 +78,7 @@ class MeshContext:
     policies: dict[str, dict[str, Parsed[Targeted]]] = field(default_factory=dict)
     secrets: dict[str, Parsed[BaseModel]] = field(default_factory=dict)
     services: dict[str, Parsed[meshservice.Spec]] = field(default_factory=dict)  # MeshServices
+    multizone_services: dict[str, Parsed[meshmultizoneservice.Spec]] = field(default_factory=dict)
     hostname_generators: dict[str, Parsed[hostnamegenerator.Spec]] = field(default_factory=dict)
     ingresses: dict[str, Parsed[ZoneIngressFields]] = field(default_factory=dict)  # every zone's
     types: Mapping[str, ResourceType] = field(default_factory=relevant_types)
@@ -106,6 +108,9 @@ class MeshContext:
         elif resource.type == "MeshService":
             previous = self.services.get(resource.name)
             self.services[resource.name] = _narrowed(parsed, meshservice.Spec)
+        elif resource.type == "MeshMultiZoneService":
+            previous = self.multizone_services.get(resource.name)
+            self.multizone_services[resource.name] = _narrowed(parsed, meshmultizoneservice.Spec)
         elif resource.type == "HostnameGenerator":
             previous = self.hostname_generators.get(resource.name)
             self.hostname_generators[resource.name] = _narrowed(parsed, hostnamegenerator.Spec)
@@ -133,6 +138,8 @@ class MeshContext:
             previous = self.dataplanes.pop(key.name, None)
         elif key.type == "MeshService":
             previous = self.services.pop(key.name, None)
+        elif key.type == "MeshMultiZoneService":
+            previous = self.multizone_services.pop(key.name, None)
         elif key.type == "HostnameGenerator":
             previous = self.hostname_generators.pop(key.name, None)
         elif key.type == "ZoneIngress":
@@ -211,17 +218,17 @@ class MeshContext:
         return self._destinations().of(outbound)
 
     def outbounds(self, proxy: Proxy, vips: bool) -> tuple[Outbound, ...]:
-        """The proxy's own outbounds, then, if it can bind VIPs, every MeshService VIP and
-        port."""
+        """The proxy's own outbounds, then, if it can bind VIPs, every VIP and port of the
+        MeshServices (local and synced) and MeshMultiZoneServices."""
         if not vips:
             return proxy.outbounds
         return proxy.outbounds + self.derived("vip_outbounds", self._vip_outbounds)
 
     def served_clusters(self, proxy: Proxy) -> set[str]:
-        return served_clusters(proxy, self.services.values())
+        return served_clusters(proxy, self.services.values(), self.multizone_services.values())
 
     def dns_records(self) -> Mapping[str, str]:
-        """Hostname -> VIP for every MeshService of the mesh that has a VIP."""
+        """Hostname -> VIP of every MeshService and MeshMultiZoneService that has a VIP."""
         return self.derived("dns_records", self._dns_records)
 
     @property
@@ -231,26 +238,44 @@ class MeshContext:
     def _destinations(self) -> DestinationIndex:
         return self.derived_from_endpoints(
             "destinations",
-            lambda: DestinationIndex.build(
-                self._proxies,
-                _sorted(self.services),
-                remote_services(_sorted(self.services), _sorted(self.ingresses)),
-            ),
+            self._build_destinations,
+        )
+
+    def _build_destinations(self) -> DestinationIndex:
+        zones = ingresses_by_zone(_sorted(self.ingresses))
+        return DestinationIndex.build(
+            self._proxies,
+            _sorted(self.services),
+            remote_services(_sorted(self.services), zones),
+            zones,
+            _sorted(self.multizone_services),
         )
 
     def _vip_outbounds(self) -> tuple[Outbound, ...]:
-        return tuple(
+        single = [
             Outbound(vip, port.port, service.name, port.cluster)
             for service in _sorted(self.services)
             for vip in vips(service.resource)[:1]
             for port in service_ports(service)
-        )
+        ]
+        cluster = names.multizone_service_cluster
+        combined = [
+            Outbound(vip, port.port, service.name, cluster(service.name, port.port))
+            for service in _sorted(self.multizone_services)
+            for vip in vips(service.resource)[:1]
+            for port in service.fields.ports
+        ]
+        return (*single, *combined)
 
     def _dns_records(self) -> dict[str, str]:
         generators = _sorted(self.hostname_generators)
+        named: list[Parsed[Any]] = [
+            *_sorted(self.services),
+            *_sorted(self.multizone_services),
+        ]
         return {
             hostname: vip
-            for service in _sorted(self.services)
+            for service in named
             for vip in vips(service.resource)[:1]
             for hostname in hostnames(service.resource, generators)
         }
@@ -273,7 +298,7 @@ class MeshContext:
 
 
 # What the endpoint index is built from.
-_ENDPOINT_TYPES = frozenset({"Dataplane", "MeshService", "ZoneIngress"})
+_ENDPOINT_TYPES = frozenset({"Dataplane", "MeshService", "MeshMultiZoneService", "ZoneIngress"})
 
 
 def _sorted(table: Mapping[str, Parsed[F]]) -> list[Parsed[F]]:

@@ -45,10 +45,14 @@ class RemoteService:
 
     @property
     def endpoints(self) -> list[Endpoint]:
-        return [
-            Endpoint(ingress.address, ingress.port, ingress.name, REMOTE_PRIORITY, ingress.zone)
-            for ingress in self.ingresses
-        ]
+        return ingress_endpoints(self.ingresses)
+
+
+def ingress_endpoints(ingresses: Iterable[RemoteIngress]) -> list[Endpoint]:
+    return [
+        Endpoint(ingress.address, ingress.port, ingress.name, REMOTE_PRIORITY, ingress.zone)
+        for ingress in ingresses
+    ]
 
 
 def remote_zone(parsed: Parsed[object]) -> str | None:
@@ -60,10 +64,9 @@ def remote_zone(parsed: Parsed[object]) -> str | None:
 
 
 def remote_services(
-    services: Iterable[Parsed[Spec]], ingresses: Iterable[Parsed[ZoneIngressFields]]
+    services: Iterable[Parsed[Spec]], by_zone: Mapping[str, list[RemoteIngress]]
 ) -> dict[str, RemoteService]:
     """Each `kuma.io/service` other zones serve, with the ingresses that reach it."""
-    by_zone = _ingresses_by_zone(ingresses)
     found: dict[str, dict[RemoteIngress, None]] = {}
     protocols: dict[str, set[Protocol]] = {}
     for service in services:
@@ -79,7 +82,7 @@ def remote_services(
                 zone,
             )
             continue
-        name = _service_tag(service)
+        name = service_tag(service)
         found.setdefault(name, {}).update(dict.fromkeys(by_zone[zone]))  # one per ingress
         protocols.setdefault(name, set()).update(_protocols(service))
     return {
@@ -88,9 +91,10 @@ def remote_services(
     }
 
 
-def _ingresses_by_zone(
+def ingresses_by_zone(
     ingresses: Iterable[Parsed[ZoneIngressFields]],
-) -> Mapping[str, list[RemoteIngress]]:
+) -> dict[str, list[RemoteIngress]]:
+    """The usable ingresses of each other zone."""
     by_zone: dict[str, list[RemoteIngress]] = {}
     for ingress in ingresses:
         zone = remote_zone(ingress)
@@ -105,7 +109,8 @@ def _ingresses_by_zone(
     return by_zone
 
 
-def _service_tag(service: Parsed[Spec]) -> str:
+def service_tag(service: Parsed[Spec]) -> str:
+    """The `kuma.io/service` a MeshService stands for: what its zone's ingress routes on."""
     selector = service.fields.selector
     tags = (selector and selector.dataplaneTags) or {}
     display = service.resource.labels.get(DISPLAY_NAME_LABEL) or service.name

@@ -1,21 +1,34 @@
 """Where a proxy's traffic can go: one concept for services named by tag and for MeshServices.
 
-A destination is one cluster: the `kuma.io/service` a set of inbounds declares, or one port of
-a MeshService, whose selector picks the inbounds. Either way it has a name (what a policy's
-`to` targetRef matches), a protocol, the identities allowed to answer it, and endpoints. The
+A destination is one cluster: the `kuma.io/service` a set of inbounds declares, one port of
+a MeshService, whose selector picks the inbounds, or one port of a MeshMultiZoneService,
+made of the same port of the MeshServices it selects. Each has a name (what a policy's `to`
+targetRef matches), a protocol, the identities allowed to answer it, and endpoints. The
 endpoints of every destination of a mesh are indexed in one pass over its dataplanes.
+
+Where the endpoints are: a MeshService of this zone, its selected inbounds (then, after them,
+other zones' ingresses for the same `kuma.io/service`); a MeshService synced from another
+zone, that zone's ingresses only; a MeshMultiZoneService, the local MeshServices' inbounds at
+priority 0, then the ingresses of the zones of the others at priority 1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from meshfabric.resources import Parsed
 from meshfabric.resources.common import SERVICE_TAG
+from meshfabric.resources.types import meshmultizoneservice
 from meshfabric.resources.types.meshservice import Selector, Spec
 from meshfabric.xds.envoy import names
-from meshfabric.xds.model.crosszone import RemoteService, remote_zone
+from meshfabric.xds.model.crosszone import (
+    RemoteIngress,
+    RemoteService,
+    ingress_endpoints,
+    remote_zone,
+    service_tag,
+)
 from meshfabric.xds.model.endpoint import Endpoint
 from meshfabric.xds.model.proxy import Inbound, Outbound, Protocol, Proxy
 
@@ -26,6 +39,12 @@ class Destination:
     cluster: str
     protocol: Protocol
     identities: tuple[str, ...]  # services whose SPIFFE IDs may answer
+    # The service the TLS SNI names, which an ingress routes on; `name` when empty.
+    routed_as: str = ""
+
+    @property
+    def sni_service(self) -> str:
+        return self.routed_as or self.name
 
 
 @dataclass(frozen=True)
@@ -43,7 +62,17 @@ class ServicePort:
 
     @property
     def destination(self) -> Destination:
-        return Destination(self.service.name, self.cluster, self.protocol, identities(self.service))
+        return Destination(
+            self.service.name,
+            self.cluster,
+            self.protocol,
+            identities(self.service),
+            service_tag(self.service),
+        )
+
+    @property
+    def is_local(self) -> bool:
+        return remote_zone(self.service) is None
 
     @property
     def wanted_service(self) -> str | None:
@@ -97,19 +126,31 @@ class DestinationIndex:
         proxies: Mapping[str, Proxy],
         services: Iterable[Parsed[Spec]],
         remote: Mapping[str, RemoteService] | None = None,
+        zones: Mapping[str, Sequence[RemoteIngress]] | None = None,
+        multizone: Iterable[Parsed[meshmultizoneservice.Spec]] = (),
     ) -> DestinationIndex:
-        """`remote`: the services other zones serve, added after the local endpoints."""
+        """`remote`: the services other zones serve, added after the local endpoints;
+        `zones`: the ingresses of each other zone, which reach the MeshServices synced from it;
+        `multizone`: the mesh's MeshMultiZoneServices."""
         remote = remote or {}
+        zones = zones or {}
         ports = [port for service in services for port in service_ports(service)]
+        local_ports = [port for port in ports if port.is_local]
         # Most selectors name a kuma.io/service: only those ports are tried for its inbounds.
         by_service: dict[str | None, list[ServicePort]] = {}
-        for port in ports:
+        for port in local_ports:
             by_service.setdefault(port.wanted_service, []).append(port)
         unkeyed = by_service.get(None, [])
         tagged: dict[str, _Entry] = {
             service: _Entry(protocols=set(found.protocols)) for service, found in remote.items()
         }
-        selected: dict[str, list[Endpoint]] = {port.cluster: [] for port in ports}
+        # Each MeshService port's own endpoints: selected inbounds, or its zone's ingresses.
+        own: dict[str, list[Endpoint]] = {
+            port.cluster: ingress_endpoints(zones.get(remote_zone(port.service) or "", ()))
+            for port in ports
+            if not port.is_local
+        }
+        own.update({port.cluster: [] for port in local_ports})
         for name in sorted(proxies):
             proxy = proxies[name]
             for inbound in proxy.inbounds:
@@ -121,7 +162,7 @@ class DestinationIndex:
                 entry.endpoints.append(endpoint)
                 for port in [*by_service.get(inbound.service, ()), *unkeyed]:
                     if port.selects(proxy, inbound):
-                        selected[port.cluster].append(endpoint)
+                        own[port.cluster].append(endpoint)
         destinations = {
             names.service_cluster(service): Destination(
                 service, names.service_cluster(service), _agreed(entry.protocols), (service,)
@@ -132,14 +173,18 @@ class DestinationIndex:
         endpoints: dict[str, Sequence[Endpoint]] = {
             names.service_cluster(service): entry.endpoints for service, entry in tagged.items()
         }
-        endpoints.update(selected)
+        endpoints.update(own)
         for service, found in remote.items():  # after the local ones, at a lower priority
             cluster = names.service_cluster(service)
             endpoints[cluster] = [*endpoints[cluster], *found.endpoints]
-        for port in ports:
+        for port in local_ports:
             elsewhere = remote.get(port.wanted_service or "")
-            if elsewhere is not None and remote_zone(port.service) is None:
-                endpoints[port.cluster] = [*selected[port.cluster], *elsewhere.endpoints]
+            if elsewhere is not None:
+                endpoints[port.cluster] = [*own[port.cluster], *elsewhere.endpoints]
+        for combined in multizone:
+            for destination, members in _multizone_ports(combined, ports, own):
+                destinations[destination.cluster] = destination
+                endpoints[destination.cluster] = members
         return cls(destinations, endpoints)
 
     def of(self, outbound: Outbound) -> Destination:
@@ -150,14 +195,46 @@ class DestinationIndex:
         return Destination(outbound.service, outbound.cluster, Protocol.TCP, (outbound.service,))
 
 
-def served_clusters(proxy: Proxy, services: Iterable[Parsed[Spec]]) -> set[str]:
+def served_clusters(
+    proxy: Proxy,
+    services: Iterable[Parsed[Spec]],
+    multizone: Iterable[Parsed[meshmultizoneservice.Spec]] = (),
+) -> set[str]:
     """The clusters a dataplane is (or would be, once ready) an endpoint of."""
     clusters = {names.service_cluster(service) for service in proxy.services}
+    multizone = list(multizone)
     for service in services:
         for port in service_ports(service):
-            if any(port.selects(proxy, inbound) for inbound in proxy.inbounds):
-                clusters.add(port.cluster)
+            if not port.is_local or not any(port.selects(proxy, i) for i in proxy.inbounds):
+                continue
+            clusters.add(port.cluster)
+            for combined in multizone:
+                if meshmultizoneservice.selects(combined.fields, service.resource):
+                    clusters.add(names.multizone_service_cluster(combined.name, port.port))
     return clusters
+
+
+def _multizone_ports(
+    service: Parsed[meshmultizoneservice.Spec],
+    ports: Sequence[ServicePort],
+    own: Mapping[str, Sequence[Endpoint]],
+) -> Iterator[tuple[Destination, list[Endpoint]]]:
+    """Each port of a MeshMultiZoneService, with the endpoints of that port of every
+    MeshService it selects: the local ones' inbounds first, then other zones' ingresses."""
+    members = [p for p in ports if meshmultizoneservice.selects(service.fields, p.service.resource)]
+    members.sort(key=lambda member: not member.is_local)  # stable: local first
+    for port in service.fields.ports:
+        same = [member for member in members if member.port == port.port]
+        found = dict.fromkeys(endpoint for member in same for endpoint in own[member.cluster])
+        served_by = tuple(dict.fromkeys(i for member in same for i in identities(member.service)))
+        destination = Destination(
+            service.name,
+            names.multizone_service_cluster(service.name, port.port),
+            Protocol.of({"kuma.io/protocol": port.appProtocol}),
+            served_by or (service.name,),
+            service_tag(same[0].service) if same else "",
+        )
+        yield destination, sorted(found, key=lambda endpoint: endpoint.priority)
 
 
 def _agreed(protocols: set[Protocol]) -> Protocol:
