@@ -6,195 +6,47 @@ leaves), mTLS end to end, with no failed request."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from meshfabric.lab import KONG_AIR, Lab
-from meshfabric.lab.envoy_admin import admin_get, endpoint_priorities, is_live
-from tests.integration.dataplane.support import permission, sidecar_dataplane
+from meshfabric.lab import Lab
+from meshfabric.lab.envoy_admin import admin_get
 from tests.integration.lab.support import needs_namespaces
+from tests.integration.multizone.kong_air_lab import (
+    MESH,
+    SERVICE,
+    calls,
+    kill_instance,
+    kong_air_mesh,
+    start_instance,
+    start_load,
+    zones,
+)
 from tests.support.net import wait_until
 
 pytestmark = [pytest.mark.lab, pytest.mark.envoy, pytest.mark.slow, needs_namespaces]
-
-REPO = Path(__file__).resolve().parents[3]
-MESH = "default"
-SERVICE = "flight-control"
-GLOBAL = "global/control-plane"
-ZONES = {"us-east-1": "10.10.1", "eu-west-1": "10.10.2"}  # their LANs (docs/lab.md)
-INBOUND_PORT, APP_PORT, OUTBOUND_PORT, INGRESS_PORT = 20001, 8080, 18080, 10001
-
-# Calls the outbound in a loop until the stop file appears; one JSON line per call.
-LOAD = """
-import json, os, sys, urllib.error, urllib.request
-url, out, stop = sys.argv[1:4]
-with open(out, "w", buffering=1) as log:
-    while not os.path.exists(stop):
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                log.write(json.dumps(json.load(answer)) + "\\n")
-        except urllib.error.HTTPError as error:
-            answer = f"{error.code} {dict(error.headers)} {error.read()[:300]!r}"
-            log.write(json.dumps({"error": answer}) + "\\n")
-        except Exception as error:
-            log.write(json.dumps({"error": repr(error)}) + "\\n")
-"""
-
-
-class Cluster:
-    """The processes of the test in the lab's hosts; `lab.down()` ends any left over."""
-
-    def __init__(self, lab: Lab, work: Path) -> None:
-        self.lab = lab
-        self.work = work
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, key: str, host: str, argv: Sequence[str], **env: str) -> None:
-        log = (self.work / f"{key.replace('/', '-')}.log").open("ab")
-        self.processes[key] = self.lab.host(host).popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
-        )
-
-    def data(self, host: str) -> Path:
-        return self.work / host.replace("/", "-")
-
-    def api(self, host: str, method: str, path: str, body: Any = None) -> str:
-        """The REST API of the control plane in `host`, called from inside that host."""
-        token = (self.data(host) / "admin-token").read_text().strip()
-        command = [
-            "curl", "-sf", "-X", method, "-H", f"Authorization: Bearer {token}",
-            "-H", "content-type: application/json", f"http://127.0.0.1:5681{path}",
-        ]  # fmt: skip
-        if body is not None:
-            command += ["--data-binary", json.dumps(body)]
-        done = self.lab.host(host).run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise AssertionError(f"{method} {path} in {host}: curl exit {done.returncode}")
-        return str(done.stdout)
-
-    def answers(self, host: str, path: str) -> bool:
-        try:
-            self.api(host, "GET", path)
-        except (AssertionError, FileNotFoundError):  # not up yet: no admin token written
-            return False
-        return True
-
-    def control_plane(self, host: str, *args: str, **env: str) -> None:
-        data = str(self.data(host))
-        command = [sys.executable, "-m", "meshfabric.cp", "run", "--data-dir", data, *args]
-        self.start(host, host, command, MESHFABRIC_LOG__FORMAT="text", **env)
-        wait_until(lambda: self.answers(host, "/"), 60, f"the control plane in {host}")
-
-    def dp(self, key: str, host: str, zone: str, token: str, *args: str) -> Path:
-        directory = self.work / key
-        directory.mkdir()
-        (directory / "token").write_text(token)
-        admin = directory / "admin.sock"
-        command = [
-            sys.executable, "-m", "meshfabric.dp", "run",
-            "--cp-address", f"unix://{self.xds_socket(zone)}",
-            "--dataplane-token-file", str(directory / "token"),
-            "--admin-socket", str(admin), "--work-dir", str(directory),
-            "--cp-wait-seconds", "30", *args,
-        ]  # fmt: skip
-        self.start(key, host, command)
-        return admin
-
-    def xds_socket(self, zone: str) -> Path:
-        return self.work / f"{zone}-xds.sock"
-
-
-def knows_remote_ingress(socket: Path) -> bool:
-    """The client's Envoy holds a remote zone's ingress: a priority-1 endpoint of the service."""
-    return 1 in endpoint_priorities(socket, SERVICE)
-
-
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    with tempfile.TemporaryDirectory(prefix="mflab-", dir="/tmp") as parent:
-        started = Lab.up(KONG_AIR, state_dir=Path(parent) / "state")
-        try:
-            yield started
-        finally:
-            started.down()
 
 
 def test_in_the_lab_calls_fail_over_to_eu_west_1_through_its_ingress_without_errors(
     lab: Lab, tmp_path: Path
 ) -> None:
-    cluster = Cluster(lab, tmp_path)
-    cluster.control_plane(GLOBAL, "--mode", "global", MESHFABRIC_KDS__ADDRESS="10.10.0.10")
-    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}", MESH_DOCUMENT)
-    allow = permission(MESH, "web-to-flight-control", SERVICE, "web")
-    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}/meshtrafficpermissions/{allow['name']}", allow)
-    for zone in ZONES:
-        token = tmp_path / f"{zone}.token"
-        token.write_text(cluster.api(GLOBAL, "POST", "/tokens/zone", {"zone": zone}))
-        cp = f"{zone}/control-plane"
-        cluster.control_plane(
-            cp, "--mode", "zone", "--zone", zone,
-            "--global-address", "grpcs://10.10.0.10:5685", "--zone-token-file", str(token),
-            "--global-ca-file", str(cluster.data(GLOBAL) / "kds-ca.crt"),
-            "--xds-unix-socket", str(cluster.xds_socket(zone)),
-        )  # fmt: skip
-        wait_until(partial(cluster.answers, cp, f"/meshes/{MESH}"), 30, f"the mesh in {zone}")
-        cluster.api(cp, "PUT", f"/meshes/{MESH}/meshservices/{SERVICE}", FLIGHT_CONTROL)
-
-    admins = {}
-    for zone, lan in ZONES.items():
-        cp = f"{zone}/control-plane"
-        ingress_token = cluster.api(
-            cp, "POST", "/tokens/dataplane", {"mesh": MESH, "type": "ingress", "name": "ingress"}
-        )
-        admins[f"ingress-{zone}"] = cluster.dp(
-            f"ingress-{zone}", f"{zone}/ingress", zone, ingress_token,
-            "--proxy-type", "ingress", "--name", "ingress", "--mesh", MESH,
-            "--address", f"{lan}.11", "--ingress-port", str(INGRESS_PORT),
-            "--advertised-address", f"{lan}.11",
-        )  # fmt: skip
-        admins[f"server-{zone}"] = start_instance(cluster, zone, "")
-    web = sidecar_dataplane("web-1", INBOUND_PORT, 8081, "web", "http", {OUTBOUND_PORT: SERVICE})
-    web["networking"]["address"] = "10.10.1.14"
-    admins["client"] = cluster.dp(
-        "client", "us-east-1/client-1", "us-east-1",
-        _token(cluster, "us-east-1/control-plane", "web"), "--dataplane", yaml.safe_dump(web),
-    )  # fmt: skip
-    for name, socket in admins.items():
-        wait_until(partial(is_live, socket), 60, f"the Envoy of {name}")
-    wait_until(lambda: knows_remote_ingress(admins["client"]), 60, "eu-west-1's ingress")
-
-    out, stop = tmp_path / "load.jsonl", tmp_path / "stop"
-    url = f"http://127.0.0.1:{OUTBOUND_PORT}/"
-    cluster.start(
-        "load", "us-east-1/client-1", [sys.executable, "-c", LOAD, url, str(out), str(stop)]
-    )
-    wait_until(lambda: _zones(out).count("us-east-1") >= 100, 60, "steady local answers")
-    before = _calls(out)
-    cluster.processes["app-us-east-1"].kill()  # the local instance dies, then its sidecar
-    cluster.processes["server-us-east-1"].send_signal(signal.SIGTERM)
-    cluster.processes["server-us-east-1"].wait(10)  # deregistered: the name is free again
-    wait_until(lambda: _zones(out)[len(before) :].count("eu-west-1") >= 200, 60, "eu-west-1")
-    failed_over = _calls(out)
+    cluster, admins = kong_air_mesh(lab, tmp_path)
+    out, stop = start_load(cluster, tmp_path)
+    wait_until(lambda: zones(out).count("us-east-1") >= 100, 60, "steady local answers")
+    before = calls(out)
+    kill_instance(cluster, "us-east-1")
+    wait_until(lambda: zones(out)[len(before) :].count("eu-west-1") >= 200, 60, "eu-west-1")
+    failed_over = calls(out)
     start_instance(cluster, "us-east-1", "-back")  # the local instance returns
-    wait_until(lambda: _zones(out)[-100:] == ["us-east-1"] * 100, 60, "local answers again")
+    wait_until(lambda: zones(out)[-100:] == ["us-east-1"] * 100, 60, "local answers again")
     stop.touch()
     cluster.processes["load"].wait(10)
-    calls = _calls(out)
+    answered = calls(out)
 
     assert {call.get("service") for call in before} == {"us-east-1"}
-    failed = [call for call in calls if "error" in call]
-    print(f"failed requests across failover and failback: {len(failed)} of {len(calls)}")
+    failed = [call for call in answered if "error" in call]
+    print(f"failed requests across failover and failback: {len(failed)} of {len(answered)}")
     assert failed == []
     assert {call["service"] for call in failed_over[-50:]} == {"eu-west-1"}
     assert {call["caller"] for call in failed_over[-50:]} == {f"spiffe://{MESH}/web"}
@@ -203,48 +55,3 @@ def test_in_the_lab_calls_fail_over_to_eu_west_1_through_its_ingress_without_err
         admins["ingress-eu-west-1"], f"/stats?filter=^cluster.ingress_{SERVICE}.upstream_cx_total$"
     )
     assert int(through_ingress.rpartition(": ")[2]) > 0
-
-
-def start_instance(cluster: Cluster, zone: str, suffix: str) -> Path:
-    """flight-control and its sidecar in the zone's flight-control-1 host."""
-    host, cp = f"{zone}/flight-control-1", f"{zone}/control-plane"
-    app = [sys.executable, str(REPO / "scripts" / "demo" / "echo_app.py"), str(APP_PORT), zone]
-    cluster.start(f"app-{zone}", host, app)
-    server = sidecar_dataplane(f"{SERVICE}-1", INBOUND_PORT, APP_PORT, SERVICE, "http")
-    server["networking"]["address"] = f"{ZONES[zone]}.13"
-    return cluster.dp(
-        f"server-{zone}{suffix}", host, zone, _token(cluster, cp, SERVICE),
-        "--dataplane", yaml.safe_dump(server),
-    )  # fmt: skip
-
-
-def _token(cluster: Cluster, cp: str, service: str) -> str:
-    request = {"mesh": MESH, "tags": {"kuma.io/service": [service]}}
-    return cluster.api(cp, "POST", "/tokens/dataplane", request)
-
-
-def _calls(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    lines = path.read_text().splitlines()
-    return [json.loads(line) for line in lines if line.endswith("}")]
-
-
-def _zones(path: Path) -> list[str]:
-    return [str(call.get("service")) for call in _calls(path)]
-
-
-MESH_DOCUMENT = {
-    "type": "Mesh",
-    "name": MESH,
-    "mtls": {"enabledBackend": "ca-1", "backends": [{"name": "ca-1", "type": "builtin"}]},
-}
-FLIGHT_CONTROL = {
-    "type": "MeshService",
-    "mesh": MESH,
-    "name": SERVICE,
-    "spec": {
-        "selector": {"dataplaneTags": {"kuma.io/service": SERVICE}},
-        "ports": [{"name": "http", "port": 8080, "targetPort": 8080, "appProtocol": "http"}],
-    },
-}
