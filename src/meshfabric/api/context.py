@@ -11,6 +11,7 @@ from meshfabric.resources import Registry
 from meshfabric.store.errors import StoreHealth
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
+from meshfabric.xds.admission.envoy_admin import EnvoyAdminTunnels
 from meshfabric.xds.inspect import Inspector
 
 
@@ -24,6 +25,7 @@ class ApiContext:
     dataplanes: TokenIssuer
     instance_id: str
     inspector: Inspector | None = None  # None where no xDS is served (global mode)
+    envoy_admin: EnvoyAdminTunnels | None = None  # likewise
     store_health: StoreHealth = field(default_factory=StoreHealth)
 
 

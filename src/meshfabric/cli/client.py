@@ -127,6 +127,12 @@ class ControlPlaneClient:
         """The Envoy config generated for a dataplane, and the policies that matched."""
         return self._json("GET", f"/meshes/{quote(mesh)}/dataplanes/{quote(name)}/_config")
 
+    def envoy_admin(self, mesh: str, name: str, what: str, include_eds: bool = False) -> str:
+        """What the dataplane's Envoy reports: `xds` (its config dump), `stats`, `clusters`."""
+        params = {"include_eds": "true"} if include_eds else {}
+        path = f"/meshes/{quote(mesh, safe='')}/dataplanes/{quote(name, safe='')}/{what}"
+        return self._request("GET", path, params=params).text
+
     def zones_overview(self) -> list[Json]:
         items: list[Json] = self._json("GET", "/zones/_overview")["items"]
         return items

@@ -7,6 +7,7 @@ as a resource type. More commands (for example `inspect dataplane NAME`) are add
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -42,7 +43,8 @@ class _TypeFallbackGroup(TyperGroup):
 
 app = command_group(
     "Summaries of meshes, zones and resource types.\n\n"
-    "`inspect meshes`, `inspect zones`, `inspect dataplanes`, `inspect dataplane NAME`, or "
+    "`inspect meshes`, `inspect zones`, `inspect dataplanes`, `inspect dataplane NAME "
+    "[--type config|config-dump|stats|clusters]`, or "
     "`inspect TYPE` for any resource type "
     "(for example `inspect mtp`).",
     cls=_TypeFallbackGroup,
@@ -109,24 +111,56 @@ def zones(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> None
     )
 
 
+class InspectType(enum.StrEnum):
+    """What `inspect dataplane` shows: the generated config, or what the proxy's Envoy says."""
+
+    CONFIG = "config"
+    CONFIG_DUMP = "config-dump"
+    STATS = "stats"
+    CLUSTERS = "clusters"
+
+
 @app.command("dataplane")
 def dataplane(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The dataplane.")],
-    mesh: Annotated[str, typer.Option(help="Its mesh.")] = "default",
+    mesh: Annotated[str, typer.Option("--mesh", "-m", help="Its mesh.")] = "default",
+    inspect_type: Annotated[
+        InspectType,
+        typer.Option(
+            "--type",
+            help="config: the Envoy config the control plane generates and the policies "
+            "that matched; config-dump, stats, clusters: what the proxy's own Envoy reports "
+            "(its admin /config_dump, /stats, /clusters), fetched through the control plane",
+        ),
+    ] = InspectType.CONFIG,
+    include_eds: Annotated[
+        bool, typer.Option(help="With --type config-dump: each cluster's endpoints too.")
+    ] = False,
     output: OutputOption = OutputFormat.TABLE,
 ) -> None:
-    """The Envoy config a dataplane gets, and the policies that shaped it.
+    """The Envoy config a dataplane gets, and the policies that shaped it; or its Envoy's
+    config dump, stats or clusters.
 
-    The table lists the policies that matched and the generated resources; -o yaml or
-    -o json prints the whole config (private keys are never shown).
+    With --type config (the default) the table lists the policies that matched and the
+    generated resources; -o yaml or -o json prints the whole config (private keys are
+    never shown). --type config-dump prints Envoy's JSON, private keys and the dataplane
+    token redacted; --type stats and --type clusters print Envoy's text. Those three
+    need the proxy to be connected to the zone control plane meshctl talks to.
 
     \b
     Examples:
       meshctl inspect dataplane flight-control-1 --mesh kong-air
       meshctl inspect dataplane booking-1 -o json
+      meshctl inspect dataplane booking-1 --type config-dump --include-eds
+      meshctl inspect dataplane booking-1 --type stats
+      meshctl inspect dataplane booking-1 --type clusters
     """
     client = connect(ctx)
+    if inspect_type is not InspectType.CONFIG:
+        what = "xds" if inspect_type is InspectType.CONFIG_DUMP else inspect_type.value
+        typer.echo(client.envoy_admin(mesh, name, what, include_eds), nl=False)
+        return
     config = client.dataplane_config(mesh, name)
     if output is not OutputFormat.TABLE:
         print_data(config, output)

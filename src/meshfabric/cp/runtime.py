@@ -157,6 +157,7 @@ async def run(settings: Settings) -> None:
             dataplanes=dataplanes,
             instance_id=instance_id,
             inspector=xds.inspector if xds is not None else None,
+            envoy_admin=xds.envoy_admin if xds is not None else None,
             store_health=store.health,
         )
         if settings.diagnostics.port:

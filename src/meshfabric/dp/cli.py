@@ -10,17 +10,20 @@ import logging
 import shutil
 import signal
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from meshfabric.dataplane_api.envoy_admin_pb2 import Hello
 from meshfabric.dataplane_api.node import DnsAddress, Features
 from meshfabric.dp import dataplane as dataplanes
 from meshfabric.dp import ingress
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
+from meshfabric.dp.envoy_admin import EnvoyAdmin, EnvoyAdminTunnel
 from meshfabric.dp.registration import (
     ControlPlaneClient,
     RegistrationRefused,
@@ -141,6 +144,7 @@ def run(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per admin request
     if proxy_type is ProxyType.EGRESS:
         _fail("--proxy-type egress is not available yet; sidecar and ingress are")
     try:
@@ -204,7 +208,10 @@ async def _run(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        async with vip_routes() if params.features.vips else contextlib.nullcontext():
+        async with (
+            vip_routes() if params.features.vips else contextlib.nullcontext(),
+            _admin_tunnel(params),
+        ):
             await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
     except RouteError as problem:
         log.error("%s", problem)
@@ -214,6 +221,22 @@ async def _run(
             shutil.rmtree(directory, ignore_errors=True)
         await _deregister(client, params)
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _admin_tunnel(params: BootstrapParams) -> AsyncIterator[None]:
+    """The Envoy admin tunnel to the control plane, open while Envoy runs."""
+    hello = Hello(mesh=params.mesh, name=params.name, proxy_type=params.proxy_type)
+    admin = EnvoyAdmin(params.admin_address)
+    tunnel = EnvoyAdminTunnel(params.control_plane, params.token, hello, admin)
+    running = asyncio.create_task(tunnel.run(), name="envoy-admin-tunnel")
+    try:
+        yield
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await admin.aclose()
 
 
 async def _deregister(client: ControlPlaneClient, params: BootstrapParams) -> None:

@@ -59,7 +59,7 @@ class ControlPlaneClient:
                 await self._call(REGISTER_METHOD, request, RegisterResponse)
                 return
             except grpc.aio.AioRpcError as error:
-                _raise_if_untrusted(error, self._address)
+                raise_if_untrusted(error, self._address)
                 if error.code() not in _TRANSIENT:
                     raise RegistrationRefused(_describe(error)) from None
                 if time.monotonic() + delay > deadline:
@@ -79,8 +79,8 @@ class ControlPlaneClient:
             raise RegistrationRefused(_describe(error)) from None
 
     async def _call(self, method: str, request: Message, response: type[Message]) -> None:
-        async with _channel(self._address) as channel:
-            call = channel.unary_unary(
+        async with channel(self._address) as open_channel:
+            call = open_channel.unary_unary(
                 method,
                 request_serializer=request.__class__.SerializeToString,
                 response_deserializer=response.FromString,
@@ -88,14 +88,14 @@ class ControlPlaneClient:
             await call(request, metadata=self._metadata, timeout=self._timeout)
 
 
-def _channel(address: ControlPlaneAddress) -> grpc.aio.Channel:
+def channel(address: ControlPlaneAddress) -> grpc.aio.Channel:
     if not address.tls:
         return grpc.aio.insecure_channel(address.grpc_target)
     trust = grpc.ssl_channel_credentials(root_certificates=address.ca_cert_pem.encode())
     return grpc.aio.secure_channel(address.grpc_target, trust)
 
 
-def _raise_if_untrusted(error: grpc.aio.AioRpcError, address: ControlPlaneAddress) -> None:
+def raise_if_untrusted(error: grpc.aio.AioRpcError, address: ControlPlaneAddress) -> None:
     # gRPC reports a failed handshake as UNAVAILABLE, like a control plane that is not up yet.
     details = error.details() or ""
     if address.tls and "CERTIFICATE_VERIFY_FAILED" in details:

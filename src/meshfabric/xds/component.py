@@ -1,4 +1,5 @@
-"""The xDS server as a control-plane component: gRPC listeners, reconciler, insights."""
+"""The xDS server as a control-plane component: gRPC listeners, reconciler, insights, and
+the proxies' Envoy admin tunnels."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from meshfabric.ports import GRPC_EXCLUSIVE_PORT, claim_unix_socket, in_use
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
 from meshfabric.xds.admission.admission import DataplaneAdmission
+from meshfabric.xds.admission.envoy_admin import EnvoyAdminTunnels
 from meshfabric.xds.admission.insights import ProxyInsights
 from meshfabric.xds.admission.registration import RegistrationService
 from meshfabric.xds.cache.snapshot import SnapshotCache
@@ -66,6 +68,7 @@ class XdsComponent:
         self.inspector = Inspector(self.reconciler, self.cache, self.identities)
         admission = DataplaneAdmission(store, tokens, self.reconciler, self.insights)
         self._discovery = AggregatedDiscovery(self.cache, admission, self.insights)
+        self.envoy_admin = EnvoyAdminTunnels(admission)
         self._registration = RegistrationService(manager, tokens, self.insights.connected_since)
         self._server: grpc.aio.Server | None = None
         self._reconciling: asyncio.Task[None] | None = None
@@ -74,7 +77,7 @@ class XdsComponent:
     async def start(self, listen: Listen) -> None:
         server = grpc.aio.server(options=_GRPC_OPTIONS)
         ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(self._discovery, server)
-        server.add_generic_rpc_handlers([self._registration.handler()])
+        server.add_generic_rpc_handlers([self._registration.handler(), self.envoy_admin.handler()])
         self.port = _add_tcp_port(server, listen)
         if listen.unix_socket is not None:
             claim_unix_socket("xDS", listen.unix_socket)

@@ -1,7 +1,9 @@
-"""meshctl against a zone control plane: a dataplane token, then inspecting its config."""
+"""meshctl against a zone control plane: a dataplane token, then inspecting its config, and its
+Envoy's config dump, stats and clusters through the control plane."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -138,3 +140,128 @@ def test_inspect_dataplanes_shows_the_proxys_versions_and_certificate_expiry(
         envoy_version,
         *expiry.strftime("%Y-%m-%d %H:%M:%S").split(),
     ]
+
+
+def _inline_bytes(node: object) -> list[bytes]:
+    """Every `inline_bytes` value of an Envoy config dump, decoded (keys and certificates
+    travel in it base64-encoded, so a plain text search would not find them)."""
+    if isinstance(node, dict):
+        found = [base64.b64decode(node["inline_bytes"])] if "inline_bytes" in node else []
+        return found + [value for child in node.values() for value in _inline_bytes(child)]
+    if isinstance(node, list):
+        return [value for child in node for value in _inline_bytes(child)]
+    return []
+
+
+def _envoy_answers(meshctl: MeshctlRunner, name: str, mesh: str) -> None:
+    """Wait until the proxy's admin tunnel is open (it opens right after registration)."""
+
+    def answered() -> bool:
+        return meshctl.run("inspect", "dataplane", name, "-m", mesh, "--type", "stats")[0] == 0
+
+    wait_until(answered, 20, f"the Envoy of {name} to answer through the control plane")
+
+
+def test_inspect_dataplane_config_dump_is_the_proxys_envoy_with_no_key_or_token(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, meshctl: MeshctlRunner
+) -> None:
+    token = control_plane.dataplane_token(mesh, "backend")
+    inbound = free_port()
+    sidecar(sidecar_dataplane("backend-1", inbound, free_port(), "backend", "http"), token)
+    _envoy_answers(meshctl, "backend-1", mesh)
+
+    text = meshctl.ok("inspect", "dataplane", "backend-1", "-m", mesh, "--type", "config-dump")
+    configs = {config["@type"].rpartition(".")[2]: config for config in json.loads(text)["configs"]}
+    listeners = [item["name"] for item in configs["ListenersConfigDump"]["dynamic_listeners"]]
+    assert listeners == [f"inbound:127.0.0.1:{inbound}"]
+    assert "EndpointsConfigDump" not in configs
+    # Envoy redacts the private key of each secret; the dataplane token in its bootstrap
+    # is redacted by meshfabric-dp.
+    [identity] = [
+        entry["secret"]["tls_certificate"]
+        for entry in configs["SecretsConfigDump"]["dynamic_active_secrets"]
+        if "tls_certificate" in entry["secret"]
+    ]
+    assert base64.b64decode(identity["private_key"]["inline_bytes"]) == b"[redacted]"
+    assert b"BEGIN CERTIFICATE" in base64.b64decode(identity["certificate_chain"]["inline_bytes"])
+    assert not [value for value in _inline_bytes(configs) if b"PRIVATE KEY" in value]
+    assert "PRIVATE KEY" not in text
+    assert token not in text
+    [ads] = configs["BootstrapConfigDump"]["bootstrap"]["dynamic_resources"]["ads_config"][
+        "grpc_services"
+    ]
+    assert ads["initial_metadata"] == [{"key": "authorization", "value": "Bearer [redacted]"}]
+
+    with_eds = meshctl.ok(
+        "inspect", "dataplane", "backend-1", "-m", mesh, "--type", "config-dump", "--include-eds"
+    )
+    assert "EndpointsConfigDump" in {
+        c["@type"].rpartition(".")[2] for c in json.loads(with_eds)["configs"]
+    }
+
+
+def test_inspect_dataplane_stats_and_clusters_are_the_proxys_envoy(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, meshctl: MeshctlRunner
+) -> None:
+    sidecar(
+        sidecar_dataplane(
+            "web-1", free_port(), free_port(), "web", "http", {free_port(): "backend"}
+        )
+    )
+    _envoy_answers(meshctl, "web-1", mesh)
+
+    stats = dict(
+        line.partition(": ")[::2]
+        for line in meshctl.ok("inspect", "dataplane", "web-1", "--type", "stats").splitlines()
+    )
+    assert stats["control_plane.connected_state"] == "1"
+    assert int(stats["cluster_manager.cds.update_success"]) >= 1
+
+    clusters = meshctl.ok("inspect", "dataplane", "web-1", "--type", "clusters")
+    envoy_clusters = {line.partition("::")[0] for line in clusters.splitlines()}
+    generated = json.loads(meshctl.ok("inspect", "dataplane", "web-1", "-o", "json"))
+    names = {cluster["name"] for cluster in generated["xds"]["cds"]}
+    assert names and names <= envoy_clusters
+    assert "ads_cluster" in envoy_clusters  # the bootstrap's own
+
+
+def test_inspect_dataplane_of_a_proxy_that_is_not_connected_says_so(
+    control_plane: ZoneControlPlane, mesh: str, meshctl: MeshctlRunner
+) -> None:
+    control_plane.apply(sidecar_dataplane("web-1", free_port(), free_port(), "web", "http"))
+    for kind in ("config-dump", "stats", "clusters"):
+        code, _, stderr = meshctl.run("inspect", "dataplane", "web-1", "--type", kind)
+        assert code == 1
+        assert 'dataplane "web-1" of mesh "default" is not connected to this control plane' in (
+            stderr
+        )
+    with control_plane.client() as client:
+        answer = client.get(f"/meshes/{mesh}/dataplanes/web-1/xds")
+    assert answer.status_code == 503
+    assert "its proxy is offline" in answer.json()["detail"]
+    code, _, stderr = meshctl.run("inspect", "dataplane", "nope", "--type", "stats")
+    assert code == 1 and "Dataplane default/nope not found" in stderr
+
+
+def test_a_read_only_user_reads_a_proxys_stats_and_config_dump(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, meshctl: MeshctlRunner
+) -> None:
+    sidecar(sidecar_dataplane("backend-1", free_port(), free_port(), "backend", "http"))
+    _envoy_answers(meshctl, "backend-1", mesh)
+    with control_plane.client() as admin:
+        reader = admin.post("/tokens/user", json={"name": "auditor", "groups": ["audit"]}).text
+    with control_plane.client(reader) as client:
+        for path in ("xds", "stats", "clusters"):
+            assert client.get(f"/meshes/{mesh}/dataplanes/backend-1/{path}").status_code == 200
+    with control_plane.client("not a token") as client:
+        assert client.get(f"/meshes/{mesh}/dataplanes/backend-1/stats").status_code == 401
+
+
+def test_a_stopped_proxys_envoy_cannot_be_inspected_its_dataplane_is_gone(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, meshctl: MeshctlRunner
+) -> None:
+    proxy = sidecar(sidecar_dataplane("backend-1", free_port(), free_port(), "backend", "http"))
+    _envoy_answers(meshctl, "backend-1", mesh)
+    proxy.stop()  # deregisters: the Dataplane is gone with its proxy
+    code, _, stderr = meshctl.run("inspect", "dataplane", "backend-1", "--type", "stats")
+    assert code == 1 and "Dataplane default/backend-1 not found" in stderr

@@ -4,6 +4,7 @@ as long as both last (a revoked or expired token, or a deleted Dataplane, ends t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -48,19 +49,27 @@ class DataplaneAdmission:
 
     async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted:
         mesh, name, proxy_type = identify(node)
+        admitted = await self.admit_proxy(mesh, name, proxy_type, metadata)
+        fields = node.metadata.fields
+        features = Features.from_metadata({k: v.string_value for k, v in fields.items()})
+        return dataclasses.replace(admitted, features=features, version=proxy_versions(node))
+
+    async def admit_proxy(
+        self, mesh: str, name: str, proxy_type: str, metadata: Mapping[str, str]
+    ) -> Admitted:
+        """The proxy, if it is registered and the caller's token may act as it: what every
+        connection of a proxy (its ADS stream, its Envoy admin tunnel) is admitted on."""
         token, claims = self._validity.shared(
             bearer(metadata), await verify_token(self._tokens, metadata, mesh), mesh
         )
-        dataplane = await self._store.get(_registered(mesh, name, proxy_type))
+        dataplane = await self._store.get(registered(mesh, name, proxy_type))
         if dataplane is None:
             raise Refused(
                 grpc.StatusCode.NOT_FOUND,
                 f'{proxy_type} "{name}" is not registered in mesh "{mesh}"',
             )
         check_claims(claims, name, dataplane.spec if proxy_type != INGRESS else {}, proxy_type)
-        fields = node.metadata.fields
-        features = Features.from_metadata({k: v.string_value for k, v in fields.items()})
-        return Admitted(ProxyId(mesh, name), features, token, claims, proxy_versions(node))
+        return Admitted(ProxyId(mesh, name), token=token, claims=claims)
 
     def connected(self, admitted: Admitted, end: EndStream) -> None:
         XDS_CONNECTED_PROXIES.inc()
@@ -68,7 +77,7 @@ class DataplaneAdmission:
             admitted.proxy, admitted.features, ingress=admitted.claims.get("type") == INGRESS
         )
         self._insights.connected(admitted.proxy, admitted.version)
-        self._guards[admitted] = self._guard(admitted, end)
+        self._guards[admitted] = self.guard(admitted, end)
 
     def disconnected(self, admitted: Admitted) -> None:
         XDS_CONNECTED_PROXIES.dec()
@@ -78,8 +87,9 @@ class DataplaneAdmission:
         self._reconciler.disconnect(admitted.proxy)
         self._insights.disconnected(admitted.proxy)
 
-    def _guard(self, admitted: Admitted, end: EndStream) -> _StreamGuard:
-        """Watch what the stream was admitted on: its token and its Dataplane."""
+    def guard(self, admitted: Admitted, end: EndStream) -> _StreamGuard:
+        """Watch what the stream was admitted on, its token and its Dataplane, until the
+        guard is closed; `end` it when they no longer admit it."""
         guard = _StreamGuard(self._store, admitted, end)
         guard.watch(
             self._validity.watch(admitted.token, admitted.claims, guard.token_invalid, guard.mesh),
@@ -107,7 +117,7 @@ class _StreamGuard:
         self._store, self._admitted, self._end = store, admitted, end
         self._token_type = str(admitted.claims.get("type") or "dataplane")  # as admitted
         self.mesh = admitted.proxy.mesh
-        self.key = _registered(self.mesh, admitted.proxy.name, self._token_type)
+        self.key = registered(self.mesh, admitted.proxy.name, self._token_type)
         self._checks: set[asyncio.Task[None]] | None = None  # made on the first change
         self._watches: tuple[AbstractContextManager[None], ...] = ()
 
@@ -154,7 +164,7 @@ class _StreamGuard:
                 self._end(refused)
 
 
-def _registered(mesh: str, name: str, proxy_type: str) -> ResourceKey:
+def registered(mesh: str, name: str, proxy_type: str) -> ResourceKey:
     """What a connecting proxy must have registered: its ZoneIngress (of no mesh; the
     token's mesh is the one it serves), else its Dataplane."""
     if proxy_type == INGRESS:
