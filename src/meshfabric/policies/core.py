@@ -35,6 +35,7 @@ SPECIFICITY = {
     "MeshService": 2,
     "MeshServiceSubset": 3,
     "Dataplane": 4,
+    "MeshMultiZoneService": 2,  # in `to`: as specific as a MeshService
 }
 WHOLE_MESH = TargetRef(kind="Mesh")
 
@@ -156,9 +157,13 @@ class Matched(Generic[Conf]):
 
 
 def to_conf(
-    policies: Sequence[Parsed[OutboundSpec[Conf]]], proxy: Proxy, service: str
+    policies: Sequence[Parsed[OutboundSpec[Conf]]],
+    proxy: Proxy,
+    service: str,
+    kind: str = "MeshService",
 ) -> Matched[Conf]:
-    """The `to` configuration for the proxy's traffic to a service.
+    """The `to` configuration for the proxy's traffic to a service (or to another `kind` of
+    destination: a MeshMultiZoneService).
 
     Entries for the whole mesh come first, the service's own after them, each group in the
     order of its policies' specificity; later entries override earlier ones field by field.
@@ -168,7 +173,7 @@ def to_conf(
         for policy in by_specificity(policies)
         if selects(target_ref(policy.fields), proxy)
         for item in policy.fields.to or []
-        if _names_service(item.targetRef, service)
+        if _names_service(item.targetRef, service, kind)
     ]
     entries.sort(key=lambda entry: entry[0])  # stable: keeps the policies' order within a kind
     return _merged(entries)
@@ -228,8 +233,10 @@ def _merged(entries: Sequence[tuple[int, str, Conf]]) -> Matched[Conf]:
     return Matched(conf if conf is not None and conf.model_fields_set else None, policies)
 
 
-def _names_service(ref: TargetRef, service: str) -> bool:
-    return ref.kind == "Mesh" or (ref.kind == "MeshService" and ref.name == service)
+def _names_service(ref: TargetRef, service: str, kind: str) -> bool:
+    """Mesh, or the destination by name: a MeshService ref names any destination of that
+    name, a MeshMultiZoneService ref only a MeshMultiZoneService."""
+    return ref.kind == "Mesh" or (ref.kind in ("MeshService", kind) and ref.name == service)
 
 
 def _selects_dataplane(ref: TargetRef, proxy: Proxy) -> bool:

@@ -61,7 +61,8 @@ def outbound_confs(
     if not policies:
         return
     for out in outbounds(resources, ctx):
-        matched = to_conf(policies, ctx.proxy, out.destination.name)
+        destination = out.destination
+        matched = to_conf(policies, ctx.proxy, destination.name, destination.kind)
         ctx.record_match(policy_type, list(matched.policies))
         if matched.conf is not None:
             yield out, matched.conf

@@ -32,6 +32,8 @@ from meshfabric.xds.model.crosszone import (
 from meshfabric.xds.model.endpoint import Endpoint
 from meshfabric.xds.model.proxy import Inbound, Outbound, Protocol, Proxy
 
+MULTIZONE_KIND = "MeshMultiZoneService"
+
 
 @dataclass(frozen=True)
 class Destination:
@@ -41,6 +43,7 @@ class Destination:
     identities: tuple[str, ...]  # services whose SPIFFE IDs may answer
     # The service the TLS SNI names, which an ingress routes on; `name` when empty.
     routed_as: str = ""
+    kind: str = "MeshService"  # what a `to` targetRef naming it says: or MeshMultiZoneService
 
     @property
     def sni_service(self) -> str:
@@ -233,6 +236,7 @@ def _multizone_ports(
             Protocol.of({"kuma.io/protocol": port.appProtocol}),
             served_by or (service.name,),
             service_tag(same[0].service) if same else "",
+            MULTIZONE_KIND,
         )
         yield destination, sorted(found, key=lambda endpoint: endpoint.priority)
 
