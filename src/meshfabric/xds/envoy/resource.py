@@ -22,16 +22,23 @@ def content_hash(data: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class XdsResource:
-    """One serialized resource: encoded once, shared by every snapshot that holds it."""
+    """One serialized resource: encoded once, shared by every snapshot that holds it.
+
+    Kept as the serialized bytes, not as a protobuf `Any`: a message costs about as much
+    memory again as its bytes, and a proxy's snapshot holds dozens of resources of its own.
+    """
 
     name: str
     version: str
-    body: any_pb2.Any
-    type_url: str  # the body's, kept as a str: snapshots are grouped by it
+    value: bytes  # the message, serialized
+    type_url: str
 
     @classmethod
     def encode(cls, name: str, message: Message) -> XdsResource:
         data = message.SerializeToString(deterministic=True)
-        type_url = _type_url(message.DESCRIPTOR.full_name)
-        body = any_pb2.Any(type_url=type_url, value=data)
-        return cls(name, content_hash(data), body, type_url)
+        return cls(name, content_hash(data), data, _type_url(message.DESCRIPTOR.full_name))
+
+    @property
+    def body(self) -> any_pb2.Any:
+        """The resource as the `Any` xDS responses carry; a new message on every call."""
+        return any_pb2.Any(type_url=self.type_url, value=self.value)

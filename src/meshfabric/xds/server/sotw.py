@@ -94,14 +94,13 @@ class SotwSession:
         if type_url == CLUSTER and endpoints is not None:
             # Updated clusters warm again and wait for their endpoints, even unchanged ones.
             endpoints.sent_version = ""
-        return [
-            DiscoveryResponse(
-                version_info=state.sent_version,
-                type_url=type_url,
-                nonce=state.nonce,
-                resources=[items[name].body for name in sorted(names)],
-            )
-        ]
+        response = DiscoveryResponse(
+            version_info=state.sent_version, type_url=type_url, nonce=state.nonce
+        )
+        add = response.resources.add
+        for name in sorted(names):
+            add(type_url=items[name].type_url, value=items[name].value)
+        return [response]
 
 
 def _requested_names(request: DiscoveryRequest) -> frozenset[str] | None:
