@@ -199,6 +199,17 @@ def listener(
     return result
 
 
+def single_filter_listener(
+    name: str, address: str, port: int, filter_name: str, config: Message
+) -> Listener:
+    """A listener of one filter chain of one network filter: what `listener` builds from a
+    `filter_chain` of one `network_filter`, built in place (an outbound's, one per outbound)."""
+    result = Listener(name=name, stat_prefix=stat_prefix(name))
+    _set_socket_address(result.address, address, port)
+    result.filter_chains.add().filters.add(name=filter_name).typed_config.Pack(config)
+    return result
+
+
 def stat_prefix(listener_name: str) -> str:
     return listener_name.replace(":", "_")
 

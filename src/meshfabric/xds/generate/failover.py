@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.cluster.v3.outlier_detection_pb2 import OutlierDetection
-from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_components_pb2 import HeaderMatcher, RetryPolicy
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
 from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
@@ -82,8 +81,5 @@ _OUTLIER_DETECTION = OutlierDetection(
 _RETRY_POLICY = retry_policy()
 
 
-def harden_tcp(listener: Listener) -> None:
-    def attempts(tcp: TcpProxy) -> None:
-        tcp.max_connect_attempts.value = CONNECT_ATTEMPTS
-
-    envoy.edit_filters(listener, envoy.TCP_PROXY_FILTER, TcpProxy, attempts)
+def harden_tcp(tcp: TcpProxy) -> None:
+    tcp.max_connect_attempts.value = CONNECT_ATTEMPTS

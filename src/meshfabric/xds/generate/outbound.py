@@ -8,6 +8,8 @@ ClusterLoadAssignment is built once per mesh change and shared by all of them.
 
 from __future__ import annotations
 
+import functools
+
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.core.v3.base_pb2 import TransportSocket
 from envoy.config.listener.v3.listener_pb2 import Listener
@@ -39,18 +41,19 @@ def _outbound(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> 
     resources.add(cluster, _cluster(ctx, destination))
     resources.add_shared(shared_load_assignment(ctx.mesh, cluster))
     name = names.outbound_listener(outbound.address, outbound.port)
+    config: HttpConnectionManager | TcpProxy
     if destination.protocol.is_http:
         route_name = names.outbound_route(cluster)
         routes = envoy.route_to_cluster(route_name, cluster)
         failover.harden_routes(routes)
         resources.add(route_name, routes)
-        hcm = envoy.http_connection_manager(name, rds_name=route_name)
-        terminal = envoy.network_filter(envoy.HCM_FILTER, hcm)
+        terminal = envoy.HCM_FILTER
+        config = envoy.http_connection_manager(name, rds_name=route_name)
     else:
-        terminal = envoy.tcp_proxy(name, cluster)
-    chain = envoy.filter_chain([terminal])
-    listener = envoy.listener(name, outbound.address, outbound.port, [chain])
-    failover.harden_tcp(listener)
+        config = TcpProxy(stat_prefix=name, cluster=cluster)
+        failover.harden_tcp(config)
+        terminal = envoy.TCP_PROXY_FILTER
+    listener = envoy.single_filter_listener(name, outbound.address, outbound.port, terminal, config)
     resources.add(name, listener)
 
 
@@ -79,16 +82,23 @@ def _cluster(ctx: ProxyContext, destination: Destination) -> Cluster:
 
 
 def _upstream_tls(ctx: ProxyContext, destination: Destination) -> TransportSocket | None:
-    """mTLS to the instance, whether local or behind another zone's ingress: the SNI is what
-    that ingress routes on, the SAN check is the service's own SPIFFE ID either way."""
     if ctx.identity is None:
         return None
-    mesh = ctx.mesh.name
+    return _mtls_to(ctx.mesh.name, destination.sni_service, destination.identities)
+
+
+@functools.lru_cache(maxsize=8192)
+def _mtls_to(mesh: str, sni_service: str, identities: tuple[str, ...]) -> TransportSocket:
+    """mTLS to the instance, whether local or behind another zone's ingress: the SNI is what
+    that ingress routes on, the SAN check is the service's own SPIFFE ID either way.
+
+    A function of these names alone, and costlier than the rest of the cluster: kept per
+    destination across regenerations, shared, so copied into clusters, never edited."""
     return envoy.upstream_mtls(
         names.identity_secret(mesh),
         names.ca_secret(mesh),
-        peer_identities=[spiffe_id(mesh, service) for service in destination.identities],
-        sni=names.sni(destination.sni_service, mesh),
+        peer_identities=[spiffe_id(mesh, service) for service in identities],
+        sni=names.sni(sni_service, mesh),
     )
 
 

@@ -29,8 +29,6 @@ from meshfabric.xds.model.proxy import Outbound
 from meshfabric.xds.model.proxy_context import ProxyContext
 
 OWN_GENERATORS = (secrets.generate, inbound.generate, dns.generate)
-# Stands for any address in the keys of shared outbounds.
-_ANY_ADDRESS = ""
 
 _Selecting = frozenset[tuple[str, str]]
 
@@ -50,8 +48,9 @@ def build_resources(ctx: ProxyContext) -> ResourceSet:
     # The copy shares `matched` with ctx, so what the plugins record lands there.
     _apply_policies(resources, dataclasses.replace(ctx, outbounds=()))
     selecting = _selecting_policies(ctx)
+    sharing_keys = _sharing_keys(ctx, selecting)
     for item in ctx.outbounds:
-        shared = _shared_outbound(ctx, item, selecting)
+        shared = _shared_outbound(ctx, item, selecting, sharing_keys)
         for resource in shared.resources:
             resources.add_shared(resource)
         resources.add_shared(_placed_listener(ctx, item, selecting, shared))
@@ -85,7 +84,9 @@ def _selecting_policies(ctx: ProxyContext) -> _Selecting:
     )
 
 
-def _shared_outbound(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -> _SharedOutbound:
+def _shared_outbound(
+    ctx: ProxyContext, item: Outbound, selecting: _Selecting, sharing_keys: tuple[Hashable, ...]
+) -> _SharedOutbound:
     def build() -> _SharedOutbound:
         alone = ProxyContext(ctx.mesh, ctx.proxy, ctx.identity, (item,), ctx.features, {})
         resources = ResourceSet()
@@ -98,8 +99,9 @@ def _shared_outbound(ctx: ProxyContext, item: Outbound, selecting: _Selecting) -
         assert isinstance(listener, Listener)
         return _SharedOutbound(tuple(resources.encode()), listener, item.address, alone.matched)
 
-    anywhere = Outbound(_ANY_ADDRESS, item.port, item.service, item.cluster)
-    key = ("outbound", anywhere, ctx.identity is not None, selecting, _sharing_keys(ctx, selecting))
+    # Plain tuples as keys: they hash in C, and there are two lookups per outbound.
+    mtls = ctx.identity is not None
+    key = ("outbound", item.port, item.service, item.cluster, mtls, selecting, sharing_keys)
     return ctx.mesh.derived(key, build)
 
 
@@ -123,4 +125,6 @@ def _placed_listener(
             listener = outbound.placed(listener, item)
         return XdsResource.encode(names.outbound_listener(item.address, item.port), listener)
 
-    return ctx.mesh.derived(("outbound_listener", item, ctx.identity is not None, selecting), build)
+    where = (item.address, item.port, item.service, item.cluster)
+    key = ("outbound_listener", *where, ctx.identity is not None, selecting)
+    return ctx.mesh.derived(key, build)

@@ -51,6 +51,7 @@ F = TypeVar("F")  # a schema, or a protocol that schemas share
 
 DEFAULT_CERT_LIFETIME_SECONDS = 24 * 3600
 DEFAULT_ZONE = "default"  # a zone control plane's name when none is configured
+_MISSING: Any = object()  # not derived yet (None may be a derived value)
 
 
 @dataclass(frozen=True)
@@ -198,17 +199,17 @@ class MeshContext:
     def derived(self, key: Any, compute: Callable[[], T]) -> T:
         """A value computed from this context, kept until the next change, shared by all
         proxies of the mesh (endpoint lists, clusters every client of a service uses)."""
-        if key not in self._derived:
-            self._derived[key] = compute()
-        value: T = self._derived[key]
+        value: T = self._derived.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._derived[key] = compute()
         return value
 
     def derived_from_endpoints(self, key: Any, compute: Callable[[], T]) -> T:
         """Like `derived`, for a value that depends on the dataplanes and MeshServices alone
         (the endpoint index, endpoint lists): kept across changes of any other resource."""
-        if key not in self._derived_from_endpoints:
-            self._derived_from_endpoints[key] = compute()
-        value: T = self._derived_from_endpoints[key]
+        value: T = self._derived_from_endpoints.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._derived_from_endpoints[key] = compute()
         return value
 
     def endpoints(self, cluster: str) -> Sequence[Endpoint]:
