@@ -7,8 +7,11 @@ rejected response rolls that record back and its (name, version) pairs are never
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any
 
 from envoy.service.discovery.v3.discovery_pb2 import (
     DeltaDiscoveryRequest,
@@ -26,18 +29,40 @@ _WILDCARD = "*"
 
 @dataclass(slots=True)
 class _Sent:
+    type_url: str
     version: str
     previous: dict[str, str | None]  # what Envoy held before, to roll back a rejection
     offered: dict[str, str]  # name -> version sent (removals are not listed)
 
 
+_NOTHING: frozenset[Any] = frozenset()
+
+
 @dataclass(slots=True)
 class _TypeState:
+    """What one resource type's subscription stands at. Held per connected proxy and type,
+    so what most proxies never need (explicit names for a wildcard type, refusals) is
+    created only when first needed, and names are interned: each proxy subscribes to the
+    same names as many others."""
+
     wildcard: bool
-    subscribed: set[str] = field(default_factory=set)
-    held: dict[str, str] = field(default_factory=dict)  # what Envoy has: name -> version
-    in_flight: dict[str, _Sent] = field(default_factory=dict)
-    rejected: set[tuple[str, str]] = field(default_factory=set)
+    held: dict[str, str]  # what Envoy has: name -> version
+    subscribed: AbstractSet[str] = _NOTHING  # a set of its own once a name is added
+    rejected: AbstractSet[tuple[str, str]] = _NOTHING  # likewise, once Envoy refuses one
+
+    def subscribe(self, name: str) -> None:
+        if not isinstance(self.subscribed, set):
+            self.subscribed = set(self.subscribed)
+        self.subscribed.add(sys.intern(name))
+
+    def unsubscribe(self, name: str) -> None:
+        if isinstance(self.subscribed, set):
+            self.subscribed.discard(name)
+
+    def reject(self, name: str, version: str) -> None:
+        if not isinstance(self.rejected, set):
+            self.rejected = set(self.rejected)
+        self.rejected.add((name, version))
 
 
 class DeltaSession:
@@ -48,10 +73,11 @@ class DeltaSession:
         self._hooks = hooks
         self._current = current
         self._types: dict[str, _TypeState] = {}
+        self._in_flight: dict[str, _Sent] = {}  # by nonce, which is unique across types
         self._nonces = Nonces()
 
     def on_request(self, request: DeltaDiscoveryRequest) -> list[DeltaDiscoveryResponse]:
-        type_url = request.type_url
+        type_url = sys.intern(request.type_url)
         state = self._types.get(type_url)
         if state is None:
             state = self._types[type_url] = self._first_request(request)
@@ -88,7 +114,8 @@ class DeltaSession:
         # An empty first subscription to a wildcard type means "everything" (legacy wildcard).
         names = set(request.resource_names_subscribe)
         wildcard = request.type_url in WILDCARD_TYPES and (not names or _WILDCARD in names)
-        return _TypeState(wildcard=wildcard, held=dict(request.initial_resource_versions))
+        held = {sys.intern(name): v for name, v in request.initial_resource_versions.items()}
+        return _TypeState(wildcard=wildcard, held=held)
 
     @staticmethod
     def _update_subscriptions(state: _TypeState, request: DeltaDiscoveryRequest) -> None:
@@ -96,25 +123,26 @@ class DeltaSession:
             if name == _WILDCARD:
                 state.wildcard = True
             else:
-                state.subscribed.add(name)
+                state.subscribe(name)
         for name in request.resource_names_unsubscribe:
             if name == _WILDCARD:
                 state.wildcard = False
             else:
-                state.subscribed.discard(name)
+                state.unsubscribe(name)
                 state.held.pop(name, None)
 
     def _record_answer(
         self, type_url: str, state: _TypeState, request: DeltaDiscoveryRequest
     ) -> None:
-        sent = state.in_flight.pop(request.response_nonce, None)
-        if sent is None:
+        sent = self._in_flight.get(request.response_nonce)
+        if sent is None or sent.type_url != type_url:
             return
+        del self._in_flight[request.response_nonce]
         if not request.HasField("error_detail"):
             self._hooks.acked(self.proxy, type_url, sent.version)
             return
         for name, version in sent.offered.items():
-            state.rejected.add((name, version))
+            state.reject(name, version)
         for name, previous in sent.previous.items():
             if previous is None:
                 state.held.pop(name, None)
@@ -143,7 +171,8 @@ class DeltaSession:
         nonce = self._nonces.next()
         version = snapshot.version(type_url)
         touched = [r.name for r in changed] + removed
-        state.in_flight[nonce] = _Sent(
+        self._in_flight[nonce] = _Sent(
+            type_url=type_url,
             version=version,
             previous={name: state.held.get(name) for name in touched},
             offered={r.name: r.version for r in changed},
