@@ -6,6 +6,12 @@ proxy in a mesh of many services (for meshfabric: a pass over every proxy right 
 change, divided by their number; and the proxy reaching every service alone), and
 control-plane memory per connected proxy.
 
+Both servers run side by side, each with its own Envoys and simulated clients, and their
+rounds alternate: a round of meshfabric, then the same round of the baseline. Each ratio is
+the median of the per-round (per-run, for generation) ratios, with their spread, so that a
+burst of other work on a shared machine moves one round's ratio rather than all of one
+server's figures.
+
     python -m bench.xds_bench --services 1000 --envoys 50 --simulated 1000
 """
 
@@ -15,11 +21,13 @@ import argparse
 import asyncio
 import ctypes
 import gc
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -51,15 +59,6 @@ from meshfabric.xds.generate.profile import generate_snapshot
 from meshfabric.xds.model.proxy_context import ProxyContext
 
 TARGET = "svc-0"  # every proxy reaches it; its endpoints change each round
-
-
-@dataclass
-class Figures:
-    endpoint_change: list[float] = field(default_factory=list)
-    policy_change: list[float] = field(default_factory=list)
-    generation_typical: float = 0.0
-    generation_all: float = 0.0
-    memory_per_proxy: float = 0.0
 
 
 def rss_bytes() -> int:
@@ -169,8 +168,35 @@ class AckClock:
         return [self.acked[n] - started for n in nodes]
 
 
-async def bench_meshfabric(args: argparse.Namespace, work: Path) -> Figures:
-    figures = Figures()
+@dataclass
+class Figures:
+    """One server's measurements: latencies per round, generation times per run."""
+
+    endpoint_change: list[list[float]] = field(default_factory=list)
+    policy_change: list[list[float]] = field(default_factory=list)
+    generation_typical: list[float] = field(default_factory=list)
+    generation_all: list[float] = field(default_factory=list)
+    memory_per_proxy: float = 0.0
+
+
+@dataclass
+class Side:
+    """One ADS server under test: how to time its generation, where its proxies connect,
+    and the change each round makes (given the round's number)."""
+
+    name: str
+    socket: Path
+    token: str
+    generation_typical: Callable[[], float]  # seconds per proxy, one pass over them all
+    generation_all: Callable[[], float]  # seconds, the proxy that reaches every service
+    endpoint_change: Callable[[int], Awaitable[Any]]
+    policy_change: Callable[[int], Awaitable[Any]]
+    clock: AckClock = field(default_factory=AckClock)
+    figures: Figures = field(default_factory=Figures)
+
+
+@asynccontextmanager
+async def meshfabric_side(args: argparse.Namespace, work: Path) -> AsyncIterator[Side]:
     store = SqliteStore(work / "store.db")
     manager = ResourceManager(store)
     backend = {"name": "ca-1", "type": "builtin"}
@@ -186,65 +212,58 @@ async def bench_meshfabric(args: argparse.Namespace, work: Path) -> Figures:
     token = await TokenIssuer(store, DATAPLANE).issue(
         {"type": "dataplane"}, timedelta(hours=1), MESH
     )
-
     xds = XdsComponent(manager, TokenIssuer(store, DATAPLANE), "bench", debounce_seconds=0.02)
     socket = work / "xds.sock"
     await xds.start(Listen("127.0.0.1", 0, socket))
     context = await xds.reconciler.contexts.get(MESH)
-    clients = [f"client-{index}" for index in range(proxies)]
-    figures.generation_typical = await _generation_time(xds, context, clients)
-    figures.generation_all = await _generation_time(xds, context, [f"client-{proxies}"])
+    clients = [await _proxy_context(xds, context, f"client-{i}") for i in range(proxies)]
+    alone = await _proxy_context(xds, context, f"client-{proxies}")
 
-    clock = AckClock()
-    xds.reconciler.delivery.listeners.append(
-        lambda proxy, _: clock.record(envoy_node_id(proxy.mesh, proxy.name), time.monotonic())
+    async def move_endpoint(round_: int) -> None:
+        await store.put(service_dataplane(0, port=9000 + round_))
+
+    async def change_policy(round_: int) -> None:
+        await manager.apply(mesh_timeout(f"{round_ + 1}s"))
+
+    side = Side(
+        "meshfabric",
+        socket,
+        token,
+        partial(_generation_time, context, clients),
+        partial(_generation_time, context, [alone]),
+        move_endpoint,
+        change_policy,
     )
-    before = settle_memory()
-    load = Load(work, socket, token, args.envoys, args.simulated)
-    load.start()
+    xds.reconciler.delivery.listeners.append(
+        lambda proxy, _: side.clock.record(envoy_node_id(proxy.mesh, proxy.name), time.monotonic())
+    )
     try:
-        await wait_for(
-            lambda: all(n in clock.acked for n in load.nodes),
-            120,
-            lambda: f"every proxy to connect: {_missing(clock, load)}",
-        )
-        figures.memory_per_proxy = (settle_memory() - before) / len(load.nodes)
-        for round_ in range(args.rounds):
-            moved = service_dataplane(0, port=9000 + round_)
-            figures.endpoint_change += await clock.round(load.nodes, partial(store.put, moved))
-            timeout = mesh_timeout(f"{round_ + 1}s")
-            figures.policy_change += await clock.round(load.nodes, partial(manager.apply, timeout))
+        yield side
     finally:
-        load.stop()
         await xds.stop()
         await store.close()
-    return figures
 
 
-def _missing(clock: AckClock, load: Load) -> str:
-    missing = [n for n in load.nodes if n not in clock.acked]
-    return f"{len(missing)} have not, e.g. {', '.join(missing[:3])}"
+async def _proxy_context(xds: XdsComponent, context: Any, name: str) -> ProxyContext:
+    found = await xds.reconciler.proxy_context(context, name)
+    assert isinstance(found, ProxyContext)
+    return found
 
 
-async def _generation_time(xds: XdsComponent, context: Any, names: list[str]) -> float:
-    """One proxy's share of regenerating `names` right after a mesh change: the first proxy
+def _generation_time(context: Any, proxies: list[ProxyContext]) -> float:
+    """One proxy's share of regenerating `proxies` right after a mesh change: the first proxy
     with given inputs builds what it may share (the service index, endpoints, and with
     sharing its outbound clusters, routes and listeners), the others reuse it."""
-    contexts = [await xds.reconciler.proxy_context(context, name) for name in names]
-    runs = 3
-    total = 0.0
-    for _ in range(runs):
-        context.put(context.mesh.resource)  # what any change does: drop everything derived
-        started = time.perf_counter()
-        for proxy_context in contexts:
-            assert isinstance(proxy_context, ProxyContext)
-            generate_snapshot(proxy_context)
-        total += time.perf_counter() - started
-    return total / runs / len(names)
+    context.put(context.mesh.resource)  # what any change does: drop everything derived
+    gc.collect()
+    started = time.perf_counter()
+    for proxy_context in proxies:
+        generate_snapshot(proxy_context)
+    return (time.perf_counter() - started) / len(proxies)
 
 
-async def bench_baseline(args: argparse.Namespace, work: Path) -> Figures:
-    figures = Figures()
+@asynccontextmanager
+async def baseline_side(args: argparse.Namespace, work: Path) -> AsyncIterator[Side]:
     server = BaselineAds()
     proxies = args.envoys + args.simulated
     for index in range(args.services):
@@ -257,93 +276,162 @@ async def bench_baseline(args: argparse.Namespace, work: Path) -> Figures:
             tuple((OUTBOUND_BASE_PORT + k, f"svc-{k}") for k in range(outbounds)),
         )
         server.proxies[spec.node_id] = spec
-    figures.generation_typical = _baseline_generation(server, _node("client-0"))
-    figures.generation_all = _baseline_generation(server, _node(f"client-{proxies}"))
-
     grpc_server = grpc.aio.server()
     ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(server, grpc_server)
     socket = work / "baseline.sock"
     grpc_server.add_insecure_port(f"unix:{socket}")
     await grpc_server.start()
-    clock = AckClock()
-    server.on_ack = clock.record
-    before = settle_memory()
-    load = Load(work, socket, "unused", args.envoys, args.simulated)
-    load.start()
+
+    async def change(round_: int) -> None:
+        server.change_endpoints(TARGET, [("127.2.0.1", 9000 + round_)])
+
+    clients = [server.proxies[_node(f"client-{i}")] for i in range(proxies)]
+    side = Side(
+        "baseline",
+        socket,
+        "unused",
+        partial(_baseline_generation, server, clients),
+        partial(_baseline_generation, server, [server.proxies[_node(f"client-{proxies}")]]),
+        change,
+        change,  # the baseline knows no policies: any change is a full push to everyone
+    )
+    server.on_ack = side.clock.record
     try:
-        await wait_for(
-            lambda: all(n in clock.acked for n in load.nodes),
-            120,
-            lambda: f"every proxy to connect: {_missing(clock, load)}",
-        )
-        figures.memory_per_proxy = (settle_memory() - before) / len(load.nodes)
-        for round_ in range(args.rounds):
-            endpoints = [("127.2.0.1", 9000 + round_)]
-            change = partial(_change_now, server, endpoints)
-            # The baseline knows no policies: any change is a full push to everyone.
-            figures.endpoint_change += await clock.round(load.nodes, change)
-            figures.policy_change += await clock.round(load.nodes, change)
+        yield side
     finally:
-        load.stop()
         await grpc_server.stop(grace=None)
-    return figures
 
 
-async def _change_now(server: BaselineAds, endpoints: list[tuple[str, int]]) -> None:
-    server.change_endpoints(TARGET, endpoints)
-
-
-def _baseline_generation(server: BaselineAds, node: str) -> float:
-    runs = 20
+def _baseline_generation(server: BaselineAds, proxies: list[ProxySpec]) -> float:
+    gc.collect()
     started = time.perf_counter()
-    for _ in range(runs):
-        build(server.proxies[node], server.endpoints)
-    return (time.perf_counter() - started) / runs
+    for proxy in proxies:
+        build(proxy, server.endpoints)
+    return (time.perf_counter() - started) / len(proxies)
+
+
+async def connect(side: Side, args: argparse.Namespace, work: Path) -> Load:
+    """Start the side's Envoys and simulated clients; record the memory they cost it."""
+    before = settle_memory()
+    directory = work / side.name
+    directory.mkdir()
+    load = Load(directory, side.socket, side.token, args.envoys, args.simulated)
+    load.start()
+    await wait_for(
+        lambda: all(n in side.clock.acked for n in load.nodes),
+        120,
+        lambda: f"every proxy of {side.name} to connect: {_missing(side.clock, load)}",
+    )
+    side.figures.memory_per_proxy = (settle_memory() - before) / len(load.nodes)
+    return load
+
+
+def _missing(clock: AckClock, load: Load) -> str:
+    missing = [n for n in load.nodes if n not in clock.acked]
+    return f"{len(missing)} have not, e.g. {', '.join(missing[:3])}"
+
+
+async def measure(args: argparse.Namespace, work: Path) -> tuple[Figures, Figures]:
+    """Every figure of both servers, their runs and rounds alternating."""
+    loads: list[Load] = []
+    async with meshfabric_side(args, work) as ours, baseline_side(args, work) as baseline:
+        sides = (ours, baseline)
+        for _ in range(args.generation_runs):
+            for side in sides:
+                side.figures.generation_typical.append(side.generation_typical())
+                side.figures.generation_all.append(side.generation_all())
+        try:
+            for side in sides:  # one after the other: each growth is its own proxies'
+                loads.append(await connect(side, args, work))
+            for round_ in range(args.rounds):
+                for side, load in zip(sides, loads, strict=True):
+                    endpoint_change = partial(side.endpoint_change, round_)
+                    side.figures.endpoint_change.append(
+                        await side.clock.round(load.nodes, endpoint_change)
+                    )
+                for side, load in zip(sides, loads, strict=True):
+                    policy_change = partial(side.policy_change, round_)
+                    side.figures.policy_change.append(
+                        await side.clock.round(load.nodes, policy_change)
+                    )
+        finally:
+            for load in loads:
+                load.stop()
+    return ours.figures, baseline.figures
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    mine: float
+    theirs: float
+    ratios: list[float]  # one per round or run
+
+    def line(self) -> str:
+        ratios = sorted(self.ratios)
+        spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}" if len(ratios) > 1 else ""
+        return (
+            f"{self.label:40} {self.mine:12.2f} {self.theirs:12.2f}"
+            f" {statistics.median(ratios):8.2f} {spread:>11}"
+        )
+
+
+def rows(args: argparse.Namespace, ours: Figures, baseline: Figures) -> list[Row]:
+    result = [
+        _latency_row(f"{kind} change-to-ACK p{round(q * 100)} (ms)", mine, theirs, q)
+        for kind in ("endpoint", "policy")
+        for q in (0.5, 0.99)
+        for mine, theirs in [(getattr(ours, f"{kind}_change"), getattr(baseline, f"{kind}_change"))]
+    ]
+    result += [
+        _generation_row(
+            f"generation/proxy, {args.outbounds} outbounds (ms)",
+            ours.generation_typical,
+            baseline.generation_typical,
+        ),
+        _generation_row(
+            f"generation, {args.services} outbounds (ms)",
+            ours.generation_all,
+            baseline.generation_all,
+        ),
+    ]
+    mine, theirs = ours.memory_per_proxy / 1024, baseline.memory_per_proxy / 1024
+    result.append(Row("memory per connected proxy (KiB)", mine, theirs, [_ratio(mine, theirs)]))
+    return result
+
+
+def _latency_row(label: str, mine: list[list[float]], theirs: list[list[float]], q: float) -> Row:
+    """The percentile over every round's ACKs, and the ratio of each round's percentiles."""
+    ratios = [_ratio(percentile(a, q), percentile(b, q)) for a, b in zip(mine, theirs, strict=True)]
+    pooled = [percentile([t for each in rounds for t in each], q) for rounds in (mine, theirs)]
+    return Row(label, pooled[0] * 1e3, pooled[1] * 1e3, ratios)
+
+
+def _generation_row(label: str, mine: list[float], theirs: list[float]) -> Row:
+    ratios = [_ratio(a, b) for a, b in zip(mine, theirs, strict=True)]
+    return Row(label, statistics.median(mine) * 1e3, statistics.median(theirs) * 1e3, ratios)
+
+
+def _ratio(mine: float, theirs: float) -> float:
+    return mine / theirs if theirs else float("nan")
 
 
 def report(args: argparse.Namespace, ours: Figures, baseline: Figures) -> None:
-    rows = [
-        (f"{kind} change-to-ACK p{round(q * 100)} (ms)", mine, theirs)
-        for kind in ("endpoint", "policy")
-        for q in (0.5, 0.99)
-        for mine, theirs in [_latency(ours, baseline, f"{kind}_change", q)]
-    ]
-    rows += [
-        (
-            f"generation/proxy, {args.outbounds} outbounds (ms)",
-            *_ms(ours, baseline, "generation_typical"),
-        ),
-        (f"generation, {args.services} outbounds (ms)", *_ms(ours, baseline, "generation_all")),
-        (
-            "memory per connected proxy (KiB)",
-            ours.memory_per_proxy / 1024,
-            baseline.memory_per_proxy / 1024,
-        ),
-    ]
     print(
         f"\n{args.services} services; {args.envoys} Envoys + {args.simulated} simulated ADS"
-        f" clients; {args.rounds} rounds of an endpoint change and of a policy change, each"
-        " reaching every proxy"
+        f" clients per server; {args.rounds} rounds of an endpoint change and of a policy"
+        f" change, each reaching every proxy; {args.generation_runs} runs of generation"
     )
-    print(f"{'':40} {'meshfabric':>12} {'baseline':>12} {'ratio':>8}")
-    for label, mine, theirs in rows:
-        ratio = mine / theirs if theirs else float("nan")
-        print(f"{label:40} {mine:12.2f} {theirs:12.2f} {ratio:8.2f}")
+    print(f"{'':40} {'meshfabric':>12} {'baseline':>12} {'ratio':>8} {'spread':>11}")
+    for row in rows(args, ours, baseline):
+        print(row.line())
     print(
         "baseline: minimal hand-written delta ADS server in this process (no store, events, "
-        "hashing, mTLS or policies; rebuilds and sends everything on every change)"
+        "hashing, mTLS or policies; rebuilds and sends everything on every change)\n"
+        "latencies: percentiles over all rounds; generation: medians over the runs; ratio: "
+        "the median of the per-round (per-run) ratios of the two servers, spread: their "
+        "lowest and highest"
     )
-
-
-def _latency(ours: Figures, baseline: Figures, attribute: str, q: float) -> tuple[float, float]:
-    return (
-        percentile(getattr(ours, attribute), q) * 1e3,
-        percentile(getattr(baseline, attribute), q) * 1e3,
-    )
-
-
-def _ms(ours: Figures, baseline: Figures, attribute: str) -> tuple[float, float]:
-    return getattr(ours, attribute) * 1e3, getattr(baseline, attribute) * 1e3
 
 
 async def main() -> None:
@@ -352,18 +440,18 @@ async def main() -> None:
     )
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--outbounds", type=int, default=10, help="services each proxy reaches")
-    parser.add_argument("--envoys", type=int, default=10, help="real Envoy processes (up to 50)")
     parser.add_argument(
-        "--simulated", type=int, default=200, help="simulated ADS clients (up to 1000)"
+        "--envoys", type=int, default=10, help="real Envoy processes per server (up to 50)"
+    )
+    parser.add_argument(
+        "--simulated", type=int, default=200, help="simulated ADS clients per server (up to 1000)"
     )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--generation-runs", type=int, default=7)
     args = parser.parse_args()
     print_header()
     with tempfile.TemporaryDirectory(prefix="xds-bench-") as directory:
-        work = Path(directory)
-        ours = await bench_meshfabric(args, work)
-        settle_memory()
-        baseline = await bench_baseline(args, work)
+        ours, baseline = await measure(args, Path(directory))
     report(args, ours, baseline)
 
 
