@@ -9,7 +9,9 @@ from envoy.extensions.transport_sockets.tls.v3.common_pb2 import (
 )
 from envoy.extensions.transport_sockets.tls.v3.secret_pb2 import Secret
 
+from meshfabric.ca.identities import Identity
 from meshfabric.xds.envoy import names
+from meshfabric.xds.envoy.resource import XdsResource
 from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.model.proxy_context import ProxyContext
 
@@ -30,13 +32,13 @@ def generate(ctx: ProxyContext, resources: ResourceSet) -> None:
             ),
         ),
     )
-    ca_name = names.ca_secret(identity.mesh)
-    resources.add(
-        ca_name,
-        Secret(
-            name=ca_name,
-            validation_context=CertificateValidationContext(
-                trusted_ca=DataSource(inline_bytes=identity.ca_pem)
-            ),
-        ),
+    resources.add_shared(
+        ctx.mesh.derived(("ca_secret", identity.mesh, identity.ca_pem), lambda: _ca(identity))
     )
+
+
+def _ca(identity: Identity) -> XdsResource:
+    """The mesh's CA: the same for every proxy of the mesh, so encoded once and shared."""
+    name = names.ca_secret(identity.mesh)
+    validation = CertificateValidationContext(trusted_ca=DataSource(inline_bytes=identity.ca_pem))
+    return XdsResource.encode(name, Secret(name=name, validation_context=validation))
