@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from envoy.config.listener.v3.listener_pb2 import Listener
 
 from meshfabric.metrics import XDS_GENERATION_SECONDS
-from meshfabric.policies.core import EndpointShapingPlugin, PolicyPlugin, selects, target_ref
+from meshfabric.policies.core import PolicyPlugin, endpoint_shaping, selects, target_ref
 from meshfabric.policies.registry import PLUGINS
 from meshfabric.xds.cache.snapshot import Snapshot
 from meshfabric.xds.envoy import names, types
@@ -111,8 +111,8 @@ def _sharing_keys(ctx: ProxyContext, selecting: _Selecting) -> tuple[Hashable, .
     selecting_types = {policy_type for policy_type, _ in selecting}
     return tuple(
         plugin.sharing_key(ctx)
-        for plugin in PLUGINS
-        if isinstance(plugin, EndpointShapingPlugin) and plugin.policy_type in selecting_types
+        for plugin in endpoint_shaping(PLUGINS)
+        if plugin.policy_type in selecting_types
     )
 
 
