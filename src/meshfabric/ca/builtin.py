@@ -9,6 +9,7 @@ replica that loses the race adopts the winner's.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,8 +47,10 @@ class RootCa:
     key: ec.EllipticCurvePrivateKey
     cert: x509.Certificate
 
-    @property
+    @functools.cached_property
     def cert_pem(self) -> bytes:
+        # Encoded once: each proxy's identity is checked against it whenever the proxy's
+        # config is regenerated, and keeps it (one shared copy, not one per proxy).
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
     def issue(self, services: list[str], lifetime: timedelta) -> WorkloadCertificate:
