@@ -25,6 +25,11 @@ from meshfabric.ca.xds_server import XdsCertificateFiles, ensure_server_certific
 from meshfabric.cp.config import Mode, Settings, StoreType
 from meshfabric.files import private_directory, write_private
 from meshfabric.insights import StatusUpdater
+from meshfabric.insights.orphans import (
+    PROXY_SUBSCRIPTIONS,
+    ZONE_SUBSCRIPTIONS,
+    close_orphaned_subscriptions,
+)
 from meshfabric.ipam import VipProvisioner
 from meshfabric.kds.global_server import GlobalKds, KdsListen
 from meshfabric.kds.zone_client import GlobalConnection, ZoneKds
@@ -146,7 +151,9 @@ async def run(settings: Settings) -> None:
         zones = TokenIssuer(store, ZONE)
         kds_work = await _start_kds(settings, stack, store, zones, replicas)
         _run_in_background(
-            stack, replicas.lead({**_work_done_once(settings, store), **kds_work}), "leader"
+            stack,
+            replicas.lead({**_work_done_once(settings, store, replicas), **kds_work}),
+            "leader",
         )
         ctx = ApiContext(
             settings=settings.for_api(),
@@ -283,13 +290,16 @@ async def _start_xds(
     return xds
 
 
-def _work_done_once(settings: Settings, store: SqlStore) -> Work:
-    """What the leader among the replicas does, besides KDS's share."""
+def _work_done_once(settings: Settings, store: SqlStore, replicas: Replicas) -> Work:
+    """What the leader among the replicas does, besides a zone's KDS connection."""
     work: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {}
     if not settings.federated:  # a federated zone gets its meshes' CAs from global
         work["ca-provisioner"] = lambda: ca_provisioner.run(store)
     if settings.mode is Mode.ZONE:  # VIPs are local to a zone, like the proxies using them
         work["vip-allocator"] = lambda: VipProvisioner(store).run()
+    # Global holds zones' streams, a zone its proxies' (global's DataplaneInsights are copies).
+    held = ZONE_SUBSCRIPTIONS if settings.mode is Mode.GLOBAL else PROXY_SUBSCRIPTIONS
+    work["offline-marker"] = lambda: close_orphaned_subscriptions(store, replicas, held)
     # Proxies connect to zone control planes: only there are they counted.
     counts_proxies = settings.mode is Mode.ZONE
     work["status-updater"] = lambda: StatusUpdater(store, settings.zone.name, counts_proxies).run()
@@ -304,14 +314,14 @@ async def _start_kds(
     replicas: Replicas,
 ) -> Work:
     """Global serves its zones on every replica; a federated zone dials global from its
-    leader; a standalone zone does neither. Returns the leader's share of the work."""
+    leader (the work returned); a standalone zone does neither."""
     config = settings.kds
     if settings.mode is Mode.GLOBAL:
         server = GlobalKds(store, zones, replicas.instance_id, config.max_message_bytes)
         tls = await asyncio.to_thread(_kds_tls, settings)
         await server.start(KdsListen(config.address, config.port, tls))
         stack.push_async_callback(server.stop)
-        return {"zone-offline-marker": lambda: server.close_orphaned_subscriptions(replicas)}
+        return {}
     if settings.federated:
         assert settings.zone.token_file is not None  # the configuration requires it
         connection = GlobalConnection(

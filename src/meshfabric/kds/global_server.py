@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, TypeVar
 
 import grpc
@@ -45,7 +44,6 @@ from meshfabric.kds.sender import Sender
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
-from meshfabric.store.replicas import Replicas
 from meshfabric.tokens import TokenIssuer
 
 log = logging.getLogger(__name__)
@@ -221,15 +219,6 @@ class GlobalKds:
 
         await self._update_insight(zone, close)
 
-    async def close_orphaned_subscriptions(self, replicas: Replicas) -> None:
-        """Until cancelled (the leader's work): a zone whose stream was held by a replica of
-        global that is gone (crashed, stopped) is not connected there any more, and shows
-        offline until it connects again. With one replica that is every earlier replica."""
-        async for alive in replicas.live():
-            for insight in (await self._store.list("ZoneInsight", "")).items:
-                if any(_orphaned(sub, alive) for sub in _subscriptions(insight)):
-                    await self._update_insight(insight.name, partial(_close_orphans, alive))
-
     async def _update_insight(
         self, zone: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
     ) -> None:
@@ -248,20 +237,6 @@ class GlobalKds:
 
 def _subscriptions(insight: Resource | None) -> list[dict[str, Any]]:
     return list((insight.spec if insight else {}).get("subscriptions") or [])
-
-
-def _orphaned(subscription: dict[str, Any], alive: frozenset[str]) -> bool:
-    return (
-        "disconnectTime" not in subscription and subscription.get("globalInstanceId") not in alive
-    )
-
-
-def _close_orphans(
-    alive: frozenset[str], subscriptions: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    return [
-        {**sub, "disconnectTime": _now()} if _orphaned(sub, alive) else sub for sub in subscriptions
-    ]
 
 
 def _now() -> str:

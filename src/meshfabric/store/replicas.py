@@ -7,13 +7,17 @@ PostgreSQL the leader is the replica holding a session-level advisory lock; the 
 for it in `pg_advisory_lock`, so when the leader's session ends (the process died, its
 connection broke) the server hands the lock to one of them at once.
 
-A replica is alive while it has a connection to the database named after it
-(`application_name` `meshfabric-cp:<instance id>`): its pool's and its election's.
+A replica is alive while it has a session named after it (`application_name`
+`meshfabric-cp:<instance id>`): its store's. Not its election's: a server notices that the
+client of a session waiting for a lock is gone only when it next checks (every second, with
+`client_connection_check_interval`, on PostgreSQL 14 and later), or when it is granted the
+lock and answers (then it ends the session and the lock goes to the next one waiting).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -27,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Work = Mapping[str, Callable[[], Coroutine[Any, Any, None]]]
 APPLICATION_PREFIX = "meshfabric-cp:"
+ELECTION_PREFIX = "meshfabric-cp-election:"
 # How often the leader checks that its session (and so its lock) is still there, and how
 # often it looks at which replicas are alive: not on any data path.
 _HEARTBEAT_S = 1.0
@@ -79,7 +84,8 @@ class PostgresReplicas:
     async def lead(self, work: Work) -> None:
         while True:
             try:
-                async with await self._connect() as conn:
+                async with await self._connect(ELECTION_PREFIX) as conn:
+                    await _check_client_while_waiting(conn)
                     # Blocks, with no polling, until the leader's session ends.
                     await conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
                     log.info("leading the %s replicas", self._role)
@@ -97,7 +103,7 @@ class PostgresReplicas:
         seen: frozenset[str] | None = None
         while True:
             try:
-                async with await self._connect() as conn:
+                async with await self._connect(APPLICATION_PREFIX) as conn:
                     while True:
                         cursor = await conn.execute(
                             _LIVE_REPLICAS, (len(APPLICATION_PREFIX) + 1, APPLICATION_PREFIX)
@@ -111,9 +117,9 @@ class PostgresReplicas:
                 log.warning("cannot tell which replicas are alive: %s", lost)
             await asyncio.sleep(_RECONNECT_S)
 
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+    async def _connect(self, prefix: str) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(
-            self._dsn, autocommit=True, application_name=application_name(self.instance_id)
+            self._dsn, autocommit=True, application_name=prefix + self.instance_id
         )
 
 
@@ -124,6 +130,13 @@ def application_name(instance_id: str) -> str:
 def lock_key(name: str) -> int:
     """A signed 64-bit advisory lock key for a name."""
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), signed=True)
+
+
+async def _check_client_while_waiting(conn: psycopg.AsyncConnection[Any]) -> None:
+    # Before PostgreSQL 14 there is no such check: a dead waiter's session ends once it is
+    # granted the lock.
+    with contextlib.suppress(psycopg.errors.UndefinedObject):
+        await conn.execute("SET client_connection_check_interval = 1000")
 
 
 async def _while_connected(conn: psycopg.AsyncConnection[Any]) -> None:

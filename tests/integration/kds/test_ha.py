@@ -219,3 +219,63 @@ def test_a_killed_zone_leader_hands_the_kds_connection_to_the_other_zone_replica
     put(replicas[1], "/meshes/default/meshservices/backend", mesh_service("backend"))
     synced = hashed_name("default", "backend", "zone-a")
     wait_for(federation.global_cp, f"/meshes/default/meshservices/{synced}", "it at global")
+
+
+def proxy_subscription(cp: ControlPlane, name: str) -> dict[str, Any] | None:
+    overview = get(cp, f"/meshes/default/dataplanes/{name}/_overview")
+    subscriptions: list[dict[str, Any]] = overview.json()["dataplaneInsight"]["subscriptions"]
+    return subscriptions[-1] if subscriptions else None
+
+
+def connect_proxy(cp: ControlPlane, socket: Path) -> AdsClient:
+    put(cp, "/meshes/default/dataplanes/web-1", dataplane("web-1", "web"))
+    proxy = AdsClient(str(socket), dataplane_token(cp, "web"), "default", "web-1").open([])
+    held = instance_id(cp)
+    wait_until(
+        lambda: (proxy_subscription(cp, "web-1") or {}).get("controlPlaneInstanceId") == held,
+        TIMEOUT,
+        "the proxy's subscription",
+    )
+    return proxy
+
+
+def test_a_proxy_lost_with_its_zone_replica_is_shown_offline_by_the_leader(
+    start_control_plane: Start, postgres: PostgresServer, tmp_path: Path
+) -> None:
+    zone_db = on_postgres(postgres.new_database())
+    metrics_port, socket = free_port(), tmp_path / "xds.sock"
+    leader = start_control_plane(
+        zone_db, "--mode", "zone", "--diagnostics-port", str(metrics_port), name="zone-0"
+    )
+    wait_until(lambda: leads(metrics_port), TIMEOUT, "the first replica leading")
+    other = start_control_plane(
+        zone_db, "--mode", "zone", "--xds-unix-socket", str(socket), name="zone-1"
+    )
+    put(leader, "/meshes/default", MESH)
+    proxy = connect_proxy(other, socket)
+
+    other.kill()  # with the proxy's stream, before it could record the disconnection
+    wait_until(
+        lambda: "disconnectTime" in (proxy_subscription(leader, "web-1") or {}),
+        TIMEOUT,
+        "the proxy offline at the leader",
+    )
+    proxy.close()
+
+
+def test_a_proxy_connected_when_its_control_plane_was_killed_is_offline_after_restart(
+    start_control_plane: Start, tmp_path: Path
+) -> None:
+    socket = tmp_path / "xds.sock"
+    cp = start_control_plane({}, "--mode", "zone", "--xds-unix-socket", str(socket))
+    put(cp, "/meshes/default", MESH)
+    proxy = connect_proxy(cp, socket)
+    cp.kill()
+    proxy.close()
+
+    restarted = start_control_plane({}, "--mode", "zone")
+    wait_until(
+        lambda: "disconnectTime" in (proxy_subscription(restarted, "web-1") or {}),
+        TIMEOUT,
+        "the proxy offline after the restart",
+    )
