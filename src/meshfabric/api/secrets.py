@@ -6,7 +6,9 @@ forge any token). Revocation lists are written by admins and readable by them.
 
 A write of one of these secrets is checked for what the control plane will do with it, so a
 typo cannot leave every request failing: a signing key must be an RSA private key, a
-revocation list UTF-8 text, a CA key an EC private key, a CA certificate a certificate.
+revocation list UTF-8 text, a CA key an EC private key, a CA certificate a certificate. A
+published public key (the zone tokens') is derived from its signing key and not written at
+all: replacing the signing key replaces it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def violations(resource: Resource) -> list[Violation]:
 
 
 def _check_for(key: ResourceKey) -> Callable[[bytes], str | None] | None:
+    if any(kind.published and kind.public_key_key(key.mesh) == key for kind in _KINDS):
+        return _derived_problem
     if any(kind.signing_key_key(key.mesh) == key for kind in _KINDS):
         return _signing_key_problem
     if any(kind.revocations_key(key.mesh) == key for kind in _KINDS):
@@ -70,6 +74,10 @@ def _signing_key_problem(data: bytes) -> str | None:
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < _MIN_RSA_BITS:
         return f"must be a PEM RSA private key of at least {_MIN_RSA_BITS} bits, unencrypted"
     return None
+
+
+def _derived_problem(_: bytes) -> str | None:
+    return "is written by the control plane from the signing key: replace that one instead"
 
 
 def _revocations_problem(data: bytes) -> str | None:

@@ -133,6 +133,14 @@ async def user_token(ctx: Ctx, request: UserTokenRequest) -> str:
 
 @router.post("/tokens/zone", response_class=PlainTextResponse, summary="Issue a zone token")
 async def zone_token(ctx: Ctx, request: ZoneTokenRequest) -> str:
+    if ctx.settings.federated:
+        # A key made here would stand in for global's: zone tokens verify with global's.
+        raise ApiError(
+            400,
+            "Bad Request",
+            "zone tokens are issued by the global control plane, and this is one of its "
+            "zones: run meshctl generate zone-token against global",
+        )
     claims = {"zone": request.zone, "scope": request.scope}
     return await ctx.zones.issue(claims, parse_duration(request.validFor))
 

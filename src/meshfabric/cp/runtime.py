@@ -283,6 +283,7 @@ async def _start_xds(
         settings.xds.debounce_ms / 1000,
         creates_ca_roots=not settings.federated,  # a federated zone's CAs come from global
         zone=settings.zone.name,
+        accepts_zone_tokens=settings.federated,
     )
     tls = await asyncio.to_thread(_xds_tls, settings)
     config = settings.xds

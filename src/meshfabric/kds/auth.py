@@ -104,7 +104,7 @@ async def until_refused(zones: TokenIssuer, identity: ZoneIdentity) -> ZoneRefus
     Checked again whenever the zone token's revocation list or signing key changes, and
     when the token expires: no polling.
     """
-    watched = {ZONE.revocations_key(""), ZONE.signing_key_key("")}
+    watched = set(ZONE.keys(""))
     async with zones.store.events.subscribe() as changes:
         while True:
             try:

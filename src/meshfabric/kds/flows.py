@@ -7,7 +7,9 @@ API routes), so that global shows every zone's proxies with their state; each in
 computed by the zone its proxy is connected to, and global only keeps the copy. Downward
 (global to a zone): what global made, of types flagged GLOBAL_TO_ZONE, and what other zones
 made, of types flagged ZONE_TO_ZONES; nothing goes back to the zone it came from. The
-control plane's own token secrets never leave the control plane.
+control plane's own token secrets never leave the control plane, except what zones need to
+verify the zone tokens of their ingresses and egresses: the zone tokens' public key and
+revocation list (never the signing key).
 """
 
 from __future__ import annotations
@@ -42,12 +44,15 @@ from meshfabric.tokens import DATAPLANE, USER, ZONE
 
 _UPWARD = KdsFlow.ZONE_TO_GLOBAL | KdsFlow.ZONE_TO_ZONES
 _DOWNWARD = KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_ZONES
-# Signing keys and revocation lists of every token kind, mesh-scoped or not, by name.
+# Signing keys, public keys and revocation lists of every token kind, mesh-scoped or not,
+# by name.
 _TOKEN_SECRETS = frozenset(
     key.name
     for kind in (USER, ZONE, DATAPLANE)
-    for key in (kind.signing_key_key(""), kind.revocations_key(""))
+    for key in (kind.signing_key_key(""), kind.revocations_key(""), kind.public_key_key(""))
 )
+# The only GlobalSecrets zones receive: what verifying a zone token takes.
+_FOR_ZONES = frozenset({ZONE.public_key_key(""), ZONE.revocations_key("")})
 
 
 def upward_types(registry: Registry = REGISTRY) -> list[ResourceType]:
@@ -59,7 +64,9 @@ def downward_types(registry: Registry = REGISTRY) -> list[ResourceType]:
 
 
 def never_synced(resource: Resource) -> bool:
-    return resource.type in ("Secret", "GlobalSecret") and resource.name in _TOKEN_SECRETS
+    if resource.type == "GlobalSecret":
+        return resource.key not in _FOR_ZONES
+    return resource.type == "Secret" and resource.name in _TOKEN_SECRETS
 
 
 class Outbound(Protocol):

@@ -44,7 +44,7 @@ from meshfabric.kds.sender import Sender
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
-from meshfabric.tokens import TokenIssuer
+from meshfabric.tokens import ZONE, TokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,11 @@ class GlobalKds:
         # A zone's streams connect and disconnect concurrently: each insight change is a
         # read-modify-write that must not lose another's.
         self._insight_writes = asyncio.Lock()
+        self._publishing: asyncio.Task[None] | None = None
         self.port = 0
 
     async def start(self, listen: KdsListen) -> None:
+        self._publishing = asyncio.create_task(self._publish_zone_token_key())
         self._server = grpc.aio.server(options=server_options(self._max_message_bytes))
         self._server.add_generic_rpc_handlers(
             (service_handler(self._global_to_zone, self._zone_to_global),)
@@ -95,6 +97,22 @@ class GlobalKds:
     async def stop(self) -> None:
         if self._server is not None:
             await self._server.stop(grace=1)
+        if self._publishing is not None:
+            self._publishing.cancel()
+            await asyncio.gather(self._publishing, return_exceptions=True)
+
+    async def _publish_zone_token_key(self) -> None:
+        """Zones verify their ingresses' and egresses' zone tokens with the public key: keep
+        it that of the signing key, made on the first token, replaced with it."""
+        changed = asyncio.Event()
+        with self._store.events.watching(ZONE.signing_key_key(""), lambda _: changed.set()):
+            while True:
+                try:
+                    await self._zones.publish_public_key()
+                except Exception:
+                    log.exception("could not publish the zone tokens' public key")
+                await changed.wait()
+                changed.clear()
 
     async def _global_to_zone(
         self, requests: AsyncIterator[DeltaDiscoveryRequest], context: grpc.aio.ServicerContext

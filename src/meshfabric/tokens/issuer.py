@@ -1,13 +1,16 @@
 """Issue and verify tokens whose signing keys and revocation lists live in the store.
 
-Keys are RSA, so a component that only verifies (a zone checking dataplane tokens) needs
-only what the store already syncs to it. Revocation works the Kuma way: the token's `jti`
-is listed, comma separated, in the base64 data of a revocation secret.
+Keys are RSA, so a component that only verifies needs only the public key: global publishes
+the zone tokens' public key beside their signing key, and syncs it, never the signing key, to
+the zones, which verify their ingresses' and egresses' zone tokens with it. Revocation works
+the Kuma way: the token's `jti` is listed, comma separated, in the base64 data of a
+revocation secret.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import logging
 import uuid
@@ -23,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.resources.common import duration_seconds
 from meshfabric.resources.types.secret import secret_data
-from meshfabric.store.errors import Conflict
+from meshfabric.store.errors import Conflict, NotFound
 from meshfabric.store.protocol import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,8 @@ class InvalidToken(Exception):
 class TokenKind:
     name: str  # "user", "zone", "dataplane"
     mesh_scoped: bool
+    # Verified elsewhere too (zone tokens, by the zones): the public key is published.
+    published: bool = False
 
     def signing_key_key(self, mesh: str) -> ResourceKey:
         if self.mesh_scoped:
@@ -52,9 +57,19 @@ class TokenKind:
             return ResourceKey("Secret", mesh, f"{self.name}-token-revocations")
         return ResourceKey("GlobalSecret", "", f"{self.name}-token-revocations")
 
+    def public_key_key(self, mesh: str) -> ResourceKey:
+        """Where a published kind's public key is kept (Kuma's name for the zone token's)."""
+        signing = self.signing_key_key(mesh)
+        return ResourceKey(signing.type, signing.mesh, f"{self.name}-token-signing-public-key")
+
+    def keys(self, mesh: str) -> tuple[ResourceKey, ...]:
+        """What verification reads: a change to any of them may void a token."""
+        keys = (self.signing_key_key(mesh), self.revocations_key(mesh))
+        return (*keys, self.public_key_key(mesh)) if self.published else keys
+
 
 USER = TokenKind("user", mesh_scoped=False)
-ZONE = TokenKind("zone", mesh_scoped=False)
+ZONE = TokenKind("zone", mesh_scoped=False, published=True)
 DATAPLANE = TokenKind("dataplane", mesh_scoped=True)
 
 
@@ -90,12 +105,10 @@ class TokenIssuer:
         return jwt.encode(payload, key, algorithm="RS256")
 
     async def verify(self, token: str, mesh: str = "") -> dict[str, Any]:
-        key = await self._signing_key(mesh)
-        if key is None:
-            raise InvalidToken(f"no {self.kind.name} token signing key exists yet")
+        key = await self._verification_key(mesh)
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, key.public_key(), algorithms=["RS256"], options={"require": ["exp", "jti"]}
+                token, key, algorithms=["RS256"], options={"require": ["exp", "jti"]}
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("the token has expired") from None
@@ -121,6 +134,43 @@ class TokenIssuer:
             # Refusing every token is the safe side: a revoked one must never pass.
             raise self._unusable(secret, exc) from None
         return {jti.strip() for jti in listed.split(",") if jti.strip()}
+
+    async def publish_public_key(self) -> None:
+        """Keep the published public key that of the signing key, or none without one."""
+        assert self.kind.published and not self.kind.mesh_scoped
+        location = self.kind.public_key_key("")
+        try:
+            key = await self._signing_key("")
+        except InvalidToken:
+            return  # unusable: every token is refused anyway; the log says why
+        if key is None:
+            with contextlib.suppress(NotFound):
+                await self.store.delete(location)
+            return
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        data = {"data": base64.b64encode(pem).decode()}
+        await self.store.put(Resource(location.type, location.mesh, location.name, data))
+
+    async def _verification_key(self, mesh: str) -> rsa.RSAPublicKey:
+        """The signing key's public half; where only the public key was published to (a zone,
+        for zone tokens), that."""
+        key = await self._signing_key(mesh)
+        if key is not None:
+            return key.public_key()
+        if self.kind.published:
+            published = await self.store.get(self.kind.public_key_key(mesh))
+            if published is not None:
+                try:
+                    return _load_public_key(published)
+                except (ValueError, TypeError) as exc:
+                    raise self._unusable(published, exc) from None
+            raise InvalidToken(
+                f"neither a {self.kind.name} token signing key nor its public key is here "
+                "(a zone receives the public key from global once it is connected)"
+            )
+        raise InvalidToken(f"no {self.kind.name} token signing key exists yet")
 
     async def signing_key_usable(self, mesh: str = "") -> bool:
         """False when a signing key is stored but cannot be used (no key at all is usable)."""
@@ -183,6 +233,13 @@ def _load_key(secret: Resource) -> rsa.RSAPrivateKey:
     key = _parse_key(secret_data(secret))
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("it does not hold an RSA private key")
+    return key
+
+
+def _load_public_key(secret: Resource) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(secret_data(secret))
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("it does not hold an RSA public key")
     return key
 
 

@@ -77,10 +77,10 @@ class _TokenWatch:
         self._expiry = loop.call_later(
             max(0.0, seconds_left), self._invalid, "the token has expired"
         )
-        kind, events = issuer.kind, issuer.store.events
+        events = issuer.store.events
         self._watching = ExitStack()
-        self._watching.enter_context(events.watching(kind.revocations_key(mesh), self._recheck))
-        self._watching.enter_context(events.watching(kind.signing_key_key(mesh), self._recheck))
+        for key in issuer.kind.keys(mesh):
+            self._watching.enter_context(events.watching(key, self._recheck))
 
     def close(self) -> None:
         self._watching.close()

@@ -17,6 +17,7 @@ from meshfabric.ports import GRPC_EXCLUSIVE_PORT, claim_unix_socket, in_use
 from meshfabric.store.manager import ResourceManager
 from meshfabric.tokens import TokenIssuer
 from meshfabric.xds.admission.admission import DataplaneAdmission
+from meshfabric.xds.admission.auth import ProxyTokens
 from meshfabric.xds.admission.envoy_admin import EnvoyAdminTunnels
 from meshfabric.xds.admission.insights import ProxyInsights
 from meshfabric.xds.admission.registration import RegistrationService
@@ -57,8 +58,12 @@ class XdsComponent:
         debounce_seconds: float,
         creates_ca_roots: bool = True,
         zone: str = DEFAULT_ZONE,
+        accepts_zone_tokens: bool = False,
     ) -> None:
+        """`accepts_zone_tokens` in a zone of a global control plane: its zone proxies may
+        present the zone token global issued for the zone."""
         store = manager.store
+        proxy_tokens = ProxyTokens(tokens, zone if accepts_zone_tokens else "")
         self.cache = SnapshotCache()
         self.identities = IdentityProvider(store, creates_ca_roots)
         self.reconciler = Reconciler(store, self.cache, self.identities, debounce_seconds, zone)
@@ -66,10 +71,12 @@ class XdsComponent:
         self.insights.ack_listeners.append(self.reconciler.delivery.acked)
         self.identities.issue_listeners.append(self.insights.certificate_issued)
         self.inspector = Inspector(self.reconciler, self.cache, self.identities)
-        admission = DataplaneAdmission(store, tokens, self.reconciler, self.insights)
+        admission = DataplaneAdmission(store, proxy_tokens, self.reconciler, self.insights)
         self._discovery = AggregatedDiscovery(self.cache, admission, self.insights)
         self.envoy_admin = EnvoyAdminTunnels(admission)
-        self._registration = RegistrationService(manager, tokens, self.insights.connected_since)
+        self._registration = RegistrationService(
+            manager, proxy_tokens, self.insights.connected_since
+        )
         self._server: grpc.aio.Server | None = None
         self._reconciling: asyncio.Task[None] | None = None
         self.port = 0

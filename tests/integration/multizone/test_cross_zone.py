@@ -130,6 +130,11 @@ def _holds_mesh(cp: ControlPlane) -> bool:
 class Ingress:
     process: subprocess.Popen[bytes]
     admin_socket: Path
+    directory: Path
+
+    @property
+    def log(self) -> str:
+        return (self.directory / "dp.log").read_text()
 
     def stat(self, name: str) -> int:
         transport = httpx.HTTPTransport(uds=str(self.admin_socket))
@@ -138,12 +143,13 @@ class Ingress:
         return sum(int(line.rpartition(": ")[2]) for line in text.splitlines() if ": " in line)
 
 
-def start_ingress(zone: Zone, work: Path, started: list[Ingress]) -> None:
+def start_ingress(zone: Zone, work: Path, started: list[Ingress], token_text: str = "") -> Ingress:
+    """The zone's ingress, with a dataplane token of type ingress unless given a token."""
     port = free_port()
-    directory = work / f"ingress-{zone.name}"
+    directory = work / f"ingress-{zone.name}-{port}"
     directory.mkdir(parents=True)
     token = directory / "token"
-    token.write_text(zone.token(type="ingress", name="ingress"))
+    token.write_text(token_text or zone.token(type="ingress", name="ingress"))
     admin = directory / "admin.sock"
     log = (directory / "dp.log").open("ab")
     command = [
@@ -154,7 +160,8 @@ def start_ingress(zone: Zone, work: Path, started: list[Ingress]) -> None:
         "--dataplane-token-file", str(token), "--admin-socket", str(admin),
         "--work-dir", str(directory), "--cp-wait-seconds", "10",
     ]  # fmt: skip
-    started.append(Ingress(subprocess.Popen(command, stdout=log, stderr=log), admin))
+    started.append(Ingress(subprocess.Popen(command, stdout=log, stderr=log), admin, directory))
+    return started[-1]
 
 
 def start_sidecar(

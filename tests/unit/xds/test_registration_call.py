@@ -10,6 +10,7 @@ from meshfabric.dataplane_api.registration_pb2 import RegisterRequest
 from meshfabric.store.manager import ResourceManager
 from meshfabric.store.sqlite import SqliteStore
 from meshfabric.tokens import DATAPLANE, TokenIssuer
+from meshfabric.xds.admission.auth import ProxyTokens
 from meshfabric.xds.admission.registration import RegistrationService
 from meshfabric.xds.server.ads import Refused
 
@@ -17,7 +18,9 @@ from meshfabric.xds.server.ads import Refused
 @pytest.fixture
 async def service(tmp_path: Path) -> AsyncIterator[RegistrationService]:
     store = SqliteStore(tmp_path / "store.db")
-    yield RegistrationService(ResourceManager(store), TokenIssuer(store, DATAPLANE), lambda _: None)
+    yield RegistrationService(
+        ResourceManager(store), ProxyTokens(TokenIssuer(store, DATAPLANE)), lambda _: None
+    )
     await store.close()
 
 

@@ -1,4 +1,8 @@
-"""GlobalSecret: a secret outside any mesh, used by the control plane itself (zone tokens)."""
+"""GlobalSecret: a secret outside any mesh, used by the control plane itself (zone tokens).
+
+Flagged GLOBAL_TO_ZONE, but KDS sends the zones only what they need to verify zone tokens
+(the public key and the revocation list, see kds.flows); every other one stays at global.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ TYPE = ResourceType(
     scope=Scope.GLOBAL,
     apply_order=15,
     schema=SecretFields,
-    kds=KdsFlow.NONE,
+    kds=KdsFlow.GLOBAL_TO_ZONE,
     has_spec=False,
     sensitive=True,
 )

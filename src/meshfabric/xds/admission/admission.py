@@ -23,8 +23,7 @@ from meshfabric.metrics import XDS_CONNECTED_PROXIES
 from meshfabric.resources import ResourceKey
 from meshfabric.store.events import ChangeEvent, ChangeKind
 from meshfabric.store.protocol import Store
-from meshfabric.tokens import TokenIssuer, TokenValidity
-from meshfabric.xds.admission.auth import bearer, check_claims, token_refused, verify_token
+from meshfabric.xds.admission.auth import ProxyTokens, check_claims, token_refused
 from meshfabric.xds.admission.insights import ProxyInsights
 from meshfabric.xds.admission.registration import INGRESS
 from meshfabric.xds.model.proxy import ProxyId
@@ -36,7 +35,7 @@ class DataplaneAdmission:
     def __init__(
         self,
         store: Store,
-        tokens: TokenIssuer,
+        tokens: ProxyTokens,
         reconciler: Reconciler,
         insights: ProxyInsights,
     ) -> None:
@@ -44,7 +43,6 @@ class DataplaneAdmission:
         self._tokens = tokens
         self._reconciler = reconciler
         self._insights = insights
-        self._validity = TokenValidity(tokens)
         self._guards: dict[Admitted, _StreamGuard] = {}
 
     async def admit(self, node: Node, metadata: Mapping[str, str]) -> Admitted:
@@ -59,9 +57,7 @@ class DataplaneAdmission:
     ) -> Admitted:
         """The proxy, if it is registered and the caller's token may act as it: what every
         connection of a proxy (its ADS stream, its Envoy admin tunnel) is admitted on."""
-        token, claims = self._validity.shared(
-            bearer(metadata), await verify_token(self._tokens, metadata, mesh), mesh
-        )
+        token, claims = await self._tokens.verify(metadata, mesh, proxy_type)
         dataplane = await self._store.get(registered(mesh, name, proxy_type))
         if dataplane is None:
             raise Refused(
@@ -92,7 +88,7 @@ class DataplaneAdmission:
         guard is closed; `end` it when they no longer admit it."""
         guard = _StreamGuard(self._store, admitted, end)
         guard.watch(
-            self._validity.watch(admitted.token, admitted.claims, guard.token_invalid, guard.mesh),
+            self._tokens.watch(admitted.token, admitted.claims, guard.token_invalid, guard.mesh),
             self._store.events.watching(guard.key, guard.dataplane_changed),
         )
         return guard
@@ -128,7 +124,7 @@ class _StreamGuard:
             self._watches = (watch, *self._watches)
 
     def token_invalid(self, reason: str) -> None:
-        self._end(token_refused(self.mesh, reason))
+        self._end(token_refused(self._admitted.claims, self.mesh, reason))
 
     def dataplane_changed(self, event: ChangeEvent) -> None:
         proxy = self._admitted.proxy

@@ -27,8 +27,7 @@ from meshfabric.resources import Resource, ResourceKey, ValidationFailed
 from meshfabric.resources.types.dataplane import DataplaneFields
 from meshfabric.store.errors import MeshNotFound, NotFound
 from meshfabric.store.manager import ResourceManager
-from meshfabric.tokens import TokenIssuer
-from meshfabric.xds.admission.auth import check_claims, verify_token
+from meshfabric.xds.admission.auth import ProxyTokens, check_claims
 from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.server.ads import Refused
 
@@ -61,7 +60,7 @@ RunningCheck = Callable[[ProxyId], str | None]
 
 class RegistrationService:
     def __init__(
-        self, manager: ResourceManager, tokens: TokenIssuer, running: RunningCheck
+        self, manager: ResourceManager, tokens: ProxyTokens, running: RunningCheck
     ) -> None:
         self._manager = manager
         self._tokens = tokens
@@ -94,8 +93,8 @@ class RegistrationService:
         fields = {k: v for k, v in document.items() if k not in _META_FIELDS}
         labels = document.get("labels") or {}
         _refuse_control_plane_labels(labels)
-        claims = await verify_token(self._tokens, _metadata(context), mesh)
         proxy_type = request.proxy_type or "dataplane"
+        _, claims = await self._tokens.verify(_metadata(context), mesh, proxy_type)
         check_claims(claims, name, fields, proxy_type)
         existing = await self._manager.store.get(ResourceKey("Dataplane", mesh, name))
         if existing is not None:
@@ -117,8 +116,9 @@ class RegistrationService:
         self, document: Mapping[str, Any], mesh: str, name: str, context: grpc.aio.ServicerContext
     ) -> RegisterResponse:
         """An ingress registers a ZoneIngress (of no mesh) with a dataplane token of type
-        ingress, issued for the mesh whose services it passes through."""
-        claims = await verify_token(self._tokens, _metadata(context), mesh)
+        ingress, issued for the mesh whose services it passes through, or with the zone
+        token of this zone, with the ingress scope."""
+        _, claims = await self._tokens.verify(_metadata(context), mesh, INGRESS)
         check_claims(claims, name, {}, INGRESS)
         existing = await self._manager.store.get(ResourceKey(ZONE_INGRESS, "", name))
         if existing is not None:
@@ -138,7 +138,8 @@ class RegistrationService:
         self, request: DeregisterRequest, context: grpc.aio.ServicerContext
     ) -> DeregisterResponse:
         mesh, name = request.mesh or "default", request.name
-        claims = await verify_token(self._tokens, _metadata(context), mesh)
+        proxy_type = request.proxy_type or "dataplane"
+        _, claims = await self._tokens.verify(_metadata(context), mesh, proxy_type)
         if request.proxy_type == INGRESS:
             check_claims(claims, name, {}, INGRESS)
             with contextlib.suppress(NotFound):
@@ -148,7 +149,7 @@ class RegistrationService:
         existing = await self._manager.store.get(key)
         if existing is None:
             return DeregisterResponse()
-        check_claims(claims, name, existing.spec, request.proxy_type or "dataplane")
+        check_claims(claims, name, existing.spec, proxy_type)
         for doomed in (key, ResourceKey("DataplaneInsight", mesh, name)):
             with contextlib.suppress(NotFound):  # already gone: deregistering is idempotent
                 await self._manager.store.delete(doomed)
