@@ -143,10 +143,12 @@ def dataplane(
     config dump, stats or clusters.
 
     With --type config (the default) the table lists the policies that matched and the
-    generated resources; -o yaml or -o json prints the whole config (private keys are
-    never shown). --type config-dump prints Envoy's JSON, private keys and the dataplane
-    token redacted; --type stats and --type clusters print Envoy's text. Those three
-    need the proxy to be connected to the zone control plane meshctl talks to.
+    generated resources, after any warning about traffic the dataplane cannot send (a mesh
+    that requires zoneEgress in a zone with no egress); -o yaml or -o json prints the whole
+    config (private keys are never shown). --type config-dump prints Envoy's JSON, private
+    keys and the dataplane token redacted; --type stats and --type clusters print Envoy's
+    text. Those three need the proxy to be connected to the zone control plane meshctl
+    talks to.
 
     \b
     Examples:
@@ -167,6 +169,8 @@ def dataplane(
         return
     state = "connected" if config["connected"] else "not connected: the config it would get"
     typer.echo(f"Dataplane {mesh}/{name} ({state})\n")
+    for warning in config.get("warnings") or []:
+        typer.echo(f"Warning: {warning}\n")
     policies = config["policies"]
     print_table(
         ["POLICY TYPE", "MATCHED"],

@@ -19,7 +19,7 @@ import typer
 from meshfabric.dataplane_api.envoy_admin_pb2 import Hello
 from meshfabric.dataplane_api.node import DnsAddress, Features
 from meshfabric.dp import dataplane as dataplanes
-from meshfabric.dp import ingress
+from meshfabric.dp import egress, ingress
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
@@ -132,6 +132,13 @@ def run(
             help="With --proxy-type ingress: the port other zones dial [default: its port]"
         ),
     ] = None,
+    egress_port: Annotated[
+        int,
+        typer.Option(
+            help="With --proxy-type egress: the port it listens on, which the zone's "
+            "sidecars dial at --address"
+        ),
+    ] = egress.DEFAULT_EGRESS_PORT,
     vips: Annotated[
         bool,
         typer.Option(
@@ -145,13 +152,13 @@ def run(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per admin request
-    if proxy_type is ProxyType.EGRESS:
-        _fail("--proxy-type egress is not available yet; sidecar and ingress are")
     try:
         if proxy_type is ProxyType.INGRESS:
             spec = ingress.spec(
                 name, mesh, address, ingress_port, advertised_address, advertised_port
             )
+        elif proxy_type is ProxyType.EGRESS:
+            spec = egress.spec(name, mesh, address, egress_port)
         else:
             document = dataplane_file.read_text() if dataplane_file else dataplane
             spec = dataplanes.load(document, name, mesh, address, inbound or (), outbound or ())

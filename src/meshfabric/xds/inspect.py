@@ -1,4 +1,5 @@
-"""The Envoy config a dataplane gets, as JSON, with the policies that shaped it.
+"""The Envoy config a dataplane gets, as JSON, with the policies that shaped it, and warnings
+about what it cannot reach and why.
 
 For a connected proxy this is exactly the snapshot being served; for one that is not
 connected, what it would get now. Private keys are never shown.
@@ -41,9 +42,11 @@ class Inspector:
         served = self._cache.get(proxy)
         if served is None:
             self._identities.forget_proxy(mesh, name)  # issued only to show it
+        problem = context.egress_problem()
         return {
             "connected": served is not None,
             "policies": proxy_context.matched,
+            "warnings": [problem] if problem else [],
             "xds": render(served or fresh),
         }
 

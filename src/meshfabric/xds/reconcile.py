@@ -14,6 +14,7 @@ workload certificate is reissued on schedule, which regenerates only that proxy.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import time
 from collections.abc import Iterable
@@ -29,7 +30,7 @@ from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
 from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
 from meshfabric.xds.envoy import types
-from meshfabric.xds.generate import ingress
+from meshfabric.xds.generate import egress, ingress
 from meshfabric.xds.generate.outbound import shared_load_assignment
 from meshfabric.xds.generate.profile import generate_snapshot
 from meshfabric.xds.model.context import DEFAULT_ZONE, MeshContext, MeshContexts
@@ -40,6 +41,22 @@ from meshfabric.xds.server.delivery import DeliveryTracker
 log = logging.getLogger(__name__)
 
 DEFAULT_DEBOUNCE_SECONDS = 0.02
+
+
+class ZoneProxy(enum.StrEnum):
+    """A proxy that serves its zone rather than one workload; the value is its token type."""
+
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+    @property
+    def resource_type(self) -> str:
+        return "ZoneIngress" if self is ZoneProxy.INGRESS else "ZoneEgress"
+
+    @classmethod
+    def of(cls, proxy_type: object) -> ZoneProxy | None:
+        """The zone proxy of a proxy or token type; None for a sidecar's."""
+        return next((kind for kind in cls if kind.value == proxy_type), None)
 
 
 @dataclass
@@ -82,9 +99,16 @@ def _dataplane_touches(
     return _Touched(full={itself, *callers})
 
 
-def _ingress_snapshot(context: MeshContext, name: str) -> Snapshot:
-    found = context.ingresses.get(name)
-    return Snapshot.of([]) if found is None else ingress.generate_snapshot(context, found)
+def _zone_proxy_snapshot(context: MeshContext, kind: ZoneProxy, name: str) -> Snapshot:
+    if kind is ZoneProxy.INGRESS:
+        found_ingress = context.ingresses.get(name)
+        if found_ingress is not None:
+            return ingress.generate_snapshot(context, found_ingress)
+    else:
+        found_egress = context.egresses.get(name)
+        if found_egress is not None:
+            return egress.generate_snapshot(context, found_egress)
+    return Snapshot.of([])
 
 
 class Reconciler:
@@ -102,7 +126,8 @@ class Reconciler:
         self._debounce = debounce_seconds
         self.contexts = MeshContexts(store, zone=zone)
         self._connections: dict[ProxyId, Features] = {}
-        self._ingresses: set[ProxyId] = set()  # connected zone ingresses, by their token's mesh
+        # Connected zone ingresses and egresses, by their token's mesh.
+        self._zone_proxies: dict[ProxyId, ZoneProxy] = {}
         self._streams: dict[ProxyId, int] = {}
         self._dirty: dict[ProxyId, float] = {}  # proxy -> when it was first marked
         self._events: list[tuple[ChangeEvent, float]] = []
@@ -118,11 +143,11 @@ class Reconciler:
     # -- proxies coming and going -----------------------------------------------------------
 
     def connect(
-        self, proxy: ProxyId, features: Features = NO_FEATURES, ingress: bool = False
+        self, proxy: ProxyId, features: Features = NO_FEATURES, zone_proxy: ZoneProxy | None = None
     ) -> None:
         self._connections[proxy] = features
-        if ingress:
-            self._ingresses.add(proxy)
+        if zone_proxy is not None:
+            self._zone_proxies[proxy] = zone_proxy
         self._streams[proxy] = self._streams.get(proxy, 0) + 1
         self._mark(proxy)
 
@@ -133,7 +158,7 @@ class Reconciler:
             return
         self._streams.pop(proxy, None)
         self._connections.pop(proxy, None)
-        self._ingresses.discard(proxy)
+        self._zone_proxies.pop(proxy, None)
         self._dirty.pop(proxy, None)
         self.delivery.forget(proxy)
         timer = self._rotations.pop(proxy, None)
@@ -190,8 +215,8 @@ class Reconciler:
         for key in dict.fromkeys(event.key for event in events):
             for context, before, after in await self.contexts.refresh(key):
                 touched.add(self._affected(context, key, before, after))
-                # An ingress's chains follow its mesh's services: regenerating it is cheap.
-                touched.full |= {p for p in self._ingresses if p.mesh == context.name}
+                # A zone proxy's chains follow its mesh's services: regenerating it is cheap.
+                touched.full |= {p for p in self._zone_proxies if p.mesh == context.name}
         return touched
 
     def _affected(
@@ -243,8 +268,9 @@ class Reconciler:
             return
         try:
             context = await self.contexts.get(proxy.mesh)
-            if proxy in self._ingresses:
-                snapshot = _ingress_snapshot(context, proxy.name)
+            kind = self._zone_proxies.get(proxy)
+            if kind is not None:
+                snapshot = _zone_proxy_snapshot(context, kind, proxy.name)
             else:
                 snapshot = await self._sidecar_snapshot(context, proxy, features)
         except RootNotSynced as waiting:

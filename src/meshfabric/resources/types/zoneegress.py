@@ -11,7 +11,7 @@ from meshfabric.resources.common import (
     port_violations,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 
 
 class Networking(Proto):
@@ -42,5 +42,8 @@ TYPE = ResourceType(
     schema=ZoneEgressFields,
     kds=KdsFlow.ZONE_TO_GLOBAL,
     has_spec=False,
+    # When a mesh requires zoneEgress, this zone's egresses are every sidecar's way to the
+    # services of other zones.
+    affects=Affects.EVERY_PROXY,
     semantic_checks=(_check,),
 )

@@ -25,9 +25,8 @@ from meshfabric.store.events import ChangeEvent, ChangeKind
 from meshfabric.store.protocol import Store
 from meshfabric.xds.admission.auth import ProxyTokens, check_claims, token_refused
 from meshfabric.xds.admission.insights import ProxyInsights
-from meshfabric.xds.admission.registration import INGRESS
 from meshfabric.xds.model.proxy import ProxyId
-from meshfabric.xds.reconcile import Reconciler
+from meshfabric.xds.reconcile import Reconciler, ZoneProxy
 from meshfabric.xds.server.ads import Admitted, EndStream, Refused
 
 
@@ -64,14 +63,14 @@ class DataplaneAdmission:
                 grpc.StatusCode.NOT_FOUND,
                 f'{proxy_type} "{name}" is not registered in mesh "{mesh}"',
             )
-        check_claims(claims, name, dataplane.spec if proxy_type != INGRESS else {}, proxy_type)
+        zone_proxy = ZoneProxy.of(proxy_type) is not None  # registers no services
+        check_claims(claims, name, {} if zone_proxy else dataplane.spec, proxy_type)
         return Admitted(ProxyId(mesh, name), token=token, claims=claims)
 
     def connected(self, admitted: Admitted, end: EndStream) -> None:
         XDS_CONNECTED_PROXIES.inc()
-        self._reconciler.connect(
-            admitted.proxy, admitted.features, ingress=admitted.claims.get("type") == INGRESS
-        )
+        zone_proxy = ZoneProxy.of(admitted.claims.get("type"))
+        self._reconciler.connect(admitted.proxy, admitted.features, zone_proxy)
         self._insights.connected(admitted.proxy, admitted.version)
         self._guards[admitted] = self.guard(admitted, end)
 
@@ -148,7 +147,7 @@ class _StreamGuard:
     async def _still_covered(self) -> None:
         """A Dataplane changed to serve a service its token does not cover is not served."""
         dataplane = await self._store.get(self.key)
-        if dataplane is not None and self._token_type != INGRESS:
+        if dataplane is not None and ZoneProxy.of(self._token_type) is None:
             try:
                 check_claims(
                     self._admitted.claims,
@@ -161,10 +160,11 @@ class _StreamGuard:
 
 
 def registered(mesh: str, name: str, proxy_type: str) -> ResourceKey:
-    """What a connecting proxy must have registered: its ZoneIngress (of no mesh; the
-    token's mesh is the one it serves), else its Dataplane."""
-    if proxy_type == INGRESS:
-        return ResourceKey("ZoneIngress", "", name)
+    """What a connecting proxy must have registered: its ZoneIngress or ZoneEgress (of no
+    mesh; the token's mesh is the one it serves), else its Dataplane."""
+    kind = ZoneProxy.of(proxy_type)
+    if kind is not None:
+        return ResourceKey(kind.resource_type, "", name)
     return ResourceKey("Dataplane", mesh, name)
 
 

@@ -29,15 +29,13 @@ from meshfabric.store.errors import MeshNotFound, NotFound
 from meshfabric.store.manager import ResourceManager
 from meshfabric.xds.admission.auth import ProxyTokens, check_claims
 from meshfabric.xds.model.proxy import ProxyId
+from meshfabric.xds.reconcile import ZoneProxy
 from meshfabric.xds.server.ads import Refused
 
 log = logging.getLogger(__name__)
 
 _Request = TypeVar("_Request", RegisterRequest, DeregisterRequest)
 _Response = TypeVar("_Response", RegisterResponse, DeregisterResponse)
-
-INGRESS = "ingress"
-ZONE_INGRESS = "ZoneIngress"
 
 _META_FIELDS = ("type", "mesh", "name", "labels", "creationTime", "modificationTime")
 # Labels the control plane sets (sync origin, zone, display name, ...): never a proxy.
@@ -88,8 +86,9 @@ class RegistrationService:
         mesh, name = str(document.get("mesh") or "default"), str(document.get("name") or "")
         if not name:
             raise Refused(grpc.StatusCode.INVALID_ARGUMENT, "the Dataplane has no name")
-        if request.proxy_type == INGRESS:
-            return await self._register_ingress(document, mesh, name, context)
+        kind = ZoneProxy.of(request.proxy_type)
+        if kind is not None:
+            return await self._register_zone_proxy(kind, document, mesh, name, context)
         fields = {k: v for k, v in document.items() if k not in _META_FIELDS}
         labels = document.get("labels") or {}
         _refuse_control_plane_labels(labels)
@@ -112,26 +111,32 @@ class RegistrationService:
         log.info("dataplane registered", extra={"mesh": mesh, "dataplane": name})
         return RegisterResponse(version=result.resource.version, outcome=result.outcome.value)
 
-    async def _register_ingress(
-        self, document: Mapping[str, Any], mesh: str, name: str, context: grpc.aio.ServicerContext
+    async def _register_zone_proxy(
+        self,
+        kind: ZoneProxy,
+        document: Mapping[str, Any],
+        mesh: str,
+        name: str,
+        context: grpc.aio.ServicerContext,
     ) -> RegisterResponse:
-        """An ingress registers a ZoneIngress (of no mesh) with a dataplane token of type
-        ingress, issued for the mesh whose services it passes through, or with the zone
-        token of this zone, with the ingress scope."""
-        _, claims = await self._tokens.verify(_metadata(context), mesh, INGRESS)
-        check_claims(claims, name, {}, INGRESS)
-        existing = await self._manager.store.get(ResourceKey(ZONE_INGRESS, "", name))
+        """An ingress (egress) registers a ZoneIngress (ZoneEgress), of no mesh, with a
+        dataplane token of type ingress (egress), issued for the mesh whose traffic it
+        passes through, or with the zone token of this zone, with the ingress (egress)
+        scope."""
+        _, claims = await self._tokens.verify(_metadata(context), mesh, kind.value)
+        check_claims(claims, name, {}, kind.value)
+        existing = await self._manager.store.get(ResourceKey(kind.resource_type, "", name))
         if existing is not None:
             self._refuse_if_running(existing, mesh)
         spec = {"networking": document.get("networking") or {}}
-        resource = Resource(type=ZONE_INGRESS, mesh="", name=name, spec=spec)
+        resource = Resource(type=kind.resource_type, mesh="", name=name, spec=spec)
         try:
             result = await self._manager.apply(resource)
         except ValidationFailed as failed:
             raise Refused(
-                grpc.StatusCode.INVALID_ARGUMENT, f"invalid ZoneIngress: {failed}"
+                grpc.StatusCode.INVALID_ARGUMENT, f"invalid {kind.resource_type}: {failed}"
             ) from None
-        log.info("zone ingress registered", extra={"mesh": mesh, "ingress": name})
+        log.info(f"zone {kind} registered", extra={"mesh": mesh, kind.value: name})
         return RegisterResponse(version=result.resource.version, outcome=result.outcome.value)
 
     async def deregister(
@@ -140,10 +145,11 @@ class RegistrationService:
         mesh, name = request.mesh or "default", request.name
         proxy_type = request.proxy_type or "dataplane"
         _, claims = await self._tokens.verify(_metadata(context), mesh, proxy_type)
-        if request.proxy_type == INGRESS:
-            check_claims(claims, name, {}, INGRESS)
+        kind = ZoneProxy.of(request.proxy_type)
+        if kind is not None:
+            check_claims(claims, name, {}, kind.value)
             with contextlib.suppress(NotFound):
-                await self._manager.store.delete(ResourceKey(ZONE_INGRESS, "", name))
+                await self._manager.store.delete(ResourceKey(kind.resource_type, "", name))
             return DeregisterResponse()
         key = ResourceKey("Dataplane", mesh, name)
         existing = await self._manager.store.get(key)

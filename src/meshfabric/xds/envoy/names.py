@@ -62,3 +62,12 @@ def ingress_listener(address: str, port: int) -> str:
 def ingress_cluster(service: str) -> str:
     """The local instances of a service, as a zone's ingress reaches them."""
     return f"ingress:{service}"
+
+
+def egress_listener(address: str, port: int) -> str:
+    return f"egress:{address}:{port}"
+
+
+def egress_cluster(service: str) -> str:
+    """The other zones' ingresses that serve a service, as a zone's egress reaches them."""
+    return f"egress:{service}"

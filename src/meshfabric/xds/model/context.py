@@ -31,10 +31,18 @@ from meshfabric.resources.common import Targeted
 from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
 from meshfabric.resources.types.dataplane import DataplaneFields
 from meshfabric.resources.types.mesh import MeshFields, lifetime_seconds
+from meshfabric.resources.types.zoneegress import ZoneEgressFields
 from meshfabric.resources.types.zoneingress import ZoneIngressFields
 from meshfabric.store.protocol import Store
 from meshfabric.xds.envoy import names
-from meshfabric.xds.model.crosszone import ingresses_by_zone, remote_services
+from meshfabric.xds.model.crosszone import (
+    RemoteIngress,
+    RemoteService,
+    ingresses_by_zone,
+    local_egresses,
+    remote_services,
+    through_egresses,
+)
 from meshfabric.xds.model.destinations import (
     Destination,
     DestinationIndex,
@@ -82,6 +90,7 @@ class MeshContext:
     multizone_services: dict[str, Parsed[meshmultizoneservice.Spec]] = field(default_factory=dict)
     hostname_generators: dict[str, Parsed[hostnamegenerator.Spec]] = field(default_factory=dict)
     ingresses: dict[str, Parsed[ZoneIngressFields]] = field(default_factory=dict)  # every zone's
+    egresses: dict[str, Parsed[ZoneEgressFields]] = field(default_factory=dict)  # this zone's
     types: Mapping[str, ResourceType] = field(default_factory=relevant_types)
     _proxies: dict[str, Proxy] = field(default_factory=dict)
     _derived: dict[Any, Any] = field(default_factory=dict)
@@ -118,6 +127,9 @@ class MeshContext:
         elif resource.type == "ZoneIngress":
             previous = self.ingresses.get(resource.name)
             self.ingresses[resource.name] = _narrowed(parsed, ZoneIngressFields)
+        elif resource.type == "ZoneEgress":
+            previous = self.egresses.get(resource.name)
+            self.egresses[resource.name] = _narrowed(parsed, ZoneEgressFields)
         elif resource.type == "Secret":
             previous = self.secrets.get(resource.name)
             self.secrets[resource.name] = parsed
@@ -145,6 +157,8 @@ class MeshContext:
             previous = self.hostname_generators.pop(key.name, None)
         elif key.type == "ZoneIngress":
             previous = self.ingresses.pop(key.name, None)
+        elif key.type == "ZoneEgress":
+            previous = self.egresses.pop(key.name, None)
         elif key.type == "Secret":
             previous = self.secrets.pop(key.name, None)
         else:
@@ -205,8 +219,9 @@ class MeshContext:
         return value
 
     def derived_from_endpoints(self, key: Any, compute: Callable[[], T]) -> T:
-        """Like `derived`, for a value that depends on the dataplanes and MeshServices alone
-        (the endpoint index, endpoint lists): kept across changes of any other resource."""
+        """Like `derived`, for a value that depends only on the types endpoints come from
+        (`_ENDPOINT_TYPES`: the endpoint index, endpoint lists): kept across changes of any
+        other resource."""
         value: T = self._derived_from_endpoints.get(key, _MISSING)
         if value is _MISSING:
             value = self._derived_from_endpoints[key] = compute()
@@ -236,6 +251,33 @@ class MeshContext:
     def mtls(self) -> Mtls | None:
         return self.derived("mtls", self._mtls)
 
+    @property
+    def zone_egress_required(self) -> bool:
+        routing = self.mesh.fields.routing if self.mesh else None
+        return bool(routing and routing.zoneEgress)
+
+    def remote_services(self) -> Mapping[str, RemoteService]:
+        """The services other zones serve, as their ingresses reach them."""
+        return self.derived_from_endpoints(
+            "remote_services",
+            lambda: remote_services(_sorted(self.services), self._remote_zones()),
+        )
+
+    def egress_problem(self) -> str | None:
+        """Why traffic to other zones has nowhere to go, if it has not."""
+        if not self.zone_egress_required or local_egresses(self.egresses.values()):
+            return None
+        return (
+            f'mesh "{self.name}" requires zoneEgress (routing.zoneEgress: true) and this zone '
+            "has no ZoneEgress registered: calls to other zones fail until one runs "
+            "(meshfabric-dp run --proxy-type egress)"
+        )
+
+    def _remote_zones(self) -> Mapping[str, list[RemoteIngress]]:
+        return self.derived_from_endpoints(
+            "remote_zones", lambda: ingresses_by_zone(_sorted(self.ingresses))
+        )
+
     def _destinations(self) -> DestinationIndex:
         return self.derived_from_endpoints(
             "destinations",
@@ -243,7 +285,12 @@ class MeshContext:
         )
 
     def _build_destinations(self) -> DestinationIndex:
-        zones = ingresses_by_zone(_sorted(self.ingresses))
+        zones = self._remote_zones()
+        if self.zone_egress_required:
+            problem = self.egress_problem()
+            if problem:
+                log.warning("%s", problem)
+            zones = through_egresses(zones, local_egresses(_sorted(self.egresses)))
         return DestinationIndex.build(
             self._proxies,
             _sorted(self.services),
@@ -298,8 +345,10 @@ class MeshContext:
         return None
 
 
-# What the endpoint index is built from.
-_ENDPOINT_TYPES = frozenset({"Dataplane", "MeshService", "MeshMultiZoneService", "ZoneIngress"})
+# What the endpoint index is built from (the Mesh says whether an egress is required).
+_ENDPOINT_TYPES = frozenset(
+    {"Mesh", "Dataplane", "MeshService", "MeshMultiZoneService", "ZoneIngress", "ZoneEgress"}
+)
 
 
 def _sorted(table: Mapping[str, Parsed[F]]) -> list[Parsed[F]]:

@@ -7,6 +7,12 @@ A remote MeshService stands for the `kuma.io/service` its selector asks for; eac
 its zone becomes one endpoint of that service, at the ingress's advertised address, however
 many MeshServices of the zone name the service. A remote MeshService of a zone with no usable
 ingress is skipped, and the log says so.
+
+When the mesh requires zoneEgress (`routing.zoneEgress: true`), the way to every other zone is
+this zone's own ZoneEgresses instead of that zone's ingresses: they take the ingresses' place
+as endpoints (still labelled with the zone they lead to), and reach the ingresses on the
+sidecars' behalf. With no egress registered no other zone has an endpoint at all, never a way
+around the egress.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from meshfabric.resources import Parsed
 from meshfabric.resources.common import SERVICE_TAG
 from meshfabric.resources.origin import DISPLAY_NAME_LABEL, ORIGIN_LABEL, ORIGIN_ZONE, ZONE_LABEL
 from meshfabric.resources.types.meshservice import Spec
+from meshfabric.resources.types.zoneegress import ZoneEgressFields
 from meshfabric.resources.types.zoneingress import ZoneIngressFields
 from meshfabric.xds.model.endpoint import Endpoint
 from meshfabric.xds.model.proxy import Protocol
@@ -32,6 +39,15 @@ REMOTE_PRIORITY = 1
 class RemoteIngress:
     name: str
     zone: str
+    address: str
+    port: int
+
+
+@dataclass(frozen=True)
+class LocalEgress:
+    """One of this zone's ZoneEgresses, where its sidecars dial it."""
+
+    name: str
     address: str
     port: int
 
@@ -120,4 +136,30 @@ def service_tag(service: Parsed[Spec]) -> str:
 def _protocols(service: Parsed[Spec]) -> set[Protocol]:
     return {
         Protocol.of({"kuma.io/protocol": port.appProtocol}) for port in service.fields.ports or []
+    }
+
+
+def local_egresses(egresses: Iterable[Parsed[ZoneEgressFields]]) -> tuple[LocalEgress, ...]:
+    """This zone's ZoneEgresses that a sidecar can dial (other zones' never sync here)."""
+    found = []
+    for egress in egresses:
+        networking = egress.fields.networking
+        if remote_zone(egress) is not None or networking is None:
+            continue
+        if not (networking.address and networking.port):
+            log.warning("ZoneEgress %s has no address and port to dial", egress.name)
+            continue
+        found.append(LocalEgress(egress.name, networking.address, int(networking.port)))
+    return tuple(found)
+
+
+def through_egresses(
+    by_zone: Mapping[str, list[RemoteIngress]], egresses: Iterable[LocalEgress]
+) -> dict[str, list[RemoteIngress]]:
+    """The way to each zone that has an ingress, when it may only be through this zone's
+    egresses: the egresses, as that zone's ways in (none if there is no egress)."""
+    hops = list(egresses)
+    return {
+        zone: [RemoteIngress(egress.name, zone, egress.address, egress.port) for egress in hops]
+        for zone in by_zone
     }

@@ -1,0 +1,64 @@
+"""The listener a zone's ingress and egress share: routed by SNI, mTLS passed through.
+
+One listener with the TLS inspector and one filter chain per service, matched on the SNI the
+calling sidecar sets (`<service>{mesh=<mesh>}`, the SNI of every mesh cluster). Each chain is
+a TCP proxy to an EDS cluster of where the service is reached from here. No transport socket
+anywhere: the caller's mTLS session goes through untouched, so the proxy never holds a
+decrypted byte and the instance sees the caller's own certificate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from meshfabric.xds.envoy import build as envoy
+from meshfabric.xds.envoy import names
+from meshfabric.xds.envoy.resource import XdsResource
+from meshfabric.xds.envoy.resource_set import ResourceSet
+
+TLS = "tls"
+
+
+@dataclass(frozen=True)
+class Route:
+    service: str
+    load_assignment: XdsResource  # named after its cluster, shared with other proxies
+
+
+class Listening(Protocol):
+    """The networking of a ZoneIngress or a ZoneEgress: where it listens."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+def build_resources(
+    mesh: str,
+    listener_name: Callable[[str, int], str],
+    networking: Listening | None,
+    routes: Iterable[Route],
+) -> ResourceSet:
+    address = (networking and networking.address) or "0.0.0.0"
+    port = int(networking.port) if networking else 0
+    resources = ResourceSet()
+    chains = []
+    for route in routes:
+        cluster = route.load_assignment.name
+        resources.add(cluster, envoy.eds_cluster(cluster))
+        resources.add_shared(route.load_assignment)
+        chains.append(
+            envoy.filter_chain(
+                [envoy.tcp_proxy(cluster, cluster)],
+                transport_protocol=TLS,
+                server_names=[names.sni(route.service, mesh)],
+            )
+        )
+    if chains:  # Envoy refuses a listener without a filter chain
+        name = listener_name(address, port)
+        resources.add(name, envoy.listener(name, address, port, chains, inspect_tls=True))
+    return resources
