@@ -125,13 +125,12 @@ def lab() -> Iterator[Lab]:
             started.down()
 
 
-def kong_air_mesh(lab: Lab, work: Path) -> tuple[Cluster, dict[str, Path]]:
-    """The whole mesh started, with the admin socket of each Envoy: `ingress-<zone>`,
-    `server-<zone>` (flight-control's sidecar) and `client`; every Envoy is live and the
-    client holds eu-west-1's ingress."""
+def federate(lab: Lab, work: Path, mesh: dict[str, Any]) -> Cluster:
+    """Global and both zones joined with zone tokens, `mesh` made at global and web allowed to
+    call flight-control; each zone has the mesh."""
     cluster = Cluster(lab, work)
     cluster.control_plane(GLOBAL, "--mode", "global", MESHFABRIC_KDS__ADDRESS="10.10.0.10")
-    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}", MESH_DOCUMENT)
+    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}", mesh)
     allow = permission(MESH, "web-to-flight-control", SERVICE, "web")
     cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}/meshtrafficpermissions/{allow['name']}", allow)
     for zone in ZONES:
@@ -145,6 +144,16 @@ def kong_air_mesh(lab: Lab, work: Path) -> tuple[Cluster, dict[str, Path]]:
             "--xds-unix-socket", str(cluster.xds_socket(zone)),
         )  # fmt: skip
         wait_until(partial(cluster.answers, cp, f"/meshes/{MESH}"), 30, f"the mesh in {zone}")
+    return cluster
+
+
+def kong_air_mesh(lab: Lab, work: Path) -> tuple[Cluster, dict[str, Path]]:
+    """The whole mesh started, with the admin socket of each Envoy: `ingress-<zone>`,
+    `server-<zone>` (flight-control's sidecar) and `client`; every Envoy is live and the
+    client holds eu-west-1's ingress."""
+    cluster = federate(lab, work, MESH_DOCUMENT)
+    for zone in ZONES:
+        cp = f"{zone}/control-plane"
         cluster.api(cp, "PUT", f"/meshes/{MESH}/meshservices/{SERVICE}", FLIGHT_CONTROL)
 
     admins = {}

@@ -1,0 +1,225 @@
+"""A mesh that requires zoneEgress, in a lab whose routers let only each zone's egress host
+reach other zones' ingresses (`--zone-egress`). flight-control runs in eu-west-1 only; the
+client in us-east-1 reaches it through us-east-1's egress and eu-west-1's ingress, mTLS end
+to end. Without the egress its calls fail, with nothing going around it, and they resume when
+it returns. Apart from the mesh, no connection from the client's host to any eu-west-1 host
+succeeds."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import pytest
+import yaml
+
+from meshfabric.lab import KONG_AIR, Lab
+from meshfabric.lab.envoy_admin import admin_get, endpoint_priorities, is_live
+from tests.integration.dataplane.support import sidecar_dataplane
+from tests.integration.lab.support import connects, needs_namespaces
+from tests.integration.multizone.kong_air_lab import (
+    FLIGHT_CONTROL,
+    MESH,
+    SERVICE,
+    Cluster,
+    dataplane_token,
+    federate,
+    start_instance,
+)
+from tests.support.net import wait_until
+
+pytestmark = [pytest.mark.lab, pytest.mark.envoy, pytest.mark.slow, needs_namespaces]
+
+CLIENT_HOST = "us-east-1/client-1"
+EGRESS_HOST = "us-east-1/egress"
+EGRESS_ADDRESS, EGRESS_PORT = "10.10.1.12", 10002  # the egress host (docs/lab.md)
+INBOUND_PORT, OUTBOUND_PORT, INGRESS_PORT = 20001, 18080, 10001
+MESH_DOCUMENT = {
+    "type": "Mesh",
+    "name": MESH,
+    "mtls": {"enabledBackend": "ca-1", "backends": [{"name": "ca-1", "type": "builtin"}]},
+    "routing": {"zoneEgress": True},
+}
+
+
+@dataclass
+class EgressMesh:
+    lab: Lab
+    cluster: Cluster
+    client: Path  # admin sockets
+    ingress: Path
+    egress: Path | None = None  # while it runs
+    starts: int = 0
+
+    def start_egress(self) -> None:
+        token = self.cluster.api(
+            "us-east-1/control-plane", "POST", "/tokens/dataplane",
+            {"mesh": MESH, "type": "egress", "name": "egress"},
+        )  # fmt: skip
+        self.starts += 1
+        key = f"egress-{self.starts}"  # a directory of its own each time
+        admin = self.cluster.dp(
+            key, EGRESS_HOST, "us-east-1", token, "--proxy-type", "egress", "--name", "egress",
+            "--mesh", MESH, "--address", EGRESS_ADDRESS, "--egress-port", str(EGRESS_PORT),
+        )  # fmt: skip
+        self.cluster.processes["egress"] = self.cluster.processes.pop(key)
+        wait_until(partial(is_live, admin), 60, "the egress's Envoy")
+        self.egress = admin
+
+    def stop_egress(self) -> None:
+        egress = self.cluster.processes.pop("egress")
+        egress.send_signal(signal.SIGTERM)
+        egress.wait(10)  # deregistered: its ZoneEgress is gone
+        self.egress = None
+
+    def call(self) -> subprocess.CompletedProcess[str]:
+        """One call from the client's host to flight-control through its sidecar."""
+        url = f"http://127.0.0.1:{OUTBOUND_PORT}/"
+        command = ["curl", "-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", url]
+        host = self.lab.host(CLIENT_HOST)
+        return host.run(command, capture_output=True, text=True, check=False)
+
+    def answer(self) -> dict[str, str] | None:
+        """The answer of a successful call, else None."""
+        done = self.call()
+        body, _, status = done.stdout.rpartition("\n")
+        return json.loads(body) if done.returncode == 0 and status == "200" else None
+
+    def warnings(self) -> list[str]:
+        path = f"/meshes/{MESH}/dataplanes/web-1/_config"
+        found: list[str] = json.loads(self.cluster.api("us-east-1/control-plane", "GET", path))[
+            "warnings"
+        ]
+        return found
+
+
+@pytest.fixture(scope="module")
+def mesh() -> Iterator[EgressMesh]:
+    with tempfile.TemporaryDirectory(prefix="mflab-", dir="/tmp") as parent:
+        lab = Lab.up(KONG_AIR.with_zone_egress(True), state_dir=Path(parent) / "state")
+        try:
+            yield _start(lab, Path(parent) / "work")
+        finally:
+            lab.down()  # ends every process the test started in the lab's hosts
+
+
+def _start(lab: Lab, work: Path) -> EgressMesh:
+    work.mkdir()
+    cluster = federate(lab, work, MESH_DOCUMENT)
+    eu_cp = "eu-west-1/control-plane"
+    cluster.api(eu_cp, "PUT", f"/meshes/{MESH}/meshservices/{SERVICE}", FLIGHT_CONTROL)
+    ingress_token = cluster.api(
+        eu_cp, "POST", "/tokens/dataplane", {"mesh": MESH, "type": "ingress", "name": "ingress"}
+    )
+    ingress = cluster.dp(
+        "ingress", "eu-west-1/ingress", "eu-west-1", ingress_token,
+        "--proxy-type", "ingress", "--name", "ingress", "--mesh", MESH,
+        "--address", "10.10.2.11", "--ingress-port", str(INGRESS_PORT),
+        "--advertised-address", "10.10.2.11",
+    )  # fmt: skip
+    server = start_instance(cluster, "eu-west-1", "")
+    web = sidecar_dataplane("web-1", INBOUND_PORT, 8081, "web", "http", {OUTBOUND_PORT: SERVICE})
+    web["networking"]["address"] = "10.10.1.14"
+    client_token = dataplane_token(cluster, "us-east-1/control-plane", "web")
+    client = cluster.dp(
+        "client", CLIENT_HOST, "us-east-1", client_token, "--dataplane", yaml.safe_dump(web)
+    )
+    for name, socket in {"ingress": ingress, "server": server, "client": client}.items():
+        wait_until(partial(is_live, socket), 60, f"the Envoy of {name}")
+    started = EgressMesh(lab, cluster, client, ingress)
+    started.start_egress()
+    wait_until(lambda: started.answer() is not None, 60, "a first answer through the egress")
+    return started
+
+
+def test_cross_zone_calls_flow_only_through_the_egress_and_stop_while_it_is_down(
+    mesh: EgressMesh,
+) -> None:
+    if mesh.egress is None:
+        mesh.start_egress()
+    # Through the egress: eu-west-1 answers, and sees the client's own certificate.
+    before = _egress_bytes(mesh)
+    answers = [mesh.answer() for _ in range(5)]
+    assert answers == [{"service": "eu-west-1", "caller": f"spiffe://{MESH}/web"}] * 5
+    assert _egress_bytes(mesh) > before
+    assert endpoint_priorities(mesh.client, SERVICE) == {1}
+    assert mesh.warnings() == []
+
+    mesh.stop_egress()
+    wait_until(lambda: not endpoint_priorities(mesh.client, SERVICE), 30, "no way out")
+    through_ingress = _ingress_connections(mesh)
+    failed = [mesh.call() for _ in range(5)]
+    assert [done.stdout.rpartition("\n")[2] for done in failed] == ["503"] * 5
+    assert _ingress_connections(mesh) == through_ingress  # nothing went around the egress
+    assert any("no ZoneEgress registered" in warning for warning in mesh.warnings())
+
+    mesh.start_egress()
+    wait_until(lambda: mesh.answer() is not None, 60, "answers through the egress again")
+    resumed = _egress_bytes(mesh)
+    assert mesh.answer() == {"service": "eu-west-1", "caller": f"spiffe://{MESH}/web"}
+    assert _egress_bytes(mesh) > resumed
+    assert mesh.warnings() == []
+
+
+def test_from_the_client_host_no_eu_west_1_address_is_reachable_except_through_the_mesh(
+    mesh: EgressMesh,
+) -> None:
+    if mesh.egress is None:
+        mesh.start_egress()
+    targets = sorted(
+        (host.key, host.address, port)
+        for host in mesh.lab.hosts
+        if host.planned.zone == "eu-west-1"
+        for port in _listening_ports(mesh.lab, host.key, host.address)
+    )
+    # Each eu-west-1 host listens on its LAN address: sshd everywhere, the ingress, the
+    # instance's sidecar.
+    assert {(key, port) for key, _, port in targets} >= {
+        ("eu-west-1/ingress", 22),
+        ("eu-west-1/ingress", INGRESS_PORT),
+        ("eu-west-1/flight-control-1", INBOUND_PORT),
+    }
+    namespaces = {host.key: host.namespace for host in mesh.lab.hosts}
+    with ThreadPoolExecutor(8) as pool:
+        from_inside = list(
+            pool.map(lambda t: connects(namespaces["eu-west-1/flight-control-2"], *t[1:]), targets)
+        )
+        from_client = list(pool.map(lambda t: connects(namespaces[CLIENT_HOST], *t[1:]), targets))
+    assert all(from_inside), [t for t, ok in zip(targets, from_inside, strict=True) if not ok]
+    assert [t for t, ok in zip(targets, from_client, strict=True) if ok] == []
+    assert mesh.answer() == {"service": "eu-west-1", "caller": f"spiffe://{MESH}/web"}
+
+
+def _listening_ports(lab: Lab, host: str, address: str) -> set[int]:
+    """The TCP ports a lab host listens on at its own address or on every address."""
+    done = lab.host(host).run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
+    ports = set()
+    for line in done.stdout.splitlines():
+        local = line.split()[3]
+        bound, _, port = local.rpartition(":")
+        if bound in (address, "0.0.0.0", "*", "[::]"):
+            ports.add(int(port))
+    return ports
+
+
+def _stat(socket: Path, name: str) -> int:
+    text = admin_get(socket, f"/stats?filter=^{name}$")
+    return int(text.rpartition(": ")[2]) if text.strip() else 0
+
+
+def _egress_bytes(mesh: EgressMesh) -> int:
+    """Bytes the running egress carried to eu-west-1's ingress for flight-control (Envoy
+    shows the cluster name's ":" as "_")."""
+    assert mesh.egress is not None
+    return _stat(mesh.egress, f"cluster.egress_{SERVICE}.upstream_cx_tx_bytes_total")
+
+
+def _ingress_connections(mesh: EgressMesh) -> int:
+    return _stat(mesh.ingress, f"cluster.ingress_{SERVICE}.upstream_cx_total")
