@@ -2,8 +2,8 @@
 reach other zones' ingresses (`--zone-egress`). flight-control runs in eu-west-1 only; the
 client in us-east-1 reaches it through us-east-1's egress and eu-west-1's ingress, mTLS end
 to end. Without the egress its calls fail, with nothing going around it, and they resume when
-it returns. Apart from the mesh, no connection from the client's host to any eu-west-1 host
-succeeds."""
+it returns, this time authorised by the zone's zone token. Apart from the mesh, no connection
+from the client's host to any eu-west-1 host succeeds."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from tests.integration.dataplane.support import sidecar_dataplane
 from tests.integration.lab.support import connects, needs_namespaces
 from tests.integration.multizone.kong_air_lab import (
     FLIGHT_CONTROL,
+    GLOBAL,
     MESH,
     SERVICE,
     Cluster,
@@ -38,6 +39,7 @@ from tests.support.net import wait_until
 pytestmark = [pytest.mark.lab, pytest.mark.envoy, pytest.mark.slow, needs_namespaces]
 
 CLIENT_HOST = "us-east-1/client-1"
+ZONE_CP = "us-east-1/control-plane"
 EGRESS_HOST = "us-east-1/egress"
 EGRESS_ADDRESS, EGRESS_PORT = "10.10.1.12", 10002  # the egress host (docs/lab.md)
 INBOUND_PORT, OUTBOUND_PORT, INGRESS_PORT = 20001, 18080, 10001
@@ -58,11 +60,15 @@ class EgressMesh:
     egress: Path | None = None  # while it runs
     starts: int = 0
 
-    def start_egress(self) -> None:
-        token = self.cluster.api(
-            "us-east-1/control-plane", "POST", "/tokens/dataplane",
-            {"mesh": MESH, "type": "egress", "name": "egress"},
-        )  # fmt: skip
+    def start_egress(self, zone_token: bool = False) -> None:
+        """With `zone_token`, authorised by us-east-1's zone token (scope egress) made at
+        global, else by a dataplane token of type egress made in the zone."""
+        if zone_token:
+            request = {"zone": "us-east-1", "scope": ["egress"]}
+            token = self.cluster.api(GLOBAL, "POST", "/tokens/zone", request)
+        else:
+            request = {"mesh": MESH, "type": "egress", "name": "egress"}
+            token = self.cluster.api(ZONE_CP, "POST", "/tokens/dataplane", request)
         self.starts += 1
         key = f"egress-{self.starts}"  # a directory of its own each time
         admin = self.cluster.dp(
@@ -94,9 +100,7 @@ class EgressMesh:
 
     def warnings(self) -> list[str]:
         path = f"/meshes/{MESH}/dataplanes/web-1/_config"
-        found: list[str] = json.loads(self.cluster.api("us-east-1/control-plane", "GET", path))[
-            "warnings"
-        ]
+        found: list[str] = json.loads(self.cluster.api(ZONE_CP, "GET", path))["warnings"]
         return found
 
 
@@ -127,7 +131,7 @@ def _start(lab: Lab, work: Path) -> EgressMesh:
     server = start_instance(cluster, "eu-west-1", "")
     web = sidecar_dataplane("web-1", INBOUND_PORT, 8081, "web", "http", {OUTBOUND_PORT: SERVICE})
     web["networking"]["address"] = "10.10.1.14"
-    client_token = dataplane_token(cluster, "us-east-1/control-plane", "web")
+    client_token = dataplane_token(cluster, ZONE_CP, "web")
     client = cluster.dp(
         "client", CLIENT_HOST, "us-east-1", client_token, "--dataplane", yaml.safe_dump(web)
     )
@@ -160,7 +164,7 @@ def test_cross_zone_calls_flow_only_through_the_egress_and_stop_while_it_is_down
     assert _ingress_connections(mesh) == through_ingress  # nothing went around the egress
     assert any("no ZoneEgress registered" in warning for warning in mesh.warnings())
 
-    mesh.start_egress()
+    mesh.start_egress(zone_token=True)
     wait_until(lambda: mesh.answer() is not None, 60, "answers through the egress again")
     resumed = _egress_bytes(mesh)
     assert mesh.answer() == {"service": "eu-west-1", "caller": f"spiffe://{MESH}/web"}
