@@ -18,10 +18,9 @@ from meshfabric.api.context import ApiContext, context
 from meshfabric.api.errors import ApiError, invalid_resource
 from meshfabric.api.representation import from_json, to_json
 from meshfabric.resources import KdsFlow, Resource, ResourceKey, ResourceType, Scope
+from meshfabric.resources.origin import ORIGIN_GLOBAL, ORIGIN_LABEL, ORIGIN_ZONE, ZONE_LABEL
 from meshfabric.store.manager import Outcome, WriteGuard
 
-ORIGIN_LABEL = "kuma.io/origin"
-ZONE_LABEL = "kuma.io/zone"
 _LABEL_FILTER = re.compile(r"^filter\[labels\.(.+)\]$")
 _ETAG = re.compile(r'^(W/)?"?(\d+)"?$')
 
@@ -203,11 +202,12 @@ def _ownership_guard(ctx: ApiContext, rtype: ResourceType) -> WriteGuard:
 
 
 def _check_ownership(ctx: ApiContext, rtype: ResourceType, existing: Resource | None) -> None:
-    """Each resource has one owner: global for what it pushes to zones, a zone for its own."""
+    """Each resource has one owner: global for what it pushes to zones, a zone for its own.
+    What a control plane received over KDS is changed and deleted where it was made."""
     settings = ctx.settings
     if settings.federated:
         zone_may_write = bool(rtype.kds & (KdsFlow.ZONE_TO_GLOBAL | KdsFlow.ZONE_TO_ZONES))
-        if not zone_may_write or (existing and existing.labels.get(ORIGIN_LABEL) == "global"):
+        if not zone_may_write:
             raise ApiError(
                 400,
                 "Bad Request",
@@ -215,24 +215,49 @@ def _check_ownership(ctx: ApiContext, rtype: ResourceType, existing: Resource | 
                 "multi-zone setup it is managed on the global control plane and synced to "
                 "the zones: apply it there.",
             )
-    elif (
-        settings.mode == "global"
-        and rtype.kds & KdsFlow.ZONE_TO_GLOBAL
-        and not (rtype.kds & KdsFlow.GLOBAL_TO_ZONE)
-    ):
-        raise ApiError(
-            400,
-            "Bad Request",
-            f"You are trying to modify a {rtype.name} on the global control plane. It is "
-            "registered by the zone control plane of its zone and synced to global.",
-        )
+        if existing is not None and _made_elsewhere(existing, settings.zone):
+            raise _synced(existing)
+    elif settings.mode == "global":
+        if rtype.kds & KdsFlow.ZONE_TO_GLOBAL and not (rtype.kds & KdsFlow.GLOBAL_TO_ZONE):
+            raise ApiError(
+                400,
+                "Bad Request",
+                f"You are trying to modify a {rtype.name} on the global control plane. It is "
+                "registered by the zone control plane of its zone and synced to global.",
+            )
+        if existing is not None and existing.labels.get(ORIGIN_LABEL) == ORIGIN_ZONE:
+            raise _synced(existing)
+
+
+def _made_elsewhere(resource: Resource, zone: str) -> bool:
+    """Whether a resource held in this zone was made at global or in another zone."""
+    origin = resource.labels.get(ORIGIN_LABEL)
+    return origin == ORIGIN_GLOBAL or (
+        origin == ORIGIN_ZONE and resource.labels.get(ZONE_LABEL) != zone
+    )
+
+
+def _synced(resource: Resource) -> ApiError:
+    labels = resource.labels
+    if labels.get(ORIGIN_LABEL) == ORIGIN_GLOBAL:
+        origin, made, owner = ORIGIN_GLOBAL, "at global", "the global control plane"
+    else:
+        zone = labels.get(ZONE_LABEL, "?")
+        origin, made = f"{ORIGIN_ZONE}, {ZONE_LABEL}: {zone}", f'in zone "{zone}"'
+        owner = f'the control plane of zone "{zone}"'
+    return ApiError(
+        400,
+        "Bad Request",
+        f"{resource.key} was made {made} and synced here ({ORIGIN_LABEL}: {origin}): it "
+        f"cannot be changed or deleted here. Change or delete it on {owner}.",
+    )
 
 
 def _origin_labels(ctx: ApiContext) -> dict[str, str]:
     if ctx.settings.federated:
-        return {ORIGIN_LABEL: "zone", ZONE_LABEL: ctx.settings.zone}
+        return {ORIGIN_LABEL: ORIGIN_ZONE, ZONE_LABEL: ctx.settings.zone}
     if ctx.settings.mode == "global":
-        return {ORIGIN_LABEL: "global"}
+        return {ORIGIN_LABEL: ORIGIN_GLOBAL}
     return {}
 
 
