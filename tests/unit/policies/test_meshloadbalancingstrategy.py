@@ -10,10 +10,7 @@ from envoy.config.endpoint.v3.endpoint_pb2 import ClusterLoadAssignment
 from meshfabric.dataplane_api.node import Features
 from meshfabric.policies.core import to_conf
 from meshfabric.policies.meshloadbalancingstrategy.api import Spec
-from meshfabric.policies.meshloadbalancingstrategy.locality import (
-    ZoneRule,
-    overprovisioning_factor,
-)
+from meshfabric.policies.meshloadbalancingstrategy.locality import overprovisioning_factor
 from meshfabric.resources import Resource
 from meshfabric.xds.envoy import types
 from meshfabric.xds.generate.profile import build_resources
@@ -82,18 +79,3 @@ def test_a_multizone_service_entry_configures_that_multizone_service_only() -> N
     assert proxy is not None
     assert to_conf(policies, proxy, "flight-control", "MeshMultiZoneService").conf is not None
     assert to_conf(policies, proxy, "flight-control").conf is None  # the MeshService
-
-
-@pytest.mark.parametrize(
-    ("kind", "zones", "admitted"),
-    [
-        ("Any", (), True),
-        ("Only", ("eu-west-1",), True),
-        ("AnyExcept", ("eu-west-1",), True),
-        ("None", (), False),
-    ],
-)
-def test_an_egress_is_admitted_by_any_rule_that_admits_some_zone(
-    kind: str, zones: tuple[str, ...], admitted: bool
-) -> None:
-    assert ZoneRule(kind, frozenset(zones), 1).admits("") is admitted

@@ -8,10 +8,10 @@
   policy gives weights) and one for the rest; another zone's ingress at the priority of the
   first `crossZone.failover` rule that applies to this zone and admits that zone (rule i gives
   priority i + 1, so the rules' order is the failover order); a zone no rule admits is left
-  out, and with no rules at all every other zone is. An endpoint leading to no zone in
-  particular (this zone's egress) takes the priority of the first rule admitting any zone.
-  Envoy spills to the next priority once the healthy share of one drops under
-  `failoverThreshold` (50 % unless set).
+  out, and with no rules at all every other zone is. With zoneEgress the endpoints towards
+  a zone are this zone's egresses, labelled with that zone: the same rules apply. Envoy
+  spills to the next priority once the healthy share of one drops under `failoverThreshold`
+  (50 % unless set).
 """
 
 from __future__ import annotations
@@ -53,8 +53,6 @@ class ZoneRule:
     priority: int
 
     def admits(self, zone: str) -> bool:
-        if not zone:  # a way to any other zone (this zone's egress): any rule admitting one
-            return self.type != "None"
         if self.type == "Any":
             return True
         if self.type == "AnyExcept":
