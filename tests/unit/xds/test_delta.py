@@ -82,3 +82,17 @@ def test_an_updated_cluster_gets_its_unchanged_endpoints_again() -> None:
     proxy.current = snapshot({"a": 2}, endpoints={"a": 1})
     clusters, endpoints = proxy.session.on_snapshot(proxy.current)
     assert (names(clusters), names(endpoints)) == (["a"], ["a"])
+
+
+def test_an_unsubscribed_resource_is_no_longer_sent_while_the_others_are() -> None:
+    proxy = Proxy(snapshot({}, endpoints={"a": 1, "b": 1}))
+    subscribe = DeltaDiscoveryRequest(type_url=ENDPOINT, resource_names_subscribe=["a", "b"])
+    [first] = proxy.session.on_request(subscribe)
+    assert names(first) == ["a", "b"]
+    unsubscribe = DeltaDiscoveryRequest(
+        type_url=ENDPOINT, response_nonce=first.nonce, resource_names_unsubscribe=["a"]
+    )
+    assert proxy.session.on_request(unsubscribe) == []
+    proxy.current = snapshot({}, endpoints={"a": 2, "b": 2})
+    [second] = proxy.session.on_snapshot(proxy.current)
+    assert (names(second), list(second.removed_resources)) == (["b"], [])

@@ -8,6 +8,7 @@ rejected response rolls that record back and its (name, version) pairs are never
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -38,26 +39,34 @@ class _Sent:
 _NOTHING: frozenset[Any] = frozenset()
 
 
+class _Names(frozenset[str]):
+    """A set of subscribed names, shared by every stream subscribed to the same ones."""
+
+
+# Proxies alike in their outbounds subscribe to the same endpoints and routes: one set each.
+_SUBSCRIPTIONS: weakref.WeakValueDictionary[tuple[str, ...], _Names] = weakref.WeakValueDictionary()
+
+
+def _shared(names: AbstractSet[str]) -> AbstractSet[str]:
+    if not names:
+        return _NOTHING
+    key = tuple(sorted(names))
+    found = _SUBSCRIPTIONS.get(key)
+    if found is None:
+        found = _SUBSCRIPTIONS[key] = _Names(sys.intern(name) for name in key)
+    return found
+
+
 @dataclass(slots=True)
 class _TypeState:
     """What one resource type's subscription stands at. Held per connected proxy and type,
-    so what most proxies never need (explicit names for a wildcard type, refusals) is
-    created only when first needed, and names are interned: each proxy subscribes to the
-    same names as many others."""
+    so what most proxies never need (refusals) is created only when first needed, and the
+    names subscribed to are a set shared with the proxies subscribed to the same names."""
 
     wildcard: bool
     held: dict[str, str]  # what Envoy has: name -> version
-    subscribed: AbstractSet[str] = _NOTHING  # a set of its own once a name is added
-    rejected: AbstractSet[tuple[str, str]] = _NOTHING  # likewise, once Envoy refuses one
-
-    def subscribe(self, name: str) -> None:
-        if not isinstance(self.subscribed, set):
-            self.subscribed = set(self.subscribed)
-        self.subscribed.add(sys.intern(name))
-
-    def unsubscribe(self, name: str) -> None:
-        if isinstance(self.subscribed, set):
-            self.subscribed.discard(name)
+    subscribed: AbstractSet[str] = _NOTHING  # never edited in place: replaced when it changes
+    rejected: AbstractSet[tuple[str, str]] = _NOTHING  # a set of its own once Envoy refuses one
 
     def reject(self, name: str, version: str) -> None:
         if not isinstance(self.rejected, set):
@@ -119,17 +128,18 @@ class DeltaSession:
 
     @staticmethod
     def _update_subscriptions(state: _TypeState, request: DeltaDiscoveryRequest) -> None:
-        for name in request.resource_names_subscribe:
-            if name == _WILDCARD:
-                state.wildcard = True
-            else:
-                state.subscribe(name)
-        for name in request.resource_names_unsubscribe:
-            if name == _WILDCARD:
-                state.wildcard = False
-            else:
-                state.unsubscribe(name)
-                state.held.pop(name, None)
+        added = set(request.resource_names_subscribe)
+        removed = set(request.resource_names_unsubscribe)
+        if _WILDCARD in added:
+            state.wildcard = True
+        if _WILDCARD in removed:
+            state.wildcard = False
+        added.discard(_WILDCARD)
+        removed.discard(_WILDCARD)
+        for name in removed:
+            state.held.pop(name, None)
+        if added - state.subscribed or removed & state.subscribed:
+            state.subscribed = _shared((state.subscribed | added) - removed)
 
     def _record_answer(
         self, type_url: str, state: _TypeState, request: DeltaDiscoveryRequest
