@@ -10,7 +10,8 @@ Both servers run side by side, each with its own Envoys and simulated clients, a
 rounds alternate: a round of meshfabric, then the same round of the baseline. Each ratio is
 the median of the per-round (per-run, for generation) ratios, with their spread, so that a
 burst of other work on a shared machine moves one round's ratio rather than all of one
-server's figures.
+server's figures. Memory is measured before that, each server's proxies connecting while
+no other proxies are, as when the servers ran one after the other.
 
     python -m bench.xds_bench --services 1000 --envoys 50 --simulated 1000
 """
@@ -100,6 +101,7 @@ class Load:
         self._work, self._socket, self._token = work, socket, token
 
     def start(self) -> None:
+        self._work.mkdir(exist_ok=True)
         for index, node in enumerate(self.envoy_nodes):
             path = self._work / f"envoy-{index}.json"
             params = BootstrapParams(
@@ -310,20 +312,32 @@ def _baseline_generation(server: BaselineAds, proxies: list[ProxySpec]) -> float
     return (time.perf_counter() - started) / len(proxies)
 
 
-async def connect(side: Side, args: argparse.Namespace, work: Path) -> Load:
-    """Start the side's Envoys and simulated clients; record the memory they cost it."""
-    before = settle_memory()
-    directory = work / side.name
-    directory.mkdir()
+async def connect(side: Side, args: argparse.Namespace, directory: Path) -> Load:
+    """Start Envoys and simulated clients for the side; wait until each has its config."""
+    side.clock.acked.clear()
     load = Load(directory, side.socket, side.token, args.envoys, args.simulated)
     load.start()
-    await wait_for(
-        lambda: all(n in side.clock.acked for n in load.nodes),
-        120,
-        lambda: f"every proxy of {side.name} to connect: {_missing(side.clock, load)}",
-    )
-    side.figures.memory_per_proxy = (settle_memory() - before) / len(load.nodes)
+    try:
+        await wait_for(
+            lambda: all(n in side.clock.acked for n in load.nodes),
+            120,
+            lambda: f"every proxy of {side.name} to connect: {_missing(side.clock, load)}",
+        )
+    except BaseException:
+        load.stop()
+        raise
     return load
+
+
+async def memory_per_proxy(side: Side, args: argparse.Namespace, work: Path) -> float:
+    """What the side's proxies cost it: the growth while they connect, then they go."""
+    before = settle_memory()
+    load = await connect(side, args, work / f"{side.name}-memory")
+    try:
+        return (settle_memory() - before) / len(load.nodes)
+    finally:
+        load.stop()
+        await asyncio.sleep(2)  # let the server see them go before the next measurement
 
 
 def _missing(clock: AckClock, load: Load) -> str:
@@ -340,9 +354,13 @@ async def measure(args: argparse.Namespace, work: Path) -> tuple[Figures, Figure
             for side in sides:
                 side.figures.generation_typical.append(side.generation_typical())
                 side.figures.generation_all.append(side.generation_all())
+        # Memory as when the servers ran one after the other: each with no other proxies
+        # connected, meshfabric first (the baseline may then reuse what meshfabric freed).
+        for side in sides:
+            side.figures.memory_per_proxy = await memory_per_proxy(side, args, work)
         try:
-            for side in sides:  # one after the other: each growth is its own proxies'
-                loads.append(await connect(side, args, work))
+            for side in sides:
+                loads.append(await connect(side, args, work / side.name))
             for round_ in range(args.rounds):
                 for side, load in zip(sides, loads, strict=True):
                     endpoint_change = partial(side.endpoint_change, round_)
