@@ -273,10 +273,13 @@ def http_connection_manager(
     return hcm
 
 
-def route_to_cluster(name: str, cluster: str) -> RouteConfiguration:
-    """Every request, whatever its host and path, to one cluster."""
+def route_to_cluster(
+    name: str, cluster: str, template: RouteConfiguration | None = None
+) -> RouteConfiguration:
+    """Every request, whatever its host and path, to one cluster. `template`: one that
+    `route_to_cluster` made and its caller edited, to start from instead."""
     route = RouteConfiguration()
-    route.CopyFrom(_ROUTE_TO_CLUSTER)
+    route.CopyFrom(template if template is not None else _ROUTE_TO_CLUSTER)
     route.name = name
     virtual_host = route.virtual_hosts[0]
     virtual_host.name = cluster

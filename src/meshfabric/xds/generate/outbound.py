@@ -29,6 +29,10 @@ from meshfabric.xds.model.destinations import Destination
 from meshfabric.xds.model.proxy import Outbound
 from meshfabric.xds.model.proxy_context import ProxyContext
 
+# Every outbound's route, hardened once and copied (one per outbound).
+_HARDENED_ROUTE = envoy.route_to_cluster("", "")
+failover.harden_routes(_HARDENED_ROUTE)
+
 
 def generate(ctx: ProxyContext, resources: ResourceSet) -> None:
     for outbound in ctx.outbounds:
@@ -44,9 +48,7 @@ def _outbound(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> 
     config: HttpConnectionManager | TcpProxy
     if destination.protocol.is_http:
         route_name = names.outbound_route(cluster)
-        routes = envoy.route_to_cluster(route_name, cluster)
-        failover.harden_routes(routes)
-        resources.add(route_name, routes)
+        resources.add(route_name, envoy.route_to_cluster(route_name, cluster, _HARDENED_ROUTE))
         terminal = envoy.HCM_FILTER
         config = envoy.http_connection_manager(name, rds_name=route_name)
     else:

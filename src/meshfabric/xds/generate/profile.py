@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Hashable, Mapping, Sequence
+from typing import NamedTuple
 
 from envoy.config.listener.v3.listener_pb2 import Listener
 
@@ -33,12 +34,35 @@ OWN_GENERATORS = (secrets.generate, inbound.generate, dns.generate)
 _Selecting = frozenset[tuple[str, str]]
 
 
-@dataclasses.dataclass(frozen=True)
-class _SharedOutbound:
+class _SharedOutbound(NamedTuple):  # one per distinct outbound: a tuple builds fastest
     resources: tuple[XdsResource, ...]  # cluster, route, endpoints
     listener: Listener  # at the address of the outbound it was built for; never edited
     address: str
     matched: Mapping[str, list[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sharing:
+    """What all of a proxy's outbounds depend on besides each outbound, found once per proxy
+    generated: proxies alike in it share their outbounds' config."""
+
+    selecting: _Selecting  # the policies whose top-level targetRef selects the proxy
+    keys: tuple[Hashable, ...]  # the proxy's own facts that endpoint-shaping plugins read
+    # The plugins of the selecting policies' types: the others have nothing to change in an
+    # outbound of this proxy.
+    plugins: tuple[PolicyPlugin, ...]
+
+    @classmethod
+    def of(cls, ctx: ProxyContext) -> _Sharing:
+        selecting = _selecting_policies(ctx)
+        selecting_types = {policy_type for policy_type, _ in selecting}
+        keys = tuple(
+            plugin.sharing_key(ctx)
+            for plugin in endpoint_shaping(PLUGINS)
+            if plugin.policy_type in selecting_types
+        )
+        plugins = tuple(p for p in PLUGINS if p.policy_type in selecting_types)
+        return cls(selecting, keys, plugins)
 
 
 def build_resources(ctx: ProxyContext) -> ResourceSet:
@@ -47,13 +71,12 @@ def build_resources(ctx: ProxyContext) -> ResourceSet:
         generator(ctx, resources)
     # The copy shares `matched` with ctx, so what the plugins record lands there.
     _apply_policies(resources, dataclasses.replace(ctx, outbounds=()))
-    selecting = _selecting_policies(ctx)
-    sharing_keys = _sharing_keys(ctx, selecting)
+    sharing = _Sharing.of(ctx)
     for item in ctx.outbounds:
-        shared = _shared_outbound(ctx, item, selecting, sharing_keys)
+        shared = _shared_outbound(ctx, item, sharing)
         for resource in shared.resources:
             resources.add_shared(resource)
-        resources.add_shared(_placed_listener(ctx, item, selecting, shared))
+        resources.add_shared(_placed_listener(ctx, item, sharing.selecting, shared))
         for policy_type, matched in shared.matched.items():
             ctx.record_match(policy_type, matched)
     return resources
@@ -84,36 +107,20 @@ def _selecting_policies(ctx: ProxyContext) -> _Selecting:
     )
 
 
-def _shared_outbound(
-    ctx: ProxyContext, item: Outbound, selecting: _Selecting, sharing_keys: tuple[Hashable, ...]
-) -> _SharedOutbound:
+def _shared_outbound(ctx: ProxyContext, item: Outbound, sharing: _Sharing) -> _SharedOutbound:
     def build() -> _SharedOutbound:
         alone = ProxyContext(ctx.mesh, ctx.proxy, ctx.identity, (item,), ctx.features, {})
         resources = ResourceSet()
         outbound.generate(alone, resources)
-        # An outbound's config depends only on the policies that select the proxy (the key
-        # below says so): the plugins of other types have nothing to change in it.
-        selecting_types = {policy_type for policy_type, _ in selecting}
-        _apply_policies(resources, alone, [p for p in PLUGINS if p.policy_type in selecting_types])
+        _apply_policies(resources, alone, sharing.plugins)
         listener = resources.pop(types.LISTENER, names.outbound_listener(item.address, item.port))
         assert isinstance(listener, Listener)
         return _SharedOutbound(tuple(resources.encode()), listener, item.address, alone.matched)
 
     # Plain tuples as keys: they hash in C, and there are two lookups per outbound.
     mtls = ctx.identity is not None
-    key = ("outbound", item.port, item.service, item.cluster, mtls, selecting, sharing_keys)
+    key = ("outbound", item.port, item.service, item.cluster, mtls, sharing.selecting, sharing.keys)
     return ctx.mesh.derived(key, build)
-
-
-def _sharing_keys(ctx: ProxyContext, selecting: _Selecting) -> tuple[Hashable, ...]:
-    """What the outbound config depends on besides the selecting policies: the proxy's own
-    facts that plugins shaping endpoints read (see EndpointShapingPlugin)."""
-    selecting_types = {policy_type for policy_type, _ in selecting}
-    return tuple(
-        plugin.sharing_key(ctx)
-        for plugin in endpoint_shaping(PLUGINS)
-        if plugin.policy_type in selecting_types
-    )
 
 
 def _placed_listener(
