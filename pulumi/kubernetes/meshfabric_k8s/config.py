@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from ipaddress import IPv4Network
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from meshfabric_zones import ConfigError, Zone, parse_zones
 from meshfabric_zones.errors import config_error_from
@@ -43,21 +43,12 @@ class KubernetesSettings(BaseModel):
     global_kds_address: str | None = Field(default=None, pattern=r"^grpcs?://[^/]+:\d+$")
     ingress_source_cidrs: dict[str, list[IPv4Network]] | None = None
     ingress_replicas: int = Field(default=2, ge=1, le=10)
-    # Read so that a stack setting it is told why nothing happens, rather than ignored.
-    egress_replicas: int | None = None
+    # ZoneEgress proxies; 0 deploys none (a mesh with routing.zoneEgress then has no way out).
+    egress_replicas: int = Field(default=0, ge=0, le=10)
     namespace: str = Field(default="meshfabric-system", pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
     # The control plane's persistent volume (its data directory): size and StorageClass.
     control_plane_storage: str = Field(default="1Gi", pattern=r"^[1-9][0-9]*(Mi|Gi|Ti)$")
     storage_class: str | None = Field(default=None, min_length=1)
-
-    @field_validator("egress_replicas")
-    @classmethod
-    def _no_egress_yet(cls, value: int | None) -> None:
-        if value is not None:
-            raise ValueError(
-                "meshfabric-dp has no egress mode yet, so this program deploys no zone "
-                "egress; remove the key (it returns with ZoneEgress)"
-            )
 
     def ingress_source_strings(self) -> dict[str, list[str]]:
         """`ingress_source_cidrs` as plain strings, the form Kubernetes takes."""

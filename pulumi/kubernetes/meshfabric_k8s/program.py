@@ -101,6 +101,7 @@ def build(config: KubernetesConfig, inputs: ClusterInputs) -> dict[str, pulumi.I
                 zone_token=pulumi.Output.secret(inputs.of_zone("zone_tokens", zone.name)),
                 ingress_sources=inputs.of_zone("ingress_source_cidrs", zone.name),
                 ingress_replicas=settings.ingress_replicas,
+                egress_replicas=settings.egress_replicas,
                 control_plane_storage=settings.control_plane_storage,
                 storage_class=settings.storage_class,
             ),

@@ -1,10 +1,12 @@
-"""Everything one kubernetes zone runs: its control plane and its ZoneIngress.
+"""Everything one kubernetes zone runs: its control plane, its ZoneIngress and, if asked
+for, its ZoneEgress.
 
 The control plane keeps its data directory (SQLite store, admin token, the CA of its xDS
 certificate) on a persistent volume: a StatefulSet with a volume claim, so that a restarted
 or rescheduled pod comes back with the same CA that the ingress's Secret trusts.
 
-No ZoneEgress yet: meshfabric-dp has no egress mode, so there is nothing to run.
+The egress pods register at their pod IP, which the zone's sidecars dial (the egress needs no
+Service of its own, but gets a ClusterIP one like every workload here).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import pulumi_kubernetes as k8s
 XDS_PORT = 5678
 REST_API_PORT = 5681
 INGRESS_PORT = 10001
-INGRESS_MESH = "default"  # an ingress serves the one mesh its dataplane token is of
+EGRESS_PORT = 10002
+ZONE_PROXY_MESH = "default"  # an ingress (egress) serves the one mesh of its --mesh
 
 CONFIG_DIR = "/etc/meshfabric"
 DATA_DIR = "/var/lib/meshfabric"
@@ -29,6 +32,7 @@ TOKEN_DIR = "/var/run/secrets/meshfabric"
 # The Secret an operator creates once the zone control plane runs (docs/pulumi.md): the
 # ingress's dataplane token and the CA of the control plane's xDS certificate.
 INGRESS_SECRET = "zone-ingress"
+EGRESS_SECRET = "zone-egress"  # the same keys, for the egress
 ADVERTISED_CONFIG_MAP = "zone-ingress-advertised"
 
 
@@ -43,6 +47,7 @@ class ZoneDeploymentArgs:
     - zone_token: the token the zone presents to the global control plane.
     - ingress_sources: the CIDRs allowed through the ingress's load balancer.
     - ingress_replicas: how many ingress proxies.
+    - egress_replicas: how many egress proxies (0: none).
     - control_plane_storage: the size of the control plane's volume (`1Gi`).
     - storage_class: the StorageClass of that volume; None takes the cluster's default.
     """
@@ -54,6 +59,7 @@ class ZoneDeploymentArgs:
     zone_token: pulumi.Input[str]
     ingress_sources: pulumi.Input[Sequence[str]]
     ingress_replicas: int
+    egress_replicas: int = 0
     control_plane_storage: str = "1Gi"
     storage_class: str | None = None
 
@@ -117,31 +123,44 @@ def control_plane_service(namespace: str) -> str:
     return f"control-plane.{namespace}.svc"
 
 
-def ingress_command(namespace: str) -> list[str]:
-    """How each ingress pod runs meshfabric-dp; $(POD_NAME), $(POD_IP) and
-    $(ADVERTISED_ADDRESS) are the pod's environment (see `ingress_env`)."""
+def zone_proxy_command(proxy_type: str, namespace: str, *args: str) -> list[str]:
+    """How each ingress (egress) pod runs meshfabric-dp; $(POD_NAME) and $(POD_IP) are the
+    pod's environment (see `pod_env`)."""
     return [
-        "meshfabric-dp", "run", "--proxy-type", "ingress",
-        "--name", "$(POD_NAME)", "--mesh", INGRESS_MESH,
-        "--address", "$(POD_IP)", "--ingress-port", str(INGRESS_PORT),
-        "--advertised-address", "$(ADVERTISED_ADDRESS)",
+        "meshfabric-dp", "run", "--proxy-type", proxy_type,
+        "--name", "$(POD_NAME)", "--mesh", ZONE_PROXY_MESH, "--address", "$(POD_IP)", *args,
         "--cp-address", f"grpcs://{control_plane_service(namespace)}:{XDS_PORT}",
         "--ca-cert-file", f"{TOKEN_DIR}/xds-ca.crt",
         "--dataplane-token-file", f"{TOKEN_DIR}/token",
     ]  # fmt: skip
 
 
-def ingress_env() -> tuple[k8s.core.v1.EnvVarArgs, ...]:
+def ingress_command(namespace: str) -> list[str]:
+    """With $(ADVERTISED_ADDRESS) too (see `ingress_env`)."""
+    return zone_proxy_command(
+        "ingress", namespace, "--ingress-port", str(INGRESS_PORT),
+        "--advertised-address", "$(ADVERTISED_ADDRESS)",
+    )  # fmt: skip
+
+
+def egress_command(namespace: str) -> list[str]:
+    return zone_proxy_command("egress", namespace, "--egress-port", str(EGRESS_PORT))
+
+
+def pod_env() -> tuple[k8s.core.v1.EnvVarArgs, ...]:
     def field(name: str, path: str) -> k8s.core.v1.EnvVarArgs:
         source = k8s.core.v1.ObjectFieldSelectorArgs(field_path=path)
         return k8s.core.v1.EnvVarArgs(
             name=name, value_from=k8s.core.v1.EnvVarSourceArgs(field_ref=source)
         )
 
+    return (field("POD_NAME", "metadata.name"), field("POD_IP", "status.podIP"))
+
+
+def ingress_env() -> tuple[k8s.core.v1.EnvVarArgs, ...]:
     advertised = k8s.core.v1.ConfigMapKeySelectorArgs(name=ADVERTISED_CONFIG_MAP, key="address")
     return (
-        field("POD_NAME", "metadata.name"),
-        field("POD_IP", "status.podIP"),
+        *pod_env(),
         k8s.core.v1.EnvVarArgs(
             name="ADVERTISED_ADDRESS",
             value_from=k8s.core.v1.EnvVarSourceArgs(config_map_key_ref=advertised),
@@ -149,8 +168,33 @@ def ingress_env() -> tuple[k8s.core.v1.EnvVarArgs, ...]:
     )
 
 
+def zone_proxy_workload(
+    component: str,
+    replicas: int,
+    command: list[str],
+    port: int,
+    secret: str,
+    env: tuple[k8s.core.v1.EnvVarArgs, ...],
+) -> Workload:
+    """An ingress or egress: one meshfabric-dp per pod, its token and CA from `secret`."""
+    return Workload(
+        component,
+        replicas,
+        command,
+        {"proxy": port},
+        port,
+        cpu="100m",
+        memory="128Mi",
+        memory_limit="256Mi",
+        # Optional: the pod gets its address (and so a load balancer its endpoints) before
+        # the operator has created the Secret.
+        mounts=(Mount(secret, TOKEN_DIR, kind="secret", optional=True),),
+        env=env,
+    )
+
+
 class ZoneDeployment(pulumi.ComponentResource):
-    """A zone's control plane and its ZoneIngress behind a LoadBalancer.
+    """A zone's control plane, its ZoneIngress behind a LoadBalancer, and its ZoneEgress.
 
     The ingress's advertised address (what other zones dial) is the address
     its LoadBalancer service receives, which meshfabric-dp needs at start.
@@ -220,22 +264,20 @@ class ZoneDeployment(pulumi.ComponentResource):
         )
 
         ingress = self._workload(
-            Workload(
-                "zone-ingress",
-                args.ingress_replicas,
-                ingress_command(args.namespace),
-                {"proxy": INGRESS_PORT},
-                INGRESS_PORT,
-                cpu="100m",
-                memory="128Mi",
-                memory_limit="256Mi",
-                # Optional: the pod gets its address (and so the load balancer its
-                # endpoints) before the operator has created the Secret.
-                mounts=(Mount(INGRESS_SECRET, TOKEN_DIR, kind="secret", optional=True),),
-                env=ingress_env(),
+            zone_proxy_workload(
+                "zone-ingress", args.ingress_replicas, ingress_command(args.namespace),
+                INGRESS_PORT, INGRESS_SECRET, ingress_env(),
             ),
             service_type="LoadBalancer",
-        )
+        )  # fmt: skip
+        if args.egress_replicas:
+            self._workload(
+                zone_proxy_workload(
+                    "zone-egress", args.egress_replicas, egress_command(args.namespace),
+                    EGRESS_PORT, EGRESS_SECRET, pod_env(),
+                ),
+                service_type="ClusterIP",
+            )  # fmt: skip
         self.advertised_address = load_balancer_address(ingress)
         k8s.core.v1.ConfigMap(
             f"{name}-zone-ingress-advertised",

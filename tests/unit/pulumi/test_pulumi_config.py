@@ -123,15 +123,11 @@ def test_kubernetes_program_shares_the_zone_schema() -> None:
     assert caught.value.problems == ["zones[1].kind: must be one of universal, kubernetes"]
 
 
-def test_kubernetes_program_refuses_egress_replicas_until_there_is_an_egress() -> None:
-    raw = {
-        "image": "meshfabric:0.1.0",
-        "aws_stack": "o/p/s",
-        "zones": three_zone_config()["zones"],
-        "egress_replicas": 2,
-    }
+def test_kubernetes_program_takes_egress_replicas_and_refuses_a_negative_count() -> None:
+    raw = {"image": "meshfabric:0.1.0", "aws_stack": "o/p/s", "zones": three_zone_config()["zones"]}
+    assert parse_kubernetes_config(raw).settings.egress_replicas == 0
+    assert parse_kubernetes_config({**raw, "egress_replicas": 2}).settings.egress_replicas == 2
     with pytest.raises(ConfigError) as caught:
-        parse_kubernetes_config(raw)
+        parse_kubernetes_config({**raw, "egress_replicas": -1})
     [problem] = caught.value.problems
     assert problem.startswith("egress_replicas: ")
-    assert "no egress mode yet" in problem

@@ -38,7 +38,7 @@ def _zones() -> list[dict[str, Any]]:
     return zones
 
 
-def _deploy(mocks: MeshMocks, **settings: str) -> dict[str, Any]:
+def _deploy(mocks: MeshMocks, **settings: Any) -> dict[str, Any]:
     mocks.stack_outputs[AWS_STACK] = {
         "kubeconfigs": {zone: f"kubeconfig-of-{zone}" for zone in KUBERNETES_ZONES},
         "inventory": {
@@ -101,7 +101,7 @@ def _workloads(mocks: MeshMocks, zone: str) -> dict[str, Any]:
     }
 
 
-def test_each_zone_runs_a_control_plane_and_an_ingress_but_no_egress_yet(
+def test_each_zone_runs_a_control_plane_and_an_ingress_and_no_egress_unless_asked(
     mocks: MeshMocks,
 ) -> None:
     _deploy(mocks)
@@ -160,32 +160,56 @@ def _expanded(words: list[str], env: dict[str, str]) -> list[str]:
     return [re.sub(r"\$\((\w+)\)", lambda found: env[found.group(1)], word) for word in words]
 
 
+def _dp_options(
+    mocks: MeshMocks, zone: str, component: str, env: dict[str, str], tmp_path: Path
+) -> tuple[dict[str, Any], str]:
+    """The options the pod's meshfabric-dp command gets, parsed by the real meshfabric-dp (an
+    option it lacks or a bad value fails here), and the Secret the pod mounts."""
+    pod = _one(mocks, "apps/v1:Deployment", f"{zone}-{component}")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    [secret] = [v for v in pod["volumes"] if "secret" in v]
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == secret["name"]]
+    # The Secret's keys, where the kubelet would put them.
+    (tmp_path / "token").write_text("a dataplane token")
+    (tmp_path / "xds-ca.crt").write_text("a CA")
+    words = [w.replace(mount["mountPath"], str(tmp_path)) for w in container["command"]]
+    program, *arguments = _expanded(words, env)
+    assert program == "meshfabric-dp"
+    options = parse_command_line(dataplane, arguments)
+    assert options["cp_address"] == "grpcs://control-plane.meshfabric-system.svc:5678"
+    assert options["dataplane_token_file"] == tmp_path / "token"
+    assert options["ca_cert_file"] == tmp_path / "xds-ca.crt"
+    return options, secret["secret"]["secretName"]
+
+
 def test_the_ingress_container_runs_meshfabric_dp_with_options_it_has(
     mocks: MeshMocks, tmp_path: Path
 ) -> None:
     _deploy(mocks)
     for zone in KUBERNETES_ZONES:
-        pod = _ingress_pod(mocks, zone)
-        (container,) = pod["containers"]
-        [secret] = [v for v in pod["volumes"] if "secret" in v]
-        [mount] = [m for m in container["volumeMounts"] if m["name"] == secret["name"]]
-        # The Secret's keys, where the kubelet would put them.
-        (tmp_path / "token").write_text("a dataplane token")
-        (tmp_path / "xds-ca.crt").write_text("a CA")
         env = {"POD_NAME": "zone-ingress-7d9", "POD_IP": "10.1.2.3", "ADVERTISED_ADDRESS": "lb"}
-        words = [w.replace(mount["mountPath"], str(tmp_path)) for w in container["command"]]
-        program, *arguments = _expanded(words, env)
-        assert program == "meshfabric-dp"
-        # Parsed by the real meshfabric-dp: an option it lacks or a bad value fails here.
-        options = parse_command_line(dataplane, arguments)
+        options, secret = _dp_options(mocks, zone, "zone-ingress", env, tmp_path)
         assert options["proxy_type"] is ProxyType.INGRESS
         assert (options["name"], options["mesh"]) == ("zone-ingress-7d9", "default")
         assert (options["address"], options["ingress_port"]) == ("10.1.2.3", 10001)
         assert options["advertised_address"] == "lb"
-        assert options["cp_address"] == "grpcs://control-plane.meshfabric-system.svc:5678"
-        assert options["dataplane_token_file"] == tmp_path / "token"
-        assert options["ca_cert_file"] == tmp_path / "xds-ca.crt"
-        assert secret["secret"]["secretName"] == "zone-ingress"
+        assert secret == "zone-ingress"
+
+
+def test_egress_replicas_run_meshfabric_dp_as_the_zones_egress_at_the_pod_address(
+    mocks: MeshMocks, tmp_path: Path
+) -> None:
+    _deploy(mocks, egress_replicas=2)
+    for zone in KUBERNETES_ZONES:
+        assert _workloads(mocks, zone)["zone-egress"]["replicas"] == 2
+        env = {"POD_NAME": "zone-egress-5c4", "POD_IP": "10.1.2.4"}
+        options, secret = _dp_options(mocks, zone, "zone-egress", env, tmp_path)
+        assert options["proxy_type"] is ProxyType.EGRESS
+        assert (options["name"], options["mesh"]) == ("zone-egress-5c4", "default")
+        assert (options["address"], options["egress_port"]) == ("10.1.2.4", 10002)
+        assert secret == "zone-egress"
+        budget = _one(mocks, "policy/v1:PodDisruptionBudget", f"{zone}-zone-egress")["spec"]
+        assert budget["maxUnavailable"] == 1
 
 
 def test_a_command_line_with_an_option_meshfabric_dp_lacks_is_refused() -> None:
