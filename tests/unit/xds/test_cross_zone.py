@@ -169,3 +169,21 @@ def test_a_multizone_service_is_the_local_instances_first_then_the_other_zones_i
     # The local instance feeds the multizone cluster: its changes reach the callers' endpoints.
     server = mesh.proxy("flight-control-1")
     assert server is not None and cluster in mesh.served_clusters(server)
+
+
+def test_a_mesh_service_made_in_this_zone_is_local_though_it_carries_its_zone_label() -> None:
+    mesh = MeshContext("default", zone="us-east-1")
+    made_here = {"kuma.io/origin": "zone", "kuma.io/zone": "us-east-1"}
+    for resource in (
+        Resource("Mesh", "", "default", {}),
+        Resource("MeshService", "default", SERVICE, flight_control().spec, made_here),
+        dataplane("flight-control-1", SERVICE, "http", 8080),
+        synced(flight_control(), "eu-west-1"),
+        synced(zone_ingress("ingress"), "eu-west-1"),
+        multizone(),
+    ):
+        mesh.put(resource)
+    local = names.mesh_service_cluster(SERVICE, 8080)
+    assert endpoints(mesh, local) == [("10.0.0.1", 8080, 0), ("10.10.2.11", 10001, 1)]
+    everywhere = names.multizone_service_cluster(SERVICE, 8080)
+    assert endpoints(mesh, everywhere) == [("10.0.0.1", 8080, 0), ("10.10.2.11", 10001, 1)]

@@ -241,7 +241,9 @@ class MeshContext:
         return proxy.outbounds + self.derived("vip_outbounds", self._vip_outbounds)
 
     def served_clusters(self, proxy: Proxy) -> set[str]:
-        return served_clusters(proxy, self.services.values(), self.multizone_services.values())
+        return served_clusters(
+            proxy, self.services.values(), self.multizone_services.values(), self.zone
+        )
 
     def dns_records(self) -> Mapping[str, str]:
         """Hostname -> VIP of every MeshService and MeshMultiZoneService that has a VIP."""
@@ -260,12 +262,12 @@ class MeshContext:
         """The services other zones serve, as their ingresses reach them."""
         return self.derived_from_endpoints(
             "remote_services",
-            lambda: remote_services(_sorted(self.services), self._remote_zones()),
+            lambda: remote_services(_sorted(self.services), self._remote_zones(), self.zone),
         )
 
     def egress_problem(self) -> str | None:
         """Why traffic to other zones has nowhere to go, if it has not."""
-        if not self.zone_egress_required or local_egresses(self.egresses.values()):
+        if not self.zone_egress_required or local_egresses(self.egresses.values(), self.zone):
             return None
         return (
             f'mesh "{self.name}" requires zoneEgress (routing.zoneEgress: true) and this zone '
@@ -275,7 +277,7 @@ class MeshContext:
 
     def _remote_zones(self) -> Mapping[str, list[RemoteIngress]]:
         return self.derived_from_endpoints(
-            "remote_zones", lambda: ingresses_by_zone(_sorted(self.ingresses))
+            "remote_zones", lambda: ingresses_by_zone(_sorted(self.ingresses), self.zone)
         )
 
     def _destinations(self) -> DestinationIndex:
@@ -290,13 +292,14 @@ class MeshContext:
             problem = self.egress_problem()
             if problem:
                 log.warning("%s", problem)
-            zones = through_egresses(zones, local_egresses(_sorted(self.egresses)))
+            zones = through_egresses(zones, local_egresses(_sorted(self.egresses), self.zone))
         return DestinationIndex.build(
             self._proxies,
             _sorted(self.services),
-            remote_services(_sorted(self.services), zones),
+            remote_services(_sorted(self.services), zones, self.zone),
             zones,
             _sorted(self.multizone_services),
+            self.zone,
         )
 
     def _vip_outbounds(self) -> tuple[Outbound, ...]:

@@ -71,22 +71,23 @@ def ingress_endpoints(ingresses: Iterable[RemoteIngress]) -> list[Endpoint]:
     ]
 
 
-def remote_zone(parsed: Parsed[object]) -> str | None:
-    """The zone a resource came from, if another zone made it."""
+def remote_zone(parsed: Parsed[object], local_zone: str) -> str | None:
+    """The zone a resource came from, if another zone than `local_zone` made it."""
     labels = parsed.resource.labels
-    if labels.get(ORIGIN_LABEL) != ORIGIN_ZONE:
+    zone = labels.get(ZONE_LABEL)
+    if labels.get(ORIGIN_LABEL) != ORIGIN_ZONE or zone == local_zone:
         return None
-    return labels.get(ZONE_LABEL)
+    return zone
 
 
 def remote_services(
-    services: Iterable[Parsed[Spec]], by_zone: Mapping[str, list[RemoteIngress]]
+    services: Iterable[Parsed[Spec]], by_zone: Mapping[str, list[RemoteIngress]], local_zone: str
 ) -> dict[str, RemoteService]:
     """Each `kuma.io/service` other zones serve, with the ingresses that reach it."""
     found: dict[str, dict[RemoteIngress, None]] = {}
     protocols: dict[str, set[Protocol]] = {}
     for service in services:
-        zone = remote_zone(service)
+        zone = remote_zone(service, local_zone)
         if zone is None:
             continue
         if zone not in by_zone:
@@ -108,12 +109,12 @@ def remote_services(
 
 
 def ingresses_by_zone(
-    ingresses: Iterable[Parsed[ZoneIngressFields]],
+    ingresses: Iterable[Parsed[ZoneIngressFields]], local_zone: str
 ) -> dict[str, list[RemoteIngress]]:
     """The usable ingresses of each other zone."""
     by_zone: dict[str, list[RemoteIngress]] = {}
     for ingress in ingresses:
-        zone = remote_zone(ingress)
+        zone = remote_zone(ingress, local_zone)
         if zone is None:
             continue
         networking = ingress.fields.networking
@@ -139,12 +140,14 @@ def _protocols(service: Parsed[Spec]) -> set[Protocol]:
     }
 
 
-def local_egresses(egresses: Iterable[Parsed[ZoneEgressFields]]) -> tuple[LocalEgress, ...]:
+def local_egresses(
+    egresses: Iterable[Parsed[ZoneEgressFields]], local_zone: str
+) -> tuple[LocalEgress, ...]:
     """This zone's ZoneEgresses that a sidecar can dial (other zones' never sync here)."""
     found = []
     for egress in egresses:
         networking = egress.fields.networking
-        if remote_zone(egress) is not None or networking is None:
+        if remote_zone(egress, local_zone) is not None or networking is None:
             continue
         if not (networking.address and networking.port):
             log.warning("ZoneEgress %s has no address and port to dial", egress.name)

@@ -73,9 +73,9 @@ class ServicePort:
             service_tag(self.service),
         )
 
-    @property
-    def is_local(self) -> bool:
-        return remote_zone(self.service) is None
+    def is_local(self, zone: str) -> bool:
+        """Made in `zone` (or standalone), not synced from another zone."""
+        return remote_zone(self.service, zone) is None
 
     @property
     def wanted_service(self) -> str | None:
@@ -131,14 +131,15 @@ class DestinationIndex:
         remote: Mapping[str, RemoteService] | None = None,
         zones: Mapping[str, Sequence[RemoteIngress]] | None = None,
         multizone: Iterable[Parsed[meshmultizoneservice.Spec]] = (),
+        zone: str = "",
     ) -> DestinationIndex:
         """`remote`: the services other zones serve, added after the local endpoints;
         `zones`: the ingresses of each other zone, which reach the MeshServices synced from it;
-        `multizone`: the mesh's MeshMultiZoneServices."""
+        `multizone`: the mesh's MeshMultiZoneServices; `zone`: this zone."""
         remote = remote or {}
         zones = zones or {}
         ports = [port for service in services for port in service_ports(service)]
-        local_ports = [port for port in ports if port.is_local]
+        local_ports = [port for port in ports if port.is_local(zone)]
         # Most selectors name a kuma.io/service: only those ports are tried for its inbounds.
         by_service: dict[str | None, list[ServicePort]] = {}
         for port in local_ports:
@@ -149,9 +150,9 @@ class DestinationIndex:
         }
         # Each MeshService port's own endpoints: selected inbounds, or its zone's ingresses.
         own: dict[str, list[Endpoint]] = {
-            port.cluster: ingress_endpoints(zones.get(remote_zone(port.service) or "", ()))
+            port.cluster: ingress_endpoints(zones.get(remote_zone(port.service, zone) or "", ()))
             for port in ports
-            if not port.is_local
+            if not port.is_local(zone)
         }
         own.update({port.cluster: [] for port in local_ports})
         for name in sorted(proxies):
@@ -185,7 +186,7 @@ class DestinationIndex:
             if elsewhere is not None:
                 endpoints[port.cluster] = [*own[port.cluster], *elsewhere.endpoints]
         for combined in multizone:
-            for destination, members in _multizone_ports(combined, ports, own):
+            for destination, members in _multizone_ports(combined, ports, own, zone):
                 destinations[destination.cluster] = destination
                 endpoints[destination.cluster] = members
         return cls(destinations, endpoints)
@@ -202,13 +203,14 @@ def served_clusters(
     proxy: Proxy,
     services: Iterable[Parsed[Spec]],
     multizone: Iterable[Parsed[meshmultizoneservice.Spec]] = (),
+    zone: str = "",
 ) -> set[str]:
-    """The clusters a dataplane is (or would be, once ready) an endpoint of."""
+    """The clusters a dataplane of `zone` is (or would be, once ready) an endpoint of."""
     clusters = {names.service_cluster(service) for service in proxy.services}
     multizone = list(multizone)
     for service in services:
         for port in service_ports(service):
-            if not port.is_local or not any(port.selects(proxy, i) for i in proxy.inbounds):
+            if not port.is_local(zone) or not any(port.selects(proxy, i) for i in proxy.inbounds):
                 continue
             clusters.add(port.cluster)
             for combined in multizone:
@@ -221,11 +223,12 @@ def _multizone_ports(
     service: Parsed[meshmultizoneservice.Spec],
     ports: Sequence[ServicePort],
     own: Mapping[str, Sequence[Endpoint]],
+    zone: str,
 ) -> Iterator[tuple[Destination, list[Endpoint]]]:
     """Each port of a MeshMultiZoneService, with the endpoints of that port of every
     MeshService it selects: the local ones' inbounds first, then other zones' ingresses."""
     members = [p for p in ports if meshmultizoneservice.selects(service.fields, p.service.resource)]
-    members.sort(key=lambda member: not member.is_local)  # stable: local first
+    members.sort(key=lambda member: not member.is_local(zone))  # stable: local first
     for port in service.fields.ports:
         same = [member for member in members if member.port == port.port]
         found = dict.fromkeys(endpoint for member in same for endpoint in own[member.cluster])
