@@ -23,6 +23,7 @@ from meshfabric.api.context import ApiContext
 from meshfabric.ca import provisioner as ca_provisioner
 from meshfabric.ca.xds_server import XdsCertificateFiles, ensure_server_certificate
 from meshfabric.cp.config import Mode, Settings, StoreType
+from meshfabric.dns import default_generators, ensure_default_generators
 from meshfabric.files import private_directory, write_private
 from meshfabric.insights import StatusUpdater
 from meshfabric.insights.orphans import (
@@ -143,6 +144,8 @@ async def run(settings: Settings) -> None:
             users, settings.admin_token_path, refuse_new and await _is_empty(store)
         )
         manager = ResourceManager(store)
+        generators = default_generators(settings.mode is Mode.GLOBAL, _federated_zone(settings))
+        await ensure_default_generators(manager, generators)
         dataplanes = TokenIssuer(store, DATAPLANE)
         replicas = open_replicas(settings, instance_id)
         xds = await _start_xds(settings, manager, dataplanes, instance_id)
@@ -188,6 +191,10 @@ async def run(settings: Settings) -> None:
             )
         )
         log.info("control plane stopping")
+
+
+def _federated_zone(settings: Settings) -> str | None:
+    return settings.zone.name if settings.federated else None
 
 
 class _ApiServer(uvicorn.Server):

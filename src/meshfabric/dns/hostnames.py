@@ -1,9 +1,8 @@
-"""The hostnames of a MeshService, MeshExternalService or MeshMultiZoneService.
-
-Kuma's defaults come first (`<name>.svc.mesh.local` for a MeshService of this zone,
-`<name>.svc.<zone>.mesh.local` for one synced from another zone, `<name>.mzsvc.mesh.local`,
-`<name>.extsvc.mesh.local`), then one name from each HostnameGenerator whose selector matches
-the resource's labels, rendered from its template.
+"""The hostnames of a MeshService, MeshExternalService or MeshMultiZoneService: one name
+from each HostnameGenerator whose selector matches the resource's labels, rendered from its
+template. Kuma's default names (`<name>.svc.mesh.local`, `<name>.svc.<zone>.mesh.local`,
+`<name>.mzsvc.mesh.local`, `<name>.extsvc.mesh.local`) come from the default generators each
+control plane makes (`meshfabric.dns.defaults`).
 """
 
 from __future__ import annotations
@@ -36,9 +35,9 @@ def hostnames(resource: Resource, generators: Iterable[Parsed[Spec]]) -> list[st
 
 def named_hostnames(
     resource: Resource, generators: Iterable[Parsed[Spec]]
-) -> list[tuple[str, str | None]]:
-    """Each hostname with the HostnameGenerator that made it (None for Kuma's default)."""
-    names: list[tuple[str, str | None]] = [(_default(resource), None)]
+) -> list[tuple[str, str]]:
+    """Each hostname with the HostnameGenerator that made it."""
+    names: list[tuple[str, str]] = []
     selector_of = _SELECTORS[resource.type]
     for generator in generators:
         selector = selector_of(generator.fields.selector)
@@ -48,22 +47,10 @@ def named_hostnames(
             names.append((_render(generator.fields.template, resource), generator.name))
         except ValueError as problem:  # validation admits only templates that render
             log.warning("HostnameGenerator %s: %s", generator.name, problem)
-    first: dict[str, str | None] = {}
+    first: dict[str, str] = {}
     for hostname, origin in names:
         first.setdefault(hostname.lower(), origin)
     return list(first.items())
-
-
-def _default(resource: Resource) -> str:
-    name = resource.labels.get(DISPLAY_NAME_LABEL, resource.name)
-    if resource.type == "MeshMultiZoneService":
-        return f"{name}.mzsvc.mesh.local"
-    if resource.type == "MeshExternalService":
-        return f"{name}.extsvc.mesh.local"
-    zone = resource.labels.get(ZONE_LABEL, "")
-    if resource.labels.get(ORIGIN_LABEL) == "global" and zone:
-        return f"{name}.svc.{zone}.mesh.local"  # synced from another zone
-    return f"{name}.svc.mesh.local"
 
 
 def _render(template: str, resource: Resource) -> str:

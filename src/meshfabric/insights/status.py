@@ -5,8 +5,8 @@ resources. Pure functions: the updater reads the resources and writes what they 
   `connected`: of those, the ones whose proxy is connected to a control plane now (the newest
   subscription of its DataplaneInsight has no disconnect time); `healthy`: of the connected
   ones, those whose selected inbounds are all ready.
-- `addresses`: every hostname the service answers to, Kuma's defaults and one per matching
-  HostnameGenerator.
+- `addresses`: every hostname the service answers to, one per matching HostnameGenerator
+  (Kuma's defaults among them, see `meshfabric.dns.defaults`).
 - `meshServices` of a MeshMultiZoneService: the MeshServices, local and synced from other
   zones, that it selects (`meshmultizoneservice.selects`).
 """
@@ -68,10 +68,13 @@ def dataplane_proxies(
 def addresses(resource: Resource, generators: Generators) -> list[dict[str, Any]]:
     found = []
     for hostname, generator in named_hostnames(resource, generators):
-        address: dict[str, Any] = {"hostname": hostname, "origin": "HostnameGenerator"}
-        if generator:
-            address["hostnameGeneratorRef"] = {"coreName": generator}
-        found.append(address)
+        found.append(
+            {
+                "hostname": hostname,
+                "origin": "HostnameGenerator",
+                "hostnameGeneratorRef": {"coreName": generator},
+            }
+        )
     return found
 
 

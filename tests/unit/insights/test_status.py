@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from meshfabric.dns import default_generators
 from meshfabric.insights import (
     StatusUpdater,
     dataplane_online,
@@ -52,14 +53,19 @@ def test_proxies_are_counted_as_selected_connected_and_healthy() -> None:
     insights = [insight("backend-1"), insight("backend-2"), insight("backend-3", connected=False)]
     online = {item.name: dataplane_online(item) for item in insights}
     service = Parsed.of(mesh_service("backend", "backend"), meshservice.Spec)
-    status = mesh_service_status(service, [], proxies, online)
+    generators = [Parsed.of(g, hostnamegenerator.Spec) for g in default_generators(False, None)]
+    status = mesh_service_status(service, generators, proxies, online)
     assert status["dataplaneProxies"] == {"connected": 2, "healthy": 1, "total": 3}
     assert status["addresses"] == [
-        {"hostname": "backend.svc.mesh.local", "origin": "HostnameGenerator"}
+        {
+            "hostname": "backend.svc.mesh.local",
+            "origin": "HostnameGenerator",
+            "hostnameGeneratorRef": {"coreName": "local-universal-mesh-service"},
+        }
     ]
 
 
-def test_a_synced_service_keeps_its_zone_counts_and_gets_its_zone_hostname() -> None:
+def test_a_synced_service_keeps_its_zone_counts_and_gets_the_generators_hostnames() -> None:
     counted = {"connected": 2, "healthy": 2, "total": 2}
     synced = mesh_service(
         "backend-x2", "backend", {"kuma.io/origin": "global", "kuma.io/zone": "eu-west-1"}
@@ -82,7 +88,6 @@ def test_a_synced_service_keeps_its_zone_counts_and_gets_its_zone_hostname() -> 
     assert status["dataplaneProxies"] == counted
     assert status["vips"] == [{"ip": "241.0.0.9"}]
     assert status["addresses"] == [
-        {"hostname": "backend-x2.svc.eu-west-1.mesh.local", "origin": "HostnameGenerator"},
         {
             "hostname": "backend-x2.internal",
             "origin": "HostnameGenerator",
@@ -105,9 +110,14 @@ def test_a_multizone_service_lists_the_local_and_synced_mesh_services_it_matches
         "default",
         "flight-control",
         {"selector": {"meshService": {"matchLabels": wanted}}, "ports": [{"port": 80}]},
+        labels={"kuma.io/origin": "global"},
     )
+    generators = [Parsed.of(g, hostnamegenerator.Spec) for g in default_generators(True, None)]
     status = multizone_service_status(
-        Parsed.of(multizone, meshmultizoneservice.Spec), [local, synced, other], [], "us-east-1"
+        Parsed.of(multizone, meshmultizoneservice.Spec),
+        [local, synced, other],
+        generators,
+        "us-east-1",
     )
     assert status["meshServices"] == [
         {"mesh": "default", "name": "flight-control", "namespace": "", "zone": "us-east-1"},
@@ -149,6 +159,8 @@ async def test_status_follows_proxies_connecting_and_disconnecting_and_keeps_the
     try:
         await asyncio.sleep(0.05)  # both subscribed
         await store.put(Resource("Mesh", "", "default", {}))
+        for generator in default_generators(False, None):
+            await store.put(generator)
         await store.put(mesh_service("backend", "backend"))
         await store.put(dataplane("backend-1", "backend"))
         await eventually(lambda: proxies_are({"connected": 0, "healthy": 0, "total": 1}), "total")

@@ -8,6 +8,7 @@ from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.extensions.filters.udp.dns_filter.v3.dns_filter_pb2 import DnsFilterConfig
 
 from meshfabric.dataplane_api.node import DnsAddress, Features
+from meshfabric.dns import default_generators
 from meshfabric.resources import Resource
 from meshfabric.xds.envoy import names, types
 from meshfabric.xds.generate.profile import build_resources
@@ -69,7 +70,11 @@ def test_a_backend_ref_reaches_the_inbounds_the_selector_and_target_port_pick() 
 
 
 def test_vip_and_dns_listeners_only_for_proxies_whose_host_offers_them() -> None:
-    mesh = mesh_with(dataplane("booking-1", "booking", "http", 7000), flight_control())
+    mesh = mesh_with(
+        dataplane("booking-1", "booking", "http", 7000),
+        flight_control(),
+        *default_generators(False, None),
+    )
     plain = generated(mesh, "booking-1", Features())
     assert not [i for i in plain.encode() if i.name.startswith(f"outbound:{VIP}")]
 
