@@ -7,7 +7,7 @@ PACKAGES=(
   postgresql  # the PostgreSQL store backend, started by the tests
   curl        # the demo shows raw API answers and calls services through their sidecars
   iproute2    # meshfabric-lab: `ip netns exec` runs programs inside the lab's hosts
-  nftables    # meshfabric-lab: the firewall of each zone's router
+  nftables    # meshfabric-lab: the firewall of each zone's router; meshfabric-dp --redirect-dns
   openssh-server  # meshfabric-lab: sshd in every lab host, so Ansible reaches it over SSH
   netcat-openbsd  # meshfabric-lab: nc is the ssh ProxyCommand into a lab host's namespace
 )

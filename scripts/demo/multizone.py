@@ -1,10 +1,11 @@
 """Kong Air in three zones of the local lab: a global control plane and two zone control
 planes joined over KDS with zone tokens, a mesh and its policies made at global reaching
 both zones, a MeshService made in us-east-1 reaching global and eu-west-1 under Kuma's
-names, a stolen zone token refused; then booking in us-east-1 calling flight-control under
-steady load, answered locally, failing over to eu-west-1 through its ingress when the local
-instance dies and back when it returns, with the failed-request count; last, a zone whose
-control plane freezes shown offline.
+names, a stolen zone token refused; then booking in us-east-1 calling flight-control by its
+one name, `flight-control.mzsvc.mesh.local` (a MeshMultiZoneService made at global, resolved
+by booking's own sidecar), under steady load: answered locally, failing over to eu-west-1
+through its ingress when the local instance dies and back when it returns, with the
+failed-request count; last, a zone whose control plane freezes shown offline.
 
 Every control plane runs in its own lab host (network namespace) behind the lab's zone
 firewalls; meshctl runs in the host of the control plane it talks to. `meshfabric-lab down`
@@ -34,7 +35,8 @@ GLOBAL = "global/control-plane"
 ZONES = ("us-east-1", "eu-west-1")
 GLOBAL_ADDRESS = "10.10.0.10"  # global/control-plane in the kong-air topology (docs/lab.md)
 LANS = {"us-east-1": "10.10.1", "eu-west-1": "10.10.2"}
-OUTBOUND_PORT = 18080  # where booking reaches flight-control, on its host's loopback
+MULTIZONE_NAME = "flight-control.mzsvc.mesh.local"  # the default HostnameGenerator's name
+MULTIZONE_CLUSTER = "flight-control_mzsvc_8080"  # its cluster in booking's Envoy
 ECHO_APP = REPO / "scripts" / "demo" / "echo_app.py"
 
 # booking's calls, one JSON line each, until the stop file appears.
@@ -264,7 +266,21 @@ spec:
   ports:
     - name: http
       port: 8080
-      targetPort: 8080
+      targetPort: 20001
+      appProtocol: http
+"""
+FLIGHT_CONTROL_EVERYWHERE = """\
+type: MeshMultiZoneService
+name: flight-control
+mesh: default
+spec:
+  selector:
+    meshService:
+      matchLabels:
+        app: flight-control
+  ports:
+    - name: http
+      port: 8080
       appProtocol: http
 """
 
@@ -272,6 +288,7 @@ spec:
 def failover(demo: Demo) -> None:
     step("Ingresses in both zones; flight-control in both; booking in us-east-1")
     demo.meshctl("eu-west-1/control-plane", "apply", "-f", "-", stdin=FLIGHT_CONTROL_SERVICE)
+    demo.meshctl(GLOBAL, "apply", "-f", "-", stdin=FLIGHT_CONTROL_EVERYWHERE)
     admins = {}
     for zone, lan in LANS.items():
         token = demo.meshctl(
@@ -288,15 +305,21 @@ def failover(demo: Demo) -> None:
     admins["booking"] = demo.proxy(
         "booking", "us-east-1/client-1", "us-east-1", service_token(demo, "us-east-1", "booking"),
         "--mesh", "default", "--name", "booking-1", "--address", f"{LANS['us-east-1']}.14",
-        "--inbound", "20001:8081:booking:http", "--outbound", f"{OUTBOUND_PORT}:flight-control",
+        "--inbound", "20001:8081:booking:http",
+        "--vips", "--dns-address", "127.0.0.1:15053", "--redirect-dns",
     )  # fmt: skip
     for name, socket in admins.items():
         demo.wait(name, partial(is_live, socket), f"the Envoy of {name}")
-    demo.wait("booking", partial(knows_remote_ingress, admins["booking"]), "eu-west-1's ingress")
+    demo.wait("booking", partial(knows_both_zones, admins["booking"]), "both zones' endpoints")
 
-    step("booking calls flight-control steadily: who answers?")
+    step(f"booking calls http://{MULTIZONE_NAME}:8080/flights steadily: who answers?")
+    resolved = demo.lab.host("us-east-1/client-1").run(
+        ["getent", "hosts", MULTIZONE_NAME], capture_output=True, text=True, check=False
+    )
+    print(f"in booking's host, {MULTIZONE_NAME} resolves to {resolved.stdout.split()[:1]} "
+          "(answered by booking's sidecar)", flush=True)  # fmt: skip
     calls, stop = demo.work / "calls.jsonl", demo.work / "stop-calls"
-    url = f"http://127.0.0.1:{OUTBOUND_PORT}/flights"
+    url = f"http://{MULTIZONE_NAME}:8080/flights"
     demo.start("load", "us-east-1/client-1", ["python3", "-c", LOAD, url, str(calls), str(stop)])
     demo.wait("booking", lambda: answered_by(calls).count("us-east-1") >= 100, "local answers")
     report(calls, "while us-east-1 serves")
@@ -346,9 +369,10 @@ def service_token(demo: Demo, zone: str, service: str) -> str:
     )  # fmt: skip
 
 
-def knows_remote_ingress(socket: Path) -> bool:
-    """The client's Envoy holds a remote zone's ingress: a priority-1 endpoint of the service."""
-    return 1 in endpoint_priorities(socket, "flight-control")
+def knows_both_zones(socket: Path) -> bool:
+    """booking's Envoy holds flight-control's local instance (priority 0) and eu-west-1's
+    ingress (priority 1) under the MeshMultiZoneService."""
+    return endpoint_priorities(socket, MULTIZONE_CLUSTER) == {0, 1}
 
 
 def read_calls(path: Path) -> list[dict[str, Any]]:

@@ -22,15 +22,17 @@ from meshfabric.dp import dataplane as dataplanes
 from meshfabric.dp import egress, ingress
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
+from meshfabric.dp.dns_redirect import REDIRECTABLE, dns_redirect
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
 from meshfabric.dp.envoy_admin import EnvoyAdmin, EnvoyAdminTunnel
+from meshfabric.dp.netns import HostChangeFailed
 from meshfabric.dp.registration import (
     ControlPlaneClient,
     RegistrationRefused,
     Unreachable,
     UntrustedControlPlane,
 )
-from meshfabric.dp.vips import RouteError, vip_routes
+from meshfabric.dp.vips import vip_routes
 
 log = logging.getLogger("meshfabric.dp")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -143,7 +145,14 @@ def run(
         bool,
         typer.Option(
             help="Route the VIP ranges to lo (needs CAP_NET_ADMIN) and listen on every "
-            "MeshService VIP and port"
+            "MeshService and MeshMultiZoneService VIP and port"
+        ),
+    ] = False,
+    redirect_dns: Annotated[
+        bool,
+        typer.Option(
+            help="Send this host's DNS queries (UDP port 53) to --dns-address, which must be "
+            "on 127.0.0.1 (needs CAP_NET_ADMIN and nft)"
         ),
     ] = False,
 ) -> None:
@@ -165,6 +174,7 @@ def run(
         token = _token(dataplane_token, dataplane_token_file)
         control_plane = _control_plane(cp_address, ca_cert_file, insecure)
         dns = _dns(dns_address)
+        redirect_port = _redirect_port(redirect_dns, dns)
     except ValueError as problem:
         _fail(str(problem))
     admin = (
@@ -183,7 +193,9 @@ def run(
         xds_protocol=xds_protocol,
         features=Features(dns, vips),
     )
-    code = asyncio.run(_run(spec, params, work_dir, envoy_log_level, cp_wait_seconds))
+    code = asyncio.run(
+        _run(spec, params, work_dir, envoy_log_level, cp_wait_seconds, redirect_port)
+    )
     raise typer.Exit(code)
 
 
@@ -193,6 +205,7 @@ async def _run(
     work_dir: Path | None,
     envoy_log_level: str,
     cp_wait_seconds: float,
+    redirect_port: int | None,
 ) -> int:
     client = ControlPlaneClient(params.control_plane, params.token)
     try:
@@ -215,12 +228,14 @@ async def _run(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        async with (
-            vip_routes() if params.features.vips else contextlib.nullcontext(),
-            _admin_tunnel(params),
-        ):
+        async with contextlib.AsyncExitStack() as host:
+            if params.features.vips:
+                await host.enter_async_context(vip_routes())
+            if redirect_port is not None:
+                await host.enter_async_context(dns_redirect(redirect_port))
+            await host.enter_async_context(_admin_tunnel(params))
             await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
-    except RouteError as problem:
+    except HostChangeFailed as problem:
         log.error("%s", problem)
         return 2
     finally:
@@ -280,6 +295,17 @@ def _dns(text: str | None) -> DnsAddress | None:
     if found is None:
         raise ValueError(f'--dns-address "{text}": want ADDRESS:PORT, e.g. 127.0.0.1:15053')
     return found
+
+
+def _redirect_port(redirect: bool, dns: DnsAddress | None) -> int | None:
+    if not redirect:
+        return None
+    if dns is None or dns.address not in REDIRECTABLE:
+        raise ValueError(
+            "--redirect-dns sends the host's DNS queries to 127.0.0.1: it needs "
+            "--dns-address on 127.0.0.1 (or 0.0.0.0), e.g. --dns-address 127.0.0.1:15053"
+        )
+    return dns.port
 
 
 def _token(inline: str | None, file: Path | None) -> str:

@@ -33,6 +33,11 @@ def test_the_multizone_demo_syncs_fails_over_without_errors_and_sees_a_zone_free
     assert len(set(hashed)) == 1 and len(hashed) >= 2, output
     assert "kuma.io/zone: us-east-1" in output
     assert 'it was issued for zone "us-east-1", not "eu-west-1"' in output
+    # booking calls flight-control by its MeshMultiZoneService name, resolved by its sidecar.
+    assert re.search(
+        r"booking calls http://flight-control\.mzsvc\.mesh\.local:8080/flights steadily", output
+    )
+    assert re.search(r"flight-control\.mzsvc\.mesh\.local resolves to \['243\.", output), output
     # booking's calls: local first, eu-west-1 over mTLS once the local instance died, none failed.
     assert re.search(r"while us-east-1 serves: \d+ calls so far \(us-east-1: \d+\)", output)
     assert re.search(r"after the failover: \d+ calls so far \(eu-west-1: \d+, us-east-1", output)
