@@ -147,10 +147,10 @@ def federate(lab: Lab, work: Path, mesh: dict[str, Any]) -> Cluster:
     return cluster
 
 
-def kong_air_mesh(lab: Lab, work: Path) -> tuple[Cluster, dict[str, Path]]:
+def kong_air_mesh(lab: Lab, work: Path, *client_flags: str) -> tuple[Cluster, dict[str, Path]]:
     """The whole mesh started, with the admin socket of each Envoy: `ingress-<zone>`,
-    `server-<zone>` (flight-control's sidecar) and `client`; every Envoy is live and the
-    client holds eu-west-1's ingress."""
+    `server-<zone>` (flight-control's sidecar) and `client` (its meshfabric-dp given
+    `client_flags` too); every Envoy is live and the client holds eu-west-1's ingress."""
     cluster = federate(lab, work, MESH_DOCUMENT)
     for zone in ZONES:
         cp = f"{zone}/control-plane"
@@ -174,7 +174,7 @@ def kong_air_mesh(lab: Lab, work: Path) -> tuple[Cluster, dict[str, Path]]:
     admins["client"] = cluster.dp(
         "client", "us-east-1/client-1", "us-east-1",
         dataplane_token(cluster, "us-east-1/control-plane", "web"),
-        "--dataplane", yaml.safe_dump(web),
+        "--dataplane", yaml.safe_dump(web), *client_flags,
     )  # fmt: skip
     for name, socket in admins.items():
         wait_until(partial(is_live, socket), 60, f"the Envoy of {name}")
@@ -182,10 +182,12 @@ def kong_air_mesh(lab: Lab, work: Path) -> tuple[Cluster, dict[str, Path]]:
     return cluster, admins
 
 
-def start_load(cluster: Cluster, work: Path) -> tuple[Path, Path]:
-    """The client calling flight-control in a loop: (its log of answers, its stop file)."""
+def start_load(
+    cluster: Cluster, work: Path, url: str = f"http://127.0.0.1:{OUTBOUND_PORT}/"
+) -> tuple[Path, Path]:
+    """The client calling flight-control in a loop, by default through its outbound port:
+    (its log of answers, its stop file)."""
     out, stop = work / "load.jsonl", work / "stop"
-    url = f"http://127.0.0.1:{OUTBOUND_PORT}/"
     cluster.start(
         "load", "us-east-1/client-1", [sys.executable, "-c", LOAD, url, str(out), str(stop)]
     )

@@ -12,46 +12,42 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
 import yaml
 
-from meshfabric.lab import KONG_AIR, Lab
-from meshfabric.lab.envoy_admin import endpoint_priorities, is_live
-from tests.integration.dataplane.support import permission, sidecar_dataplane
+from meshfabric.lab import Lab
+from meshfabric.lab.envoy_admin import endpoint_priorities
 from tests.integration.lab.support import needs_namespaces
-from tests.integration.multizone.test_lab_cross_zone import (
+from tests.integration.multizone.kong_air_lab import (
     GLOBAL,
     INBOUND_PORT,
-    INGRESS_PORT,
-    LOAD,
     MESH,
-    MESH_DOCUMENT,
+    REPO,
     SERVICE,
     ZONES,
     Cluster,
-    _calls,
-    _token,
-    _zones,
-    start_instance,
+    calls,
+    kill_instance,
+    kong_air_mesh,
+    start_load,
+    zones,
 )
 from tests.support.net import wait_until
 
 pytestmark = [pytest.mark.lab, pytest.mark.envoy, pytest.mark.slow, needs_namespaces]
 
-REPO = Path(__file__).resolve().parents[3]
 CLIENT = "us-east-1/client-1"
 CLIENT_ADDRESS = "10.10.1.14"
 MULTIZONE_URL = f"http://{SERVICE}.mzsvc.mesh.local:8080/"
 EU_WEST_URL = f"http://{SERVICE}.svc.eu-west-1.mesh.local:8080/"
 # A name only the client host's own resolver knows.
 OUTSIDE_NAME, OUTSIDE_ADDRESS = "reservations.kongair.test", "10.10.1.99"
+NAMES_BY_SIDECAR = ("--vips", "--dns-address", "127.0.0.1:15053", "--redirect-dns")
 
-# The MeshService selects the instance by its inbound port.
+# The MeshService selects the instance by its inbound port: its local endpoint.
 FLIGHT_CONTROL = {
     "type": "MeshService",
     "mesh": MESH,
@@ -76,16 +72,6 @@ RESOLVE = "import socket, sys; print(socket.getaddrinfo(sys.argv[1], 80)[0][4][0
 
 
 @pytest.fixture
-def lab() -> Iterator[Lab]:
-    with tempfile.TemporaryDirectory(prefix="mflab-", dir="/tmp") as parent:
-        started = Lab.up(KONG_AIR, state_dir=Path(parent) / "state")
-        try:
-            yield started
-        finally:
-            started.down()
-
-
-@pytest.fixture
 def client_resolver(lab: Lab) -> Iterator[Path]:
     """The client host's resolver: `ip netns exec` shows each process it starts in the host
     /etc/netns/<namespace>/resolv.conf as /etc/resolv.conf."""
@@ -103,55 +89,19 @@ def client_resolver(lab: Lab) -> Iterator[Path]:
 def test_in_the_lab_an_app_calls_flight_control_by_its_mesh_hostnames(
     lab: Lab, client_resolver: Path, tmp_path: Path
 ) -> None:
-    cluster = Cluster(lab, tmp_path)
-    cluster.control_plane(GLOBAL, "--mode", "global", MESHFABRIC_KDS__ADDRESS="10.10.0.10")
-    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}", MESH_DOCUMENT)
-    allow = permission(MESH, "web-to-flight-control", SERVICE, "web")
-    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}/meshtrafficpermissions/{allow['name']}", allow)
-    cluster.api(
-        GLOBAL, "PUT", f"/meshes/{MESH}/meshmultizoneservices/{SERVICE}", FLIGHT_CONTROL_EVERYWHERE
-    )
-    admins = {}
-    for zone, lan in ZONES.items():
-        token = tmp_path / f"{zone}.token"
-        token.write_text(cluster.api(GLOBAL, "POST", "/tokens/zone", {"zone": zone}))
-        cp = f"{zone}/control-plane"
-        cluster.control_plane(
-            cp, "--mode", "zone", "--zone", zone,
-            "--global-address", "grpcs://10.10.0.10:5685", "--zone-token-file", str(token),
-            "--global-ca-file", str(cluster.data(GLOBAL) / "kds-ca.crt"),
-            "--xds-unix-socket", str(cluster.xds_socket(zone)),
-        )  # fmt: skip
-        wait_until(partial(cluster.answers, cp, f"/meshes/{MESH}"), 30, f"the mesh in {zone}")
-        cluster.api(cp, "PUT", f"/meshes/{MESH}/meshservices/{SERVICE}", FLIGHT_CONTROL)
-        ingress_token = cluster.api(
-            cp, "POST", "/tokens/dataplane", {"mesh": MESH, "type": "ingress", "name": "ingress"}
-        )
-        admins[f"ingress-{zone}"] = cluster.dp(
-            f"ingress-{zone}", f"{zone}/ingress", zone, ingress_token,
-            "--proxy-type", "ingress", "--name", "ingress", "--mesh", MESH,
-            "--address", f"{lan}.11", "--ingress-port", str(INGRESS_PORT),
-            "--advertised-address", f"{lan}.11",
-        )  # fmt: skip
-        admins[f"server-{zone}"] = start_instance(cluster, zone, "")
-
+    cluster, admins = kong_air_mesh(lab, tmp_path, *NAMES_BY_SIDECAR)
+    for zone in ZONES:
+        path = f"/meshes/{MESH}/meshservices/{SERVICE}"
+        cluster.api(f"{zone}/control-plane", "PUT", path, FLIGHT_CONTROL)
+    path = f"/meshes/{MESH}/meshmultizoneservices/{SERVICE}"
+    cluster.api(GLOBAL, "PUT", path, FLIGHT_CONTROL_EVERYWHERE)
     resolver = [
         sys.executable, str(REPO / "tests" / "support" / "dns_server.py"),
         CLIENT_ADDRESS, "53", f"{OUTSIDE_NAME}={OUTSIDE_ADDRESS}",
     ]  # fmt: skip
     cluster.start("resolver", CLIENT, resolver)
-    web = sidecar_dataplane("web-1", INBOUND_PORT, 8081, "web", "http")
-    web["networking"]["address"] = CLIENT_ADDRESS
-    admins["client"] = cluster.dp(
-        "client", CLIENT, "us-east-1", _token(cluster, "us-east-1/control-plane", "web"),
-        "--dataplane", yaml.safe_dump(web),
-        "--vips", "--dns-address", "127.0.0.1:15053", "--redirect-dns",
-    )  # fmt: skip
-    for name, admin in admins.items():
-        wait_until(partial(is_live, admin), 60, f"the Envoy of {name}")
-    multizone_cluster = f"{SERVICE}_mzsvc_8080"
     wait_until(
-        lambda: endpoint_priorities(admins["client"], multizone_cluster) == {0, 1},
+        lambda: endpoint_priorities(admins["client"], f"{SERVICE}_mzsvc_8080") == {0, 1},
         60,
         "flight-control's instances in both zones",
     )
@@ -159,23 +109,20 @@ def test_in_the_lab_an_app_calls_flight_control_by_its_mesh_hostnames(
     # Any other name is resolved by the host's own resolver, through the sidecar.
     assert _resolve(cluster, OUTSIDE_NAME) == OUTSIDE_ADDRESS
 
-    out, stop = tmp_path / "load.jsonl", tmp_path / "stop"
-    cluster.start("load", CLIENT, [sys.executable, "-c", LOAD, MULTIZONE_URL, str(out), str(stop)])
-    wait_until(lambda: _zones(out).count("us-east-1") >= 100, 60, "steady local answers")
-    before = _calls(out)
+    out, stop = start_load(cluster, tmp_path, MULTIZONE_URL)
+    wait_until(lambda: zones(out).count("us-east-1") >= 100, 60, "steady local answers")
+    before = calls(out)
     assert _answer(cluster, EU_WEST_URL) == "eu-west-1"  # its own zone, while us-east-1 serves
-    cluster.processes["app-us-east-1"].kill()  # the local instance dies, then its sidecar
-    cluster.processes["server-us-east-1"].terminate()
-    cluster.processes["server-us-east-1"].wait(10)
-    wait_until(lambda: _zones(out)[len(before) :].count("eu-west-1") >= 100, 60, "eu-west-1")
+    kill_instance(cluster, "us-east-1")
+    wait_until(lambda: zones(out)[len(before) :].count("eu-west-1") >= 100, 60, "eu-west-1")
     stop.touch()
     cluster.processes["load"].wait(10)
-    calls = _calls(out)
+    answered = calls(out)
 
     assert {call.get("service") for call in before} == {"us-east-1"}
-    assert {call.get("service") for call in calls[-50:]} == {"eu-west-1"}
-    assert {call["caller"] for call in calls[-50:]} == {f"spiffe://{MESH}/web"}
-    assert [call for call in calls if "error" in call] == []
+    assert {call.get("service") for call in answered[-50:]} == {"eu-west-1"}
+    assert {call["caller"] for call in answered[-50:]} == {f"spiffe://{MESH}/web"}
+    assert [call for call in answered if "error" in call] == []
     assert _answer(cluster, EU_WEST_URL) == "eu-west-1"
     assert _resolve(cluster, OUTSIDE_NAME) == OUTSIDE_ADDRESS
 
