@@ -12,6 +12,9 @@ PROXY_TYPE_KEY = "proxyType"
 DNS_ADDRESS_KEY = "dnsAddress"
 VIPS_KEY = "vips"
 VERSION_KEY = "version"  # meshfabric-dp's own version
+# The bootstrap's static cluster to Envoy's own admin, which a MeshMetric's listener serves
+# /stats/prometheus through (only that path: the admin itself stays on loopback or a socket).
+ADMIN_CLUSTER = "envoy_admin"
 
 
 def envoy_node_id(mesh: str, name: str) -> str:

@@ -20,6 +20,7 @@ from meshfabric.resources.common import (
     FromItem,
     MatchedRuleItem,
     RuleItem,
+    SingleConfPolicySpec,
     Targeted,
     TargetRef,
     ToItem,
@@ -209,6 +210,19 @@ def from_conf(
             for rule in policy.fields.rules or []
             if not (isinstance(rule, MatchedRuleItem) and rule.matches)
         ]
+    return _merged(entries)
+
+
+def proxy_conf(
+    policies: Sequence[Parsed[SingleConfPolicySpec[Conf]]], proxy: Proxy
+) -> Matched[Conf]:
+    """The configuration of a proxy as a whole (MeshMetric, MeshTrace): the `default` of each
+    policy that selects it, from the least to the most specific."""
+    entries = [
+        (0, policy.name, policy.fields.default)
+        for policy in by_specificity(policies)
+        if selects(target_ref(policy.fields), proxy)
+    ]
     return _merged(entries)
 
 

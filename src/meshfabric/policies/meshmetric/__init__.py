@@ -1,4 +1,5 @@
 """MeshMetric: which proxy and application metrics are collected, and where they go.
 
-No Envoy plugin yet: its policies are stored, validated and synced, but shape no proxy.
+The plugin serves each Prometheus backend's port and path from the proxy's Envoy; the
+control planes list those endpoints for Prometheus (meshfabric.insights.monitoring).
 """
