@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from meshfabric.api.settings import ApiSettings
+from meshfabric.kds.envoy_admin import ZoneTunnels
 from meshfabric.resources import Registry
 from meshfabric.store.errors import StoreHealth
 from meshfabric.store.manager import ResourceManager
@@ -26,6 +27,7 @@ class ApiContext:
     instance_id: str
     inspector: Inspector | None = None  # None where no xDS is served (global mode)
     envoy_admin: EnvoyAdminTunnels | None = None  # likewise
+    zone_tunnels: ZoneTunnels | None = None  # global only: forwards to a proxy's zone
     store_health: StoreHealth = field(default_factory=StoreHealth)
 
 

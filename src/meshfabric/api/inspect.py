@@ -1,19 +1,24 @@
 """Inspection: the Envoy config the control plane generates for a dataplane, and what the
-proxy's own Envoy reports (config dump, stats, clusters), fetched through its admin tunnel."""
+proxy's own Envoy reports (config dump, stats, clusters), fetched through its admin tunnel;
+on global, through the KDS connection of the zone that serves the proxy."""
 
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from meshfabric.api.context import ApiContext, context
 from meshfabric.api.errors import ApiError
-from meshfabric.dataplane_api.envoy_admin import CLUSTERS, CONFIG_DUMP, STATS
-from meshfabric.resources import Resource, ResourceKey
-from meshfabric.xds.admission.envoy_admin import (
-    ProxyAdminFailed,
-    ProxyAdminTimeout,
-    ProxyNotConnected,
+from meshfabric.dataplane_api.envoy_admin import (
+    CLUSTERS,
+    CONFIG_DUMP,
+    NOT_FOUND,
+    STATS,
+    AdminAnswer,
+    AdminError,
 )
+from meshfabric.dataplane_api.envoy_admin_pb2 import AdminRequest
+from meshfabric.resources import ResourceKey
 
 Ctx = Annotated[ApiContext, Depends(context)]
 
@@ -47,7 +52,8 @@ async def config_dump(
     name: str,
     include_eds: Annotated[bool, Query(description="Each cluster's endpoints too")] = False,
 ) -> Response:
-    return await _ask_envoy(ctx, mesh, name, CONFIG_DUMP, include_eds)
+    request = AdminRequest(kind=CONFIG_DUMP, include_eds=include_eds)
+    return await _ask_envoy(ctx, mesh, name, request)
 
 
 @router.get(
@@ -56,7 +62,7 @@ async def config_dump(
     response_class=Response,
 )
 async def stats(ctx: Ctx, mesh: str, name: str) -> Response:
-    return await _ask_envoy(ctx, mesh, name, STATS)
+    return await _ask_envoy(ctx, mesh, name, AdminRequest(kind=STATS))
 
 
 @router.get(
@@ -65,57 +71,29 @@ async def stats(ctx: Ctx, mesh: str, name: str) -> Response:
     response_class=Response,
 )
 async def clusters(ctx: Ctx, mesh: str, name: str) -> Response:
-    return await _ask_envoy(ctx, mesh, name, CLUSTERS)
+    return await _ask_envoy(ctx, mesh, name, AdminRequest(kind=CLUSTERS))
 
 
-async def _ask_envoy(
-    ctx: ApiContext, mesh: str, name: str, kind: str, include_eds: bool = False
-) -> Response:
-    key = ResourceKey("Dataplane", mesh, name)
-    dataplane = await ctx.manager.store.get(key)
-    if ctx.envoy_admin is None:
-        raise ApiError(400, "Bad Request", _ask_the_zone(mesh, name, dataplane))
-    if dataplane is None:
-        raise ApiError(404, "Not found", f"Dataplane {mesh}/{name} not found")
-    proxy = f'dataplane "{name}" of mesh "{mesh}"'
+async def _ask_envoy(ctx: ApiContext, mesh: str, name: str, request: AdminRequest) -> Response:
     try:
-        answer = await ctx.envoy_admin.ask(key, kind, include_eds)
-    except ProxyNotConnected:
-        raise ApiError(503, "Service Unavailable", await _not_connected(ctx, proxy, key)) from None
-    except ProxyAdminTimeout as late:
-        raise ApiError(504, "Gateway Timeout", f"the proxy of {proxy}: {late}") from None
-    except ProxyAdminFailed as failed:
-        detail = f"the proxy of {proxy} could not answer: {failed}"
-        raise ApiError(502, "Bad Gateway", detail) from None
+        if ctx.envoy_admin is not None:
+            answer = await ctx.envoy_admin.ask(mesh, name, request)
+        else:
+            answer = await _ask_its_zone(ctx, mesh, name, request)
+    except AdminError as error:
+        raise ApiError(error.status, HTTPStatus(error.status).phrase, error.detail) from None
     return Response(answer.body, media_type=answer.content_type or "text/plain")
 
 
-async def _not_connected(ctx: ApiContext, proxy: str, key: ResourceKey) -> str:
-    """Why there is no tunnel: the proxy is offline, or served by another instance."""
-    insight = await ctx.manager.store.get(ResourceKey("DataplaneInsight", key.mesh, key.name))
-    subscriptions = (insight.spec if insight else {}).get("subscriptions") or [{}]
-    latest = subscriptions[-1]
-    instance = latest.get("controlPlaneInstanceId")
-    if latest.get("connectTime") and not latest.get("disconnectTime") and instance:
-        if instance != ctx.instance_id:
-            return (
-                f"{proxy} is connected to control-plane instance {instance}, not to this one "
-                f"({ctx.instance_id}): ask that instance"
-            )
-        return f"{proxy} is connected, but its meshfabric-dp has no Envoy admin tunnel open"
-    return (
-        f"{proxy} is not connected to this control plane: its proxy is offline "
-        "(`meshctl inspect dataplanes` shows its state)"
-    )
-
-
-def _ask_the_zone(mesh: str, name: str, dataplane: Resource | None) -> str:
-    where = "its zone's control plane"
-    labels = dataplane.labels if dataplane is not None else {}
-    if ZONE_LABEL in labels:
-        shown = labels.get(DISPLAY_NAME_LABEL, name)
-        where = f'the control plane of zone "{labels[ZONE_LABEL]}" (as dataplane "{shown}")'
-    return (
-        f"a global control plane does not reach proxies: ask {where} for dataplane "
-        f'"{name}" of mesh "{mesh}"'
-    )
+async def _ask_its_zone(
+    ctx: ApiContext, mesh: str, name: str, request: AdminRequest
+) -> AdminAnswer:
+    """On global: the dataplane synced from its zone, asked of that zone by its own name."""
+    dataplane = await ctx.manager.store.get(ResourceKey("Dataplane", mesh, name))
+    if dataplane is None:
+        raise AdminError(NOT_FOUND, f"Dataplane {mesh}/{name} not found")
+    zone = dataplane.labels.get(ZONE_LABEL)
+    if ctx.zone_tunnels is None or not zone:
+        raise ApiError(400, "Bad Request", "only a zone control plane reaches proxies")
+    request.mesh, request.name = mesh, dataplane.labels.get(DISPLAY_NAME_LABEL, name)
+    return await ctx.zone_tunnels.ask(zone, request)

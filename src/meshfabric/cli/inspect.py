@@ -147,8 +147,8 @@ def dataplane(
     that requires zoneEgress in a zone with no egress); -o yaml or -o json prints the whole
     config (private keys are never shown). --type config-dump prints Envoy's JSON, private
     keys and the dataplane token redacted; --type stats and --type clusters print Envoy's
-    text. Those three need the proxy to be connected to the zone control plane meshctl
-    talks to.
+    text. Those three need the proxy to be connected to its zone control plane; a global
+    control plane forwards them to the zone.
 
     \b
     Examples:

@@ -32,6 +32,7 @@ from meshfabric.insights.orphans import (
     close_orphaned_subscriptions,
 )
 from meshfabric.ipam import VipProvisioner
+from meshfabric.kds.envoy_admin import ZoneTunnels
 from meshfabric.kds.global_server import GlobalKds, KdsListen
 from meshfabric.kds.zone_client import GlobalConnection, ZoneKds
 from meshfabric.ports import PortInUse, bind_tcp
@@ -152,7 +153,7 @@ async def run(settings: Settings) -> None:
         if xds is not None:
             stack.push_async_callback(xds.stop)
         zones = TokenIssuer(store, ZONE)
-        kds_work = await _start_kds(settings, stack, store, zones, replicas)
+        kds_work, zone_tunnels = await _start_kds(settings, stack, store, zones, replicas, xds)
         _run_in_background(
             stack,
             replicas.lead({**_work_done_once(settings, store, replicas), **kds_work}),
@@ -168,6 +169,7 @@ async def run(settings: Settings) -> None:
             instance_id=instance_id,
             inspector=xds.inspector if xds is not None else None,
             envoy_admin=xds.envoy_admin if xds is not None else None,
+            zone_tunnels=zone_tunnels,
             store_health=store.health,
         )
         if settings.diagnostics.port:
@@ -320,24 +322,34 @@ async def _start_kds(
     store: SqlStore,
     zones: TokenIssuer,
     replicas: Replicas,
-) -> Work:
+    xds: XdsComponent | None,
+) -> tuple[Work, ZoneTunnels | None]:
     """Global serves its zones on every replica; a federated zone dials global from its
-    leader (the work returned); a standalone zone does neither."""
+    leader (the work returned, with, on global, the zones' streams that Envoy admin
+    requests are forwarded on); a standalone zone does neither."""
     config = settings.kds
     if settings.mode is Mode.GLOBAL:
         server = GlobalKds(store, zones, replicas.instance_id, config.max_message_bytes)
         tls = await asyncio.to_thread(_kds_tls, settings)
         await server.start(KdsListen(config.address, config.port, tls))
         stack.push_async_callback(server.stop)
-        return {}
+        return {}, server.envoy_admin
     if settings.federated:
         assert settings.zone.token_file is not None  # the configuration requires it
+        assert xds is not None  # a zone serves xDS
         connection = GlobalConnection(
             settings.zone.global_addresses, settings.zone.token_file, settings.zone.global_ca_file
         )
-        client = ZoneKds(store, settings.zone.name, connection, config.max_message_bytes)
-        return {"kds-zone": client.run}
-    return {}
+        tunnels = xds.envoy_admin
+        client = ZoneKds(
+            store,
+            settings.zone.name,
+            connection,
+            config.max_message_bytes,
+            lambda request: tunnels.ask(request.mesh or "default", request.name, request),
+        )
+        return {"kds-zone": client.run}, None
+    return {}, None
 
 
 def _kds_tls(settings: Settings) -> tuple[bytes, bytes]:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*meshfabric/dataplane_api/envoy_admin.proto\x12\x17meshfabric.dataplane.v1\"\x80\x01\n\x0cProxyMessage\x12/\n\x05hello\x18\x01 \x01(\x0b\x32\x1e.meshfabric.dataplane.v1.HelloH\x00\x12\x34\n\x05reply\x18\x02 \x01(\x0b\x32#.meshfabric.dataplane.v1.AdminReplyH\x00\x42\t\n\x07message\"7\n\x05Hello\x12\x0c\n\x04mesh\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nproxy_type\x18\x03 \x01(\t\"=\n\x0c\x41\x64minRequest\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x13\n\x0binclude_eds\x18\x03 \x01(\x08\"Y\n\nAdminReply\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x0c\n\x04last\x18\x03 \x01(\x08\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t2l\n\x10\x45nvoyAdminTunnel\x12X\n\x04Open\x12%.meshfabric.dataplane.v1.ProxyMessage\x1a%.meshfabric.dataplane.v1.AdminRequest(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*meshfabric/dataplane_api/envoy_admin.proto\x12\x17meshfabric.dataplane.v1\"\x80\x01\n\x0cProxyMessage\x12/\n\x05hello\x18\x01 \x01(\x0b\x32\x1e.meshfabric.dataplane.v1.HelloH\x00\x12\x34\n\x05reply\x18\x02 \x01(\x0b\x32#.meshfabric.dataplane.v1.AdminReplyH\x00\x42\t\n\x07message\"7\n\x05Hello\x12\x0c\n\x04mesh\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x12\n\nproxy_type\x18\x03 \x01(\t\"Y\n\x0c\x41\x64minRequest\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x13\n\x0binclude_eds\x18\x03 \x01(\x08\x12\x0c\n\x04mesh\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"i\n\nAdminReply\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x0c\n\x04last\x18\x03 \x01(\x08\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\r2l\n\x10\x45nvoyAdminTunnel\x12X\n\x04Open\x12%.meshfabric.dataplane.v1.ProxyMessage\x1a%.meshfabric.dataplane.v1.AdminRequest(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,9 +36,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HELLO']._serialized_start=202
   _globals['_HELLO']._serialized_end=257
   _globals['_ADMINREQUEST']._serialized_start=259
-  _globals['_ADMINREQUEST']._serialized_end=320
-  _globals['_ADMINREPLY']._serialized_start=322
-  _globals['_ADMINREPLY']._serialized_end=411
-  _globals['_ENVOYADMINTUNNEL']._serialized_start=413
-  _globals['_ENVOYADMINTUNNEL']._serialized_end=521
+  _globals['_ADMINREQUEST']._serialized_end=348
+  _globals['_ADMINREPLY']._serialized_start=350
+  _globals['_ADMINREPLY']._serialized_end=455
+  _globals['_ENVOYADMINTUNNEL']._serialized_start=457
+  _globals['_ENVOYADMINTUNNEL']._serialized_end=565
 # @@protoc_insertion_point(module_scope)

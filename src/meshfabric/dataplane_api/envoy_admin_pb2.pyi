@@ -24,25 +24,31 @@ class Hello(_message.Message):
     def __init__(self, mesh: _Optional[str] = ..., name: _Optional[str] = ..., proxy_type: _Optional[str] = ...) -> None: ...
 
 class AdminRequest(_message.Message):
-    __slots__ = ("id", "kind", "include_eds")
+    __slots__ = ("id", "kind", "include_eds", "mesh", "name")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_EDS_FIELD_NUMBER: _ClassVar[int]
+    MESH_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     id: int
     kind: str
     include_eds: bool
-    def __init__(self, id: _Optional[int] = ..., kind: _Optional[str] = ..., include_eds: _Optional[bool] = ...) -> None: ...
+    mesh: str
+    name: str
+    def __init__(self, id: _Optional[int] = ..., kind: _Optional[str] = ..., include_eds: _Optional[bool] = ..., mesh: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class AdminReply(_message.Message):
-    __slots__ = ("id", "body", "last", "content_type", "error")
+    __slots__ = ("id", "body", "last", "content_type", "error", "status")
     ID_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     LAST_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
     id: int
     body: bytes
     last: bool
     content_type: str
     error: str
-    def __init__(self, id: _Optional[int] = ..., body: _Optional[bytes] = ..., last: _Optional[bool] = ..., content_type: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    status: int
+    def __init__(self, id: _Optional[int] = ..., body: _Optional[bytes] = ..., last: _Optional[bool] = ..., content_type: _Optional[str] = ..., error: _Optional[str] = ..., status: _Optional[int] = ...) -> None: ...

@@ -16,7 +16,13 @@ from typing import Any
 import grpc
 import httpx
 
-from meshfabric.dataplane_api.envoy_admin import CHUNK_BYTES, ENVOY_PATHS, OPEN_METHOD, REDACTED
+from meshfabric.dataplane_api.envoy_admin import (
+    ENVOY_PATHS,
+    OPEN_METHOD,
+    REDACTED,
+    AdminAnswer,
+    chunks,
+)
 from meshfabric.dataplane_api.envoy_admin_pb2 import (
     AdminReply,
     AdminRequest,
@@ -109,19 +115,7 @@ class EnvoyAdminTunnel:
             return [AdminReply(id=request.id, last=True, error=problem)]
         body = response.content.replace(self._token.encode(), REDACTED)
         content_type = response.headers.get("content-type", "text/plain")
-        return chunks(request.id, body, content_type)
-
-
-def chunks(request_id: int, body: bytes, content_type: str) -> list[AdminReply]:
-    """The reply in pieces of at most CHUNK_BYTES; the last one says so."""
-    pieces = [body[start : start + CHUNK_BYTES] for start in range(0, len(body), CHUNK_BYTES)]
-    pieces = pieces or [b""]
-    return [
-        AdminReply(
-            id=request_id, body=piece, last=index == len(pieces) - 1, content_type=content_type
-        )
-        for index, piece in enumerate(pieces)
-    ]
+        return chunks(request.id, AdminAnswer(content_type, body))
 
 
 def _problem(error: grpc.aio.AioRpcError, address: ControlPlaneAddress) -> str:

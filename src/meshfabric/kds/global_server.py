@@ -1,4 +1,5 @@
-"""Global's KDS server: authenticates each zone, then serves its two streams.
+"""Global's KDS server: authenticates each zone, then serves its two streams (and the one
+on which global forwards Envoy admin requests to the zone, `meshfabric.kds.envoy_admin`).
 
 Global to zone, global sends (`ToZone`); zone to global, global receives (`FromZone`). The
 first stream a zone opens creates its `Zone` resource; its `ZoneInsight` records when it
@@ -22,6 +23,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 )
 
 from meshfabric import __version__
+from meshfabric.dataplane_api.envoy_admin_pb2 import AdminRequest, ProxyMessage
 from meshfabric.kds.auth import (
     ZoneIdentity,
     ZoneRefused,
@@ -29,8 +31,10 @@ from meshfabric.kds.auth import (
     check_version,
     until_refused,
 )
+from meshfabric.kds.envoy_admin import ZoneTunnels
 from meshfabric.kds.flows import FromZone, ToZone
 from meshfabric.kds.mux import (
+    ENVOY_ADMIN,
     GLOBAL_TO_ZONE,
     PING_INTERVAL_S,
     VERSION_HEADER,
@@ -81,13 +85,14 @@ class GlobalKds:
         # read-modify-write that must not lose another's.
         self._insight_writes = asyncio.Lock()
         self._publishing: asyncio.Task[None] | None = None
+        self.envoy_admin = ZoneTunnels()  # each zone's stream for Envoy admin requests
         self.port = 0
 
     async def start(self, listen: KdsListen) -> None:
         self._publishing = asyncio.create_task(self._publish_zone_token_key())
         self._server = grpc.aio.server(options=server_options(self._max_message_bytes))
         self._server.add_generic_rpc_handlers(
-            (service_handler(self._global_to_zone, self._zone_to_global),)
+            (service_handler(self._global_to_zone, self._zone_to_global, self._envoy_admin),)
         )
         credentials = grpc.ssl_server_credentials([(listen.tls[1], listen.tls[0])])
         self.port = self._server.add_secure_port(f"{listen.address}:{listen.port}", credentials)
@@ -130,6 +135,14 @@ class GlobalKds:
         async for request in self._while_valid(
             identity, context, ZONE_TO_GLOBAL, self._receive(identity.zone, responses)
         ):
+            yield request
+
+    async def _envoy_admin(
+        self, replies: AsyncIterator[ProxyMessage], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[AdminRequest]:
+        identity, _ = await self._admit(context)
+        requests = self.envoy_admin.serve(identity.zone, replies)
+        async for request in self._while_valid(identity, context, ENVOY_ADMIN, requests):
             yield request
 
     async def _send(

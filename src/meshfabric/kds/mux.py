@@ -1,4 +1,5 @@
-"""The KDS service: one gRPC connection per zone, opened by the zone, carrying two streams.
+"""The KDS service: one gRPC connection per zone, opened by the zone, carrying two streams,
+and a third for Envoy admin requests that global forwards to the zone.
 
 `GlobalToZoneSync`: the zone subscribes (DeltaDiscoveryRequest) and global answers with
 resources (DeltaDiscoveryResponse). `ZoneToGlobalSync`: the roles flip on the stream the zone
@@ -19,6 +20,7 @@ from envoy.service.discovery.v3.discovery_pb2 import (
     DeltaDiscoveryResponse,
 )
 
+from meshfabric.dataplane_api.envoy_admin_pb2 import AdminRequest, ProxyMessage
 from meshfabric.metrics import KDS_STREAMS
 from meshfabric.ports import GRPC_EXCLUSIVE_PORT
 
@@ -27,6 +29,8 @@ T = TypeVar("T")
 SERVICE = "meshfabric.kds.v1.KdsSync"
 GLOBAL_TO_ZONE = "GlobalToZoneSync"
 ZONE_TO_GLOBAL = "ZoneToGlobalSync"
+# Global's Envoy admin requests to the zone, the zone's replies (meshfabric.kds.envoy_admin).
+ENVOY_ADMIN = "EnvoyAdmin"
 
 # gRPC metadata a zone sends when it opens a stream.
 ZONE_NAME_HEADER = "client-id"
@@ -40,6 +44,9 @@ GlobalToZoneHandler = Callable[
 ZoneToGlobalHandler = Callable[
     [AsyncIterator[DeltaDiscoveryResponse], grpc.aio.ServicerContext],
     AsyncIterator[DeltaDiscoveryRequest],
+]
+EnvoyAdminHandler = Callable[
+    [AsyncIterator[ProxyMessage], grpc.aio.ServicerContext], AsyncIterator[AdminRequest]
 ]
 
 
@@ -74,7 +81,9 @@ def zone_channel_options(max_message_bytes: int) -> list[tuple[str, Any]]:
 
 
 def service_handler(
-    global_to_zone: GlobalToZoneHandler, zone_to_global: ZoneToGlobalHandler
+    global_to_zone: GlobalToZoneHandler,
+    zone_to_global: ZoneToGlobalHandler,
+    envoy_admin: EnvoyAdminHandler,
 ) -> grpc.GenericRpcHandler:
     return grpc.method_handlers_generic_handler(
         SERVICE,
@@ -88,6 +97,11 @@ def service_handler(
                 zone_to_global,
                 request_deserializer=DeltaDiscoveryResponse.FromString,
                 response_serializer=DeltaDiscoveryRequest.SerializeToString,
+            ),
+            ENVOY_ADMIN: grpc.stream_stream_rpc_method_handler(
+                envoy_admin,
+                request_deserializer=ProxyMessage.FromString,
+                response_serializer=AdminRequest.SerializeToString,
             ),
         },
     )
@@ -106,6 +120,14 @@ def zone_to_global_stub(channel: grpc.aio.Channel) -> grpc.aio.StreamStreamMulti
         f"/{SERVICE}/{ZONE_TO_GLOBAL}",
         request_serializer=DeltaDiscoveryResponse.SerializeToString,
         response_deserializer=DeltaDiscoveryRequest.FromString,
+    )
+
+
+def envoy_admin_stub(channel: grpc.aio.Channel) -> grpc.aio.StreamStreamMultiCallable:
+    return channel.stream_stream(
+        f"/{SERVICE}/{ENVOY_ADMIN}",
+        request_serializer=ProxyMessage.SerializeToString,
+        response_deserializer=AdminRequest.FromString,
     )
 
 

@@ -1,4 +1,5 @@
-"""A federated zone's KDS client: one connection to global, both streams, reconnected forever.
+"""A federated zone's KDS client: one connection to global, both streams, reconnected forever;
+on a third, it answers the Envoy admin requests that global forwards to its proxies.
 
 Global to zone, the zone receives (`FromGlobal`); zone to global, it sends (`ToGlobal`). When
 either stream ends the connection is dropped and dialled again after a jittered backoff of at
@@ -22,14 +23,17 @@ from envoy.service.discovery.v3.discovery_pb2 import (
 )
 
 from meshfabric import __version__
+from meshfabric.kds.envoy_admin import AskProxy, answer_global
 from meshfabric.kds.flows import FromGlobal, ToGlobal
 from meshfabric.kds.mux import (
     AUTHORIZATION_HEADER,
+    ENVOY_ADMIN,
     GLOBAL_TO_ZONE,
     VERSION_HEADER,
     ZONE_NAME_HEADER,
     ZONE_TO_GLOBAL,
     Silent,
+    envoy_admin_stub,
     global_to_zone_stub,
     open_stream,
     until_silent,
@@ -78,10 +82,24 @@ def backoff_delay(attempt: int) -> float:
 
 
 class ZoneKds:
+    """Parameters:
+    store: the zone's store.
+    zone: its name.
+    connection: where global is, and the zone's token.
+    max_message_bytes: the gRPC message limit of the connection.
+    ask_proxy: how the zone asks one of its proxies' Envoy admin, for global.
+    """
+
     def __init__(
-        self, store: Store, zone: str, connection: GlobalConnection, max_message_bytes: int
+        self,
+        store: Store,
+        zone: str,
+        connection: GlobalConnection,
+        max_message_bytes: int,
+        ask_proxy: AskProxy,
     ) -> None:
         self._store = store
+        self._ask_proxy = ask_proxy
         self._zone = zone
         self._connection = connection
         self._max_message_bytes = max_message_bytes
@@ -137,6 +155,7 @@ class ZoneKds:
         ):
             streams.create_task(self._receive(channel, metadata))
             streams.create_task(self._send(channel, metadata))
+            streams.create_task(self._answer_envoy_admin(channel, metadata))
 
     async def _receive(
         self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]
@@ -160,6 +179,14 @@ class ZoneKds:
             async for request in call:
                 inbox.put_nowait(request)
         raise StreamEnded("global closed the zone-to-global stream")
+
+    async def _answer_envoy_admin(
+        self, channel: grpc.aio.Channel, metadata: tuple[tuple[str, str], ...]
+    ) -> None:
+        call = envoy_admin_stub(channel)(metadata=metadata)
+        with open_stream(self._zone, ENVOY_ADMIN):
+            await answer_global(call, self._ask_proxy)
+        raise StreamEnded("global closed the Envoy admin stream")
 
     @property
     def _address(self) -> str:

@@ -73,7 +73,7 @@ class XdsComponent:
         self.inspector = Inspector(self.reconciler, self.cache, self.identities)
         admission = DataplaneAdmission(store, proxy_tokens, self.reconciler, self.insights)
         self._discovery = AggregatedDiscovery(self.cache, admission, self.insights)
-        self.envoy_admin = EnvoyAdminTunnels(admission)
+        self.envoy_admin = EnvoyAdminTunnels(admission, store, instance_id)
         self._registration = RegistrationService(
             manager, proxy_tokens, self.insights.connected_since
         )

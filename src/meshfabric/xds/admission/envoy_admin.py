@@ -2,108 +2,51 @@
 
 Each meshfabric-dp keeps one tunnel open, admitted like its ADS stream: a registered proxy
 whose dataplane token may act as it, watched for as long as it lasts (a revoked token or a
-deleted Dataplane ends it). `ask` sends a request down the tunnel of one proxy and waits
-for the reply, which the proxy reads from its local Envoy admin.
+deleted Dataplane ends it). `ask` sends a request down the tunnel of one dataplane and
+waits for the reply, which the proxy reads from its local Envoy admin.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import grpc
 
-from meshfabric.dataplane_api.envoy_admin import SERVICE
-from meshfabric.dataplane_api.envoy_admin_pb2 import AdminReply, AdminRequest, ProxyMessage
+from meshfabric.dataplane_api.envoy_admin import (
+    NOT_CONNECTED,
+    NOT_FOUND,
+    SERVICE,
+    AdminAnswer,
+    AdminError,
+    AdminExchange,
+    feed_replies,
+)
+from meshfabric.dataplane_api.envoy_admin_pb2 import AdminRequest, ProxyMessage
 from meshfabric.resources import ResourceKey
+from meshfabric.store.protocol import Store
 from meshfabric.xds.admission.admission import DataplaneAdmission, registered
 from meshfabric.xds.server.ads import Admitted, Refused
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 5.0  # seconds for a proxy to answer; meshctl waits 10
-MAX_REPLY_BYTES = 64 << 20  # a proxy answering more is refused rather than buffered
-
-
-class ProxyNotConnected(Exception):
-    """No tunnel from that proxy is open on this control plane."""
-
-
-class ProxyAdminFailed(Exception):
-    """The proxy did not answer: its Envoy's error, a reply too large, or the tunnel closed."""
-
-
-class ProxyAdminTimeout(Exception):
-    """The proxy did not answer in time."""
-
-
-@dataclass(frozen=True)
-class AdminAnswer:
-    content_type: str
-    body: bytes
-
-
-@dataclass
-class _Pending:
-    reply: asyncio.Future[AdminAnswer]
-    chunks: list[bytes] = field(default_factory=list)
-    size: int = 0
-
-    def add(self, chunk: AdminReply) -> None:
-        if self.reply.done():
-            return
-        if chunk.error:
-            self.reply.set_exception(ProxyAdminFailed(chunk.error))
-            return
-        self.size += len(chunk.body)
-        if self.size > MAX_REPLY_BYTES:
-            self.reply.set_exception(
-                ProxyAdminFailed(f"its reply is larger than {MAX_REPLY_BYTES >> 20} MiB")
-            )
-            return
-        self.chunks.append(chunk.body)
-        if chunk.last:
-            self.reply.set_result(AdminAnswer(chunk.content_type, b"".join(self.chunks)))
-
-
-class _Tunnel:
-    """One proxy's open tunnel: requests waiting to be sent, replies being received."""
-
-    def __init__(self) -> None:
-        # None: the proxy closed its side; Refused: its token or Dataplane no longer admit it.
-        self.outbox: asyncio.Queue[AdminRequest | Refused | None] = asyncio.Queue()
-        self.pending: dict[int, _Pending] = {}
-
-    def send(self, request_id: int, kind: str, include_eds: bool) -> _Pending:
-        pending = _Pending(asyncio.get_running_loop().create_future())
-        self.pending[request_id] = pending
-        self.outbox.put_nowait(AdminRequest(id=request_id, kind=kind, include_eds=include_eds))
-        return pending
-
-    def received(self, reply: AdminReply) -> None:
-        pending = self.pending.get(reply.id)
-        if pending is not None:
-            pending.add(reply)
-
-    def end(self, refused: Refused) -> None:
-        self.outbox.put_nowait(refused)
-
-    def closed(self) -> None:
-        for pending in self.pending.values():
-            if not pending.reply.done():
-                closed = ProxyAdminFailed("its tunnel closed before it answered")
-                pending.reply.set_exception(closed)
+DEFAULT_TIMEOUT = 5.0  # seconds for a proxy to answer; global waits 8, meshctl 10
 
 
 class EnvoyAdminTunnels:
-    def __init__(self, admission: DataplaneAdmission, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        admission: DataplaneAdmission,
+        store: Store,
+        instance_id: str,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self._admission = admission
+        self._store = store
+        self._instance_id = instance_id
+        self._tunnels: dict[ResourceKey, AdminExchange] = {}
         self.timeout = timeout  # seconds a proxy has to answer
-        self._tunnels: dict[ResourceKey, _Tunnel] = {}
-        self._ids = itertools.count(1)
 
     def handler(self) -> grpc.GenericRpcHandler:
         open_tunnel = grpc.stream_stream_rpc_method_handler(
@@ -113,27 +56,19 @@ class EnvoyAdminTunnels:
         )
         return grpc.method_handlers_generic_handler(SERVICE, {"Open": open_tunnel})
 
-    def connected(self, key: ResourceKey) -> bool:
-        return key in self._tunnels
-
-    async def ask(
-        self,
-        key: ResourceKey,
-        kind: str,
-        include_eds: bool = False,
-    ) -> AdminAnswer:
-        """What the proxy's Envoy answers; key is its Dataplane (or ZoneIngress)."""
+    async def ask(self, mesh: str, name: str, request: AdminRequest) -> AdminAnswer:
+        """What the Envoy of dataplane `name` answers; AdminError says why it did not."""
+        key = ResourceKey("Dataplane", mesh, name)
+        if await self._store.get(key) is None:
+            raise AdminError(NOT_FOUND, f"Dataplane {mesh}/{name} not found")
+        proxy = f'dataplane "{name}" of mesh "{mesh}"'
         tunnel = self._tunnels.get(key)
         if tunnel is None:
-            raise ProxyNotConnected(key)
-        request_id = next(self._ids)
-        pending = tunnel.send(request_id, kind, include_eds)
+            raise AdminError(NOT_CONNECTED, await self._not_connected(proxy, key))
         try:
-            return await asyncio.wait_for(pending.reply, self.timeout)
-        except TimeoutError:
-            raise ProxyAdminTimeout(f"it did not answer within {self.timeout:g}s") from None
-        finally:
-            tunnel.pending.pop(request_id, None)
+            return await tunnel.ask(request)
+        except AdminError as error:
+            raise AdminError(error.status, f"the proxy of {proxy}: {error.detail}") from None
 
     async def open(
         self, messages: AsyncIterator[ProxyMessage], context: grpc.aio.ServicerContext
@@ -142,28 +77,22 @@ class EnvoyAdminTunnels:
         if first is None:
             return
         try:
-            key, guarded = await self._admit(first, context)
+            key, admitted = await self._admit(first, context)
         except Refused as refused:
             log.warning("refused an Envoy admin tunnel: %s", refused.reason)
             await context.abort(refused.code, refused.reason)
             raise
-        tunnel = _Tunnel()
+        tunnel = AdminExchange(self.timeout)
         self._tunnels[key] = tunnel  # a proxy that reconnects replaces its older tunnel
-        guard = self._admission.guard(guarded, tunnel.end)
-        reader = asyncio.create_task(_read_replies(messages, tunnel))
+        guard = self._admission.guard(admitted, tunnel.end)
+        replies = asyncio.create_task(feed_replies(messages, tunnel))
         log.info("Envoy admin tunnel open", extra={"mesh": key.mesh, "proxy": key.name})
         try:
-            while True:
-                item = await tunnel.outbox.get()
-                if item is None:
-                    return
-                if isinstance(item, Refused):
-                    await context.abort(item.code, item.reason)
-                    return
-                yield item
+            async for request in _requests(tunnel, context):
+                yield request
         finally:
             guard.close()
-            reader.cancel()
+            replies.cancel()
             tunnel.closed()
             if self._tunnels.get(key) is tunnel:
                 del self._tunnels[key]
@@ -181,13 +110,35 @@ class EnvoyAdminTunnels:
         admitted = await self._admission.admit_proxy(mesh, hello.name, proxy_type, metadata)
         return registered(mesh, hello.name, proxy_type), admitted
 
+    async def _not_connected(self, proxy: str, key: ResourceKey) -> str:
+        """Why there is no tunnel: the proxy is offline, or served by another instance."""
+        insight = await self._store.get(ResourceKey("DataplaneInsight", key.mesh, key.name))
+        subscriptions = (insight.spec if insight else {}).get("subscriptions") or [{}]
+        latest = subscriptions[-1]
+        instance = latest.get("controlPlaneInstanceId")
+        if latest.get("connectTime") and not latest.get("disconnectTime") and instance:
+            if instance != self._instance_id:
+                return (
+                    f"{proxy} is connected to control-plane instance {instance}, not to this "
+                    f"one ({self._instance_id}): ask that instance"
+                )
+            return f"{proxy} is connected, but its meshfabric-dp has no Envoy admin tunnel open"
+        return (
+            f"{proxy} is not connected to this control plane: its proxy is offline "
+            "(`meshctl inspect dataplanes` shows its state)"
+        )
 
-async def _read_replies(messages: AsyncIterator[ProxyMessage], tunnel: _Tunnel) -> None:
-    try:
-        async for message in messages:
-            if message.WhichOneof("message") == "reply":
-                tunnel.received(message.reply)
-    except grpc.aio.AioRpcError:
-        pass  # the proxy went away: the stream's end closes the tunnel
-    finally:
-        tunnel.outbox.put_nowait(None)
+
+async def _requests(
+    tunnel: AdminExchange, context: grpc.aio.ServicerContext
+) -> AsyncIterator[AdminRequest]:
+    """What to send down the tunnel, until the proxy closes it or may no longer hold it."""
+    while True:
+        item = await tunnel.outbox.get()
+        if item is None:
+            return
+        if isinstance(item, Refused):
+            await context.abort(item.code, item.reason)
+            return
+        if isinstance(item, AdminRequest):
+            yield item
