@@ -12,13 +12,11 @@ from collections.abc import Callable, Iterable, Mapping
 
 from meshfabric.resources import Parsed, Resource
 from meshfabric.resources.common import LabelSelector
+from meshfabric.resources.origin import DISPLAY_NAME_LABEL, ZONE_LABEL
 from meshfabric.resources.types.hostnamegenerator import Selector, Spec, render
 
 log = logging.getLogger(__name__)
 
-ORIGIN_LABEL = "kuma.io/origin"
-ZONE_LABEL = "kuma.io/zone"
-DISPLAY_NAME_LABEL = "kuma.io/display-name"
 NAMESPACE_LABEL = "k8s.kuma.io/namespace"
 
 # The HostnameGenerator selector for each type it can name.

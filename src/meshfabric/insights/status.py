@@ -18,12 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from meshfabric.dns.hostnames import (
-    NAMESPACE_LABEL,
-    ZONE_LABEL,
-    named_hostnames,
-)
+from meshfabric.dns.hostnames import NAMESPACE_LABEL, named_hostnames
 from meshfabric.resources import Parsed, Resource
+from meshfabric.resources.origin import ZONE_LABEL
 from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
 from meshfabric.xds.model.destinations import service_ports
 from meshfabric.xds.model.proxy import Proxy

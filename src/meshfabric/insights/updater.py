@@ -15,13 +15,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshfabric.dns.hostnames import ORIGIN_LABEL
 from meshfabric.insights.status import (
     dataplane_online,
     mesh_service_status,
     multizone_service_status,
 )
 from meshfabric.resources import Parsed, Resource
+from meshfabric.resources.origin import synced_to_zone
 from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
 from meshfabric.store.events import ChangeEvent
 from meshfabric.store.protocol import Store
@@ -94,7 +94,7 @@ class StatusUpdater:
         online = {insight.name: dataplane_online(insight) for insight in insights}
         for service in services:
             # A service synced from another zone keeps the counts its own zone made.
-            local = service.labels.get(ORIGIN_LABEL) != "global"
+            local = not synced_to_zone(service.labels, self._zone)
             parsed = Parsed.of(service, meshservice.Spec)
             status = mesh_service_status(parsed, generators, proxies if local else None, online)
             await self._write(service, status)

@@ -12,6 +12,7 @@ from meshfabric.resources.origin import ORIGIN_GLOBAL as ORIGIN_GLOBAL
 from meshfabric.resources.origin import ORIGIN_LABEL as ORIGIN_LABEL
 from meshfabric.resources.origin import ORIGIN_ZONE as ORIGIN_ZONE
 from meshfabric.resources.origin import ZONE_LABEL as ZONE_LABEL
+from meshfabric.resources.origin import synced_to_zone as synced_to_zone
 
 _FNV64_OFFSET = 0xCBF29CE484222325
 _FNV64_PRIME = 0x100000001B3
@@ -62,9 +63,3 @@ def global_labels(labels: dict[str, str]) -> dict[str, str]:
 def made_in_zone(labels: dict[str, str], zone: str) -> bool:
     """Whether a resource held at global came from this zone."""
     return labels.get(ORIGIN_LABEL) == ORIGIN_ZONE and labels.get(ZONE_LABEL) == zone
-
-
-def synced_to_zone(labels: dict[str, str], zone: str) -> bool:
-    """Whether a resource held in this zone arrived from global (made there or in another zone)."""
-    origin = labels.get(ORIGIN_LABEL)
-    return origin == ORIGIN_GLOBAL or (origin == ORIGIN_ZONE and labels.get(ZONE_LABEL) != zone)

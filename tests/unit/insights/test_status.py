@@ -180,3 +180,23 @@ async def test_status_follows_proxies_connecting_and_disconnecting_and_keeps_the
         await store.close()
     assert up.status["vips"] == down.status["vips"]
     assert down.status["addresses"][0]["hostname"] == "backend.svc.mesh.local"
+
+
+async def test_only_this_zones_mesh_services_get_proxies_counted_here(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "store.db")
+    made_here = {"kuma.io/origin": "zone", "kuma.io/zone": "us-east-1"}
+    made_elsewhere = {"kuma.io/origin": "zone", "kuma.io/zone": "eu-west-1"}
+    try:
+        await store.put(Resource("Mesh", "", "default", {}))
+        await store.put(dataplane("backend-1", "backend"))
+        await store.put(mesh_service("backend", "backend", made_here))
+        await store.put(mesh_service("backend-x2", "backend", made_elsewhere))
+        await StatusUpdater(store, "us-east-1", True).update_mesh("default")
+        local = await store.get(ResourceKey("MeshService", "default", "backend"))
+        synced = await store.get(ResourceKey("MeshService", "default", "backend-x2"))
+    finally:
+        await store.close()
+    assert local is not None and synced is not None
+    assert (local.status or {})["dataplaneProxies"]["total"] == 1
+    # Its own zone counts its proxies: this zone's instance of the service is none of them.
+    assert "dataplaneProxies" not in (synced.status or {})
