@@ -358,6 +358,12 @@ def _kds_tls(settings: Settings) -> tuple[bytes, bytes]:
     config = settings.kds
     if config.tls_cert_file is not None and config.tls_key_file is not None:
         return config.tls_cert_file.read_bytes(), config.tls_key_file.read_bytes()
+    if settings.store.type is StoreType.POSTGRES:
+        log.warning(
+            "the KDS certificate is generated in %s, this replica's own: with several "
+            "replicas of global, give each the same one (kds.tls_cert_file) for zones to trust",
+            settings.data_dir,
+        )
     files = XdsCertificateFiles.named(
         settings.data_dir, "kds", "KDS", "meshfabric-cp run --mode zone --global-ca-file"
     )
