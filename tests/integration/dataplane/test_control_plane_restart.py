@@ -5,15 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.dataplane.conftest import PairFactory
+from tests.integration.dataplane.conftest import PairFactory, SidecarFactory
 from tests.integration.dataplane.support import (
     HttpApp,
     ZoneControlPlane,
     permission,
     seconds_until,
+    sidecar_dataplane,
     status_of,
 )
-from tests.support.net import wait_until
+from tests.support.net import free_port, wait_until
 
 pytestmark = pytest.mark.envoy
 
@@ -39,3 +40,19 @@ def test_traffic_survives_a_killed_control_plane_and_changes_flow_after_restart(
 
         control_plane.delete(mesh, "meshtrafficpermissions", "web-to-backend")
         wait_until(lambda: status_of(services.url) == 403, 10, "the change to reach the Envoys")
+
+
+def test_the_proxys_envoy_admin_tunnel_reopens_after_a_control_plane_restart(
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory
+) -> None:
+    sidecar(sidecar_dataplane("backend-1", free_port(), free_port(), "backend", "http"))
+    stats_path = f"/meshes/{mesh}/dataplanes/backend-1/stats"
+
+    def stats_status() -> int:
+        with control_plane.client() as client:
+            return client.get(stats_path).status_code
+
+    wait_until(lambda: stats_status() == 200, 20, "the proxy's Envoy through the control plane")
+    control_plane.kill()
+    control_plane.start()
+    wait_until(lambda: stats_status() == 200, 20, "the tunnel to be opened again")
