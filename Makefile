@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench pulumi plugins
 	$(BIN)/ruff format --check src tests bench pulumi plugins
 	$(BIN)/lint-imports
+	MESHFABRIC_VENV=$(abspath $(VENV)) scripts/ansible-lint.sh
 
 # src/ and bench/ strictly (pyproject); the Pulumi programs strictly, each directory on the
 # path as Pulumi runs it (their thin __main__.py files are left out: mypy would see two

@@ -10,6 +10,7 @@ PACKAGES=(
   nftables    # meshfabric-lab: the firewall of each zone's router; meshfabric-dp --redirect-dns
   openssh-server  # meshfabric-lab: sshd in every lab host, so Ansible reaches it over SSH
   netcat-openbsd  # meshfabric-lab: nc is the ssh ProxyCommand into a lab host's namespace
+  supervisor  # the collection's roles run services with it on hosts without systemd (the lab's)
 )
 
 missing=()

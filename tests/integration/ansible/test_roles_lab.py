@@ -1,0 +1,210 @@
+"""playbooks/site.yml deploys control planes onto lab hosts over SSH with the collection's
+roles, as onto real machines: global, then a zone that joins it with a zone token issued at
+global. A second run changes nothing; a wrong variable stops the run in preflight, naming the
+variable, before anything is made on the host.
+
+The lab's hosts share the machine's file system, so each host gets its own directories (as
+separate machines would have) through group_vars next to the inventory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from meshfabric.lab import Lab
+from tests.integration.ansible.conftest import BIN, REPO
+from tests.integration.lab.support import lab_cli, needs_namespaces, state_dir
+from tests.support.net import wait_until
+
+pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow]
+
+GLOBAL, ZONE = "control-plane.global", "control-plane.us-east-1"
+UNDEPLOYED = "control-plane.eu-west-1"
+
+# Where each lab host keeps what a real host would keep in /opt, /etc and /var/lib.
+GROUP_VARS = {
+    "meshfabric_zone": "{{ zone }}",
+    "lab_host_root": "{{ lab_hosts_dir }}/{{ inventory_hostname }}",
+    "control_plane_venv_dir": "{{ lab_host_root }}/opt/control-plane",
+    "control_plane_config_dir": "{{ lab_host_root }}/etc/control-plane",
+    "control_plane_data_dir": "{{ lab_host_root }}/var/lib/control-plane",
+    "control_plane_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
+    "control_plane_system_user": "root",
+    "control_plane_system_group": "root",
+}
+
+
+@dataclass
+class Run:
+    returncode: int
+    report: dict[str, Any]
+    output: str
+
+    def changed(self) -> dict[str, int]:
+        return {host: stats["changed"] for host, stats in self.report["stats"].items()}
+
+    def failures(self) -> list[str]:
+        """The message of every failed task result, and of each failed item of a loop."""
+        failed = [
+            result
+            for play in self.report["plays"]
+            for task in play["tasks"]
+            for result in task["hosts"].values()
+            if result.get("failed")
+        ]
+        items = [item for result in failed for item in result.get("results", [])]
+        return [str(result.get("msg", "")) for result in failed + items if result.get("failed")]
+
+
+@dataclass
+class Deployment:
+    lab: Lab
+    work: Path
+    hosts_dir: Path
+    env: dict[str, str]
+
+    def site(self, *args: str) -> Run:
+        command = [str(BIN / "ansible-playbook"), "-i", str(self.work / "inventory"),
+                   str(self.work / "playbooks" / "site.yml"), *args]  # fmt: skip
+        done = subprocess.run(
+            command, env=self.env, capture_output=True, text=True, timeout=900, check=False
+        )
+        report = json.loads(done.stdout) if done.stdout.lstrip().startswith("{") else {}
+        return Run(done.returncode, report, done.stdout + done.stderr)
+
+    def api(self, host: str, path: str, token_of: str | None = None) -> Any:
+        """GET path from the control plane on `host`, asked from inside that host."""
+        token = self.work / "playbooks" / "credentials" / (token_of or host) / "admin-token"
+        done = self.lab.host(self.lab_key(host)).run(
+            ["curl", "-sf", "-H", f"Authorization: Bearer {token.read_text().strip()}",
+             f"http://127.0.0.1:5681{path}"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    @staticmethod
+    def lab_key(inventory_name: str) -> str:
+        name, zone = inventory_name.split(".", 1)
+        return f"{zone}/{name}"
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    collections_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    work = tmp_path_factory.mktemp("site")
+    (work / "playbooks").mkdir()
+    # site.yml is run from a copy beside the inventory, as a user runs the collection's
+    # playbooks; credentials/ and wheelhouse/ land next to it.
+    (work / "playbooks" / "site.yml").write_text((REPO / "playbooks" / "site.yml").read_text())
+    hosts_dir = work / "hosts"
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
+        "ANSIBLE_HOME": str(work / "ansible-home"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_PIPELINING": "1",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    with state_dir() as state:
+        lab_cli("up", "--topology", "kong-air", "--state-dir", str(state))
+        try:
+            inventory = work / "inventory"
+            (inventory / "group_vars").mkdir(parents=True)
+            (inventory / "lab.yml").write_text(
+                lab_cli("inventory", "--state-dir", str(state)).stdout
+            )
+            group_vars = {
+                **GROUP_VARS,
+                "lab_hosts_dir": str(hosts_dir),
+                "control_plane_source_dir": str(REPO),
+                "control_plane_wheelhouse_dir": str(work / "wheelhouse"),
+            }
+            (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars))
+            yield Deployment(Lab.open(state), work, hosts_dir, env)
+        finally:
+            lab_cli("down", "--state-dir", str(state))
+
+
+@pytest.fixture(scope="module")
+def first_run(deployment: Deployment) -> Run:
+    return deployment.site("--limit", f"{GLOBAL},{ZONE}")
+
+
+def zone_online(deployment: Deployment, zone: str) -> bool:
+    overview = deployment.api(GLOBAL, "/zones/_overview")
+    for item in overview["items"]:
+        if item["name"] == zone:
+            subscriptions = item.get("zoneInsight", {}).get("subscriptions", [])
+            return bool(subscriptions) and "disconnectTime" not in subscriptions[-1]
+    return False
+
+
+def test_site_deploys_global_and_a_zone_that_joins_it(
+    deployment: Deployment, first_run: Run
+) -> None:
+    assert first_run.returncode == 0, first_run.output
+
+    assert deployment.api(ZONE, "/ready") is not None
+    wait_until(lambda: zone_online(deployment, "us-east-1"), 60, "us-east-1 online at global")
+    config = yaml.safe_load(
+        (deployment.hosts_dir / ZONE / "etc/control-plane/control-plane.yaml").read_text()
+    )
+    assert config["zone"]["name"] == "us-east-1"
+    assert config["zone"]["global_address"] == "grpcs://10.10.0.10:5685"
+
+
+def test_admin_tokens_reach_the_controller_unseen(deployment: Deployment, first_run: Run) -> None:
+    credentials = deployment.work / "playbooks" / "credentials"
+    token = (credentials / ZONE / "admin-token").read_text().strip()
+
+    assert (credentials / ZONE / "admin-token").stat().st_mode & 0o077 == 0
+    assert (credentials / GLOBAL / "kds-ca.crt").read_text().startswith("-----BEGIN CERTIFICATE")
+    assert token not in first_run.output
+    assert deployment.api(ZONE, "/meshes")["total"] >= 0
+
+
+def test_a_second_run_changes_nothing(deployment: Deployment, first_run: Run) -> None:
+    assert first_run.returncode == 0, first_run.output
+
+    second = deployment.site("--limit", f"{GLOBAL},{ZONE}")
+
+    assert second.returncode == 0, second.output
+    assert second.changed() == {GLOBAL: 0, ZONE: 0}
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "named"),
+    [
+        ({"control_plane_mode": "edge"}, "control_plane_mode"),
+        ({"control_plane_zone_name": ""}, "control_plane_zone_name"),
+        ({"control_plane_xds_port": 70000}, "control_plane_xds_port"),
+        (
+            {
+                "control_plane_global_host": "nowhere",
+                "control_plane_global_address": "grpcs://10.10.0.10:5685",
+            },
+            "control_plane_zone_token",
+        ),
+    ],
+    ids=["unknown-mode", "no-zone-name", "port-out-of-range", "zone-without-token"],
+)
+def test_a_wrong_variable_fails_in_preflight_before_anything_changes(
+    deployment: Deployment, extra_vars: dict[str, Any], named: str
+) -> None:
+    run = deployment.site("--limit", UNDEPLOYED, "--extra-vars", json.dumps(extra_vars))
+
+    assert run.returncode != 0
+    assert any(named in message for message in run.failures()), run.failures()
+    assert run.changed() == {UNDEPLOYED: 0}
+    assert not (deployment.hosts_dir / UNDEPLOYED).exists()
