@@ -16,7 +16,7 @@ from tests.integration.dataplane.support import (
     seconds_until,
     sidecar_dataplane,
 )
-from tests.support.net import free_port
+from tests.support.net import free_port, wait_until
 
 
 @pytest.fixture
@@ -90,3 +90,22 @@ def test_tls_needs_a_ca(tls_control_plane: ZoneControlPlane, tmp_path: Path) -> 
 
     assert code == 2
     assert "--ca-cert-file is needed" in log
+
+
+def test_the_envoy_admin_tunnel_runs_over_the_tls_port_too(
+    tls_control_plane: ZoneControlPlane, tmp_path: Path
+) -> None:
+    cp = tls_control_plane
+    proxy = _sidecar(cp, tmp_path, "--ca-cert-file", str(cp.xds_ca)).start()
+    try:
+        proxy.wait_ready()
+
+        def clusters() -> str:
+            with cp.client() as client:
+                answer = client.get("/meshes/default/dataplanes/web-1/clusters")
+            return answer.text if answer.status_code == 200 else ""
+
+        wait_until(lambda: bool(clusters()), 20, "the proxy's Envoy through its tunnel")
+        assert f"ads_cluster::127.0.0.1:{cp.xds_port}::cx_active::1" in clusters().splitlines()
+    finally:
+        proxy.stop()
