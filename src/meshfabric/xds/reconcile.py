@@ -34,6 +34,7 @@ from meshfabric.xds.generate import egress, ingress
 from meshfabric.xds.generate.outbound import shared_load_assignment
 from meshfabric.xds.generate.profile import generate_snapshot
 from meshfabric.xds.model.context import DEFAULT_ZONE, MeshContext, MeshContexts
+from meshfabric.xds.model.external import EGRESS_IDENTITY
 from meshfabric.xds.model.proxy import Proxy, ProxyId
 from meshfabric.xds.model.proxy_context import ProxyContext
 from meshfabric.xds.server.delivery import DeliveryTracker
@@ -97,18 +98,6 @@ def _dataplane_touches(
         shared = {proxy: reached for proxy, reached in callers.items() if proxy not in shaped}
         return _Touched(full={itself, *(shaped & set(callers))}, endpoints=shared)
     return _Touched(full={itself, *callers})
-
-
-def _zone_proxy_snapshot(context: MeshContext, kind: ZoneProxy, name: str) -> Snapshot:
-    if kind is ZoneProxy.INGRESS:
-        found_ingress = context.ingresses.get(name)
-        if found_ingress is not None:
-            return ingress.generate_snapshot(context, found_ingress)
-    else:
-        found_egress = context.egresses.get(name)
-        if found_egress is not None:
-            return egress.generate_snapshot(context, found_egress)
-    return Snapshot.of([])
 
 
 class Reconciler:
@@ -270,7 +259,7 @@ class Reconciler:
             context = await self.contexts.get(proxy.mesh)
             kind = self._zone_proxies.get(proxy)
             if kind is not None:
-                snapshot = _zone_proxy_snapshot(context, kind, proxy.name)
+                snapshot = await self._zone_proxy_snapshot(context, kind, proxy)
             else:
                 snapshot = await self._sidecar_snapshot(context, proxy, features)
         except RootNotSynced as waiting:
@@ -283,6 +272,23 @@ class Reconciler:
         before = self._cache.get(proxy)
         if self._cache.set(proxy, snapshot):
             self.delivery.pushed(proxy, before, snapshot, started)
+
+    async def _zone_proxy_snapshot(
+        self, context: MeshContext, kind: ZoneProxy, proxy: ProxyId
+    ) -> Snapshot:
+        if kind is ZoneProxy.INGRESS:
+            found_ingress = context.ingresses.get(proxy.name)
+            if found_ingress is not None:
+                return ingress.generate_snapshot(context, found_ingress)
+            return Snapshot.of([])
+        found_egress = context.egresses.get(proxy.name)
+        if found_egress is None:
+            return Snapshot.of([])
+        # Its own certificate: it terminates the mTLS of calls to MeshExternalServices.
+        identity = await self._identity(context, proxy.name, frozenset({EGRESS_IDENTITY}))
+        if identity is not None:
+            self._schedule_rotation(proxy, identity)
+        return egress.generate_snapshot(context, found_egress, identity)
 
     async def _sidecar_snapshot(
         self, context: MeshContext, proxy: ProxyId, features: Features
@@ -318,18 +324,21 @@ class Reconciler:
         proxy = context.proxy(name)
         if proxy is None:
             return None
-        return ProxyContext.of(context, proxy, await self._identity(context, proxy), features)
+        identity = await self._identity(context, proxy.name, proxy.services)
+        return ProxyContext.of(context, proxy, identity, features)
 
     def features_of(self, proxy: ProxyId) -> Features:
         """What the connected proxy's host offers (nothing if it is not connected)."""
         return self._connections.get(proxy, NO_FEATURES)
 
-    async def _identity(self, context: MeshContext, proxy: Proxy) -> Identity | None:
+    async def _identity(
+        self, context: MeshContext, name: str, services: frozenset[str]
+    ) -> Identity | None:
         mtls = context.mtls
         if mtls is None or mtls.backend_type != "builtin":
             return None
         return await self._identities.identity(
-            context.name, proxy.name, mtls.backend, proxy.services, mtls.cert_lifetime_seconds
+            context.name, name, mtls.backend, services, mtls.cert_lifetime_seconds
         )
 
     def _schedule_rotation(self, proxy: ProxyId, identity: Identity) -> None:

@@ -2,14 +2,16 @@
 reach other zones' ingresses (`--zone-egress`). flight-control runs in eu-west-1 only; the
 client in us-east-1 reaches it through us-east-1's egress and eu-west-1's ingress, mTLS end
 to end. Without the egress its calls fail, with nothing going around it, and they resume when
-it returns, this time authorised by the zone's zone token. Apart from the mesh, no connection
-from the client's host to any eu-west-1 host succeeds."""
+it returns, this time authorised by the zone's zone token. A MeshExternalService (a plain
+HTTP server on a host of us-east-1) is reached through the egress too, and not without it.
+Apart from the mesh, no connection from the client's host to any eu-west-1 host succeeds."""
 
 from __future__ import annotations
 
 import json
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +45,10 @@ ZONE_CP = "us-east-1/control-plane"
 EGRESS_HOST = "us-east-1/egress"
 EGRESS_ADDRESS, EGRESS_PORT = "10.10.1.12", 10002  # the egress host (docs/lab.md)
 INBOUND_PORT, OUTBOUND_PORT, INGRESS_PORT = 20001, 18080, 10001
+# A plain HTTP server outside the mesh, on a host of us-east-1 with no sidecar.
+EXTERNAL = "httpbin"
+EXTERNAL_HOST, EXTERNAL_ADDRESS, EXTERNAL_PORT = "us-east-1/flight-control-1", "10.10.1.13", 8090
+EXTERNAL_OUTBOUND_PORT = 18081
 MESH_DOCUMENT = {
     "type": "Mesh",
     "name": MESH,
@@ -85,9 +91,10 @@ class EgressMesh:
         egress.wait(10)  # deregistered: its ZoneEgress is gone
         self.egress = None
 
-    def call(self) -> subprocess.CompletedProcess[str]:
-        """One call from the client's host to flight-control through its sidecar."""
-        url = f"http://127.0.0.1:{OUTBOUND_PORT}/"
+    def call(self, port: int = OUTBOUND_PORT) -> subprocess.CompletedProcess[str]:
+        """One call from the client's host through its sidecar: to flight-control, or to
+        the outbound on `port`."""
+        url = f"http://127.0.0.1:{port}/"
         command = ["curl", "-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", url]
         host = self.lab.host(CLIENT_HOST)
         return host.run(command, capture_output=True, text=True, check=False)
@@ -131,6 +138,13 @@ def _start(lab: Lab, work: Path) -> EgressMesh:
     server = start_instance(cluster, "eu-west-1", "")
     web = sidecar_dataplane("web-1", INBOUND_PORT, 8081, "web", "http", {OUTBOUND_PORT: SERVICE})
     web["networking"]["address"] = "10.10.1.14"
+    web["networking"]["outbound"].append(
+        {
+            "port": EXTERNAL_OUTBOUND_PORT,
+            "backendRef": {"kind": "MeshExternalService", "name": EXTERNAL},
+        }
+    )
+    start_external_service(cluster)
     client_token = dataplane_token(cluster, ZONE_CP, "web")
     client = cluster.dp(
         "client", CLIENT_HOST, "us-east-1", client_token, "--dataplane", yaml.safe_dump(web)
@@ -201,6 +215,63 @@ def test_from_the_client_host_no_eu_west_1_address_is_reachable_except_through_t
     assert mesh.answer() == {"service": "eu-west-1", "caller": f"spiffe://{MESH}/web"}
 
 
+def test_an_external_service_is_reached_only_through_the_egress_and_not_while_it_is_down(
+    mesh: EgressMesh,
+) -> None:
+    if mesh.egress is None:
+        mesh.start_egress()
+    wait_until(lambda: _external_status(mesh) == "200", 30, "the external service")
+    before = _stat(_running(mesh), f"cluster.egress_extsvc_{EXTERNAL}.upstream_cx_total")
+    assert [_external_status(mesh) for _ in range(3)] == ["200"] * 3
+    assert _stat(_running(mesh), f"cluster.egress_extsvc_{EXTERNAL}.upstream_cx_total") > before
+    # The external server saw the egress's address, never the client's.
+    callers = {line.split()[0] for line in _external_log(mesh) if '"GET / ' in line}
+    assert callers == {EGRESS_ADDRESS}
+
+    mesh.stop_egress()
+    wait_until(lambda: _external_status(mesh) == "503", 30, "no way out")
+    served = len(_external_log(mesh))
+    assert [_external_status(mesh) for _ in range(3)] == ["503"] * 3
+    assert len(_external_log(mesh)) == served  # nothing reached it around the egress
+    mesh.start_egress()
+    wait_until(lambda: _external_status(mesh) == "200", 60, "the external service again")
+
+
+def start_external_service(cluster: Cluster) -> None:
+    root = cluster.work / "external-root"
+    root.mkdir()
+    (root / "index.html").write_text("outside the mesh\n")
+    server = [
+        sys.executable, "-m", "http.server", str(EXTERNAL_PORT),
+        "--bind", EXTERNAL_ADDRESS, "--directory", str(root),
+    ]  # fmt: skip
+    cluster.start("external", EXTERNAL_HOST, server)
+    external = {
+        "type": "MeshExternalService",
+        "mesh": MESH,
+        "name": EXTERNAL,
+        "spec": {
+            "match": {"type": "HostnameGenerator", "port": 80, "protocol": "http"},
+            "endpoints": [{"address": EXTERNAL_ADDRESS, "port": EXTERNAL_PORT}],
+        },
+    }
+    cluster.api(ZONE_CP, "PUT", f"/meshes/{MESH}/meshexternalservices/{EXTERNAL}", external)
+
+
+def _external_status(mesh: EgressMesh) -> str:
+    return mesh.call(EXTERNAL_OUTBOUND_PORT).stdout.rpartition("\n")[2]
+
+
+def _external_log(mesh: EgressMesh) -> list[str]:
+    """The external server's request log (http.server writes it to stderr)."""
+    return (mesh.cluster.work / "external.log").read_text().splitlines()
+
+
+def _running(mesh: EgressMesh) -> Path:
+    assert mesh.egress is not None
+    return mesh.egress
+
+
 def _listening_ports(lab: Lab, host: str, address: str) -> set[int]:
     """The TCP ports a lab host listens on at its own address or on every address."""
     done = lab.host(host).run(["ss", "-Hltn"], capture_output=True, text=True, check=True)
@@ -221,8 +292,7 @@ def _stat(socket: Path, name: str) -> int:
 def _egress_bytes(mesh: EgressMesh) -> int:
     """Bytes the running egress carried to eu-west-1's ingress for flight-control (Envoy
     shows the cluster name's ":" as "_")."""
-    assert mesh.egress is not None
-    return _stat(mesh.egress, f"cluster.egress_{SERVICE}.upstream_cx_tx_bytes_total")
+    return _stat(_running(mesh), f"cluster.egress_{SERVICE}.upstream_cx_tx_bytes_total")
 
 
 def _ingress_connections(mesh: EgressMesh) -> int:

@@ -16,7 +16,7 @@ from meshfabric.resources.common import (
     is_ip,
 )
 from meshfabric.resources.errors import Violation
-from meshfabric.resources.model import KdsFlow, ResourceType, Scope
+from meshfabric.resources.model import Affects, KdsFlow, ResourceType, Scope
 from meshfabric.resources.names import NameRule
 
 # Kuma checks these after decoding, reporting every problem at once with its own reasons;
@@ -155,6 +155,8 @@ TYPE = ResourceType(
     short_name="extsvc",
     schema=Spec,
     kds=KdsFlow.GLOBAL_TO_ZONE | KdsFlow.ZONE_TO_GLOBAL,
+    # A destination of every sidecar of its mesh, and a route of its zone's egress.
+    affects=Affects.EVERY_PROXY,
     semantic_checks=(_check,),
     name_rule=NameRule.DISPLAY_LABEL,  # part of its hostnames
 )

@@ -71,3 +71,13 @@ def egress_listener(address: str, port: int) -> str:
 def egress_cluster(service: str) -> str:
     """The other zones' ingresses that serve a service, as a zone's egress reaches them."""
     return f"egress:{service}"
+
+
+def external_service_cluster(name: str) -> str:
+    """A MeshExternalService, as a sidecar reaches it."""
+    return f"{name}_mextsvc"
+
+
+def egress_external_cluster(name: str) -> str:
+    """A MeshExternalService's own endpoints, as a zone's egress reaches them."""
+    return f"egress:extsvc:{name}"

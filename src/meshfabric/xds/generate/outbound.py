@@ -84,8 +84,8 @@ def _cluster(ctx: ProxyContext, destination: Destination) -> Cluster:
 
 
 def _upstream_tls(ctx: ProxyContext, destination: Destination) -> TransportSocket | None:
-    if ctx.identity is None:
-        return None
+    if ctx.identity is None or not destination.identities:
+        return None  # no mTLS, or a destination outside the mesh (no identity to check)
     return _mtls_to(ctx.mesh.name, destination.sni_service, destination.identities)
 
 

@@ -9,9 +9,11 @@ decrypted byte and the instance sees the caller's own certificate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from envoy.config.listener.v3.listener_components_pb2 import FilterChain
 
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy import names
@@ -42,11 +44,14 @@ def build_resources(
     listener_name: Callable[[str, int], str],
     networking: Listening | None,
     routes: Iterable[Route],
+    resources: ResourceSet | None = None,
+    chains: Sequence[FilterChain] = (),
 ) -> ResourceSet:
+    """`resources` and `chains`: what the proxy has besides the passthrough routes."""
     address = (networking and networking.address) or "0.0.0.0"
     port = int(networking.port) if networking else 0
-    resources = ResourceSet()
-    chains = []
+    resources = resources or ResourceSet()
+    chains = list(chains)
     for route in routes:
         cluster = route.load_assignment.name
         resources.add(cluster, envoy.eds_cluster(cluster))

@@ -13,13 +13,17 @@ from meshfabric.ca.identities import Identity
 from meshfabric.xds.envoy import names
 from meshfabric.xds.envoy.resource import XdsResource
 from meshfabric.xds.envoy.resource_set import ResourceSet
+from meshfabric.xds.model.context import MeshContext
 from meshfabric.xds.model.proxy_context import ProxyContext
 
 
 def generate(ctx: ProxyContext, resources: ResourceSet) -> None:
-    identity = ctx.identity
-    if identity is None:
-        return
+    if ctx.identity is not None:
+        add(ctx.mesh, ctx.identity, resources)
+
+
+def add(mesh: MeshContext, identity: Identity, resources: ResourceSet) -> None:
+    """A proxy's own certificate, and its mesh's CA (shared)."""
     certificate = identity.certificate
     identity_name = names.identity_secret(identity.mesh)
     resources.add(
@@ -33,7 +37,7 @@ def generate(ctx: ProxyContext, resources: ResourceSet) -> None:
         ),
     )
     resources.add_shared(
-        ctx.mesh.derived(("ca_secret", identity.mesh, identity.ca_pem), lambda: _ca(identity))
+        mesh.derived(("ca_secret", identity.mesh, identity.ca_pem), lambda: _ca(identity))
     )
 
 

@@ -28,7 +28,12 @@ from meshfabric.resources import (
     Scope,
 )
 from meshfabric.resources.common import Targeted
-from meshfabric.resources.types import hostnamegenerator, meshmultizoneservice, meshservice
+from meshfabric.resources.types import (
+    hostnamegenerator,
+    meshexternalservice,
+    meshmultizoneservice,
+    meshservice,
+)
 from meshfabric.resources.types.dataplane import DataplaneFields
 from meshfabric.resources.types.mesh import MeshFields, lifetime_seconds
 from meshfabric.resources.types.zoneegress import ZoneEgressFields
@@ -50,6 +55,11 @@ from meshfabric.xds.model.destinations import (
     service_ports,
 )
 from meshfabric.xds.model.endpoint import Endpoint
+from meshfabric.xds.model.external import (
+    ExternalService,
+    external_destinations,
+    external_services,
+)
 from meshfabric.xds.model.proxy import Outbound, Proxy
 
 log = logging.getLogger(__name__)
@@ -91,6 +101,7 @@ class MeshContext:
     hostname_generators: dict[str, Parsed[hostnamegenerator.Spec]] = field(default_factory=dict)
     ingresses: dict[str, Parsed[ZoneIngressFields]] = field(default_factory=dict)  # every zone's
     egresses: dict[str, Parsed[ZoneEgressFields]] = field(default_factory=dict)  # this zone's
+    external: dict[str, Parsed[meshexternalservice.Spec]] = field(default_factory=dict)
     types: Mapping[str, ResourceType] = field(default_factory=relevant_types)
     _proxies: dict[str, Proxy] = field(default_factory=dict)
     _derived: dict[Any, Any] = field(default_factory=dict)
@@ -130,6 +141,9 @@ class MeshContext:
         elif resource.type == "ZoneEgress":
             previous = self.egresses.get(resource.name)
             self.egresses[resource.name] = _narrowed(parsed, ZoneEgressFields)
+        elif resource.type == "MeshExternalService":
+            previous = self.external.get(resource.name)
+            self.external[resource.name] = _narrowed(parsed, meshexternalservice.Spec)
         elif resource.type == "Secret":
             previous = self.secrets.get(resource.name)
             self.secrets[resource.name] = parsed
@@ -159,6 +173,8 @@ class MeshContext:
             previous = self.ingresses.pop(key.name, None)
         elif key.type == "ZoneEgress":
             previous = self.egresses.pop(key.name, None)
+        elif key.type == "MeshExternalService":
+            previous = self.external.pop(key.name, None)
         elif key.type == "Secret":
             previous = self.secrets.pop(key.name, None)
         else:
@@ -265,14 +281,20 @@ class MeshContext:
             lambda: remote_services(_sorted(self.services), self._remote_zones(), self.zone),
         )
 
+    def external_services(self) -> list[ExternalService]:
+        """The MeshExternalServices of the mesh that its proxies can reach."""
+        return self.derived_from_endpoints(
+            "external_services", lambda: external_services(_sorted(self.external))
+        )
+
     def egress_problem(self) -> str | None:
         """Why traffic to other zones has nowhere to go, if it has not."""
         if not self.zone_egress_required or local_egresses(self.egresses.values(), self.zone):
             return None
         return (
             f'mesh "{self.name}" requires zoneEgress (routing.zoneEgress: true) and this zone '
-            "has no ZoneEgress registered: calls to other zones fail until one runs "
-            "(meshfabric-dp run --proxy-type egress)"
+            "has no ZoneEgress registered: calls to other zones and to MeshExternalServices "
+            "fail until one runs (meshfabric-dp run --proxy-type egress)"
         )
 
     def _remote_zones(self) -> Mapping[str, list[RemoteIngress]]:
@@ -288,18 +310,24 @@ class MeshContext:
 
     def _build_destinations(self) -> DestinationIndex:
         zones = self._remote_zones()
+        egresses = None
         if self.zone_egress_required:
             problem = self.egress_problem()
             if problem:
                 log.warning("%s", problem)
-            zones = through_egresses(zones, local_egresses(_sorted(self.egresses), self.zone))
-        return DestinationIndex.build(
+            egresses = local_egresses(_sorted(self.egresses), self.zone)
+            zones = through_egresses(zones, egresses)
+        index = DestinationIndex.build(
             self._proxies,
             _sorted(self.services),
             remote_services(_sorted(self.services), zones, self.zone),
             zones,
             _sorted(self.multizone_services),
             self.zone,
+        )
+        destinations, endpoints = external_destinations(self.external_services(), egresses)
+        return DestinationIndex(
+            {**index.destinations, **destinations}, {**index.endpoints, **endpoints}
         )
 
     def _vip_outbounds(self) -> tuple[Outbound, ...]:
@@ -350,7 +378,15 @@ class MeshContext:
 
 # What the endpoint index is built from (the Mesh says whether an egress is required).
 _ENDPOINT_TYPES = frozenset(
-    {"Mesh", "Dataplane", "MeshService", "MeshMultiZoneService", "ZoneIngress", "ZoneEgress"}
+    {
+        "Mesh",
+        "Dataplane",
+        "MeshService",
+        "MeshMultiZoneService",
+        "MeshExternalService",
+        "ZoneIngress",
+        "ZoneEgress",
+    }
 )
 
 

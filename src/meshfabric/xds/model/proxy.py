@@ -127,13 +127,17 @@ def _inbound(item: dataplane_schema.Inbound, dataplane_address: str) -> Inbound:
 
 
 def _outbounds(items: list[dataplane_schema.Outbound]) -> Iterator[Outbound]:
-    """Outbounds name their service by tag (legacy) or by a MeshService backendRef."""
+    """Outbounds name their service by tag (legacy), or by a MeshService or
+    MeshExternalService backendRef."""
     for item in items:
         address = item.address or "127.0.0.1"
         ref = item.backendRef
         if ref is not None and ref.kind == "MeshService" and ref.name:
             # Without a port the reference means the MeshService port the outbound listens on.
             cluster = names.mesh_service_cluster(ref.name, ref.port or item.port)
+            yield Outbound(address, item.port, ref.name, cluster)
+        elif ref is not None and ref.kind == "MeshExternalService" and ref.name:
+            cluster = names.external_service_cluster(ref.name)
             yield Outbound(address, item.port, ref.name, cluster)
         elif service := (item.tags or {}).get(SERVICE_TAG, ""):
             yield Outbound(address, item.port, service, names.service_cluster(service))
