@@ -11,6 +11,7 @@ PACKAGES=(
   openssh-server  # meshfabric-lab: sshd in every lab host, so Ansible reaches it over SSH
   netcat-openbsd  # meshfabric-lab: nc is the ssh ProxyCommand into a lab host's namespace
   supervisor  # the collection's roles run services with it on hosts without systemd (the lab's)
+  prometheus  # telemetry tests: a real Prometheus scrapes proxies through the discovery endpoint
 )
 
 missing=()

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from meshfabric import __version__
-from meshfabric.api import errors, inspect, overview, resources, system
+from meshfabric.api import errors, inspect, monitoring, overview, resources, system
 from meshfabric.api.context import ApiContext
 from meshfabric.api.guard import RequestGuard
 from meshfabric.metrics import API_REQUEST_SECONDS
@@ -29,6 +29,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     app.include_router(inspect.router)
     # Before the Dataplane routes, where `_overview` would read as a dataplane's name.
     app.include_router(overview.router)
+    app.include_router(monitoring.router)
     for rtype in ctx.registry:
         app.include_router(resources.router_for(rtype))
     # The guard answers unauthenticated requests before any route reads a body.

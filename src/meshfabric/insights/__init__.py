@@ -1,6 +1,7 @@
 """Status the control plane computes from what it stores: which proxies back a MeshService
 and how many are connected and healthy, its addresses, and which MeshServices make up a
-MeshMultiZoneService. Nothing imports this package but the process wiring in cp/."""
+MeshMultiZoneService; and the monitoring assignments Prometheus discovers proxies by.
+Nothing imports this package but the process wiring in cp/ and that one API route."""
 
 from meshfabric.insights.status import (
     dataplane_online,

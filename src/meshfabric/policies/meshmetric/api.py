@@ -76,6 +76,15 @@ class Spec(SingleConfPolicySpec[Conf]):
     pass
 
 
+def prometheus_backends(conf: Conf) -> list[Prometheus]:
+    """The Prometheus backends, one per port (the first that names a port has it)."""
+    by_port: dict[int, Prometheus] = {}
+    for backend in conf.backends or []:
+        if backend.type == "Prometheus" and backend.prometheus is not None:
+            by_port.setdefault(backend.prometheus.port, backend.prometheus)
+    return list(by_port.values())
+
+
 def _conf_violations(spec: Spec) -> list[Violation]:
     violations = []
     profiles = spec.default.sidecar.profiles if spec.default.sidecar else None

@@ -25,7 +25,7 @@ from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
 from meshfabric.dataplane_api.node import ADMIN_CLUSTER
 from meshfabric.policies.core import proxy_conf
-from meshfabric.policies.meshmetric.api import TYPE, Conf, Prometheus, Spec
+from meshfabric.policies.meshmetric.api import TYPE, Conf, Prometheus, Spec, prometheus_backends
 from meshfabric.policies.meshmetric.profiles import stats_filter
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy.resource_set import ResourceSet
@@ -49,15 +49,6 @@ class MeshMetricPlugin:
         for prometheus in prometheus_backends(matched.conf):
             name = listener_name(prometheus.port)
             resources.add(name, metrics_listener(name, ctx.proxy.address, prometheus, matched.conf))
-
-
-def prometheus_backends(conf: Conf) -> list[Prometheus]:
-    """The Prometheus backends, one per port (the first that names a port has it)."""
-    by_port: dict[int, Prometheus] = {}
-    for backend in conf.backends or []:
-        if backend.type == "Prometheus" and backend.prometheus is not None:
-            by_port.setdefault(backend.prometheus.port, backend.prometheus)
-    return list(by_port.values())
 
 
 def listener_name(port: int) -> str:
