@@ -3,11 +3,8 @@ one KDS connection, and what happens when the one that holds it is killed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from meshfabric.kds.names import hashed_name
 from meshfabric.xds.envoy.types import CLUSTER
@@ -25,34 +22,16 @@ from tests.support.ads import AdsClient
 from tests.support.control_plane import ControlPlane
 from tests.support.net import free_port, wait_until
 from tests.support.postgres import PostgresServer
-
-Start = Callable[..., ControlPlane]
-
-
-def on_postgres(dsn: str, **more: str) -> dict[str, str]:
-    return {"MESHFABRIC_STORE__TYPE": "postgres", "MESHFABRIC_STORE__POSTGRES__DSN": dsn, **more}
-
-
-def instance_id(cp: ControlPlane) -> str:
-    return str(get(cp, "/").json()["instanceId"])
-
-
-def latest_subscription(global_cp: ControlPlane, zone: str) -> dict[str, Any] | None:
-    for item in get(global_cp, "/zones/_overview").json()["items"]:
-        subscriptions: list[dict[str, Any]] = item["zoneInsight"]["subscriptions"]
-        if item["name"] == zone and subscriptions:
-            return subscriptions[-1]
-    return None
-
-
-def connected_through(global_cp: ControlPlane, zone: str, replica: str) -> bool:
-    """The zone's stream is open, held by that replica of global."""
-    latest = latest_subscription(global_cp, zone)
-    return (
-        latest is not None
-        and "disconnectTime" not in latest
-        and latest["globalInstanceId"] == replica
-    )
+from tests.support.replicas import (
+    GlobalReplicas,
+    Start,
+    connected_through,
+    instance_id,
+    latest_subscription,
+    leads,
+    on_postgres,
+    start_zone,
+)
 
 
 def dataplane_token(cp: ControlPlane, service: str) -> str:
@@ -63,78 +42,15 @@ def dataplane_token(cp: ControlPlane, service: str) -> str:
     return response.text
 
 
-def leads(metrics_port: int) -> bool:
-    metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    return "meshfabric_leader 1.0" in metrics.splitlines()
-
-
-class GlobalReplicas:
-    """Two replicas of global on one database, each with its own KDS port and data
-    directory, serving the same KDS certificate (as behind one address)."""
-
-    def __init__(self, start: Start, dsn: str) -> None:
-        self.kds_ports = [free_port(), free_port()]
-        self.metrics_ports = [free_port(), free_port()]
-        first = self._start(start, 0, on_postgres(dsn))
-        files = first.data_dir
-        same_certificate = {
-            "MESHFABRIC_KDS__TLS_CERT_FILE": str(files / "kds-server.crt"),
-            "MESHFABRIC_KDS__TLS_KEY_FILE": str(files / "kds-server.key"),
-        }
-        second = self._start(start, 1, on_postgres(dsn, **same_certificate))
-        self.replicas = [first, second]
-        self.ca_file = files / "kds-ca.crt"
-        put(first, "/meshes/default", MESH)
-
-    def _start(self, start: Start, index: int, env: dict[str, str]) -> ControlPlane:
-        return start(
-            env,
-            "--mode", "global",
-            "--kds-port", str(self.kds_ports[index]),
-            "--diagnostics-port", str(self.metrics_ports[index]),
-            name=f"global-{index}",
-        )  # fmt: skip
-
-    @property
-    def addresses(self) -> str:
-        return ",".join(f"grpcs://127.0.0.1:{port}" for port in self.kds_ports)
-
-    def zone_token(self, zone: str, directory: Path) -> Path:
-        with self.replicas[0].client() as client:
-            issued = client.post("/tokens/zone", json={"zone": zone, "validFor": "24h"})
-            issued.raise_for_status()
-        path = directory / f"{zone}.token"
-        path.write_text(issued.text)
-        return path
-
-
-def start_zone(
-    start: Start,
-    name: str,
-    address: str,
-    token: Path,
-    ca_file: Path,
-    env: dict[str, str],
-    *args: str,
-) -> ControlPlane:
-    return start(
-        env,
-        "--mode", "zone", "--zone", "zone-a",
-        "--global-address", address,
-        "--zone-token-file", str(token),
-        "--global-ca-file", str(ca_file),
-        *args,
-        name=name,
-    )  # fmt: skip
-
-
 def test_zones_keep_syncing_through_the_other_global_replica_when_one_is_killed(
     start_control_plane: Start, postgres: PostgresServer, tmp_path: Path
 ) -> None:
-    world = GlobalReplicas(start_control_plane, postgres.new_database())
+    world = GlobalReplicas(start_control_plane, postgres.new_database(), MESH)
     first, second = world.replicas
     token = world.zone_token("zone-a", tmp_path)
-    zone = start_zone(start_control_plane, "zone-a", world.addresses, token, world.ca_file, {})
+    zone = start_zone(
+        start_control_plane, "zone-a", "zone-a", world.addresses, token, world.ca_file, {}
+    )
     first_id, second_id = instance_id(first), instance_id(second)
     wait_until(lambda: connected_through(second, "zone-a", first_id), TIMEOUT, "the stream")
     # Written at the replica that does not hold the zone's stream: the other one hears of it.
@@ -157,12 +73,12 @@ def test_zones_keep_syncing_through_the_other_global_replica_when_one_is_killed(
 def test_a_zone_lost_with_its_global_replica_is_shown_offline_by_the_other(
     start_control_plane: Start, postgres: PostgresServer, tmp_path: Path
 ) -> None:
-    world = GlobalReplicas(start_control_plane, postgres.new_database())
+    world = GlobalReplicas(start_control_plane, postgres.new_database(), MESH)
     first, second = world.replicas
     token = world.zone_token("zone-a", tmp_path)
     # The zone knows only the first replica: when that one dies, nothing dials the other.
     only_first = f"grpcs://127.0.0.1:{world.kds_ports[0]}"
-    zone = start_zone(start_control_plane, "zone-a", only_first, token, world.ca_file, {})
+    zone = start_zone(start_control_plane, "zone-a", "zone-a", only_first, token, world.ca_file, {})
     first_id = instance_id(first)
     wait_until(lambda: connected_through(second, "zone-a", first_id), TIMEOUT, "the stream")
 
@@ -184,7 +100,7 @@ def test_a_killed_zone_leader_hands_the_kds_connection_to_the_other_zone_replica
     sockets = [federation.tmp_path / f"xds-{index}.sock" for index in range(2)]
     replicas = [
         start_zone(
-            federation.start, f"zone-a-{index}", federation.address, token,
+            federation.start, f"zone-a-{index}", "zone-a", federation.address, token,
             federation.ca_file, zone_db, "--diagnostics-port", str(metrics_ports[index]),
             "--xds-unix-socket", str(sockets[index]),
         )
