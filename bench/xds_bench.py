@@ -11,7 +11,8 @@ rounds alternate: a round of meshfabric, then the same round of the baseline. Ea
 the median of the per-round (per-run, for generation) ratios, with their spread, so that a
 burst of other work on a shared machine moves one round's ratio rather than all of one
 server's figures. Memory is measured before that, each server's proxies connecting while
-no other proxies are, as when the servers ran one after the other.
+no other proxies are, as when the servers ran one after the other, once the server has
+finished the work their connecting caused.
 
     python -m bench.xds_bench --services 1000 --envoys 50 --simulated 1000
 """
@@ -193,6 +194,7 @@ class Side:
     generation_all: Callable[[], float]  # seconds, the proxy that reaches every service
     endpoint_change: Callable[[int], Awaitable[Any]]
     policy_change: Callable[[int], Awaitable[Any]]
+    settled: Callable[[], bool] = lambda: True  # nothing left to do for its proxies
     clock: AckClock = field(default_factory=AckClock)
     figures: Figures = field(default_factory=Figures)
 
@@ -235,6 +237,7 @@ async def meshfabric_side(args: argparse.Namespace, work: Path) -> AsyncIterator
         partial(_generation_time, context, [alone]),
         move_endpoint,
         change_policy,
+        settled=lambda: not xds.reconciler.busy,
     )
     xds.reconciler.delivery.listeners.append(
         lambda proxy, _: side.clock.record(envoy_node_id(proxy.mesh, proxy.name), time.monotonic())
@@ -329,11 +332,17 @@ async def connect(side: Side, args: argparse.Namespace, directory: Path) -> Load
     return load
 
 
+SETTLE_SECONDS = 2.0  # after the last ACK, for the writes and requests that follow it
+
+
 async def memory_per_proxy(side: Side, args: argparse.Namespace, work: Path) -> float:
     """What the side's proxies cost it: the growth while they connect, then they go."""
     before = settle_memory()
     load = await connect(side, args, work / f"{side.name}-memory")
     try:
+        # Connected means as it stays: not while the last ACKs' follow-up work is under way.
+        await wait_for(side.settled, 60, f"{side.name} to finish its work")
+        await asyncio.sleep(SETTLE_SECONDS)
         return (settle_memory() - before) / len(load.nodes)
     finally:
         load.stop()
