@@ -3,7 +3,8 @@ reach other zones' ingresses (`--zone-egress`). flight-control runs in eu-west-1
 client in us-east-1 reaches it through us-east-1's egress and eu-west-1's ingress, mTLS end
 to end. Without the egress its calls fail, with nothing going around it, and they resume when
 it returns, this time authorised by the zone's zone token. A MeshExternalService (a plain
-HTTP server on a host of us-east-1) is reached through the egress too, and not without it.
+HTTP server on a host of us-east-1) is reached through the egress too, by an outbound that
+names it and by its hostname, and not without the egress.
 Apart from the mesh, no connection from the client's host to any eu-west-1 host succeeds."""
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ INBOUND_PORT, OUTBOUND_PORT, INGRESS_PORT = 20001, 18080, 10001
 EXTERNAL = "httpbin"
 EXTERNAL_HOST, EXTERNAL_ADDRESS, EXTERNAL_PORT = "us-east-1/flight-control-1", "10.10.1.13", 8090
 EXTERNAL_OUTBOUND_PORT = 18081
+EXTERNAL_URL = f"http://{EXTERNAL}.extsvc.mesh.local/"  # its default hostname and match.port
+# The client's sidecar answers the mesh's names and listens on their VIPs.
+NAMES_BY_SIDECAR = ("--vips", "--dns-address", "127.0.0.1:15053", "--redirect-dns")
 MESH_DOCUMENT = {
     "type": "Mesh",
     "name": MESH,
@@ -91,10 +95,11 @@ class EgressMesh:
         egress.wait(10)  # deregistered: its ZoneEgress is gone
         self.egress = None
 
-    def call(self, port: int = OUTBOUND_PORT) -> subprocess.CompletedProcess[str]:
+    def call(
+        self, url: str = f"http://127.0.0.1:{OUTBOUND_PORT}/"
+    ) -> subprocess.CompletedProcess[str]:
         """One call from the client's host through its sidecar: to flight-control, or to
-        the outbound on `port`."""
-        url = f"http://127.0.0.1:{port}/"
+        `url`."""
         command = ["curl", "-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", url]
         host = self.lab.host(CLIENT_HOST)
         return host.run(command, capture_output=True, text=True, check=False)
@@ -147,8 +152,9 @@ def _start(lab: Lab, work: Path) -> EgressMesh:
     start_external_service(cluster)
     client_token = dataplane_token(cluster, ZONE_CP, "web")
     client = cluster.dp(
-        "client", CLIENT_HOST, "us-east-1", client_token, "--dataplane", yaml.safe_dump(web)
-    )
+        "client", CLIENT_HOST, "us-east-1", client_token, "--dataplane", yaml.safe_dump(web),
+        *NAMES_BY_SIDECAR,
+    )  # fmt: skip
     for name, socket in {"ingress": ingress, "server": server, "client": client}.items():
         wait_until(partial(is_live, socket), 60, f"the Envoy of {name}")
     started = EgressMesh(lab, cluster, client, ingress)
@@ -223,6 +229,7 @@ def test_an_external_service_is_reached_only_through_the_egress_and_not_while_it
     wait_until(lambda: _external_status(mesh) == "200", 30, "the external service")
     before = _stat(_running(mesh), f"cluster.egress_extsvc_{EXTERNAL}.upstream_cx_total")
     assert [_external_status(mesh) for _ in range(3)] == ["200"] * 3
+    wait_until(lambda: _external_status(mesh, EXTERNAL_URL) == "200", 30, "its hostname")
     assert _stat(_running(mesh), f"cluster.egress_extsvc_{EXTERNAL}.upstream_cx_total") > before
     # The external server saw the egress's address, never the client's.
     callers = {line.split()[0] for line in _external_log(mesh) if '"GET / ' in line}
@@ -232,6 +239,7 @@ def test_an_external_service_is_reached_only_through_the_egress_and_not_while_it
     wait_until(lambda: _external_status(mesh) == "503", 30, "no way out")
     served = len(_external_log(mesh))
     assert [_external_status(mesh) for _ in range(3)] == ["503"] * 3
+    assert _external_status(mesh, EXTERNAL_URL) == "503"
     assert len(_external_log(mesh)) == served  # nothing reached it around the egress
     mesh.start_egress()
     wait_until(lambda: _external_status(mesh) == "200", 60, "the external service again")
@@ -258,8 +266,11 @@ def start_external_service(cluster: Cluster) -> None:
     cluster.api(ZONE_CP, "PUT", f"/meshes/{MESH}/meshexternalservices/{EXTERNAL}", external)
 
 
-def _external_status(mesh: EgressMesh) -> str:
-    return mesh.call(EXTERNAL_OUTBOUND_PORT).stdout.rpartition("\n")[2]
+def _external_status(
+    mesh: EgressMesh, url: str = f"http://127.0.0.1:{EXTERNAL_OUTBOUND_PORT}/"
+) -> str:
+    """Through the outbound that names the service, or at `url`."""
+    return mesh.call(url).stdout.rpartition("\n")[2]
 
 
 def _external_log(mesh: EgressMesh) -> list[str]:

@@ -3,6 +3,7 @@ egress, and the egress's own config, generated from a zone's mesh context."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from meshfabric.xds.envoy import names, types
 from meshfabric.xds.generate import egress
 from meshfabric.xds.generate.profile import build_resources
 from meshfabric.xds.model.context import MeshContext
+from meshfabric.xds.model.proxy import Outbound
 from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane, get
 from tests.unit.xds.test_cross_zone import SERVICE, endpoints, flight_control, synced, zone_ingress
@@ -229,3 +231,22 @@ def test_an_egress_without_a_certificate_carries_no_external_service() -> None:
     mesh = mesh_requiring_egress(zone_egress(), external())
     resources = egress.build_resources(mesh, mesh.egresses["egress"], None)
     assert "egress:extsvc:httpbin" not in resources.of_type(types.CLUSTER)
+
+
+def test_an_external_service_is_called_by_its_hostname_at_its_vip() -> None:
+    with_vip = dataclasses.replace(external(), status={"vips": [{"ip": "242.0.0.1"}]})
+    generator = Resource(
+        "HostnameGenerator",
+        "",
+        "local-mesh-external-service",
+        {
+            "selector": {"meshExternalService": {"matchLabels": {}}},
+            "template": "{{ .DisplayName }}.extsvc.mesh.local",
+        },
+    )
+    mesh = mesh_requiring_egress(zone_egress(), with_vip, generator)
+    assert mesh.dns_records()["httpbin.extsvc.mesh.local"] == "242.0.0.1"
+    proxy = mesh.proxy("flight-control-1")
+    assert proxy is not None
+    assert Outbound("242.0.0.1", 80, "httpbin", "httpbin_mextsvc") in mesh.outbounds(proxy, True)
+    assert mesh.outbounds(proxy, False) == proxy.outbounds

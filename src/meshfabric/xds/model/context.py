@@ -251,7 +251,7 @@ class MeshContext:
 
     def outbounds(self, proxy: Proxy, vips: bool) -> tuple[Outbound, ...]:
         """The proxy's own outbounds, then, if it can bind VIPs, every VIP and port of the
-        MeshServices (local and synced) and MeshMultiZoneServices."""
+        MeshServices (local and synced), MeshMultiZoneServices and MeshExternalServices."""
         if not vips:
             return proxy.outbounds
         return proxy.outbounds + self.derived("vip_outbounds", self._vip_outbounds)
@@ -262,7 +262,8 @@ class MeshContext:
         )
 
     def dns_records(self) -> Mapping[str, str]:
-        """Hostname -> VIP of every MeshService and MeshMultiZoneService that has a VIP."""
+        """Hostname -> VIP of every MeshService, MeshMultiZoneService and
+        MeshExternalService that has a VIP."""
         return self.derived("dns_records", self._dns_records)
 
     @property
@@ -344,13 +345,21 @@ class MeshContext:
             for vip in vips(service.resource)[:1]
             for port in service.fields.ports
         ]
-        return (*single, *combined)
+        reachable = {service.name: service for service in self.external_services()}
+        external = [
+            Outbound(vip, service.port, service.name, service.cluster)
+            for parsed in _sorted(self.external)
+            if (service := reachable.get(parsed.name)) is not None
+            for vip in vips(parsed.resource)[:1]
+        ]
+        return (*single, *combined, *external)
 
     def _dns_records(self) -> dict[str, str]:
         generators = _sorted(self.hostname_generators)
         named: list[Parsed[Any]] = [
             *_sorted(self.services),
             *_sorted(self.multizone_services),
+            *_sorted(self.external),
         ]
         return {
             hostname: vip
