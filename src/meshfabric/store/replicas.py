@@ -82,12 +82,14 @@ class PostgresReplicas:
         self._lock_key = lock_key(f"meshfabric leader of {role}")
 
     async def lead(self, work: Work) -> None:
+        said = ""  # the last failure logged: a database down for long is not logged each second
         while True:
             try:
                 async with await self._connect(ELECTION_PREFIX) as conn:
                     await _check_client_while_waiting(conn)
                     # Blocks, with no polling, until the leader's session ends.
                     await conn.execute("SELECT pg_advisory_lock(%s)", (self._lock_key,))
+                    said = ""
                     log.info("leading the %s replicas", self._role)
                     working = asyncio.create_task(_lead(work))
                     try:
@@ -96,7 +98,11 @@ class PostgresReplicas:
                         working.cancel()
                         await asyncio.gather(working, return_exceptions=True)
             except (psycopg.Error, OSError, TimeoutError) as lost:
-                log.warning("not leading the %s replicas: lost the database (%s)", self._role, lost)
+                cause = str(lost) or f"no answer within {3 * _HEARTBEAT_S:.0f}s"
+                reason = f"not leading the {self._role} replicas: lost the database ({cause})"
+                if reason != said:
+                    log.warning(reason)
+                    said = reason
             await asyncio.sleep(_RECONNECT_S)
 
     async def live(self) -> AsyncIterator[frozenset[str]]:
