@@ -1,6 +1,15 @@
-"""The control plane's own Prometheus metrics, served on the diagnostics port."""
+"""The control plane's own Prometheus metrics, served on the diagnostics port.
 
-from prometheus_client import Counter, Gauge, Histogram
+Every sample served carries a `zone` label: the zone of the figure. That is the control
+plane's own zone (`global` for global), except for the KDS metrics, which name the zone of
+the stream they count (on global, the zone at the other end).
+"""
+
+from collections.abc import Iterator
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 API_REQUEST_SECONDS = Histogram(
     "meshfabric_api_request_duration_seconds",
@@ -72,3 +81,29 @@ LEADER = Gauge(
     "1 while this replica leads its control plane's replicas (the work done once: zones "
     "marked offline, status, CAs, VIPs, a zone's KDS connection), else 0",
 )
+
+
+class ZoneLabelled(Collector):
+    """Another registry's metrics with `zone` added to every sample that has none."""
+
+    def __init__(self, zone: str, source: CollectorRegistry = REGISTRY) -> None:
+        self.zone = zone
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self.source.collect():
+            labelled = Metric(family.name, family.documentation, family.type, family.unit)
+            labelled.samples = [
+                sample
+                if "zone" in sample.labels
+                else sample._replace(labels={"zone": self.zone, **sample.labels})
+                for sample in family.samples
+            ]
+            yield labelled
+
+
+def zone_registry(zone: str) -> CollectorRegistry:
+    """What the diagnostics port serves: every metric of this process, labelled with `zone`."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ZoneLabelled(zone))
+    return registry

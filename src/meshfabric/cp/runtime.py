@@ -35,6 +35,7 @@ from meshfabric.ipam import VipProvisioner
 from meshfabric.kds.envoy_admin import ZoneTunnels
 from meshfabric.kds.global_server import GlobalKds, KdsListen
 from meshfabric.kds.zone_client import GlobalConnection, ZoneKds
+from meshfabric.metrics import zone_registry
 from meshfabric.ports import PortInUse, bind_tcp
 from meshfabric.resources import REGISTRY
 from meshfabric.store.manager import ResourceManager
@@ -173,8 +174,9 @@ async def run(settings: Settings) -> None:
             store_health=store.health,
         )
         if settings.diagnostics.port:
+            zone = "global" if settings.mode is Mode.GLOBAL else settings.zone.name
             prometheus_client.start_http_server(
-                settings.diagnostics.port, settings.diagnostics.address
+                settings.diagnostics.port, settings.diagnostics.address, zone_registry(zone)
             )
         servers = await _api_servers(settings, create_app(ctx))
         _stop_on_signals(servers)

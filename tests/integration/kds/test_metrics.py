@@ -1,4 +1,5 @@
-"""KDS metrics of real global and zone processes, labelled with the zone."""
+"""KDS metrics of real global and zone processes, labelled with the zone; every other metric
+labelled with the zone of the control plane serving it."""
 
 from __future__ import annotations
 
@@ -62,3 +63,28 @@ def test_kds_metrics_count_streams_resources_and_sync_time_per_zone(
     assert value(
         zone_port, "meshfabric_kds_resources_sent_total", zone="zone-a", type="MeshService"
     )
+
+
+def test_every_other_metric_is_labelled_with_the_control_planes_own_zone(
+    federation: Federation,
+) -> None:
+    global_port, zone_port = free_port(), free_port()
+    federation.global_cp.stop()
+    federation.global_cp = federation.start(
+        {}, "--mode", "global", "--kds-port", str(federation.kds_port),
+        "--diagnostics-port", str(global_port), name="global",
+    )  # fmt: skip
+    zone_a = federation.start_zone("zone-a", None, "--diagnostics-port", str(zone_port))
+    wait_for(zone_a, "/meshes/default", "the mesh in zone A")
+    for port, zone in ((global_port, "global"), (zone_port, "zone-a")):
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        api = [
+            sample
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "meshfabric_api_request_duration_seconds_count"
+        ]
+        assert api, f"no API requests counted at {zone}"
+        assert {sample.labels["zone"] for sample in api} == {zone}
+    assert value(global_port, "meshfabric_kds_open_streams", zone="zone-a",
+                 stream="GlobalToZoneSync") == 1  # fmt: skip
