@@ -1,24 +1,43 @@
 """One Prometheus for every zone: global and two zone control planes on loopback, a real
 Envoy in each zone, one MeshMetric made at global, and a real Prometheus that knows only
-global's discovery endpoint (with a read-only user token) scraping the proxies of both
+global's discovery endpoint (with a read-only user token, configured as docs/telemetry.md
+shows) scraping the proxies of both
 zones, each series labelled with its zone."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from tests.integration.dataplane.support import Sidecar, sidecar_dataplane
 from tests.integration.kds.conftest import Federation
 from tests.integration.multizone.test_cross_zone import MESH, start_sidecar, start_zone
 from tests.integration.multizone.test_cross_zone import work as work  # the fixture
+from tests.support.docs import REPO, blocks
 from tests.support.net import free_port, wait_until
 from tests.support.prometheus import Prometheus
 
 pytestmark = [pytest.mark.envoy, pytest.mark.slow]
 
 ZONES = {"us-east-1": "127.0.0.2", "eu-west-1": "127.0.0.3"}  # a proxy address per zone
+PAGE = REPO / "docs" / "telemetry.md"
+
+
+def documented_config(global_url: str, token: Path) -> dict[str, Any]:
+    """docs/telemetry.md's Prometheus configuration, its proxies' job pointed at this global
+    with this token, refreshed and scraped every second."""
+    [block] = [b for b in blocks("yaml") if b.page == PAGE and "http_sd_configs" in b.text]
+    jobs = yaml.safe_load(block.text)["scrape_configs"]
+    [job] = [job for job in jobs if "http_sd_configs" in job]
+    [discovery] = job["http_sd_configs"]
+    discovery["url"] = global_url + urlsplit(discovery["url"]).path
+    discovery["refresh_interval"] = "1s"
+    discovery["authorization"]["credentials_file"] = str(token)
+    return {"global": {"scrape_interval": "1s"}, "scrape_configs": [job]}
 
 
 def test_a_prometheus_on_globals_discovery_endpoint_scrapes_both_zones_with_zone_labels(
@@ -49,29 +68,16 @@ def test_a_prometheus_on_globals_discovery_endpoint_scrapes_both_zones_with_zone
             start_sidecar(zone, work, dataplane, sidecars)
         for sidecar in sidecars:
             sidecar.wait_ready()
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [
-                {
-                    "job_name": "mesh",
-                    "http_sd_configs": [
-                        {
-                            "url": f"{federation.global_cp.url}/meshes/_all/monitoring-assignments",
-                            "refresh_interval": "1s",
-                            # Prometheus 2.42 leaves the scheme out unless told.
-                            "authorization": {"type": "Bearer", "credentials_file": str(token)},
-                        }
-                    ],
-                }
-            ],
-        }
+        config = documented_config(federation.global_cp.url, token)
         with Prometheus(tmp_path / "prometheus", config) as prometheus:
             wait_until(
-                lambda: len(prometheus.query('envoy_server_live{job="mesh"} == 1')) == 2,
+                lambda: (
+                    len(prometheus.query('envoy_server_live{job="meshfabric-proxies"} == 1')) == 2
+                ),
                 60,
                 "both zones' proxies scraped",
             )
-            series = prometheus.query('envoy_server_live{job="mesh"}')
+            series = prometheus.query('envoy_server_live{job="meshfabric-proxies"}')
             labels = sorted(
                 (s["metric"]["zone"], s["metric"]["instance"], s["metric"]["dataplane"])
                 for s in series
