@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.endpoint.v3.endpoint_pb2 import ClusterLoadAssignment
 from envoy.config.listener.v3.listener_pb2 import Listener
 
 from meshfabric.resources import Resource
 from meshfabric.xds.envoy import names, types
+from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.generate import ingress
 from meshfabric.xds.model.context import MeshContext
 from meshfabric.xds.model.proxy import Outbound
@@ -49,6 +51,12 @@ def mesh_with(*resources: Resource) -> MeshContext:
 
 def endpoints(mesh: MeshContext, cluster: str = SERVICE) -> list[tuple[str, int, int]]:
     return [(e.address, e.port, e.priority) for e in mesh.endpoints(cluster)]
+
+
+def encoded_clusters(resources: ResourceSet) -> dict[str, Cluster]:
+    """The clusters as sent, those a zone proxy shares across regenerations included."""
+    found = (r for r in resources.encode() if r.type_url == types.CLUSTER)
+    return {r.name: Cluster.FromString(r.value) for r in found}
 
 
 def test_another_zones_service_is_reached_through_each_of_its_ingresses_at_priority_1() -> None:
@@ -111,13 +119,35 @@ def test_the_ingress_passes_each_local_service_through_by_sni_without_decrypting
     matches = [list(chain.filter_chain_match.server_names) for chain in listener.filter_chains]
     assert matches == [["booking{mesh=default}"], [f"{SERVICE}{{mesh=default}}"]]
     assert not any(chain.HasField("transport_socket") for chain in listener.filter_chains)
-    clusters = resources.of_type(types.CLUSTER)
+    clusters = encoded_clusters(resources)
     assert sorted(clusters) == ["ingress:booking", f"ingress:{SERVICE}"]
     assert not any(c.HasField("transport_socket") for c in clusters.values())
     encoded = {r.name: r for r in resources.encode() if r.type_url == types.ENDPOINT}
     assignment = ClusterLoadAssignment.FromString(encoded[f"ingress:{SERVICE}"].body.value)
     hosts = [e.endpoint.address.socket_address for e in assignment.endpoints[0].lb_endpoints]
     assert [(h.address, h.port_value) for h in hosts] == [("10.0.0.1", 8080)]  # local only
+
+
+def ingress_hosts(mesh: MeshContext, service: str) -> list[tuple[str, int]]:
+    snapshot = ingress.generate_snapshot(mesh, mesh.ingresses["ingress"])
+    found = snapshot.of_type(types.ENDPOINT)[names.ingress_cluster(service)]
+    assignment = ClusterLoadAssignment.FromString(found.value)
+    hosts = [e.endpoint.address.socket_address for e in assignment.endpoints[0].lb_endpoints]
+    return [(h.address, h.port_value) for h in hosts]
+
+
+def test_the_ingress_follows_its_local_instances_as_they_move_and_stop_being_ready() -> None:
+    mesh = mesh_with(zone_ingress("ingress", "10.10.1.11"), dataplane("fc-1", SERVICE, "http", 80))
+    assert ingress_hosts(mesh, SERVICE) == [("10.0.0.1", 80)]
+    mesh.put(dataplane("fc-1", SERVICE, "http", 81))
+    mesh.put(dataplane("fc-2", SERVICE, "http", 82))
+    assert ingress_hosts(mesh, SERVICE) == [("10.0.0.1", 81), ("10.0.0.1", 82)]
+    not_ready = dataplane("fc-2", SERVICE, "http", 82)
+    not_ready.spec["networking"]["inbound"][0]["health"] = {"ready": False}
+    mesh.put(not_ready)
+    assert ingress_hosts(mesh, SERVICE) == [("10.0.0.1", 81)]
+    mesh.put(dataplane("fc-1", SERVICE, "http", 80))  # back where it was
+    assert ingress_hosts(mesh, SERVICE) == [("10.0.0.1", 80)]
 
 
 def multizone(vip: str = "243.0.0.1") -> Resource:

@@ -27,7 +27,14 @@ from meshfabric.xds.model.context import MeshContext
 from meshfabric.xds.model.proxy import Outbound
 from meshfabric.xds.model.proxy_context import ProxyContext
 from tests.unit.policies.generation import dataplane, get
-from tests.unit.xds.test_cross_zone import SERVICE, endpoints, flight_control, synced, zone_ingress
+from tests.unit.xds.test_cross_zone import (
+    SERVICE,
+    encoded_clusters,
+    endpoints,
+    flight_control,
+    synced,
+    zone_ingress,
+)
 
 MTLS = {"enabledBackend": "ca-1", "backends": [{"name": "ca-1", "type": "builtin"}]}
 
@@ -102,7 +109,7 @@ def test_the_egress_passes_each_remote_service_through_by_sni_to_its_zones_ingre
     matches = [list(chain.filter_chain_match.server_names) for chain in listener.filter_chains]
     assert matches == [["booking{mesh=default}"], [f"{SERVICE}{{mesh=default}}"]]
     assert not any(chain.HasField("transport_socket") for chain in listener.filter_chains)
-    clusters = resources.of_type(types.CLUSTER)
+    clusters = encoded_clusters(resources)
     assert sorted(clusters) == ["egress:booking", f"egress:{SERVICE}"]
     assert not any(c.HasField("transport_socket") for c in clusters.values())
     encoded = {r.name: r for r in resources.encode() if r.type_url == types.ENDPOINT}

@@ -9,6 +9,7 @@ decrypted byte and the instance sees the caller's own certificate.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -54,16 +55,28 @@ def build_resources(
     chains = list(chains)
     for route in routes:
         cluster = route.load_assignment.name
-        resources.add(cluster, envoy.eds_cluster(cluster))
+        resources.add_shared(_cluster(cluster))
         resources.add_shared(route.load_assignment)
-        chains.append(
-            envoy.filter_chain(
-                [envoy.tcp_proxy(cluster, cluster)],
-                transport_protocol=TLS,
-                server_names=[names.sni(route.service, mesh)],
-            )
-        )
+        chains.append(_chain(mesh, route.service, cluster))
     if chains:  # Envoy refuses a listener without a filter chain
         name = listener_name(address, port)
         resources.add(name, envoy.listener(name, address, port, chains, inspect_tls=True))
     return resources
+
+
+# A zone proxy's routes change one service at a time: each one's cluster and chain are built
+# once and shared by every regeneration (nothing edits them once built).
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cluster(name: str) -> XdsResource:
+    return XdsResource.encode(name, envoy.eds_cluster(name))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _chain(mesh: str, service: str, cluster: str) -> FilterChain:
+    return envoy.filter_chain(
+        [envoy.tcp_proxy(cluster, cluster)],
+        transport_protocol=TLS,
+        server_names=[names.sni(service, mesh)],
+    )
