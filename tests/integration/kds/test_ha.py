@@ -42,7 +42,7 @@ def dataplane_token(cp: ControlPlane, service: str) -> str:
     return response.text
 
 
-def test_zones_keep_syncing_through_the_other_global_replica_when_one_is_killed(
+def test_zones_keep_syncing_through_the_other_global_replica_when_the_leader_is_killed(
     start_control_plane: Start, postgres: PostgresServer, tmp_path: Path
 ) -> None:
     world = GlobalReplicas(start_control_plane, postgres.new_database(), MESH)
@@ -57,6 +57,9 @@ def test_zones_keep_syncing_through_the_other_global_replica_when_one_is_killed(
     put(second, "/meshes/default/meshtimeouts/before", timeout_policy("before"))
     wait_for(zone, "/meshes/default/meshtimeouts/before", "a write at the other replica")
 
+    # The first replica started first, so it leads: the leader and the stream's holder die.
+    wait_until(lambda: leads(world.metrics_ports[0]), TIMEOUT, "the first replica leading")
+    assert not leads(world.metrics_ports[1])
     first.kill()
     wait_until(lambda: connected_through(second, "zone-a", second_id), TIMEOUT, "the new stream")
     wait_until(lambda: leads(world.metrics_ports[1]), TIMEOUT, "the survivor leading")
