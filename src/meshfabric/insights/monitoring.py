@@ -4,8 +4,9 @@ in Prometheus' HTTP service discovery format (`http_sd_configs`).
 A zone lists its own proxies; global lists every zone's, from the Dataplanes the zones sync
 to it, so one Prometheus sees the whole mesh. Each target carries the labels `mesh`, `zone`,
 `service` (the first inbound's kuma.io/service) and `dataplane` (the name given in its zone),
-and the backend's path as `__metrics_path__`. A MeshMetric made in a zone applies to that
-zone's proxies only, at global as it does in the zones.
+and the backend's path as `__metrics_path__`; each of the policy's `applications` is a
+target of its own on the same port, labelled `application` too. A MeshMetric made in a
+zone applies to that zone's proxies only, at global as it does in the zones.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from meshfabric.policies.core import proxy_conf
-from meshfabric.policies.meshmetric.api import Spec, prometheus_backends
+from meshfabric.policies.meshmetric.api import (
+    Spec,
+    application_name,
+    application_path,
+    prometheus_backends,
+)
 from meshfabric.resources import Parsed, Resource
 from meshfabric.resources.origin import DISPLAY_NAME_LABEL, ORIGIN_LABEL, ORIGIN_ZONE, ZONE_LABEL
 from meshfabric.xds.model.proxy import Proxy
@@ -53,13 +59,22 @@ def _groups(dataplane: Resource, zone: str, policies: Sequence[Parsed[Spec]]) ->
     if conf is None or not proxy.address:
         return []
     labels = _labels(dataplane, proxy, zone)
-    return [
-        {
-            "targets": [f"{_host(proxy.address)}:{backend.port}"],
-            "labels": {**labels, "__metrics_path__": backend.path},
-        }
-        for backend in prometheus_backends(conf)
-    ]
+    groups = []
+    for backend in prometheus_backends(conf):
+        target = [f"{_host(proxy.address)}:{backend.port}"]
+        groups.append({"targets": target, "labels": {**labels, "__metrics_path__": backend.path}})
+        groups += [
+            {
+                "targets": target,
+                "labels": {
+                    **labels,
+                    "application": application_name(application),
+                    "__metrics_path__": application_path(backend.path, application),
+                },
+            }
+            for application in conf.applications or []
+        ]
+    return groups
 
 
 def _labels(dataplane: Resource, proxy: Proxy, zone: str) -> Mapping[str, str]:

@@ -1,8 +1,12 @@
 """MeshMetric on a real Envoy: the proxy serves its stats on the policy's port and path,
-filtered by its profiles, and stops serving them when the policy goes, Envoy never restarted."""
+filtered by its profiles, and an application's own metrics beside them, and stops serving
+them when the policy goes, Envoy never restarted."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -29,6 +33,29 @@ def meshmetric(port: int, sidecar: dict[str, Any] | None = None) -> dict[str, An
     }
 
 
+@pytest.fixture
+def app_metrics() -> Iterator[int]:
+    """An application answering /prometheus with a metric of its own; yields its port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/prometheus"
+            body = b"# TYPE app_bookings_total counter\napp_bookings_total 3\n" if found else b""
+            self.send_response(200 if found else 404)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
 def scrape(url: str) -> str | None:
     """The metric families a scrape lists (their `# TYPE` lines); None while nothing answers."""
     try:
@@ -44,7 +71,7 @@ def families(text: str | None) -> set[str]:
 
 
 def test_stats_on_the_policy_port_by_profile_then_gone_with_the_policy(
-    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory
+    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, app_metrics: int
 ) -> None:
     proxy = sidecar(sidecar_dataplane("backend-1", free_port(), free_port(), "backend", "http"))
     proxy.wait_ready()
@@ -73,7 +100,16 @@ def test_stats_on_the_policy_port_by_profile_then_gone_with_the_policy(
         "only server stats",
     )
 
+    with_app = meshmetric(port)
+    application = {"name": "bookings", "path": "/prometheus", "port": app_metrics}
+    with_app["spec"]["default"]["applications"] = [application]
+    control_plane.apply(with_app)
+    app_url = f"{url}/applications/bookings"
+    wait_until(lambda: scrape(app_url) is not None, 10, "the application's metrics")
+    assert families(scrape(app_url)) == {"app_bookings_total"}
+
     control_plane.delete("default", "meshmetrics", "metrics")
     wait_until(lambda: scrape(url) is None, 10, "the listener to go")
+    assert scrape(app_url) is None
     assert proxy.envoy_starts() == 1
     assert proxy.rejected_updates() == 0

@@ -80,5 +80,16 @@ def test_only_selected_proxies_are_listed_with_the_most_specific_policys_port_an
     assert listed == {"10.0.0.1:9102", "10.0.0.2:5670"}
 
 
+def test_each_application_is_a_target_of_its_own_on_the_metrics_port() -> None:
+    policy = meshmetric("m", 5670)
+    policy.spec["default"]["applications"] = [{"name": "web", "path": "/prom", "port": 9464}]
+    groups = assignments([dataplane("web-1", "web", "10.0.0.1")], [policy], "z")
+    assert [(g["targets"], g["labels"]["__metrics_path__"]) for g in groups] == [
+        (["10.0.0.1:5670"], "/metrics"),
+        (["10.0.0.1:5670"], "/metrics/applications/web"),
+    ]
+    assert groups[1]["labels"]["application"] == "web"
+
+
 def test_no_meshmetric_no_targets() -> None:
     assert assignments([dataplane("web-1", "web", "10.0.0.1")], [], "z") == []

@@ -85,6 +85,15 @@ def prometheus_backends(conf: Conf) -> list[Prometheus]:
     return list(by_port.values())
 
 
+def application_path(metrics_path: str, application: Application) -> str:
+    """Where the proxy's metrics port serves an application's own metrics."""
+    return f"{metrics_path.rstrip('/')}/applications/{application_name(application)}"
+
+
+def application_name(application: Application) -> str:
+    return application.name or str(application.port)
+
+
 def _conf_violations(spec: Spec) -> list[Violation]:
     violations = []
     profiles = spec.default.sidecar.profiles if spec.default.sidecar else None
