@@ -4,6 +4,8 @@ Forwarding is denied by default. What crosses a zone's edge, in either direction
 - KDS (TCP 5685) from zone control planes to the global control plane;
 - TCP 10001 to another zone's ingress, from any host of the zone (sidecars dial remote
   ingresses directly), or only from the zone's egress hosts when the mesh requires zoneEgress;
+- TCP 5670, Kuma's MeshMetric port, from the monitoring host (global's control-plane host,
+  where Prometheus scrapes every zone through global's discovery endpoint) to the app hosts;
 - replies (established/related).
 The router itself accepts nothing from the network. Traffic inside a zone's LAN never reaches
 the router, so it is not filtered, as within a VPC subnet.
@@ -18,6 +20,7 @@ from meshfabric.lab.topology import Plan, PlannedZone, Role
 
 KDS_PORT = 5685
 INGRESS_PORT = 10001
+METRICS_PORT = 5670
 LAN_INTERFACE = "lan"
 WAN_INTERFACE = "wan"
 TABLE = "meshfabric_lab"
@@ -25,6 +28,8 @@ TABLE = "meshfabric_lab"
 _ZONE_CONTROL_PLANES = (Role.ZONE_CONTROL_PLANE,)
 _GLOBAL_CONTROL_PLANES = (Role.GLOBAL_CONTROL_PLANE,)
 _INGRESSES = (Role.INGRESS,)
+_MONITORING = (Role.GLOBAL_CONTROL_PLANE,)
+_SCRAPED = (Role.APP,)
 
 
 _Addresses = Sequence[ipaddress.IPv4Address | ipaddress.IPv4Network]
@@ -76,6 +81,8 @@ def _forward_rules(zone: PlannedZone, plan: Plan) -> list[str]:
             zone.addresses(*_INGRESSES),
             INGRESS_PORT,
         ),
+        _rule("out", zone.addresses(*_MONITORING), gather(_SCRAPED), METRICS_PORT),
+        _rule("in", gather(_MONITORING), zone.addresses(*_SCRAPED), METRICS_PORT),
     ]
     return [rule for rule in rules if rule is not None]
 

@@ -105,3 +105,22 @@ def test_the_global_router_lets_in_kds_from_zone_control_planes_only() -> None:
         "ip daddr { 10.10.0.10 } tcp dport 5685 accept" in ruleset
     )
     assert "10001" not in ruleset
+
+
+def test_only_the_monitoring_host_reaches_the_app_hosts_metrics_port() -> None:
+    lab = plan(KONG_AIR, "ab12")
+    rulesets = {zone.name: router_ruleset(zone, lab) for zone in lab.zones}
+
+    assert (
+        'iifname "wan" oifname "lan" ip saddr { 10.10.0.10 } '
+        "ip daddr { 10.10.2.13, 10.10.2.14 } tcp dport 5670 accept" in rulesets["eu-west-1"]
+    )
+    assert (
+        'iifname "lan" oifname "wan" ip saddr { 10.10.0.10 } '
+        "ip daddr { 10.10.1.13, 10.10.1.14, 10.10.2.13, 10.10.2.14 } tcp dport 5670 accept"
+        in rulesets["global"]
+    )
+    for ruleset in rulesets.values():
+        metrics_rules = [line for line in ruleset.splitlines() if "dport 5670" in line]
+        assert metrics_rules
+        assert all("ip saddr { 10.10.0.10 }" in line for line in metrics_rules)
