@@ -5,12 +5,15 @@ Prints, from one run:
    new config, beside one written in zone A until every proxy of zone A has (the cost of the
    KDS hop); p50/p99 over every proxy and round, from the write's HTTP answer to the proxy's
    last ACK of the push (the clients report their ACK times; a push is over when no proxy
-   has ACKed anything for QUIET seconds);
+   has ACKed anything for QUIET seconds). The same for the real Envoys (`--envoys`, half in
+   each zone, beside the simulated proxies): written at global until every Envoy of zone B
+   has taken the new config, written in zone A until every Envoy of zone A has; an Envoy's
+   time is its own record of its last accepted update (its `*.update_time` stats);
 2. a zone's initial sync of N MeshTimeouts written at global before the zone starts, until
    the zone's API lists them all (polled every 50 ms);
 3. global's RSS per connected zone and per synced resource.
 
-    python -m bench.kds_bench --proxies 500 --sync-resources 10000
+    python -m bench.kds_bench --proxies 500 --envoys 20 --sync-resources 10000
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ import httpx
 from bench.header import print_header
 from bench.mesh_load import MESH, client_dataplane, service_dataplane
 from bench.xds_bench import percentile
+from meshfabric.dp.address import ControlPlaneAddress
+from meshfabric.dp.bootstrap import BootstrapParams, bootstrap, write_bootstrap
+from meshfabric.dp.envoy import envoy_command
 from meshfabric.resources import Resource
 from tests.support.control_plane import ControlPlane
 from tests.support.net import free_port, wait_until
@@ -52,6 +58,8 @@ class Figures:
     remote: list[float] = field(default_factory=list)  # written at global: zone B's proxies
     both_zones: list[float] = field(default_factory=list)  # the same writes: every proxy
     in_zone: list[float] = field(default_factory=list)
+    envoys_remote: list[float] = field(default_factory=list)  # at global: zone B's Envoys
+    envoys_in_zone: list[float] = field(default_factory=list)  # in zone A: zone A's Envoys
     sync_from_start: float = 0.0
     sync_from_api: float = 0.0
     rss_per_zone: float = 0.0
@@ -83,6 +91,43 @@ class AckLog:
         return {n: self.acked[n] - answered for n in nodes}
 
 
+@dataclass
+class Envoy:
+    """A real Envoy, bootstrapped as meshfabric-dp would, for a Dataplane already registered."""
+
+    process: subprocess.Popen[bytes]
+    admin_socket: Path
+
+    def update_times(self) -> dict[str, float]:
+        """Each xDS subscription's last accepted update, in seconds since the epoch."""
+        transport = httpx.HTTPTransport(uds=str(self.admin_socket))
+        with httpx.Client(transport=transport, base_url="http://envoy", timeout=5) as client:
+            text = checked(client.get("/stats?filter=update_time$")).text
+        stats = (line.rpartition(": ") for line in text.splitlines() if ": " in line)
+        return {name: int(value) / 1000 for name, _, value in stats if int(value)}
+
+    def answers(self) -> bool:
+        try:
+            return bool(self.update_times())
+        except httpx.TransportError:
+            return False  # not listening yet
+
+
+def envoy_acks(envoys: list[Envoy], write: Callable[[], None]) -> list[float]:
+    """Seconds from `write()`'s answer to each Envoy's last accepted update of the push."""
+    before = [envoy.update_times() for envoy in envoys]
+    write()
+    answered = time.time()  # Envoy's stats are wall-clock times
+
+    def changed(index: int) -> list[float]:
+        now = envoys[index].update_times()
+        return [at for name, at in now.items() if at != before[index].get(name)]
+
+    wait_until(lambda: all(changed(i) for i in range(len(envoys))), 60, "every Envoy's update")
+    time.sleep(QUIET)  # the push's later types
+    return [max(changed(i)) - answered for i in range(len(envoys))]
+
+
 class Federation:
     """Global and its zones; everything started here is ended by its PID in `close()`."""
 
@@ -94,6 +139,7 @@ class Federation:
         )
         self.zones: dict[str, ControlPlane] = {}
         self.clients: list[subprocess.Popen[str]] = []
+        self.envoys: dict[str, list[Envoy]] = {}
 
     def start_global(self) -> None:
         self.global_cp.start()
@@ -125,23 +171,53 @@ class Federation:
     def stop_zone(self, zone: str) -> None:
         self.zones.pop(zone).stop()
 
-    def start_clients(self, zone: str, nodes: list[str], acks: AckLog) -> None:
+    def dataplane_token(self, zone: str) -> str:
         with self.zones[zone].client() as client:
-            issued = client.post("/tokens/dataplane", json={"mesh": MESH})
-            checked(issued)
+            return checked(client.post("/tokens/dataplane", json={"mesh": MESH})).text.strip()
+
+    def start_clients(self, zone: str, nodes: list[str], acks: AckLog) -> None:
         command = [sys.executable, "-m", "bench.ads_clients", "--print-acks"]
         target = f"unix:{self.xds_socket(zone)}"
         process = subprocess.Popen(
-            [*command, target, issued.text.strip(), *nodes], stdout=subprocess.PIPE, text=True
+            [*command, target, self.dataplane_token(zone), *nodes],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.clients.append(process)
         assert process.stdout is not None
         acks.follow(zone, process.stdout)
 
+    def start_envoys(self, zone: str, names: list[str]) -> list[Envoy]:
+        token, started = self.dataplane_token(zone), self.envoys.setdefault(zone, [])
+        for name in names:
+            admin = self.work / f"{zone}-{name}.admin"
+            params = BootstrapParams(
+                mesh=MESH,
+                name=name,
+                service="client",
+                proxy_type="dataplane",
+                token=token,
+                control_plane=ControlPlaneAddress(unix_socket=str(self.xds_socket(zone))),
+                admin_address={"pipe": {"path": str(admin)}},
+            )
+            config = self.work / f"{zone}-{name}.json"
+            write_bootstrap(config, bootstrap(params))
+            process = subprocess.Popen(
+                envoy_command(config, "error"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            started.append(Envoy(process, admin))
+        return started
+
     def close(self) -> None:
         for process in self.clients:
             process.terminate()
             process.wait()
+        for envoys in self.envoys.values():
+            for envoy in envoys:
+                envoy.process.terminate()
+                envoy.process.wait()
         for zone in list(self.zones):
             self.stop_zone(zone)
         self.global_cp.stop()
@@ -186,15 +262,21 @@ def put_all(cp: ControlPlane, documents: list[tuple[str, dict[str, Any]]]) -> No
             checked(answer)
 
 
-def load_zone(federation: Federation, zone: str, proxies: int, acks: AckLog) -> list[str]:
-    """The zone's services and proxies, with simulated clients for the proxies; their keys."""
+def load_zone(
+    federation: Federation, zone: str, first: int, proxies: int, envoys: int, acks: AckLog
+) -> list[str]:
+    """The zone's services and proxies `client-<first>`... (each on its own loopback
+    address): real Envoys for the first `envoys`, simulated clients for the other
+    `proxies`; the simulated ones' keys."""
     dataplanes = [service_dataplane(i) for i in range(SERVICES)]
-    dataplanes += [client_dataplane(i, SERVICES) for i in range(proxies)]
+    clients = range(first, first + envoys + proxies)
+    dataplanes += [client_dataplane(i, SERVICES) for i in clients]
     put_all(
         federation.zones[zone],
         [(path("dataplanes", d.name), {**document(d), "name": d.name}) for d in dataplanes],
     )
-    nodes = [f"{MESH}.client-{i}" for i in range(proxies)]
+    federation.start_envoys(zone, [f"client-{i}" for i in clients[:envoys]])
+    nodes = [f"{MESH}.client-{i}" for i in clients[envoys:]]
     federation.start_clients(zone, nodes, acks)
     return [f"{zone}/{node}" for node in nodes]
 
@@ -221,10 +303,14 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
     time.sleep(2)  # let global settle after the zones' first sync
     figures.rss_per_zone = (global_rss(federation) - before) / 2
     acks = AckLog()
-    zone_a = load_zone(federation, "zone-a", args.proxies, acks)
-    zone_b = load_zone(federation, "zone-b", args.proxies, acks)
+    per_zone = args.envoys // 2
+    zone_a = load_zone(federation, "zone-a", 0, args.proxies, per_zone, acks)
+    zone_b = load_zone(federation, "zone-b", args.proxies + per_zone, args.proxies, per_zone, acks)
     everyone = zone_a + zone_b
     wait_until(lambda: all(n in acks.acked for n in everyone), 300, "every proxy to connect")
+    envoys = [envoy for started in federation.envoys.values() for envoy in started]
+    wait_until(lambda: all(envoy.answers() for envoy in envoys), 120, "every Envoy's config")
+    time.sleep(2)  # the Envoys' first pushes are over
     for round_ in range(args.rounds):
         # Different fields: the two policies merge, so each write changes every proxy's config.
         seconds = f"{round_ + 1}s"
@@ -236,6 +322,14 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
         in_zone = {"connectionTimeout": seconds}
         write = partial(write_policy, federation.zones["zone-a"], "bench-zone", in_zone)
         figures.in_zone += acks.push(zone_a, write).values()
+        if args.envoys:
+            # Envoy rounds apart from the simulated ones: each push is timed on its own.
+            at_global = {"http": {"streamIdleTimeout": seconds}}
+            write = partial(write_policy, federation.global_cp, "bench-global-envoys", at_global)
+            figures.envoys_remote += envoy_acks(federation.envoys["zone-b"], write)
+            in_zone = {"idleTimeout": seconds}
+            write = partial(write_policy, federation.zones["zone-a"], "bench-zone-envoys", in_zone)
+            figures.envoys_in_zone += envoy_acks(federation.envoys["zone-a"], write)
 
 
 def write_policy(cp: ControlPlane, name: str, default: dict[str, Any]) -> None:
@@ -293,6 +387,20 @@ def report(args: argparse.Namespace, figures: Figures) -> None:
         print(f"  p{round(q * 100):<2} {'':12} {remote:18.1f} {both:16.1f} {in_zone:10.1f}")
     target = percentile(figures.in_zone, 0.99) * 1e3 + 100
     print(f"  target: at-global p99 in zone B <= in-zone p99 + 100 ms = {target:.1f} ms")
+    if args.envoys:
+        print(
+            f"real Envoys, {args.envoys // 2} per zone beside the simulated proxies; write-to-"
+            "update (ms), from each Envoy's own update_time stats"
+        )
+        print(f"  {'':16} {'at global, zone B':>18} {'in zone A':>10}")
+        for q in (0.5, 0.99):
+            remote, in_zone = (
+                percentile(values, q) * 1e3
+                for values in (figures.envoys_remote, figures.envoys_in_zone)
+            )
+            print(f"  p{round(q * 100):<2} {'':12} {remote:18.1f} {in_zone:10.1f}")
+        target = percentile(figures.envoys_in_zone, 0.99) * 1e3 + 100
+        print(f"  target: at-global p99 in zone B <= in-zone p99 + 100 ms = {target:.1f} ms")
     print(
         f"initial sync of {args.sync_resources} MeshTimeouts: {figures.sync_from_api:.2f} s"
         f" from the zone's API answering ({figures.sync_from_start:.2f} s from its process"
@@ -307,6 +415,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--proxies", type=int, default=200, help="simulated proxies per zone")
+    parser.add_argument(
+        "--envoys", type=int, default=4, help="real Envoys, half in each zone (an even number)"
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
         "--sync-resources", type=int, default=2000, help="MeshTimeouts a new zone syncs"
