@@ -84,7 +84,11 @@ class AckLog:
         """Seconds from `write()`'s answer to each node's last ACK of the push it causes."""
         self.acked.clear()
         write()
-        answered = time.monotonic()
+        return self.settled(nodes, time.monotonic())
+
+    def settled(self, nodes: list[str], answered: float) -> dict[str, float]:
+        """Once every node has ACKed since the log was cleared, and then nothing for QUIET
+        seconds: seconds from `answered` to each node's last ACK."""
         wait_until(lambda: all(n in self.acked for n in nodes), 60, "every proxy to ACK")
         while time.monotonic() - max(self.acked.values()) < QUIET:
             time.sleep(0.05)
@@ -114,7 +118,8 @@ class Envoy:
 
 
 def envoy_acks(envoys: list[Envoy], write: Callable[[], None]) -> list[float]:
-    """Seconds from `write()`'s answer to each Envoy's last accepted update of the push."""
+    """Seconds from `write()`'s answer to each Envoy's last accepted update of the push (in
+    the order given)."""
     before = [envoy.update_times() for envoy in envoys]
     write()
     answered = time.time()  # Envoy's stats are wall-clock times
@@ -323,13 +328,19 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
         write = partial(write_policy, federation.zones["zone-a"], "bench-zone", in_zone)
         figures.in_zone += acks.push(zone_a, write).values()
         if args.envoys:
-            # Envoy rounds apart from the simulated ones: each push is timed on its own.
+            # Envoy rounds apart from the simulated ones: each push is timed on its own, and
+            # the next write waits until every proxy it reached, simulated too, is done.
             at_global = {"http": {"streamIdleTimeout": seconds}}
             write = partial(write_policy, federation.global_cp, "bench-global-envoys", at_global)
-            figures.envoys_remote += envoy_acks(federation.envoys["zone-b"], write)
+            acks.acked.clear()
+            times = envoy_acks(envoys, write)
+            figures.envoys_remote += times[per_zone:]  # zone B's, after zone A's
+            acks.settled(everyone, time.monotonic())
             in_zone = {"idleTimeout": seconds}
             write = partial(write_policy, federation.zones["zone-a"], "bench-zone-envoys", in_zone)
+            acks.acked.clear()
             figures.envoys_in_zone += envoy_acks(federation.envoys["zone-a"], write)
+            acks.settled(zone_a, time.monotonic())
 
 
 def write_policy(cp: ControlPlane, name: str, default: dict[str, Any]) -> None:

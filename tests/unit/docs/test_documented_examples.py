@@ -112,3 +112,18 @@ def test_the_dataplane_page_shows_the_example_file_it_runs() -> None:
     uncommented = "".join(line for line in example.splitlines(True) if not line.startswith("#"))
     page = REPO / "docs" / "dataplane.md"
     assert uncommented in [block.text for block in blocks("yaml") if block.page == page]
+
+
+# A benchmark's output shown in a page names the saved run it is copied from.
+_QUOTED_RUN = re.compile(r"^```text (bench/results/\S+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_a_quoted_benchmark_run_is_copied_from_its_saved_file() -> None:
+    quotes = [
+        (page, match.group(1), match.group(2))
+        for page in PAGES
+        for match in _QUOTED_RUN.finditer(page.read_text())
+    ]
+    assert quotes, "no page quotes a saved benchmark run"
+    for page, saved, text in quotes:
+        assert text in (REPO / saved).read_text(), f"{page.name}: not copied from {saved}"
