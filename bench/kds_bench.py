@@ -254,10 +254,11 @@ def path(kind: str, name: str) -> str:
     return f"/meshes/{MESH}/{kind}/{name}"
 
 
-def mesh_timeout(name: str, default: dict[str, Any]) -> dict[str, Any]:
-    """A policy every proxy gets: each proxy's whole config is regenerated."""
-    to = [{"targetRef": {"kind": "Mesh"}, "default": default}]
-    spec = {"targetRef": {"kind": "Mesh"}, "to": to}
+def mesh_timeout(name: str, default: dict[str, Any], direction: str = "to") -> dict[str, Any]:
+    """A policy every proxy gets: each proxy's whole config is regenerated. `to` shapes the
+    outbounds, `from` the inbound."""
+    entries = [{"targetRef": {"kind": "Mesh"}, "default": default}]
+    spec = {"targetRef": {"kind": "Mesh"}, direction: entries}
     return {"type": "MeshTimeout", "mesh": MESH, "name": name, "spec": spec}
 
 
@@ -330,6 +331,8 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
         if args.envoys:
             # Envoy rounds apart from the simulated ones: each push is timed on its own, and
             # the next write waits until every proxy it reached, simulated too, is done.
+            # Both change listeners only: the outbounds' HTTP connection managers, the
+            # inbound's TCP proxy.
             at_global = {"http": {"streamIdleTimeout": seconds}}
             write = partial(write_policy, federation.global_cp, "bench-global-envoys", at_global)
             acks.acked.clear()
@@ -337,15 +340,20 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
             figures.envoys_remote += times[per_zone:]  # zone B's, after zone A's
             acks.settled(everyone, time.monotonic())
             in_zone = {"idleTimeout": seconds}
-            write = partial(write_policy, federation.zones["zone-a"], "bench-zone-envoys", in_zone)
+            write = partial(
+                write_policy, federation.zones["zone-a"], "bench-zone-envoys", in_zone, "from"
+            )
             acks.acked.clear()
             figures.envoys_in_zone += envoy_acks(federation.envoys["zone-a"], write)
             acks.settled(zone_a, time.monotonic())
 
 
-def write_policy(cp: ControlPlane, name: str, default: dict[str, Any]) -> None:
+def write_policy(
+    cp: ControlPlane, name: str, default: dict[str, Any], direction: str = "to"
+) -> None:
     with cp.client() as client:
-        checked(client.put(path("meshtimeouts", name), json=mesh_timeout(name, default)))
+        document = mesh_timeout(name, default, direction)
+        checked(client.put(path("meshtimeouts", name), json=document))
 
 
 def bench_sync(args: argparse.Namespace, federation: Federation, figures: Figures) -> None:
