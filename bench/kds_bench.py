@@ -271,18 +271,20 @@ def put_all(cp: ControlPlane, documents: list[tuple[str, dict[str, Any]]]) -> No
 def load_zone(
     federation: Federation, zone: str, first: int, proxies: int, envoys: int, acks: AckLog
 ) -> list[str]:
-    """The zone's services and proxies `client-<first>`... (each on its own loopback
-    address): real Envoys for the first `envoys`, simulated clients for the other
-    `proxies`; the simulated ones' keys."""
-    dataplanes = [service_dataplane(i) for i in range(SERVICES)]
-    clients = range(first, first + envoys + proxies)
-    dataplanes += [client_dataplane(i, SERVICES) for i in clients]
-    put_all(
-        federation.zones[zone],
-        [(path("dataplanes", d.name), {**document(d), "name": d.name}) for d in dataplanes],
-    )
-    federation.start_envoys(zone, [f"client-{i}" for i in clients[:envoys]])
-    nodes = [f"{MESH}.client-{i}" for i in clients[envoys:]]
+    """The zone's services and proxies `client-0`...: real Envoys for the first `envoys`,
+    simulated clients for the other `proxies`; the simulated ones' keys. Each proxy has a
+    loopback address of its own across zones (from `first` on); the names are the same in
+    every zone, so that a push reaches the Envoys of each zone at the same point of its
+    order (a zone regenerates its proxies sorted by name)."""
+    services = [service_dataplane(i) for i in range(SERVICES)]
+    documents = [(path("dataplanes", d.name), document(d)) for d in services]
+    names = [f"client-{i}" for i in range(envoys + proxies)]
+    for index, name in enumerate(names):
+        client = {**document(client_dataplane(first + index, SERVICES)), "name": name}
+        documents.append((path("dataplanes", name), client))
+    put_all(federation.zones[zone], documents)
+    federation.start_envoys(zone, names[:envoys])
+    nodes = [f"{MESH}.{name}" for name in names[envoys:]]
     federation.start_clients(zone, nodes, acks)
     return [f"{zone}/{node}" for node in nodes]
 
