@@ -1,22 +1,40 @@
-"""Cross-zone benchmark: what a zone's ingress costs.
+"""Cross-zone benchmark: what the ingress and egress hops cost, and a zone's ingress config.
 
-Prints the size of a ZoneIngress's config (the serialized bytes of its listener, clusters
-and load assignments) and the time to generate it, in-process, for a zone serving 1,000 and
-10,000 services, each with one local instance. Generation is timed from scratch, as after
-any change of a Dataplane in the zone (a new endpoint anywhere drops everything derived from
-endpoints): the endpoint index of the whole mesh, then the ingress's resources and their
-snapshot. Each figure is the median (and the least) of several repetitions.
+Prints, from one run:
+1. requests/s and p50/p99 latency (`wrk`, fixed connections) from a client sidecar to a
+   service: in the same zone, in another zone through its ingress, and through the zone's
+   egress then the other zone's ingress; beside the same hops made by plain Envoys with a
+   hand-written static config (`bench/cross_zone_baseline.py`), and the ratios. The mesh's
+   proxies are real Envoys run by meshfabric-dp, served by one in-process xDS server per
+   zone, each zone with its own SQLite store holding what KDS would have synced from the
+   other (the other zone's ZoneIngress and MeshService, the mesh's CA). Rounds alternate,
+   meshfabric then the baseline, and each ratio is the median of the per-round ratios, so a
+   burst of other work on the shared machine moves one round rather than one side.
+2. a ZoneIngress's config size (the serialized bytes of its listener, clusters and load
+   assignments) and its generation time, in-process, for a zone serving 1,000 and 10,000
+   services, each with one local instance: the first generation, then after a Dataplane of
+   the zone changes, median of several repetitions (wall clock, and the CPU time of the
+   generating thread).
 
-    python -m bench.cross_zone_bench --services 1000 10000
+    python -m bench.cross_zone_bench --rounds 3 --seconds 5 --services 1000 10000
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
+import re
+import shutil
 import statistics
+import subprocess
+import tempfile
 import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
+from bench.cross_zone_mesh import BaselineSide, MeshSide, Processes, root_ca, wait_for
 from bench.header import print_header
 from bench.mesh_load import MESH, service_dataplane
 from meshfabric.resources import Parsed, Resource
@@ -28,6 +46,137 @@ from meshfabric.xds.model.context import MeshContext
 
 ZONE = "us-east-1"
 GENERATION_TARGET_SECONDS = 0.1  # at 10,000 services (issue 11)
+# Through the ingress, against the hand-written config (issue 11).
+THROUGHPUT_TARGET, P50_TARGET = 0.95, 1.05
+PATHS = {
+    "direct": "sidecar to sidecar, same zone",
+    "ingress": "sidecar to ingress to sidecar",
+    "egress": "sidecar to egress to ingress to sidecar",
+}
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run: requests/s, p50 and p99 in seconds, and requests that failed."""
+
+    rate: float
+    p50: float
+    p99: float
+    errors: int
+
+
+def parse_wrk(output: str) -> Run:
+    def seconds(percentile: str) -> float:
+        found = re.search(rf"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if found is None:
+            raise ValueError(f"no {percentile}% latency in wrk's output:\n{output}")
+        return float(found[1]) * _UNITS[found[2]]
+
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    if rate is None:
+        raise ValueError(f"no Requests/sec in wrk's output:\n{output}")
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = (int(failed[1]) if failed else 0) + (sum(map(int, socket.groups())) if socket else 0)
+    return Run(float(rate[1]), seconds("50"), seconds("99"), errors)
+
+
+async def load(url: str, connections: int, seconds: int) -> Run:
+    """wrk in a child process, so this process's xDS servers keep serving meanwhile."""
+    wrk = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await wrk.communicate()
+    return parse_wrk(output.decode())
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+async def answering(url: str) -> None:
+    await wait_for(lambda: asyncio.to_thread(answers, url), 60, f"an answer from {url}")
+
+
+async def compare(
+    path: str, ours: str, theirs: str, args: argparse.Namespace
+) -> tuple[list[Run], list[Run]]:
+    """Alternating rounds of the same load through the mesh and through the baseline."""
+    await answering(ours)
+    await answering(theirs)
+    mesh_runs, baseline_runs = [], []
+    for _ in range(args.rounds):
+        mesh_runs.append(await load(ours, args.connections, args.seconds))
+        baseline_runs.append(await load(theirs, args.connections, args.seconds))
+    report_path(path, mesh_runs, baseline_runs)
+    return mesh_runs, baseline_runs
+
+
+def report_path(path: str, mesh_runs: list[Run], baseline_runs: list[Run]) -> None:
+    def median(runs: list[Run], field: str) -> float:
+        return statistics.median(float(getattr(run, field)) for run in runs)
+
+    def ratio(field: str) -> float:
+        pairs = zip(mesh_runs, baseline_runs, strict=True)
+        return statistics.median(float(getattr(m, field) / getattr(b, field)) for m, b in pairs)
+
+    print(f"{path} ({PATHS[path]}):")
+    for label, runs in (("meshfabric", mesh_runs), ("hand-written", baseline_runs)):
+        p50, p99 = median(runs, "p50") * 1e3, median(runs, "p99") * 1e3
+        print(
+            f"  {label:<12} {median(runs, 'rate'):>8.1f} req/s  p50 {p50:.2f} ms"
+            f"  p99 {p99:.2f} ms  failed {sum(r.errors for r in runs)}"
+        )
+    rates, p50s, p99s = ratio("rate"), ratio("p50"), ratio("p99")
+    verdict = ""
+    if path == "ingress":
+        met = rates >= THROUGHPUT_TARGET and p50s <= P50_TARGET
+        verdict = (
+            f"  targets >= {THROUGHPUT_TARGET}x req/s, <= {P50_TARGET}x p50: "
+            f"{'met' if met else 'MISSED'}"
+        )
+    print(
+        f"  ratio (median of {len(mesh_runs)} rounds): req/s {rates:.3f}x  p50 {p50s:.3f}x"
+        f"  p99 {p99s:.3f}x{verdict}",
+        flush=True,
+    )
+
+
+async def throughput(args: argparse.Namespace) -> None:
+    print(
+        f"## Requests through each path: wrk, {args.connections} connections, "
+        f"{args.seconds} s per run, {args.rounds} alternating rounds"
+    )
+    with tempfile.TemporaryDirectory(prefix="mfzb-", dir="/tmp") as directory:
+        work = Path(directory)
+        processes = Processes(work)
+        mesh = MeshSide(work, processes)
+        try:
+            await mesh.start()
+            baseline = BaselineSide(work, processes)
+            await baseline.start(await root_ca(mesh.zones["us-east-1"]))
+            for path in ("direct", "ingress"):
+                await compare(path, mesh.urls[path], baseline.urls[path], args)
+            await mesh.require_egress()
+            await wait_for(lambda: _through_egress(mesh), 60, "calls through the egress")
+            await compare("egress", mesh.urls["egress"], baseline.urls["egress"], args)
+        finally:
+            processes.stop_all()
+            await mesh.stop()
+
+
+async def _through_egress(mesh: MeshSide) -> bool:
+    before = await asyncio.to_thread(mesh.egress_requests)
+    await asyncio.to_thread(answers, mesh.urls["egress"])
+    return await asyncio.to_thread(mesh.egress_requests) > before
 
 
 def zone_with_services(services: int) -> tuple[MeshContext, Parsed[ZoneIngressFields]]:
@@ -90,9 +239,18 @@ def ingress_generation(services: int, repetitions: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--repetitions", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--no-envoy", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
     print_header()
+    if not args.no_envoy:
+        if shutil.which("wrk") is None:
+            parser.error("wrk is not installed (scripts/install-system-packages.sh installs it)")
+        asyncio.run(throughput(args))
+        print()
     print("## ZoneIngress config size and generation time (in-process, no Envoy)")
     for services in args.services:
         ingress_generation(services, args.repetitions)

@@ -12,6 +12,7 @@ PACKAGES=(
   netcat-openbsd  # meshfabric-lab: nc is the ssh ProxyCommand into a lab host's namespace
   supervisor  # the collection's roles run services with it on hosts without systemd (the lab's)
   prometheus  # telemetry tests: a real Prometheus scrapes proxies through the discovery endpoint
+  wrk         # bench/cross_zone_bench.py: the fixed-connection HTTP load through each path
 )
 
 missing=()
