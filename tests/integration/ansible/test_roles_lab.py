@@ -1,7 +1,8 @@
-"""playbooks/site.yml deploys control planes onto lab hosts over SSH with the collection's
-roles, as onto real machines: global, then a zone that joins it with a zone token issued at
-global. A second run changes nothing; a wrong variable stops the run in preflight, naming the
-variable, before anything is made on the host.
+"""playbooks/site.yml deploys a mesh onto lab hosts over SSH with the collection's roles, as
+onto real machines: global, a zone that joins it with a zone token issued at global, the
+mesh, and a sidecar (its Envoy and meshfabric-dp from the wheelhouse) with a token issued by
+the zone. A second run changes nothing; a wrong variable stops the run in preflight, naming
+the variable, before anything is made on the host.
 
 The lab's hosts share the machine's file system, so each host gets its own directories (as
 separate machines would have) through group_vars next to the inventory.
@@ -28,7 +29,10 @@ from tests.support.net import wait_until
 pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow]
 
 GLOBAL, ZONE = "control-plane.global", "control-plane.us-east-1"
-UNDEPLOYED = "control-plane.eu-west-1"
+SIDECAR = "flight-control-1.us-east-1"
+DEPLOYED = f"{GLOBAL},{ZONE},{SIDECAR}"
+UNDEPLOYED_ZONE, UNDEPLOYED_SIDECAR = "control-plane.eu-west-1", "flight-control-1.eu-west-1"
+INBOUND = {"port": 20001, "servicePort": 8080, "tags": {"kuma.io/service": "flight-control"}}
 
 # Where each lab host keeps what a real host would keep in /opt, /etc and /var/lib.
 GROUP_VARS = {
@@ -40,6 +44,13 @@ GROUP_VARS = {
     "control_plane_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
     "control_plane_system_user": "root",
     "control_plane_system_group": "root",
+    "dataplane_venv_dir": "{{ lab_host_root }}/opt/dataplane",
+    "dataplane_config_dir": "{{ lab_host_root }}/etc/dataplane",
+    "dataplane_work_dir": "{{ lab_host_root }}/var/lib/dataplane",
+    "dataplane_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
+    "dataplane_system_user": "root",
+    "dataplane_system_group": "root",
+    "dataplane_inbounds": [INBOUND],
 }
 
 
@@ -129,6 +140,7 @@ def deployment(
                 "lab_hosts_dir": str(hosts_dir),
                 "control_plane_source_dir": str(REPO),
                 "control_plane_wheelhouse_dir": str(work / "wheelhouse"),
+                "dataplane_wheelhouse_dir": str(work / "wheelhouse"),
             }
             (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars))
             yield Deployment(Lab.open(state), work, hosts_dir, env)
@@ -138,7 +150,7 @@ def deployment(
 
 @pytest.fixture(scope="module")
 def first_run(deployment: Deployment) -> Run:
-    return deployment.site("--limit", f"{GLOBAL},{ZONE}")
+    return deployment.site("--limit", DEPLOYED)
 
 
 def zone_online(deployment: Deployment, zone: str) -> bool:
@@ -177,34 +189,63 @@ def test_admin_tokens_reach_the_controller_unseen(deployment: Deployment, first_
 def test_a_second_run_changes_nothing(deployment: Deployment, first_run: Run) -> None:
     assert first_run.returncode == 0, first_run.output
 
-    second = deployment.site("--limit", f"{GLOBAL},{ZONE}")
+    second = deployment.site("--limit", DEPLOYED)
 
     assert second.returncode == 0, second.output
-    assert second.changed() == {GLOBAL: 0, ZONE: 0}
+    assert second.changed() == {GLOBAL: 0, ZONE: 0, SIDECAR: 0}
+
+
+def test_the_sidecar_registers_with_its_zone_and_its_envoy_is_live(
+    deployment: Deployment, first_run: Run
+) -> None:
+    assert first_run.returncode == 0, first_run.output
+    sidecar = deployment.lab.host(deployment.lab_key(SIDECAR))
+
+    dataplane = deployment.api(ZONE, f"/meshes/default/dataplanes/{SIDECAR}")
+    ready = sidecar.run(["curl", "-s", "http://127.0.0.1:9901/ready"],
+                        capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    envoy = deployment.hosts_dir / SIDECAR / "opt/dataplane/bin/envoy"
+    version = subprocess.run([str(envoy), "--version"], capture_output=True, text=True, check=True)
+
+    assert dataplane["networking"]["inbound"][0]["tags"]["kuma.io/service"] == "flight-control"
+    assert ready.stdout.strip() == "LIVE"
+    assert "/1.40.0/" in version.stdout
 
 
 @pytest.mark.parametrize(
-    ("extra_vars", "named"),
+    ("host", "extra_vars", "named"),
     [
-        ({"control_plane_mode": "edge"}, "control_plane_mode"),
-        ({"control_plane_zone_name": ""}, "control_plane_zone_name"),
-        ({"control_plane_xds_port": 70000}, "control_plane_xds_port"),
+        (UNDEPLOYED_ZONE, {"control_plane_mode": "edge"}, "control_plane_mode"),
+        (UNDEPLOYED_ZONE, {"control_plane_zone_name": ""}, "control_plane_zone_name"),
+        (UNDEPLOYED_ZONE, {"control_plane_xds_port": 70000}, "control_plane_xds_port"),
         (
+            UNDEPLOYED_ZONE,
             {
                 "control_plane_global_host": "nowhere",
                 "control_plane_global_address": "grpcs://10.10.0.10:5685",
             },
             "control_plane_zone_token",
         ),
+        (
+            UNDEPLOYED_SIDECAR,
+            {"dataplane_inbounds": [{**INBOUND, "port": 70000}]},
+            "dataplane_inbounds[0].port",
+        ),
     ],
-    ids=["unknown-mode", "no-zone-name", "port-out-of-range", "zone-without-token"],
+    ids=[
+        "unknown-mode",
+        "no-zone-name",
+        "port-out-of-range",
+        "zone-without-token",
+        "inbound-port-out-of-range",
+    ],
 )
 def test_a_wrong_variable_fails_in_preflight_before_anything_changes(
-    deployment: Deployment, extra_vars: dict[str, Any], named: str
+    deployment: Deployment, host: str, extra_vars: dict[str, Any], named: str
 ) -> None:
-    run = deployment.site("--limit", UNDEPLOYED, "--extra-vars", json.dumps(extra_vars))
+    run = deployment.site("--limit", host, "--extra-vars", json.dumps(extra_vars))
 
     assert run.returncode != 0
     assert any(named in message for message in run.failures()), run.failures()
-    assert run.changed() == {UNDEPLOYED: 0}
-    assert not (deployment.hosts_dir / UNDEPLOYED).exists()
+    assert run.changed() == {host: 0}
+    assert not (deployment.hosts_dir / host).exists()
