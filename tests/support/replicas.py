@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.control_plane import ControlPlane
 from tests.support.net import free_port
@@ -46,8 +47,14 @@ def connected_through(global_cp: ControlPlane, zone: str, replica: str) -> bool:
 
 
 def leads(metrics_port: int) -> bool:
+    """The control plane with that diagnostics port says it leads its replicas."""
     metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    return "meshfabric_leader 1.0" in metrics.splitlines()
+    return any(
+        sample.value == 1
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "meshfabric_leader"
+        for sample in family.samples
+    )
 
 
 class GlobalReplicas:

@@ -94,6 +94,15 @@ def test_a_zone_lost_with_its_global_replica_is_shown_offline_by_the_other(
     )
 
 
+def cluster_pushes(proxy: AdsClient, name: str) -> int:
+    """How many responses have carried the cluster so far."""
+    return sum(
+        any(resource.name == name for resource in response.resources)
+        for response in list(proxy.responses)
+        if response.type_url == CLUSTER
+    )
+
+
 def test_a_killed_zone_leader_hands_the_kds_connection_to_the_other_zone_replica(
     federation: Federation, postgres: PostgresServer
 ) -> None:
@@ -122,7 +131,6 @@ def test_a_killed_zone_leader_hands_the_kds_connection_to_the_other_zone_replica
     wait_until(
         lambda: "api" in proxy.received(CLUSTER), TIMEOUT, "the outbound written at the other"
     )
-    proxy.close()
     held = latest_subscription(federation.global_cp, "zone-a")
     assert held is not None and "disconnectTime" not in held
 
@@ -133,8 +141,13 @@ def test_a_killed_zone_leader_hands_the_kds_connection_to_the_other_zone_replica
         TIMEOUT,
         "the other replica's KDS connection",
     )
-    put(federation.global_cp, "/meshes/default/meshtimeouts/after", timeout_policy("after"))
+    pushes = cluster_pushes(proxy, "api")
+    policy = timeout_policy("after", seconds="7s")
+    put(federation.global_cp, "/meshes/default/meshtimeouts/after", policy)
     wait_for(replicas[1], "/meshes/default/meshtimeouts/after", "a write at global in the zone")
+    # The proxy's stream, at the replica that lived, carries the new timeout to it.
+    wait_until(lambda: cluster_pushes(proxy, "api") > pushes, TIMEOUT, "the policy at the proxy")
+    proxy.close()
     put(replicas[1], "/meshes/default/meshservices/backend", mesh_service("backend"))
     synced = hashed_name("default", "backend", "zone-a")
     wait_for(federation.global_cp, f"/meshes/default/meshservices/{synced}", "it at global")
