@@ -12,9 +12,12 @@ PROXY_TYPE_KEY = "proxyType"
 DNS_ADDRESS_KEY = "dnsAddress"
 VIPS_KEY = "vips"
 VERSION_KEY = "version"  # meshfabric-dp's own version
-# The bootstrap's static cluster to Envoy's own admin, which a MeshMetric's listener serves
-# /stats/prometheus through (only that path: the admin itself stays on loopback or a socket).
-ADMIN_CLUSTER = "envoy_admin"
+METRICS_SOCKET_KEY = "metricsSocket"
+# The cluster through which a MeshMetric's listener reaches that socket.
+METRICS_CLUSTER = "meshfabric_metrics"
+# The request header in which a MeshMetric's listener tells meshfabric-dp's metrics server
+# what the policy keeps (JSON: the policy's `sidecar` settings).
+METRICS_CONF_HEADER = "x-meshfabric-metrics-sidecar"
 
 
 def envoy_node_id(mesh: str, name: str) -> str:
@@ -43,18 +46,23 @@ class DnsAddress:
 @dataclass(frozen=True)
 class Features:
     """What a proxy's meshfabric-dp prepared on its host, so the control plane may use it:
-    a DNS listener address, and VIPs that Envoy can bind (routed to lo)."""
+    a DNS listener address, VIPs that Envoy can bind (routed to lo), and the Unix socket of
+    its metrics server (Envoy's stats filtered as a MeshMetric says)."""
 
     dns: DnsAddress | None = None
     vips: bool = False
+    metrics_socket: str = ""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> Features:
         dns = DnsAddress.parse(metadata.get(DNS_ADDRESS_KEY, ""))
-        return cls(dns, metadata.get(VIPS_KEY) == "true")
+        metrics = metadata.get(METRICS_SOCKET_KEY, "")
+        return cls(dns, metadata.get(VIPS_KEY) == "true", metrics)
 
     def metadata(self) -> dict[str, str]:
         found = {VIPS_KEY: "true"} if self.vips else {}
+        if self.metrics_socket:
+            found[METRICS_SOCKET_KEY] = self.metrics_socket
         return found | ({DNS_ADDRESS_KEY: str(self.dns)} if self.dns else {})
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from meshfabric import __version__
 from meshfabric.dataplane_api.node import (
-    ADMIN_CLUSTER,
     MESH_KEY,
     NAME_KEY,
     NO_FEATURES,
@@ -78,21 +77,7 @@ def bootstrap(params: BootstrapParams) -> dict[str, Any]:
             "cds_config": _ADS_SOURCE,
             "lds_config": _ADS_SOURCE,
         },
-        "static_resources": {
-            "clusters": [_ads_cluster(params.control_plane), _admin_cluster(params.admin_address)]
-        },
-    }
-
-
-def _admin_cluster(admin_address: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": ADMIN_CLUSTER,
-        "type": "STATIC",
-        "connect_timeout": "1s",
-        "load_assignment": {
-            "cluster_name": ADMIN_CLUSTER,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": admin_address}}]}],
-        },
+        "static_resources": {"clusters": [_ads_cluster(params.control_plane)]},
     }
 
 

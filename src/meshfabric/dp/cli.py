@@ -17,14 +17,21 @@ from typing import Annotated, Any
 import typer
 
 from meshfabric.dataplane_api.envoy_admin_pb2 import Hello
-from meshfabric.dataplane_api.node import DnsAddress, Features
+from meshfabric.dataplane_api.node import METRICS_CLUSTER, DnsAddress, Features
 from meshfabric.dp import dataplane as dataplanes
 from meshfabric.dp import egress, ingress
 from meshfabric.dp.address import ControlPlaneAddress
-from meshfabric.dp.bootstrap import BootstrapParams, XdsProtocol, bootstrap, write_bootstrap
+from meshfabric.dp.bootstrap import (
+    ADS_CLUSTER,
+    BootstrapParams,
+    XdsProtocol,
+    bootstrap,
+    write_bootstrap,
+)
 from meshfabric.dp.dns_redirect import REDIRECTABLE, dns_redirect
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
 from meshfabric.dp.envoy_admin import EnvoyAdmin, EnvoyAdminTunnel
+from meshfabric.dp.metrics import metrics_server
 from meshfabric.dp.netns import HostChangeFailed
 from meshfabric.dp.registration import (
     ControlPlaneClient,
@@ -221,6 +228,9 @@ async def _run(
         return 2
     log.info("registered dataplane %s/%s", params.mesh, params.name)
     directory = work_dir or Path(tempfile.mkdtemp(prefix="meshfabric-dp-"))
+    metrics_socket = directory / "metrics.sock"
+    features = dataclasses.replace(params.features, metrics_socket=str(metrics_socket))
+    params = dataclasses.replace(params, features=features)
     try:
         path = directory / "bootstrap.json"
         write_bootstrap(path, bootstrap(params))
@@ -234,6 +244,9 @@ async def _run(
             if redirect_port is not None:
                 await host.enter_async_context(dns_redirect(redirect_port))
             await host.enter_async_context(_admin_tunnel(params))
+            await host.enter_async_context(
+                metrics_server(metrics_socket, params.admin_address, (ADS_CLUSTER, METRICS_CLUSTER))
+            )
             await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
     except HostChangeFailed as problem:
         log.error("%s", problem)

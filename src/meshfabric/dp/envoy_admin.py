@@ -57,6 +57,12 @@ class EnvoyAdmin:
         params = {"include_eds": ""} if request.include_eds else {}
         return await self._client.get(ENVOY_PATHS[request.kind], params=params)
 
+    async def stats_prometheus(self, used_only: bool) -> httpx.Response:
+        """Envoy's stats in Prometheus' text format (for the metrics server)."""
+        return await self._client.get(
+            "/stats/prometheus", params={"usedonly": ""} if used_only else {}
+        )
+
     async def aclose(self) -> None:
         await self._client.aclose()
 

@@ -81,15 +81,24 @@ def test_stats_on_the_policy_port_by_profile_then_gone_with_the_policy(
     control_plane.apply(meshmetric(port))  # Kuma's default profile: Basic
     wait_until(lambda: scrape(url) is not None, 10, "the metrics listener")
     basic = families(scrape(url))
-    assert {"envoy_server_live", "envoy_cluster_upstream_cx_total"} <= basic
+    assert {"envoy_server_live", "envoy_listener_downstream_cx_total"} <= basic
     assert "envoy_runtime_load_success" not in basic  # used, but in no Basic term
+    # Basic leaves out the proxy's own clusters: the control plane's, the metrics server's.
+    assert "ads_cluster" not in scrape(url)
     assert httpx.get(f"http://127.0.0.1:{port}/stats", timeout=2).status_code == 404
 
-    control_plane.apply(meshmetric(port, {"profiles": {"appendProfiles": [{"name": "All"}]}}))
-    wait_until(lambda: "envoy_runtime_load_success" in families(scrape(url)), 10, "the All profile")
+    no_runtime = [{"type": "Prefix", "match": "envoy_runtime_"}]
+    every_but_runtime = {"profiles": {"appendProfiles": [{"name": "All"}], "exclude": no_runtime}}
+    control_plane.apply(meshmetric(port, every_but_runtime))
+    wait_until(
+        lambda: "envoy_listener_manager_total_listeners_active" in families(scrape(url)),
+        10,
+        "the All profile",
+    )
+    assert not any(name.startswith("envoy_runtime_") for name in families(scrape(url)))
 
-    only_server = {"profiles": {"appendProfiles": [{"name": "None"}],
-                                "include": [{"type": "Prefix", "match": "server."}]}}  # fmt: skip
+    server = [{"type": "Prefix", "match": "envoy_server_"}]
+    only_server = {"profiles": {"appendProfiles": [{"name": "None"}], "include": server}}
     control_plane.apply(meshmetric(port, only_server))
     wait_until(
         lambda: (

@@ -2,7 +2,8 @@
 
 Each `<case>.input.yaml` in `meshfabric/policies/<name>/testdata/` names a proxy of the
 mesh below, whether the mesh has mTLS, the policies to apply and optionally the zone of the
-control plane and more resources (other dataplanes, what other zones sync); `<case>.golden.yaml`
+control plane, more resources (other dataplanes, what other zones sync) and the socket of
+the proxy's metrics server (`metrics_socket`); `<case>.golden.yaml`
 next to it is that proxy's config (secrets left out). After a deliberate change, rewrite
 the golden files with `UPDATE_GOLDEN_FILES=true pytest tests/unit/policies`.
 """
@@ -87,7 +88,8 @@ def proxy_config(spec: dict[str, Any]) -> dict[str, Any]:
         if spec.get("mtls")
         else None
     )
-    ctx = ProxyContext.of(mesh, proxy, identity=identity, features=Features())
+    features = Features(metrics_socket=spec.get("metrics_socket", ""))
+    ctx = ProxyContext.of(mesh, proxy, identity=identity, features=features)
     config: dict[str, Any] = {}
     for item in build_resources(ctx).encode():
         if item.type_url != types.SECRET:

@@ -1,19 +1,17 @@
 """Translate MeshMetric: each Prometheus backend becomes a listener on the proxy's address and
-the backend's port that answers GETs of the backend's path with Envoy's own
-`/stats/prometheus`, filtered by the sidecar's profiles (see profiles.py), and GETs of
-`<path>/applications/<name>` with each application's own metrics endpoint (Kuma's kuma-dp
+the backend's port. GETs of the backend's path go to meshfabric-dp's metrics server (a Unix
+socket its node metadata names), with the policy's `sidecar` settings in a request header:
+it answers with Envoy's stats as Kuma's profiles and rules keep them (meshfabric.dp.metrics).
+GETs of `<path>/applications/<name>` go to each application's own metrics endpoint (kuma-dp
 merges those into one scrape; here each is a target of its own in the discovery endpoint).
-
-Kuma serves that port from kuma-dp, which asks Envoy's admin; here Envoy serves it alone:
-the listener routes that one path, rewritten, to the bootstrap's cluster for the admin
-(`ADMIN_CLUSTER`), and routes nothing else there. Envoy's `usedonly` leaves out the stats
-never touched unless `sidecar.includeUnused` is set.
+Changing the policy changes the header, so nothing but the listener is ever updated.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import json
 
+from envoy.config.core.v3.base_pb2 import HeaderValue, HeaderValueOption
 from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_components_pb2 import (
     HeaderMatcher,
@@ -25,7 +23,7 @@ from envoy.config.route.v3.route_components_pb2 import (
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 
-from meshfabric.dataplane_api.node import ADMIN_CLUSTER
+from meshfabric.dataplane_api.node import METRICS_CLUSTER, METRICS_CONF_HEADER
 from meshfabric.policies.core import proxy_conf
 from meshfabric.policies.meshmetric.api import (
     TYPE,
@@ -36,7 +34,6 @@ from meshfabric.policies.meshmetric.api import (
     application_path,
     prometheus_backends,
 )
-from meshfabric.policies.meshmetric.profiles import stats_filter
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.model.proxy_context import ProxyContext
@@ -54,9 +51,11 @@ class MeshMetricPlugin:
             return
         matched = proxy_conf(policies, ctx.proxy)
         ctx.record_match(POLICY_TYPE, list(matched.policies))
-        if matched.conf is None:
+        socket = ctx.features.metrics_socket
+        if matched.conf is None or not socket:  # no metrics server beside this Envoy
             return
         conf = matched.conf
+        resources.add(METRICS_CLUSTER, envoy.pipe_cluster(METRICS_CLUSTER, socket))
         for application in conf.applications or []:
             name = application_cluster(application)
             address = application.address or "127.0.0.1"
@@ -74,19 +73,16 @@ def application_cluster(application: Application) -> str:
     return f"metrics:application:{application.address or '127.0.0.1'}:{application.port}"
 
 
-def admin_path(conf: Conf) -> str:
-    """The admin request the metrics path stands for."""
-    query = []
-    if not (conf.sidecar and conf.sidecar.includeUnused):
-        query.append("usedonly")
-    expression = stats_filter(conf.sidecar)
-    if expression is not None:
-        query.append("filter=" + quote(expression, safe=""))
-    return "/stats/prometheus" + ("?" + "&".join(query) if query else "")
-
-
 def metrics_listener(name: str, address: str, prometheus: Prometheus, conf: Conf) -> Listener:
-    routes = [_get(prometheus.path, ADMIN_CLUSTER, admin_path(conf))]
+    sidecar = conf.sidecar.model_dump(exclude_none=True) if conf.sidecar else {}
+    stats = _get(prometheus.path, METRICS_CLUSTER, "/")
+    stats.request_headers_to_add.append(
+        HeaderValueOption(
+            header=HeaderValue(key=METRICS_CONF_HEADER, value=json.dumps(sidecar, sort_keys=True)),
+            append_action=HeaderValueOption.OVERWRITE_IF_EXISTS_OR_ADD,
+        )
+    )
+    routes = [stats]
     routes += [
         _get(application_path(prometheus.path, app), application_cluster(app), app.path)
         for app in conf.applications or []

@@ -140,6 +140,15 @@ def static_cluster(name: str, address: str, port: int) -> Cluster:
     )
 
 
+def pipe_cluster(name: str, path: str) -> Cluster:
+    """A cluster of one Unix socket (a process beside Envoy)."""
+    cluster = Cluster(name=name, type=Cluster.STATIC, connect_timeout=seconds(1))
+    cluster.load_assignment.cluster_name = name
+    endpoint = cluster.load_assignment.endpoints.add().lb_endpoints.add().endpoint
+    endpoint.address.pipe.path = path
+    return cluster
+
+
 # The parts every message of a kind shares, built once and copied: copying a message is
 # much cheaper than building it field by field, and there is one per outbound.
 _EDS_CLUSTER = Cluster(
