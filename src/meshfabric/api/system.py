@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from meshfabric import __version__
 from meshfabric.api.context import ApiContext, context
 from meshfabric.api.errors import ApiError
+from meshfabric.insights.zones import zone_proxies
 from meshfabric.resources import KdsFlow, Parsed, ResourceKey, ResourceType
+from meshfabric.resources.types.mesh import MeshFields
 from meshfabric.resources.types.zone import ZoneFields
 from meshfabric.store import MeshNotFound
 from meshfabric.tokens import parse_duration
@@ -162,6 +164,9 @@ async def dataplane_token(ctx: Ctx, request: DataplaneTokenRequest) -> str:
 async def zones_overview(ctx: Ctx) -> dict[str, Any]:
     store = ctx.manager.store
     page = await store.list("Zone", "")
+    ingresses = (await store.list("ZoneIngress", "")).items
+    egresses = (await store.list("ZoneEgress", "")).items
+    meshes = [Parsed.of(mesh, MeshFields) for mesh in (await store.list("Mesh", "")).items]
     items = []
     for zone in page.items:
         insight = await store.get(ResourceKey("ZoneInsight", "", zone.name))
@@ -171,6 +176,7 @@ async def zones_overview(ctx: Ctx) -> dict[str, Any]:
                 "name": zone.name,
                 "zone": {"enabled": Parsed.of(zone, ZoneFields).fields.enabled is not False},
                 "zoneInsight": insight.spec if insight else {"subscriptions": []},
+                **zone_proxies(zone.name, ingresses, egresses, meshes),
             }
         )
     return {"total": len(items), "items": items, "next": None}

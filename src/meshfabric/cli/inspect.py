@@ -95,7 +95,10 @@ def meshes(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> Non
 
 @app.command("zones")
 def zones(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> None:
-    """Each zone's state and control-plane version.
+    """Each zone's state, control-plane version, ingresses and egresses.
+
+    A warning follows the table for each zone a mesh cannot leave (the mesh requires
+    zoneEgress and the zone has no egress).
 
     \b
     Example:
@@ -106,9 +109,12 @@ def zones(ctx: typer.Context, output: OutputOption = OutputFormat.TABLE) -> None
         print_data(overviews, output)
         return
     print_table(
-        ["NAME", "ENABLED", "STATUS", "CP VERSION", "CONNECTED"],
+        ["NAME", "ENABLED", "STATUS", "CP VERSION", "CONNECTED", "INGRESSES", "EGRESSES"],
         [_zone_row(overview) for overview in overviews],
     )
+    for overview in overviews:
+        for warning in overview.get("warnings") or []:
+            typer.echo(f"Warning: {warning}")
 
 
 class InspectType(enum.StrEnum):
@@ -278,6 +284,8 @@ def _zone_row(overview: Json) -> list[str]:
         "online" if online else "offline",
         version,
         age(latest.get("connectTime")),
+        str(overview.get("zoneIngresses", "-")),
+        str(overview.get("zoneEgresses", "-")),
     ]
 
 

@@ -46,7 +46,7 @@ def test_inspect_a_policy_type_without_a_plugin_says_so(meshctl: Meshctl) -> Non
 def test_inspect_zones_lists_the_overview(meshctl: Meshctl) -> None:
     assert json.loads(meshctl.ok("inspect", "zones", "-o", "json")) == []
     assert meshctl.ok("inspect", "zones").split() == [
-        "NAME", "ENABLED", "STATUS", "CP", "VERSION", "CONNECTED",
+        "NAME", "ENABLED", "STATUS", "CP", "VERSION", "CONNECTED", "INGRESSES", "EGRESSES",
     ]  # fmt: skip
 
 

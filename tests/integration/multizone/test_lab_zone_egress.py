@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -110,6 +111,12 @@ class EgressMesh:
         body, _, status = done.stdout.rpartition("\n")
         return json.loads(body) if done.returncode == 0 and status == "200" else None
 
+    def zone_at_global(self) -> dict[str, Any]:
+        """us-east-1 in global's zone overview."""
+        overview = json.loads(self.cluster.api(GLOBAL, "GET", "/zones/_overview"))
+        found: dict[str, Any] = next(z for z in overview["items"] if z["name"] == "us-east-1")
+        return found
+
     def warnings(self) -> list[str]:
         path = f"/meshes/{MESH}/dataplanes/web-1/_config"
         found: list[str] = json.loads(self.cluster.api(ZONE_CP, "GET", path))["warnings"]
@@ -183,9 +190,15 @@ def test_cross_zone_calls_flow_only_through_the_egress_and_stop_while_it_is_down
     assert [done.stdout.rpartition("\n")[2] for done in failed] == ["503"] * 5
     assert _ingress_connections(mesh) == through_ingress  # nothing went around the egress
     assert any("no ZoneEgress registered" in warning for warning in mesh.warnings())
+    # Global says so too, in the zone's overview (meshctl inspect zones).
+    wait_until(lambda: mesh.zone_at_global()["zoneEgresses"] == 0, 30, "global to see it gone")
+    [warning] = mesh.zone_at_global()["warnings"]
+    assert 'zone "us-east-1" has no ZoneEgress' in warning
 
     mesh.start_egress(zone_token=True)
     wait_until(lambda: mesh.answer() is not None, 60, "answers through the egress again")
+    wait_until(lambda: mesh.zone_at_global()["warnings"] == [], 30, "global to see it back")
+    assert mesh.zone_at_global()["zoneEgresses"] == 1
     resumed = _egress_bytes(mesh)
     assert mesh.answer() == {"service": "eu-west-1", "caller": f"spiffe://{MESH}/web"}
     assert _egress_bytes(mesh) > resumed

@@ -98,6 +98,12 @@ class MeshFields(Strict):
     mtls: Mtls | None = None
     networking: Networking | None = None
     routing: Routing | None = None
+
+    @property
+    def zone_egress_required(self) -> bool:
+        """Sidecars may leave their zone only through its egress."""
+        return bool(self.routing and self.routing.zoneEgress)
+
     meshServices: MeshServices | None = None
     skipCreatingInitialPolicies: list[str] | None = None
     # Kuma's legacy observability blocks: kept as opaque documents so old YAML applies.
@@ -147,7 +153,7 @@ def _ca_kept_while_mtls_is_on(stored: MeshFields, new: MeshFields) -> list[Viola
 
 
 def _zone_egress_needs_mtls(mesh: MeshFields) -> list[Violation]:
-    if mesh.routing and mesh.routing.zoneEgress and not (mesh.mtls and mesh.mtls.enabledBackend):
+    if mesh.zone_egress_required and not (mesh.mtls and mesh.mtls.enabledBackend):
         return [Violation("mtls", "has to be set when zoneEgress enabled")]
     return []
 

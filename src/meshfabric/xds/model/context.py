@@ -272,8 +272,7 @@ class MeshContext:
 
     @property
     def zone_egress_required(self) -> bool:
-        routing = self.mesh.fields.routing if self.mesh else None
-        return bool(routing and routing.zoneEgress)
+        return self.mesh is not None and self.mesh.fields.zone_egress_required
 
     def remote_services(self) -> Mapping[str, RemoteService]:
         """The services other zones serve, as their ingresses reach them."""
