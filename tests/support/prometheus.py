@@ -15,6 +15,17 @@ from tests.support.net import free_port, wait_until
 BINARY = "/usr/bin/prometheus"
 
 
+def mesh_wide_meshmetric(mesh: str, port: int) -> dict[str, Any]:
+    """A MeshMetric that opens `port` on every proxy of the mesh, Kuma's defaults otherwise."""
+    backend = {"type": "Prometheus", "prometheus": {"port": port}}
+    return {
+        "type": "MeshMetric",
+        "mesh": mesh,
+        "name": "prometheus",
+        "spec": {"targetRef": {"kind": "Mesh"}, "default": {"backends": [backend]}},
+    }
+
+
 class Prometheus:
     def __init__(self, directory: Path, config: dict[str, Any]) -> None:
         directory.mkdir(parents=True, exist_ok=True)

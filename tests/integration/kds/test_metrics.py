@@ -14,6 +14,7 @@ from tests.integration.kds.test_sync import (
     timeout_policy,
     wait_for,
 )
+from tests.support.control_plane import ControlPlane
 from tests.support.net import free_port, wait_until
 
 
@@ -31,9 +32,9 @@ def value(port: int, name: str, **labels: str) -> float:
     return samples(port).get((name, frozenset(labels.items())), 0.0)
 
 
-def test_kds_metrics_count_streams_resources_and_sync_time_per_zone(
-    federation: Federation,
-) -> None:
+def with_metrics_ports(federation: Federation) -> tuple[int, ControlPlane, int]:
+    """Global restarted and zone A started, each serving metrics: (global's metrics port,
+    zone A, its metrics port), once zone A holds the mesh."""
     global_port, zone_port = free_port(), free_port()
     federation.global_cp.stop()
     federation.global_cp = federation.start(
@@ -42,6 +43,13 @@ def test_kds_metrics_count_streams_resources_and_sync_time_per_zone(
     )  # fmt: skip
     zone_a = federation.start_zone("zone-a", None, "--diagnostics-port", str(zone_port))
     wait_for(zone_a, "/meshes/default", "the mesh in zone A")
+    return global_port, zone_a, zone_port
+
+
+def test_kds_metrics_count_streams_resources_and_sync_time_per_zone(
+    federation: Federation,
+) -> None:
+    global_port, zone_a, zone_port = with_metrics_ports(federation)
     put(federation.global_cp, "/meshes/default/meshtimeouts/slow", timeout_policy("slow"))
     put(zone_a, "/meshes/default/meshservices/backend", mesh_service("backend"))
 
@@ -68,14 +76,7 @@ def test_kds_metrics_count_streams_resources_and_sync_time_per_zone(
 def test_every_other_metric_is_labelled_with_the_control_planes_own_zone(
     federation: Federation,
 ) -> None:
-    global_port, zone_port = free_port(), free_port()
-    federation.global_cp.stop()
-    federation.global_cp = federation.start(
-        {}, "--mode", "global", "--kds-port", str(federation.kds_port),
-        "--diagnostics-port", str(global_port), name="global",
-    )  # fmt: skip
-    zone_a = federation.start_zone("zone-a", None, "--diagnostics-port", str(zone_port))
-    wait_for(zone_a, "/meshes/default", "the mesh in zone A")
+    global_port, _, zone_port = with_metrics_ports(federation)
     for port, zone in ((global_port, "global"), (zone_port, "zone-a")):
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         api = [

@@ -19,7 +19,7 @@ from tests.integration.multizone.test_cross_zone import MESH, start_sidecar, sta
 from tests.integration.multizone.test_cross_zone import work as work  # the fixture
 from tests.support.docs import REPO, blocks
 from tests.support.net import free_port, wait_until
-from tests.support.prometheus import Prometheus
+from tests.support.prometheus import Prometheus, mesh_wide_meshmetric
 
 pytestmark = [pytest.mark.envoy, pytest.mark.slow]
 
@@ -44,15 +44,7 @@ def test_a_prometheus_on_globals_discovery_endpoint_scrapes_both_zones_with_zone
     federation: Federation, work: Path, tmp_path: Path
 ) -> None:
     metrics_port = free_port()
-    meshmetric = {
-        "type": "MeshMetric",
-        "mesh": MESH,
-        "name": "prometheus",
-        "spec": {
-            "targetRef": {"kind": "Mesh"},
-            "default": {"backends": [{"type": "Prometheus", "prometheus": {"port": metrics_port}}]},
-        },
-    }
+    meshmetric = mesh_wide_meshmetric(MESH, metrics_port)
     with federation.global_cp.client() as client:
         client.put(f"/meshes/{MESH}/meshmetrics/prometheus", json=meshmetric).raise_for_status()
         issued = client.post("/tokens/user", json={"name": "prometheus", "validFor": "1h"})

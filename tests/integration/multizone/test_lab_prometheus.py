@@ -27,28 +27,20 @@ from tests.integration.multizone.kong_air_lab import (
 )
 from tests.integration.multizone.test_global_prometheus import documented_config
 from tests.support.net import wait_until
-from tests.support.prometheus import BINARY
+from tests.support.prometheus import BINARY, mesh_wide_meshmetric
 
 pytestmark = [pytest.mark.lab, pytest.mark.envoy, pytest.mark.slow, needs_namespaces]
 
 METRICS_PORT = 5670  # Kuma's default, the port the lab firewalls open
 PROMETHEUS = "127.0.0.1:9090"  # inside the monitoring host's own namespace
-METRICS = {
-    "type": "MeshMetric",
-    "mesh": MESH,
-    "name": "prometheus",
-    "spec": {
-        "targetRef": {"kind": "Mesh"},
-        "default": {"backends": [{"type": "Prometheus", "prometheus": {"port": METRICS_PORT}}]},
-    },
-}
 
 
 def test_in_the_lab_one_prometheus_at_global_scrapes_both_zones_through_the_firewalls(
     lab: Lab, tmp_path: Path
 ) -> None:
     cluster = federate(lab, tmp_path, MESH_DOCUMENT)
-    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}/meshmetrics/prometheus", METRICS)
+    metrics = mesh_wide_meshmetric(MESH, METRICS_PORT)
+    cluster.api(GLOBAL, "PUT", f"/meshes/{MESH}/meshmetrics/prometheus", metrics)
     token = tmp_path / "prometheus.token"
     token.write_text(cluster.api(GLOBAL, "POST", "/tokens/user", {"name": "prometheus"}))
     for zone in ZONES:
