@@ -21,6 +21,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from bench.header import print_header
+from bench.kds_bench import MESH_DOCUMENT, mesh_timeout
+from bench.kds_bench import path as kds_path
 from bench.xds_bench import percentile
 from tests.support.control_plane import ControlPlane
 from tests.support.net import free_port, wait_until
@@ -36,20 +38,7 @@ from tests.support.replicas import (
     start_zone,
 )
 
-MESH = {"type": "Mesh", "name": "default"}
 TIMEOUT = 60
-
-
-def timeout_policy(name: str) -> dict[str, object]:
-    return {
-        "type": "MeshTimeout",
-        "mesh": "default",
-        "name": name,
-        "spec": {
-            "targetRef": {"kind": "Mesh"},
-            "to": [{"targetRef": {"kind": "Mesh"}, "default": {"connectionTimeout": "5s"}}],
-        },
-    }
 
 
 def since(start: float, condition: Callable[[], bool], what: str) -> float:
@@ -78,11 +67,12 @@ def _global_round(world: GlobalReplicas, zone: ControlPlane, index: int) -> tupl
     )
     holder = 0 if connected_through(observer, "zone-a", ids[0]) else 1
     survivor, survivor_id = world.replicas[1 - holder], ids[1 - holder]
-    path = f"/meshes/default/meshtimeouts/round-{index}"
+    path = kds_path("meshtimeouts", f"round-{index}")
     killed_at = time.monotonic()
     world.replicas[holder].kill()
     with survivor.client() as client:
-        client.put(path, json=timeout_policy(f"round-{index}")).raise_for_status()
+        policy = mesh_timeout(f"round-{index}", {"connectionTimeout": "5s"})
+        client.put(path, json=policy).raise_for_status()
     stream = since(
         killed_at,
         lambda: connected_through(survivor, "zone-a", survivor_id),
@@ -157,7 +147,7 @@ def main() -> None:
             cleanup.callback(cp.stop)
             return cp
 
-        world = GlobalReplicas(start, postgres.new_database(), MESH)
+        world = GlobalReplicas(start, postgres.new_database(), MESH_DOCUMENT)
         token = world.zone_token("zone-a", root)
         zone = start_zone(start, "zone-a", "zone-a", world.addresses, token, world.ca_file, {})
         global_rounds(world, zone, args.rounds)
