@@ -83,13 +83,20 @@ def test_a_zone_without_a_usable_ingress_is_skipped_and_the_log_says_so(
         synced(flight_control(), "eu-west-1"),  # no ingress in eu-west-1
         synced(flight_control(), "ap-south-1"),
         synced(zone_ingress("ingress", advertisedAddress="", advertisedPort=0), "ap-south-1"),
+        synced(flight_control(), "sa-east-1"),
+        synced(zone_ingress("ingress", advertisedAddress="0.0.0.0"), "sa-east-1"),
         zone_ingress("own-ingress"),  # this zone's own: never an endpoint here
     )
     assert endpoints(mesh) == [("10.0.0.1", 8080, 0)]
     assert "MeshService flight-control-eu-west-1 of zone eu-west-1 skipped" in caplog.text
-    assert "ZoneIngress ingress-ap-south-1 of zone ap-south-1 has no advertised address" in (
-        caplog.text
-    )
+    assert (
+        "ZoneIngress ingress-ap-south-1 of zone ap-south-1 skipped: it has no advertised "
+        "address and port"
+    ) in caplog.text
+    assert (
+        "ZoneIngress ingress-sa-east-1 of zone sa-east-1 skipped: it advertises 0.0.0.0, "
+        "which no other zone can dial"
+    ) in caplog.text
 
 
 def test_a_local_mesh_service_of_the_service_gets_the_remote_endpoints_too() -> None:

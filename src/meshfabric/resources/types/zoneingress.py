@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from meshfabric.resources.common import (
     EnvoyAdmin,
     Labels,
@@ -36,6 +38,20 @@ class ZoneIngressFields(Proto):
     zone: str | None = None
     networking: Networking | None = None
     availableServices: list[AvailableService] | None = None
+
+
+def unreachable_reason(networking: Networking | None) -> str | None:
+    """Why other zones cannot dial an ingress at what it advertises; None when they can."""
+    if networking is None or not (networking.advertisedAddress and networking.advertisedPort):
+        return "has no advertised address and port"
+    try:
+        address = ipaddress.ip_address(networking.advertisedAddress)
+    except ValueError:  # a hostname: other zones resolve it
+        return None
+    # A loopback address stays usable: zones that share one host (a lab, a test) reach it.
+    if address.is_unspecified:
+        return f"advertises {address}, which no other zone can dial"
+    return None
 
 
 def _check(ingress: ZoneIngressFields) -> list[Violation]:

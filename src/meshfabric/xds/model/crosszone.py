@@ -26,7 +26,7 @@ from meshfabric.resources.common import SERVICE_TAG
 from meshfabric.resources.origin import DISPLAY_NAME_LABEL, ORIGIN_LABEL, ORIGIN_ZONE, ZONE_LABEL
 from meshfabric.resources.types.meshservice import Spec
 from meshfabric.resources.types.zoneegress import ZoneEgressFields
-from meshfabric.resources.types.zoneingress import ZoneIngressFields
+from meshfabric.resources.types.zoneingress import ZoneIngressFields, unreachable_reason
 from meshfabric.xds.model.endpoint import Endpoint
 from meshfabric.xds.model.proxy import Protocol
 
@@ -118,8 +118,9 @@ def ingresses_by_zone(
         if zone is None:
             continue
         networking = ingress.fields.networking
-        if networking is None or not (networking.advertisedAddress and networking.advertisedPort):
-            log.warning("ZoneIngress %s of zone %s has no advertised address", ingress.name, zone)
+        reason = unreachable_reason(networking)
+        if networking is None or reason is not None:
+            log.warning("ZoneIngress %s of zone %s skipped: it %s", ingress.name, zone, reason)
             continue
         address, port = networking.advertisedAddress, int(networking.advertisedPort)
         by_zone.setdefault(zone, []).append(RemoteIngress(ingress.name, zone, address, port))
