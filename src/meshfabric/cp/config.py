@@ -167,6 +167,15 @@ class ZoneConfig(Section):
         return tuple(part.strip() for part in self.global_address.split(","))
 
 
+class MeshServiceConfig(Section):
+    deletion_grace_period_s: float = Field(
+        3600,
+        ge=0,
+        description="How long a MeshService generated from Dataplanes outlives its last "
+        "Dataplane (Kuma's default: 1h)",
+    )
+
+
 class LogFormat(enum.StrEnum):
     JSON = "json"
     TEXT = "text"
@@ -193,6 +202,7 @@ class Settings(BaseSettings):
     kds: KdsConfig = KdsConfig()
     store: StoreConfig = StoreConfig()
     zone: ZoneConfig = ZoneConfig()
+    mesh_service: MeshServiceConfig = MeshServiceConfig()
     log: LogConfig = LogConfig()
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ from meshfabric.ca.xds_server import XdsCertificateFiles, ensure_server_certific
 from meshfabric.cp.config import Mode, Settings, StoreType
 from meshfabric.dns import default_generators, ensure_default_generators
 from meshfabric.files import private_directory, write_private
-from meshfabric.insights import StatusUpdater
+from meshfabric.insights import MeshServiceGenerator, StatusUpdater
 from meshfabric.insights.orphans import (
     PROXY_SUBSCRIPTIONS,
     ZONE_SUBSCRIPTIONS,
@@ -309,6 +309,11 @@ def _work_done_once(settings: Settings, store: SqlStore, replicas: Replicas) -> 
         work["ca-provisioner"] = lambda: ca_provisioner.run(store)
     if settings.mode is Mode.ZONE:  # VIPs are local to a zone, like the proxies using them
         work["vip-allocator"] = lambda: VipProvisioner(store).run()
+        # A zone's Dataplanes are its own: only there are MeshServices made from them.
+        grace = settings.mesh_service.deletion_grace_period_s
+        work["meshservice-generator"] = lambda: MeshServiceGenerator(
+            store, settings.zone.name, grace
+        ).run()
     # Global holds zones' streams, a zone its proxies' (global's DataplaneInsights are copies).
     held = ZONE_SUBSCRIPTIONS if settings.mode is Mode.GLOBAL else PROXY_SUBSCRIPTIONS
     work["offline-marker"] = lambda: close_orphaned_subscriptions(store, replicas, held)
