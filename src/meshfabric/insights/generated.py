@@ -262,8 +262,13 @@ class MeshServiceGenerator:
         mesh = await self._store.get(ResourceKey("Mesh", "", mesh_name))
         if mesh is None:
             return  # its contents go with it
-        dataplanes = (await self._store.list("Dataplane", mesh_name)).items
-        services = (await self._store.list(_TYPE, mesh_name)).items
+        if generates(mesh):
+            dataplanes = (await self._store.list("Dataplane", mesh_name)).items
+            services = (await self._store.list(_TYPE, mesh_name)).items
+        else:  # only generated ones to delete, if any: no need to read every service
+            dataplanes = []
+            managed = {MANAGED_BY_LABEL: GENERATOR}
+            services = (await self._store.list(_TYPE, mesh_name, labels=managed)).items
         now = datetime.now(UTC)
         writes = plan(mesh, dataplanes, services, self._zone, now, self._grace)
         for resource, version in writes.puts:
