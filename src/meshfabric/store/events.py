@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 from meshfabric.resources.model import ResourceKey
+from meshfabric.watchers import Watchers
 
 
 class ChangeKind(enum.StrEnum):
@@ -36,26 +37,17 @@ class EventBus:
 
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[ChangeEvent]] = set()
-        self._watchers: dict[ResourceKey, set[KeyWatcher]] = {}
+        self._watchers: Watchers[ResourceKey, KeyWatcher] = Watchers()
 
     def publish(self, event: ChangeEvent) -> None:
         for queue in self._queues:
             queue.put_nowait(event)
-        for notify in list(self._watchers.get(event.key, ())):
+        for notify in self._watchers.of(event.key):
             notify(event)
 
-    @contextmanager
-    def watching(self, key: ResourceKey, notify: KeyWatcher) -> Iterator[None]:
+    def watching(self, key: ResourceKey, notify: KeyWatcher) -> AbstractContextManager[None]:
         """Call `notify` (which must not block) with each change of `key` while the block runs."""
-        self._watchers.setdefault(key, set()).add(notify)
-        try:
-            yield
-        finally:
-            watchers = self._watchers.get(key)
-            if watchers is not None:
-                watchers.discard(notify)
-                if not watchers:
-                    del self._watchers[key]
+        return self._watchers.watching(key, notify)
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[ChangeEvent]]:

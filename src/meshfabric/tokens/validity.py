@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,24 +38,54 @@ class TokenValidity:
         watch = self._watches.get((token, mesh))
         return (watch.token, watch.claims) if watch is not None else (token, claims)
 
-    @contextmanager
     def watch(
         self, token: str, claims: Mapping[str, Any], on_invalid: OnInvalid, mesh: str = ""
-    ) -> Iterator[None]:
+    ) -> AbstractContextManager[None]:
         """While the block runs, call `on_invalid` once the token (already verified, with
         these claims) is no longer valid."""
-        key = (token, mesh)
+        return _Subscription(self, (token, mesh), claims, on_invalid)
+
+    def hold(self, key: tuple[str, str], claims: Mapping[str, Any], on_invalid: OnInvalid) -> None:
+        """Call `on_invalid` too once the token keyed (token, mesh) is invalid."""
         watch = self._watches.get(key)
         if watch is None:
-            watch = self._watches[key] = _TokenWatch(self._issuer, token, claims, mesh)
+            watch = self._watches[key] = _TokenWatch(self._issuer, *key, claims)
         watch.callbacks.append(on_invalid)
-        try:
-            yield
-        finally:
-            watch.callbacks.remove(on_invalid)
-            if not watch.callbacks:
-                del self._watches[key]
-                watch.close()
+
+    def release(self, key: tuple[str, str], on_invalid: OnInvalid) -> None:
+        """Undo one `hold`; the token's watch ends with its last holder."""
+        watch = self._watches[key]
+        watch.callbacks.remove(on_invalid)
+        if not watch.callbacks:
+            del self._watches[key]
+            watch.close()
+
+
+class _Subscription(AbstractContextManager[None]):
+    """One stream's hold on its token's watch: held per connected proxy, so a few slots
+    rather than a generator frame."""
+
+    __slots__ = ("_claims", "_key", "_on_invalid", "_validity")
+
+    def __init__(
+        self,
+        validity: TokenValidity,
+        key: tuple[str, str],
+        claims: Mapping[str, Any],
+        on_invalid: OnInvalid,
+    ) -> None:
+        self._validity, self._key, self._claims, self._on_invalid = (
+            validity,
+            key,
+            claims,
+            on_invalid,
+        )
+
+    def __enter__(self) -> None:
+        self._validity.hold(self._key, self._claims, self._on_invalid)
+
+    def __exit__(self, *_: object) -> None:
+        self._validity.release(self._key, self._on_invalid)
 
 
 _Verified = tuple[str, Mapping[str, Any]]
@@ -65,7 +95,7 @@ class _TokenWatch:
     """One token's watch, told to every stream opened with it."""
 
     def __init__(
-        self, issuer: TokenIssuer, token: str, claims: Mapping[str, Any], mesh: str
+        self, issuer: TokenIssuer, token: str, mesh: str, claims: Mapping[str, Any]
     ) -> None:
         self.token, self.claims = token, claims
         self.callbacks: list[OnInvalid] = []

@@ -35,7 +35,7 @@ def _now() -> str:
     return _timestamp(datetime.now(UTC))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Subscription:
     mesh: str
     name: str

@@ -9,11 +9,13 @@ control-plane restarts, and a restarted control plane resends nothing Envoy alre
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from meshfabric.watchers import Watchers
 from meshfabric.xds.envoy.resource import XdsResource, content_hash
 from meshfabric.xds.envoy.types import PUSH_ORDER
 from meshfabric.xds.model.proxy import ProxyId
@@ -55,9 +57,42 @@ class Snapshot:
     def versions(self) -> Mapping[str, str]:
         return {type_url: self.version(type_url) for type_url in self.resources}
 
+    def shared(self) -> Snapshot:
+        """This snapshot with each type's resources in a map shared by every snapshot that
+        holds exactly the same ones: proxies alike in their outbounds hold the same clusters,
+        endpoints and routes, so each such map (and its version) is kept once."""
+        resources = {t: _shared(t, v, self.of_type(t)) for t, v in self.versions.items()}
+        snapshot = Snapshot(resources)
+        snapshot.__dict__["versions"] = {t: items.version for t, items in resources.items()}
+        return snapshot
+
     def __iter__(self) -> Iterator[XdsResource]:
         for items in self.resources.values():
             yield from items.values()
+
+
+class _ByName(dict[str, XdsResource]):
+    """One type's resources by name, and their version; weakly referenced from _SHARED, so
+    it lives as long as a snapshot holds it."""
+
+    __slots__ = ("__weakref__", "version")
+
+    def __init__(self, items: Mapping[str, XdsResource], version: str) -> None:
+        super().__init__(items)
+        self.version = version
+
+
+_SHARED: weakref.WeakValueDictionary[tuple[str, str], _ByName] = weakref.WeakValueDictionary()
+
+
+def _shared(type_url: str, version: str, items: Mapping[str, XdsResource]) -> _ByName:
+    found = _SHARED.get((type_url, version))
+    if found is not None and found == items:
+        return found
+    own = _ByName(items, version)
+    if found is None:
+        _SHARED[type_url, version] = own
+    return own  # the same version over other resources: a hash collision, kept apart
 
 
 class SnapshotCache:
@@ -65,15 +100,16 @@ class SnapshotCache:
 
     def __init__(self) -> None:
         self._snapshots: dict[ProxyId, Snapshot] = {}
-        self._watchers: dict[ProxyId, set[SnapshotWatcher]] = {}
+        self._watchers: Watchers[ProxyId, SnapshotWatcher] = Watchers()
 
     def set(self, proxy: ProxyId, snapshot: Snapshot) -> bool:
         """Store the proxy's new snapshot; returns False (and wakes nobody) if nothing changed."""
         current = self._snapshots.get(proxy)
         if current is not None and current.versions == snapshot.versions:
             return False
+        snapshot = snapshot.shared()
         self._snapshots[proxy] = snapshot
-        for notify in list(self._watchers.get(proxy, ())):
+        for notify in self._watchers.of(proxy):
             notify(snapshot)
         return True
 
@@ -83,15 +119,6 @@ class SnapshotCache:
     def clear(self, proxy: ProxyId) -> None:
         self._snapshots.pop(proxy, None)
 
-    @contextmanager
-    def watch(self, proxy: ProxyId, notify: SnapshotWatcher) -> Iterator[None]:
+    def watch(self, proxy: ProxyId, notify: SnapshotWatcher) -> AbstractContextManager[None]:
         """Call `notify` with each new snapshot of the proxy while the block runs."""
-        self._watchers.setdefault(proxy, set()).add(notify)
-        try:
-            yield
-        finally:
-            watchers = self._watchers.get(proxy)
-            if watchers is not None:
-                watchers.discard(notify)
-                if not watchers:
-                    del self._watchers[proxy]
+        return self._watchers.watching(proxy, notify)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 import grpc
@@ -20,9 +21,6 @@ from envoy.config.core.v3.base_pb2 import Node
 from envoy.service.discovery.v3 import ads_pb2_grpc
 from envoy.service.discovery.v3.discovery_pb2 import (
     DeltaDiscoveryRequest,
-    DeltaDiscoveryResponse,
-    DiscoveryRequest,
-    DiscoveryResponse,
 )
 
 from meshfabric.dataplane_api.node import NO_FEATURES, Features
@@ -44,7 +42,7 @@ class Refused(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True, eq=False)  # one per stream
+@dataclass(frozen=True, eq=False, slots=True)  # one per stream
 class Admitted:
     proxy: ProxyId  # the identity the token was checked against: all the stream may serve
     features: Features = NO_FEATURES  # what the proxy's host offers beyond the basics
@@ -111,33 +109,22 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         self._admission = admission
         self._hooks = hooks
 
-    async def StreamAggregatedResources(
-        self, requests: AsyncIterator[DiscoveryRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[DiscoveryResponse]:
-        async for response in self._serve(requests, context, SotwSession):
-            yield response
-
-    async def DeltaAggregatedResources(
-        self, requests: AsyncIterator[DeltaDiscoveryRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[DeltaDiscoveryResponse]:
-        async for response in self._serve(requests, context, DeltaSession):
-            yield response
-
     async def _serve(
-        self,
-        requests: AsyncIterator[Any],
-        context: grpc.aio.ServicerContext,
-        session_type: type[SotwSession] | type[DeltaSession],
+        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[Any]:
+        """Either protocol, told apart by the first request: one async generator per
+        stream rather than two nested (gRPC calls the servicer's method itself)."""
         first = await anext(aiter(requests), None)
         if first is None:
             return
+        delta = isinstance(first, DeltaDiscoveryRequest)
         admitted = await self._admit(first.node, context)
         proxy = admitted.proxy
-        session: _Session = session_type(proxy, self._hooks, lambda: self._cache.get(proxy))
+        session_type = DeltaSession if delta else SotwSession
+        session: _Session = session_type(proxy, self._hooks, partial(self._cache.get, proxy))
         inbox = _Inbox()
         reader = asyncio.create_task(_pump(requests, inbox))
-        protocol = "delta" if session_type is DeltaSession else "sotw"
+        protocol = "delta" if delta else "sotw"
         log.info("proxy %s connected", proxy, extra=_fields(proxy) | {"xds": protocol})
         try:
             with self._cache.watch(proxy, inbox.put_nowait):
@@ -155,6 +142,11 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
             reader.cancel()
             self._admission.disconnected(admitted)
             log.info("proxy %s disconnected", proxy, extra=_fields(proxy))
+
+    # grpc calls these by name: StreamAggregatedResources with DiscoveryRequests,
+    # DeltaAggregatedResources with DeltaDiscoveryRequests.
+    StreamAggregatedResources = _serve
+    DeltaAggregatedResources = _serve
 
     async def _answer_next(
         self, session: _Session, inbox: _Inbox, context: grpc.aio.ServicerContext
@@ -188,6 +180,7 @@ async def _pump(requests: AsyncIterator[Any], inbox: _Inbox) -> None:
     try:
         async for request in requests:
             inbox.put_nowait(request)
+            del request  # the session keeps what it needs; the message may go once handled
     except grpc.aio.AioRpcError:
         pass  # the proxy went away mid-stream: the same as a clean end for us
     finally:

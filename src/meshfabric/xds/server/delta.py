@@ -75,6 +75,8 @@ class _TypeState:
 
 
 class DeltaSession:
+    __slots__ = ("_current", "_hooks", "_in_flight", "_nonces", "_types", "proxy")
+
     def __init__(
         self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[], Snapshot | None]
     ) -> None:

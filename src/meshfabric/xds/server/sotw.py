@@ -19,7 +19,7 @@ from meshfabric.xds.model.proxy import ProxyId
 from meshfabric.xds.server.stream import Nonces, StreamHooks
 
 
-@dataclass
+@dataclass(slots=True)
 class _TypeState:
     names: frozenset[str] | None  # None: every resource of the type
     nonce: str = ""
@@ -28,6 +28,8 @@ class _TypeState:
 
 
 class SotwSession:
+    __slots__ = ("_current", "_hooks", "_nonces", "_types", "proxy")
+
     def __init__(
         self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[], Snapshot | None]
     ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Protocol
 
 from meshfabric.xds.model.proxy import ProxyId
@@ -19,8 +18,11 @@ class StreamHooks(Protocol):
 class Nonces:
     """Per-stream response nonces: unique, so a late answer to an old response is recognisable."""
 
+    __slots__ = ("_last",)
+
     def __init__(self) -> None:
-        self._counter = itertools.count(1)
+        self._last = 0
 
     def next(self) -> str:
-        return str(next(self._counter))
+        self._last += 1
+        return str(self._last)
