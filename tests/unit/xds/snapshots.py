@@ -9,7 +9,8 @@ from meshfabric.xds.model.proxy import ProxyId
 
 
 def snapshot(clusters: dict[str, int], endpoints: dict[str, int] | None = None) -> Snapshot:
-    """Clusters named by key (the value changes their content), and load assignments."""
+    """Clusters named by key (the value changes their content), and load assignments; with
+    its maps shared, as the snapshot cache hands snapshots to streams."""
     items = [
         XdsResource.encode(name, envoy.static_cluster(name, "127.0.0.1", port))
         for name, port in clusters.items()
@@ -18,7 +19,7 @@ def snapshot(clusters: dict[str, int], endpoints: dict[str, int] | None = None) 
         XdsResource.encode(name, envoy.load_assignment(name, [("127.0.0.1", port)]))
         for name, port in (endpoints or {}).items()
     ]
-    return Snapshot.of(items)
+    return Snapshot.of(items).shared()
 
 
 class RecordingHooks:

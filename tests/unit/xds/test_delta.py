@@ -96,3 +96,20 @@ def test_an_unsubscribed_resource_is_no_longer_sent_while_the_others_are() -> No
     proxy.current = snapshot({}, endpoints={"a": 2, "b": 2})
     [second] = proxy.session.on_snapshot(proxy.current)
     assert (names(second), list(second.removed_resources)) == (["b"], [])
+
+
+def test_a_rejection_on_one_stream_leaves_what_another_holds_of_the_same_resources() -> None:
+    one, other = Proxy(snapshot({"a": 1})), Proxy(snapshot({"a": 1}))
+    [to_one] = one.session.on_request(DeltaDiscoveryRequest(type_url=CLUSTER))
+    [to_other] = other.session.on_request(DeltaDiscoveryRequest(type_url=CLUSTER))
+    other.session.on_request(DeltaDiscoveryRequest(type_url=CLUSTER, response_nonce=to_other.nonce))
+    refusal = Status(message="no")
+    nack = DeltaDiscoveryRequest(
+        type_url=CLUSTER, response_nonce=to_one.nonce, error_detail=refusal
+    )
+    one.session.on_request(nack)
+    without_a = snapshot({"b": 2})
+    [to_one] = one.session.on_snapshot(without_a)
+    [to_other] = other.session.on_snapshot(without_a)
+    assert list(to_one.removed_resources) == []  # its Envoy never took "a"
+    assert list(to_other.removed_resources) == ["a"]

@@ -47,6 +47,12 @@ class Snapshot:
     def of_type(self, type_url: str) -> Mapping[str, XdsResource]:
         return self.resources.get(type_url, {})
 
+    def versions_by_name(self, type_url: str) -> Mapping[str, str] | None:
+        """Name -> version of the type's resources, one map for every stream whose Envoy
+        holds exactly these (never to be edited); None for a snapshot not from the cache."""
+        items = self.of_type(type_url)
+        return items.versions() if isinstance(items, _ByName) else None
+
     def version(self, type_url: str, names: Iterable[str] | None = None) -> str:
         """A hash over the named resources (all of them when names is None)."""
         items = self.of_type(type_url)
@@ -75,11 +81,17 @@ class _ByName(dict[str, XdsResource]):
     """One type's resources by name, and their version; weakly referenced from _SHARED, so
     it lives as long as a snapshot holds it."""
 
-    __slots__ = ("__weakref__", "version")
+    __slots__ = ("__weakref__", "_versions", "version")
 
     def __init__(self, items: Mapping[str, XdsResource], version: str) -> None:
         super().__init__(items)
         self.version = version
+        self._versions: Mapping[str, str] | None = None
+
+    def versions(self) -> Mapping[str, str]:
+        if self._versions is None:
+            self._versions = {name: item.version for name, item in self.items()}
+        return self._versions
 
 
 _SHARED: weakref.WeakValueDictionary[tuple[str, str], _ByName] = weakref.WeakValueDictionary()

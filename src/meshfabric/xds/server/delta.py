@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
@@ -64,9 +64,18 @@ class _TypeState:
     names subscribed to are a set shared with the proxies subscribed to the same names."""
 
     wildcard: bool
-    held: dict[str, str]  # what Envoy has: name -> version
+    held: Mapping[str, str]  # what Envoy has: name -> version; changed through `editable`
     subscribed: AbstractSet[str] = _NOTHING  # never edited in place: replaced when it changes
     rejected: AbstractSet[tuple[str, str]] = _NOTHING  # a set of its own once Envoy refuses one
+    held_shared: bool = False  # `held` is the snapshot's map, shared with other streams
+
+    def editable(self) -> dict[str, str]:
+        """`held`, to change: a copy of its own if it is the snapshot's shared map."""
+        held = self.held
+        if self.held_shared or not isinstance(held, dict):
+            held = self.held = dict(held)
+            self.held_shared = False
+        return held
 
     def reject(self, name: str, version: str) -> None:
         if not isinstance(self.rejected, set):
@@ -118,7 +127,7 @@ class DeltaSession:
         endpoints = self._types.get(ENDPOINT)
         if endpoints is not None:
             for cluster in clusters:
-                endpoints.held.pop(cluster.name, None)
+                endpoints.editable().pop(cluster.name, None)
 
     @staticmethod
     def _first_request(request: DeltaDiscoveryRequest) -> _TypeState:
@@ -138,8 +147,10 @@ class DeltaSession:
             state.wildcard = False
         added.discard(_WILDCARD)
         removed.discard(_WILDCARD)
-        for name in removed:
-            state.held.pop(name, None)
+        if removed & state.held.keys():
+            held = state.editable()
+            for name in removed:
+                held.pop(name, None)
         if added - state.subscribed or removed & state.subscribed:
             state.subscribed = _shared((state.subscribed | added) - removed)
 
@@ -155,12 +166,30 @@ class DeltaSession:
             return
         for name, version in sent.offered.items():
             state.reject(name, version)
+        held = state.editable()
         for name, previous in sent.previous.items():
             if previous is None:
-                state.held.pop(name, None)
+                held.pop(name, None)
             else:
-                state.held[name] = previous
+                held[name] = previous
         self._hooks.nacked(self.proxy, type_url, sent.version, request.error_detail.message)
+
+    @staticmethod
+    def _record_sent(
+        state: _TypeState,
+        shared: Mapping[str, str] | None,
+        changed: list[XdsResource],
+        removed: list[str],
+    ) -> None:
+        """Envoy now holds what was sent: exactly the snapshot's resources of the type, most
+        often, and then the stream keeps the map every such stream shares."""
+        held = state.editable()
+        for resource in changed:
+            held[resource.name] = resource.version
+        for name in removed:
+            del held[name]
+        if shared is not None and not state.rejected and held == shared:
+            state.held, state.held_shared = shared, True
 
     def _push(
         self, type_url: str, state: _TypeState, snapshot: Snapshot
@@ -189,10 +218,7 @@ class DeltaSession:
             previous={name: state.held.get(name) for name in touched},
             offered={r.name: r.version for r in changed},
         )
-        for resource in changed:
-            state.held[resource.name] = resource.version
-        for name in removed:
-            del state.held[name]
+        self._record_sent(state, snapshot.versions_by_name(type_url), changed, removed)
         if type_url == CLUSTER:
             self._forget_endpoints_of(changed)
         response = DeltaDiscoveryResponse(
