@@ -147,14 +147,20 @@ def federate(lab: Lab, work: Path, mesh: dict[str, Any]) -> Cluster:
     return cluster
 
 
-def kong_air_mesh(lab: Lab, work: Path, *client_flags: str) -> tuple[Cluster, dict[str, Path]]:
+def kong_air_mesh(
+    lab: Lab, work: Path, *client_flags: str, generated: bool = False
+) -> tuple[Cluster, dict[str, Path]]:
     """The whole mesh started, with the admin socket of each Envoy: `ingress-<zone>`,
     `server-<zone>` (flight-control's sidecar) and `client` (its meshfabric-dp given
-    `client_flags` too); every Envoy is live and the client holds eu-west-1's ingress."""
-    cluster = federate(lab, work, MESH_DOCUMENT)
+    `client_flags` too); every Envoy is live and the client holds eu-west-1's ingress.
+    Each zone writes flight-control's MeshService, or with `generated` makes it from the
+    Dataplanes (`meshServices.mode: Everywhere`)."""
+    mesh = {**MESH_DOCUMENT, "meshServices": {"mode": "Everywhere"}} if generated else None
+    cluster = federate(lab, work, mesh or MESH_DOCUMENT)
     for zone in ZONES:
-        cp = f"{zone}/control-plane"
-        cluster.api(cp, "PUT", f"/meshes/{MESH}/meshservices/{SERVICE}", FLIGHT_CONTROL)
+        if not generated:
+            cp = f"{zone}/control-plane"
+            cluster.api(cp, "PUT", f"/meshes/{MESH}/meshservices/{SERVICE}", FLIGHT_CONTROL)
 
     admins = {}
     for zone, lan in ZONES.items():
