@@ -119,6 +119,13 @@ def test_circuit_breakers_outbound_and_inbound() -> None:
     assert local.circuit_breakers.thresholds[0].max_connections.value == 7
 
 
+def test_outlier_detection_disabled_removes_the_default_one_too() -> None:
+    spec = to("backend", {"outlierDetection": {"disabled": True}})
+    resources, _ = generate("web-1", *SERVICES, policy("MeshCircuitBreaker", "cb", spec))
+    assert not cluster(resources, "backend").HasField("outlier_detection")
+    assert cluster(resources, "db").HasField("outlier_detection")  # the default, untouched
+
+
 def test_retries_omit_previous_hosts_and_priorities_as_the_policy_says() -> None:
     selection = [
         {"predicate": "OmitPreviousPriorities", "updateFrequency": 1},

@@ -48,7 +48,9 @@ def configure(cluster: Cluster, conf: Conf) -> None:
                 envoy_field.value = value
         cluster.circuit_breakers.thresholds.append(threshold)
     detection = conf.outlierDetection
-    if detection is not None and detection.model_fields_set and not detection.disabled:
+    if detection is not None and detection.disabled:
+        cluster.ClearField("outlier_detection")  # the one every outbound has by default too
+    elif detection is not None and detection.model_fields_set:
         cluster.outlier_detection.CopyFrom(outlier_detection(detection))
 
 
