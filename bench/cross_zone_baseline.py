@@ -79,11 +79,12 @@ def _bootstrap(admin: Path, listeners: list[Any], clusters: list[Any]) -> dict[s
     }
 
 
-def application(port: int, admin: Path) -> dict[str, Any]:
+def application(port: int, body: str, admin: Path) -> dict[str, Any]:
     """The application behind every path, mesh and baseline alike: an Envoy that answers
-    200 itself, so that the load measures the proxies rather than a Python server."""
+    200 and `body` itself, so that the load measures the proxies rather than a Python
+    server."""
     answer = {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {
-        "inline_string": "ok\n"
+        "inline_string": body
     }}}  # fmt: skip
     config = {
         "@type": HCM + "HttpConnectionManager",

@@ -24,16 +24,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import http.client
 import re
 import shutil
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
+import urllib.parse
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from bench.cross_zone_mesh import HOME as HOME_ZONE
+from bench.cross_zone_mesh import REMOTE as REMOTE_ZONE
 from bench.cross_zone_mesh import BaselineSide, MeshSide, Processes, root_ca, wait_for
 from bench.header import print_header
 from bench.mesh_load import MESH, service_dataplane
@@ -150,6 +157,118 @@ def report_path(path: str, mesh_runs: list[Run], baseline_runs: list[Run]) -> No
     )
 
 
+def _to_every_service(policy_type: str, name: str, default: dict[str, Any]) -> Resource:
+    to = [{"targetRef": {"kind": "Mesh"}, "default": default}]
+    return Resource(policy_type, MESH, name, {"targetRef": {"kind": "Mesh"}, "to": to})
+
+
+NO_RETRIES = _to_every_service("MeshRetry", "no-retries", {"http": {"numRetries": 0}})
+NO_OUTLIER_DETECTION = _to_every_service(
+    "MeshCircuitBreaker",
+    "no-outlier-detection",
+    {"outlierDetection": {"disabled": True, "detectors": {"gatewayFailures": {"consecutive": 3}}}},
+)
+RESILIENCE = {  # xds/generate/failover.py: what every outbound gets, and what replaces it
+    "defaults (retries, outlier detection)": [],
+    "no retries (MeshRetry numRetries 0)": [NO_RETRIES],
+    "no outlier detection (MeshCircuitBreaker disabled)": [NO_OUTLIER_DETECTION],
+    "neither": [NO_RETRIES, NO_OUTLIER_DETECTION],
+}
+FAILOVER_TARGET_SECONDS = 0.05  # from the last local instance's death (issue 11)
+
+
+class SteadyLoad:
+    """Workers calling in a loop on kept-alive connections; every answer or failure is kept
+    with the time it ended."""
+
+    def __init__(self, url: str, workers: int) -> None:
+        self.url = urllib.parse.urlsplit(url)
+        self.answers: list[tuple[float, str]] = []  # (ended at, body or "failed: ...")
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
+
+    def __enter__(self) -> SteadyLoad:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+
+    def _run(self) -> None:
+        connection = http.client.HTTPConnection(self.url.netloc, timeout=5)
+        while not self._stop.is_set():
+            try:
+                connection.request("GET", self.url.path or "/")
+                response = connection.getresponse()
+                body = response.read().decode()
+                result = body if response.status == 200 else f"failed: {response.status} {body}"
+            except (OSError, http.client.HTTPException) as error:
+                result = f"failed: {error!r}"
+                connection.close()
+            self.answers.append((time.monotonic(), result))
+
+
+@dataclass(frozen=True)
+class Failover:
+    seconds: float | None  # from the death to the first answer from eu-west-1
+    failed: int
+    requests: int  # from the death to the end of the run
+    reason: str  # the most frequent failure, if any
+
+
+def failover_figures(answers: list[tuple[float, str]], died_at: float) -> Failover:
+    after = [(at, result) for at, result in answers if at >= died_at]
+    remote = [at for at, result in after if result == REMOTE_ZONE]
+    failures = Counter(result for _, result in after if result.startswith("failed"))
+    reason = failures.most_common(1)[0][0].removeprefix("failed: ")[:60] if failures else ""
+    took = remote[0] - died_at if remote else None
+    return Failover(took, sum(failures.values()), len(after), reason)
+
+
+async def failover(mesh: MeshSide, args: argparse.Namespace) -> None:
+    print(
+        f"## Failover: {args.workers} clients in {HOME_ZONE} calling flight-control in a loop; "
+        f"its last {HOME_ZONE} instance SIGKILLed (sidecar and application) after "
+        f"{args.steady:g} s, calls kept up {args.after:g} s more"
+    )
+    url, previous = mesh.urls["ingress"], list[Resource]()
+    for index, (setting, policies) in enumerate(RESILIENCE.items()):
+        await mesh.apply_policies(policies, previous)
+        previous = policies
+        name = f"flight-control-local-{index}"
+        await mesh.start_local_instance(name)
+        await wait_for(lambda: asyncio.to_thread(_answer, url, HOME_ZONE), 60, "local answers")
+        await asyncio.sleep(args.settle)  # the policies reach the client's Envoy (debounced)
+        with SteadyLoad(url, args.workers) as calls:
+            await asyncio.sleep(args.steady)
+            died_at = time.monotonic()
+            mesh.kill_instance(name)
+            await asyncio.sleep(args.after)
+        await mesh.forget_instance(name)
+        figures = failover_figures(calls.answers, died_at)
+        took = "never" if figures.seconds is None else f"{figures.seconds * 1000:.1f} ms"
+        met = figures.seconds is not None and figures.seconds <= FAILOVER_TARGET_SECONDS
+        print(
+            f"  {setting:<52} first {REMOTE_ZONE} answer after {took:>9}; failed "
+            f"{figures.failed} of {figures.requests}"
+            f"{'' if index else '  target <= 50 ms: ' + ('met' if met else 'MISSED')}"
+            f"{f'  (mostly: {figures.reason!r})' if figures.reason else ''}",
+            flush=True,
+        )
+    await mesh.apply_policies([], previous)
+
+
+def _answer(url: str, body: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return bool(answer.read().decode() == body)
+    except OSError:
+        return False
+
+
 async def throughput(args: argparse.Namespace) -> None:
     print(
         f"## Requests through each path: wrk, {args.connections} connections, "
@@ -168,6 +287,9 @@ async def throughput(args: argparse.Namespace) -> None:
             await mesh.require_egress()
             await wait_for(lambda: _through_egress(mesh), 60, "calls through the egress")
             await compare("egress", mesh.urls["egress"], baseline.urls["egress"], args)
+            await mesh.stop_requiring_egress()
+            print()
+            await failover(mesh, args)
         finally:
             processes.stop_all()
             await mesh.stop()
@@ -243,6 +365,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4, help="failover: calling clients")
+    parser.add_argument("--steady", type=float, default=2, help="failover: seconds before")
+    parser.add_argument("--after", type=float, default=3, help="failover: seconds after")
+    parser.add_argument("--settle", type=float, default=2, help="failover: policy delivery")
     parser.add_argument("--no-envoy", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
     print_header()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -133,12 +135,18 @@ class Processes:
         for key in list(self.started):
             self.stop(key)
 
-    async def app(self, key: str) -> int:
-        """The application behind a sidecar (`baseline.application`)."""
+    def kill(self, key: str) -> None:
+        """SIGKILL, as a host that dies: no goodbye to anyone."""
+        process = self.started.pop(key)
+        process.kill()
+        process.wait()
+
+    async def app(self, key: str, body: str) -> int:
+        """The application behind a sidecar (`baseline.application`), answering `body`."""
         port = free_port()
         admin = self.work / f"{key}.admin"
         path = self.work / f"{key}.json"
-        path.write_text(json.dumps(baseline.application(port, admin)))
+        path.write_text(json.dumps(baseline.application(port, body, admin)))
         self.start(key, envoy_command(path, "error"))
         await wait_for(partial(is_live, admin), 60, f"{key}'s Envoy")
         return port
@@ -222,12 +230,42 @@ class MeshSide:
         await home.manager.apply(mesh_resource(zone_egress=True))
         self.urls["egress"] = self.urls["ingress"]
 
+    async def stop_requiring_egress(self) -> None:
+        await self.zones[HOME].manager.apply(mesh_resource())
+        self.processes.stop("egress")
+
+    async def start_local_instance(self, name: str) -> None:
+        """An instance of flight-control in the client's zone, which then answers first."""
+        home = self.zones[HOME]
+        await home.manager.apply(mesh_service(SERVICE))
+        await self.sidecar(home, name, SERVICE, {})
+
+    def kill_instance(self, name: str) -> None:
+        """The instance's host dies: its sidecar (meshfabric-dp and its Envoy) and its
+        application, all SIGKILLed, no Dataplane deregistered."""
+        envoys = _children(self.processes.started[name].pid)
+        self.processes.kill(name)
+        for pid in envoys:
+            os.kill(pid, signal.SIGKILL)
+        self.processes.kill(f"app-{name}")
+
+    async def forget_instance(self, name: str) -> None:
+        """What a zone does in the end with a dead instance's Dataplane."""
+        await self.zones[HOME].store.delete(ResourceKey("Dataplane", MESH, name))
+
+    async def apply_policies(self, policies: list[Resource], previous: list[Resource]) -> None:
+        manager = self.zones[HOME].manager
+        for resource in previous:
+            await manager.store.delete(resource.key)
+        for resource in policies:
+            await manager.apply(resource)
+
     def egress_requests(self) -> int:
         text = admin_get(self.admin["egress"], "/stats?filter=egress.*upstream_cx_total")
         return sum(int(line.rpartition(": ")[2]) for line in text.splitlines() if ": " in line)
 
     async def sidecar(self, zone: Zone, name: str, service: str, outbounds: dict[int, str]) -> None:
-        app = await self.processes.app(f"app-{name}")
+        app = await self.processes.app(f"app-{name}", zone.name)
         token = await zone.token(type="dataplane")
         document = dataplane(name, service, free_port(), app, outbounds)
         await self.dp(zone, name, token, "--dataplane", document)
@@ -252,6 +290,13 @@ class MeshSide:
             await zone.store.close()
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
 async def wait_stored(zone: Zone, key: ResourceKey) -> Resource:
     found: list[Resource] = []
 
@@ -272,7 +317,7 @@ class BaselineSide:
         self.urls: dict[str, str] = {}
 
     async def start(self, ca: RootCa) -> None:
-        app = await self.processes.app("baseline-app")
+        app = await self.processes.app("baseline-app", "baseline")
         server, ingress, egress = free_port(), free_port(), free_port()
         ports = {path: free_port() for path in ("direct", "ingress", "egress")}
         hops = [
