@@ -10,7 +10,15 @@ Prints, from one run:
    other (the other zone's ZoneIngress and MeshService, the mesh's CA). Rounds alternate,
    meshfabric then the baseline, and each ratio is the median of the per-round ratios, so a
    burst of other work on the shared machine moves one round rather than one side.
-2. a ZoneIngress's config size (the serialized bytes of its listener, clusters and load
+2. failover: clients in us-east-1 call flight-control in a loop while its last us-east-1
+   instance is SIGKILLed (sidecar and application, as when its host dies); the time from
+   the kill to the first answer from eu-west-1, and the failed requests after it, for each
+   resilience setting: the defaults every outbound gets (xds/generate/failover.py: retries
+   with previous priorities and previous hosts, outlier detection), without retries
+   (MeshRetry `numRetries: 0`), without outlier detection (MeshCircuitBreaker
+   `outlierDetection.disabled`), without either, and without either but with active
+   health checks (MeshHealthCheck, TCP, every second);
+3. a ZoneIngress's config size (the serialized bytes of its listener, clusters and load
    assignments) and its generation time, in-process, for a zone serving 1,000 and 10,000
    services, each with one local instance: the first generation, then after a Dataplane of
    the zone changes, median of several repetitions (wall clock, and the CPU time of the
@@ -25,6 +33,7 @@ import argparse
 import asyncio
 import gc
 import http.client
+import os
 import re
 import shutil
 import statistics
@@ -168,11 +177,24 @@ NO_OUTLIER_DETECTION = _to_every_service(
     "no-outlier-detection",
     {"outlierDetection": {"disabled": True, "detectors": {"gatewayFailures": {"consecutive": 3}}}},
 )
+HEALTH_CHECKS = _to_every_service(
+    "MeshHealthCheck",
+    "every-second",
+    {
+        "interval": "1s",
+        "timeout": "500ms",
+        "unhealthyThreshold": 1,
+        "healthyThreshold": 1,
+        "noTrafficInterval": "1s",
+        "tcp": {},
+    },
+)
 RESILIENCE = {  # xds/generate/failover.py: what every outbound gets, and what replaces it
     "defaults (retries, outlier detection)": [],
     "no retries (MeshRetry numRetries 0)": [NO_RETRIES],
     "no outlier detection (MeshCircuitBreaker disabled)": [NO_OUTLIER_DETECTION],
     "neither": [NO_RETRIES, NO_OUTLIER_DETECTION],
+    "neither, MeshHealthCheck every 1 s": [NO_RETRIES, NO_OUTLIER_DETECTION, HEALTH_CHECKS],
 }
 FAILOVER_TARGET_SECONDS = 0.05  # from the last local instance's death (issue 11)
 
@@ -358,6 +380,12 @@ def ingress_generation(services: int, repetitions: int) -> None:
     )
 
 
+def print_load() -> None:
+    """The machine is shared: how busy it was is part of every figure."""
+    one, five, fifteen = os.getloadavg()
+    print(f"# load average: {one:.2f}, {five:.2f}, {fifteen:.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, nargs="+", default=[1000, 10000])
@@ -372,6 +400,7 @@ def main() -> None:
     parser.add_argument("--no-envoy", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
     print_header()
+    print_load()
     if not args.no_envoy:
         if shutil.which("wrk") is None:
             parser.error("wrk is not installed (scripts/install-system-packages.sh installs it)")
@@ -380,6 +409,7 @@ def main() -> None:
     print("## ZoneIngress config size and generation time (in-process, no Envoy)")
     for services in args.services:
         ingress_generation(services, args.repetitions)
+    print_load()
 
 
 if __name__ == "__main__":
