@@ -80,7 +80,8 @@ _END = object()
 
 class _Inbox:
     """A stream's requests and snapshots, taken by its one consumer in order. What
-    asyncio.Queue does here, without its four deques (~3 KiB per connected proxy)."""
+    asyncio.Queue does here, without its four deques (~3 KiB per connected proxy), and
+    without a coroutine frame for the wait (a future alone)."""
 
     __slots__ = ("_items", "_waiter")
 
@@ -93,14 +94,14 @@ class _Inbox:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
-    async def get(self) -> Any:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._items.pop(0)
+    def take(self) -> Any:
+        """The next item; None if there is none yet (then await `arrival`)."""
+        return self._items.pop(0) if self._items else None
+
+    def arrival(self) -> asyncio.Future[None]:
+        """Done once an item is put."""
+        self._waiter = asyncio.get_running_loop().create_future()
+        return self._waiter
 
 
 class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
@@ -114,8 +115,10 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
     ) -> AsyncIterator[Any]:
         """Either protocol, told apart by the first request: one async generator per
         stream rather than two nested (gRPC calls the servicer's method itself)."""
-        first = await anext(aiter(requests), None)
-        if first is None:
+        # Read through the context, not the iterator: that is another async generator
+        # for as long as the stream lasts.
+        first = await context.read()
+        if first is grpc.aio.EOF:
             return
         delta = isinstance(first, DeltaDiscoveryRequest)
         admitted = await self._admit(first.node, context)
@@ -123,7 +126,7 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         session_type = DeltaSession if delta else SotwSession
         session: _Session = session_type(proxy, self._hooks, partial(self._cache.get, proxy))
         inbox = _Inbox()
-        reader = asyncio.create_task(_pump(requests, inbox))
+        reader = asyncio.create_task(_pump(context, inbox))
         protocol = "delta" if delta else "sotw"
         log.info("proxy %s connected", proxy, extra=_fields(proxy) | {"xds": protocol})
         try:
@@ -137,7 +140,11 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
                 while responses is not None:
                     while responses:
                         yield responses.pop(0)
-                    responses = await self._answer_next(session, inbox, context)
+                    item = inbox.take()
+                    if item is None:
+                        await inbox.arrival()
+                    else:  # not in a coroutine of its own: its frame would last as long
+                        responses = await self._answer(session, item, context)
         finally:
             reader.cancel()
             self._admission.disconnected(admitted)
@@ -148,11 +155,11 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
     StreamAggregatedResources = _serve
     DeltaAggregatedResources = _serve
 
-    async def _answer_next(
-        self, session: _Session, inbox: _Inbox, context: grpc.aio.ServicerContext
+    @staticmethod
+    async def _answer(
+        session: _Session, item: Any, context: grpc.aio.ServicerContext
     ) -> list[Any] | None:
-        """The responses to the next request or snapshot in the inbox; None once it ends."""
-        item = await inbox.get()
+        """The responses to a request or snapshot from the inbox; None once it ends."""
         if item is _END:
             return None
         if isinstance(item, Refused):
@@ -175,10 +182,10 @@ def _fields(proxy: ProxyId) -> dict[str, str]:
     return {"mesh": proxy.mesh, "dataplane": proxy.name}
 
 
-async def _pump(requests: AsyncIterator[Any], inbox: _Inbox) -> None:
+async def _pump(context: grpc.aio.ServicerContext, inbox: _Inbox) -> None:
     """Move the proxy's requests into the session's inbox; _END when the stream is over."""
     try:
-        async for request in requests:
+        while (request := await context.read()) is not grpc.aio.EOF:
             inbox.put_nowait(request)
             del request  # the session keeps what it needs; the message may go once handled
     except grpc.aio.AioRpcError:
