@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from meshfabric.ca.builtin import WorkloadCertificate
 from meshfabric.ca.identities import Identity
 from meshfabric.metrics import XDS_REJECTIONS
 from meshfabric.resources import Resource
@@ -37,41 +38,47 @@ def _now() -> str:
 
 @dataclass(slots=True)
 class _Subscription:
-    mesh: str
-    name: str
+    """Held per connected proxy: what the insight says, kept as compact as it can be and
+    formatted only when written."""
+
     control_plane: str
     version: dict[str, Any]  # Kuma's shape: {"kumaDp": {...}, "envoy": {...}}
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     connect_time: str = field(default_factory=_now)
     disconnect_time: str | None = None
     acked: dict[str, int] = field(default_factory=dict)
-    rejected: dict[str, int] = field(default_factory=dict)
-    last_rejection: dict[str, dict[str, str]] = field(default_factory=dict)
-    mtls: dict[str, Any] | None = None  # Kuma's DataplaneInsight.mTLS, once a cert is issued
+    # What most proxies never have (rejections, a certificate) is made when it first happens.
+    rejected: dict[str, int] | None = None
+    last_rejection: dict[str, dict[str, str]] | None = None
+    certificate: WorkloadCertificate | None = None  # the latest issued, for Kuma's mTLS
+    regenerations: int = 0
 
     def certificate_issued(self, identity: Identity) -> None:
-        regenerations = (self.mtls or {}).get("certificateRegenerations", 0)
-        self.mtls = {
-            "certificateExpirationTime": _timestamp(identity.certificate.not_after),
-            "lastCertificateRegeneration": _timestamp(identity.certificate.issued_at),
-            "certificateRegenerations": regenerations + 1,
-        }
+        self.certificate = identity.certificate
+        self.regenerations += 1
+
+    def rejection(self, type_url: str, version: str, error: str) -> None:
+        if self.rejected is None or self.last_rejection is None:
+            self.rejected, self.last_rejection = {}, {}
+        self.rejected[type_url] = self.rejected.get(type_url, 0) + 1
+        self.last_rejection[type_url] = {"version": version, "error": error, "time": _now()}
 
     def as_insight(self) -> dict[str, Any]:
+        rejected, last_rejection = self.rejected or {}, self.last_rejection or {}
         status: dict[str, Any] = {
             "lastUpdateTime": _now(),
             "total": {
                 "responsesAcknowledged": sum(self.acked.values()),
-                "responsesRejected": sum(self.rejected.values()),
+                "responsesRejected": sum(rejected.values()),
             },
         }
         for type_url, short in SHORT_NAMES.items():
             entry: dict[str, Any] = {
                 "responsesAcknowledged": self.acked.get(type_url, 0),
-                "responsesRejected": self.rejected.get(type_url, 0),
+                "responsesRejected": rejected.get(type_url, 0),
             }
-            if type_url in self.last_rejection:
-                entry["lastRejection"] = self.last_rejection[type_url]
+            if type_url in last_rejection:
+                entry["lastRejection"] = last_rejection[type_url]
             status[short] = entry
         subscription: dict[str, Any] = {
             "id": self.id,
@@ -83,8 +90,12 @@ class _Subscription:
         if self.disconnect_time:
             subscription["disconnectTime"] = self.disconnect_time
         insight: dict[str, Any] = {"subscriptions": [subscription]}
-        if self.mtls is not None:
-            insight["mTLS"] = self.mtls
+        if self.certificate is not None:
+            insight["mTLS"] = {
+                "certificateExpirationTime": _timestamp(self.certificate.not_after),
+                "lastCertificateRegeneration": _timestamp(self.certificate.issued_at),
+                "certificateRegenerations": self.regenerations,
+            }
         return insight
 
 
@@ -100,9 +111,7 @@ class ProxyInsights:
 
     def connected(self, proxy: ProxyId, version: dict[str, Any] | None = None) -> None:
         """`version`: what the proxy runs, in Kuma's shape (see `proxy_versions`)."""
-        self._subscriptions[proxy] = _Subscription(
-            proxy.mesh, proxy.name, self._control_plane, version or {}
-        )
+        self._subscriptions[proxy] = _Subscription(self._control_plane, version or {})
         self._persist(proxy)
 
     def certificate_issued(self, mesh: str, name: str, identity: Identity) -> None:
@@ -146,8 +155,7 @@ class ProxyInsights:
         subscription = self._subscriptions.get(proxy)
         if subscription is None:
             return
-        subscription.rejected[type_url] = subscription.rejected.get(type_url, 0) + 1
-        subscription.last_rejection[type_url] = {"version": version, "error": error, "time": _now()}
+        subscription.rejection(type_url, version, error)
         self._persist(proxy)
 
     async def flush(self) -> None:
@@ -159,8 +167,8 @@ class ProxyInsights:
         subscription = self._subscriptions[proxy]
         insight = Resource(
             type="DataplaneInsight",
-            mesh=subscription.mesh,
-            name=subscription.name,
+            mesh=proxy.mesh,
+            name=proxy.name,
             spec=subscription.as_insight(),
         )
         task = asyncio.get_running_loop().create_task(self._write(insight))
