@@ -72,11 +72,19 @@ def apply_resource(
     current, version = fetched if fetched else (None, None)
     change = service.plan(ref, desired, current, version)
     service.apply([change], module.check_mode)
+    warn_of_caveats(module, [change])
     result: dict[str, Any] = {"changed": change.changed, "result": change.action}
     result["resource"] = _resource_after(service, change, module.check_mode)
     if module._diff:
         result["diff"] = change.diff()
     return change, result
+
+
+def warn_of_caveats(module: AnsibleModule, changes: list[Change]) -> None:
+    """Pass on what the control plane said it stores but no proxy acts on yet."""
+    for change in changes:
+        for warning in change.warnings:
+            module.warn(f"{change.ref}: {warning}")
 
 
 def _resource_after(

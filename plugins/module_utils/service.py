@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.meshfabric.mesh.plugins.module_utils.client import (
@@ -187,6 +187,8 @@ class Change:
     unsure: bool = False
     # The resource as the control plane's dry run said it would store it.
     stored: dict[str, Any] | None = None
+    # What the dry run said is stored but acted on by no proxy yet.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -424,6 +426,7 @@ class ResourceService:
             body = response.json()
             outcome = _outcome(body)
             change.stored = _stored_form(body)
+            change.warnings = [str(w) for w in body.get("warnings") or []]
             if change.action == UPDATE and (outcome == NONE or (outcome is None and change.unsure)):
                 change.action = NONE
         return failures

@@ -149,7 +149,11 @@ from ansible_collections.meshfabric.mesh.plugins.module_utils.args_common import
 from ansible_collections.meshfabric.mesh.plugins.module_utils.definitions import (
     load_definitions,
 )
-from ansible_collections.meshfabric.mesh.plugins.module_utils.runner import build_module, run_module
+from ansible_collections.meshfabric.mesh.plugins.module_utils.runner import (
+    build_module,
+    run_module,
+    warn_of_caveats,
+)
 from ansible_collections.meshfabric.mesh.plugins.module_utils.service import (
     CREATE,
     DELETE,
@@ -191,6 +195,7 @@ def handle(module: AnsibleModule, service: ResourceService) -> dict[str, Any]:
     else:
         changes = service.plan_batch([], absent=resources)
     service.apply(changes, module.check_mode)
+    warn_of_caveats(module, changes)
     summary = dict.fromkeys((CREATE, UPDATE, DELETE, NONE), 0)
     for change in changes:
         summary[change.action] += 1

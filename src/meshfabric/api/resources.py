@@ -178,7 +178,8 @@ async def _put(
     served = to_json(rtype, result.resource)
     if secrets.is_withheld(resource.key):
         served.pop("data", None)
-    return {"outcome": result.outcome.value, "warnings": [], **served}
+    warnings = rtype.warnings(resource.spec)
+    return {"outcome": result.outcome.value, "warnings": warnings, **served}
 
 
 async def _delete(

@@ -79,8 +79,10 @@ def apply(
         report(client, planned)
         return
     for manifest in batch:
-        outcome = client.put(manifest.rtype, manifest.body)["outcome"]
-        typer.echo(f"{manifest.describe()} {outcome}")
+        answer = client.put(manifest.rtype, manifest.body)
+        typer.echo(f"{manifest.describe()} {answer['outcome']}")
+        for warning in answer.get("warnings") or []:
+            typer.echo(f"Warning: {manifest.describe()}: {warning}", err=True)
 
 
 def plan(client: ControlPlaneClient, batch: Sequence[Manifest]) -> list[Planned]:

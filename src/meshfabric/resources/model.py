@@ -55,6 +55,8 @@ class ValidationFailed(Exception):
 SemanticCheck = Callable[[Any], list[Violation]]
 # Rules on a change: called with the stored and the new fields, both parsed by the schema.
 UpdateCheck = Callable[[Any, Any], list[Violation]]
+# What valid parsed fields hold that is stored but not acted on yet: one sentence each.
+Caveat = Callable[[Any], list[str]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class ResourceType:
     `short_name` is kumactl's abbreviation, if Kuma gives the type one.
     `has_envoy_plugin` is set, for a policy, when its package translates it into Envoy config.
     `name_rule` is what Kuma accepts as the type's names (see `resources.names`).
+    `caveats` name what a valid resource may hold that nothing acts on yet; the API answers
+    a write with them as `warnings`.
     """
 
     name: str
@@ -87,6 +91,7 @@ class ResourceType:
     sensitive: bool = False
     has_envoy_plugin: bool = False
     name_rule: NameRule = NameRule.SUBDOMAIN
+    caveats: tuple[Caveat, ...] = field(default=())
 
     @property
     def singular_display_name(self) -> str:
@@ -127,6 +132,19 @@ class ResourceType:
         violations = [v for check in self.update_checks for v in check(before, after)]
         if violations:
             raise ValidationFailed(self._prefixed(violations))
+
+    def warnings(self, fields: Mapping[str, Any]) -> list[str]:
+        """What of valid `fields` is stored but acted on by nothing yet, one sentence each."""
+        found = []
+        if self.is_policy and not self.has_envoy_plugin:
+            found.append(
+                f"{self.name} is stored and synced, but no proxy acts on it yet: this policy "
+                "has no Envoy plugin (see docs/differences-from-kuma.md)"
+            )
+        if self.caveats:
+            parsed = self.schema.model_validate(dict(fields))
+            found += [warning for caveat in self.caveats for warning in caveat(parsed)]
+        return found
 
     def _prefixed(self, violations: list[Violation]) -> list[Violation]:
         prefix = self.field_prefix

@@ -259,3 +259,27 @@ def test_wait_returns_once_the_resource_exists(
     run = ansible.playbook([{"meshfabric.mesh.resource": MESH}, task], control_plane=control_plane)
     assert run.returncode == 0, run.output
     assert run.result("wait")["resource"]["spec"]["ports"][0]["port"] == 80
+
+
+def test_a_policy_no_proxy_acts_on_yet_is_applied_with_a_warning(
+    ansible: Ansible, control_plane: ControlPlane
+) -> None:
+    trace = {
+        "type": "MeshTrace",
+        "name": "everything",
+        "mesh": "default",
+        "spec": {
+            "targetRef": {"kind": "Mesh"},
+            "default": {"backends": [{"type": "Zipkin", "zipkin": {"url": "http://z:9411/"}}]},
+        },
+    }
+    run = apply(ansible, control_plane, [MESH, trace, timeout("flight-control")])
+    assert sorted(outcomes(run)) == [
+        ("default", "created"),
+        ("everything", "created"),
+        ("flight-control", "created"),
+    ]
+    assert run.result("apply")["warnings"] == [
+        "MeshTrace default/everything: MeshTrace is stored and synced, but no proxy acts on it "
+        "yet: this policy has no Envoy plugin (see docs/differences-from-kuma.md)"
+    ]

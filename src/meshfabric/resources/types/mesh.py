@@ -335,6 +335,26 @@ def _observability(mesh: MeshFields) -> list[Violation]:
     ]
 
 
+def _unused_parts(mesh: MeshFields) -> list[str]:
+    caveats = [
+        f"{block} is Kuma's legacy Mesh block: it is validated and stored, but no proxy acts "
+        f"on it; use {policy}"
+        for block, policy in (
+            ("logging", "MeshAccessLog"),
+            ("tracing", "MeshTrace"),
+            ("metrics", "MeshMetric"),
+        )
+        if getattr(mesh, block) is not None
+    ]
+    mode = mesh.meshServices.mode if mesh.meshServices else None
+    if mode in ("ReachableBackends", "Exclusive"):
+        caveats.append(
+            f"meshServices.mode {mode} only turns on MeshService generation here: proxies "
+            "still get every MeshService and kuma.io/service outbound of the mesh"
+        )
+    return caveats
+
+
 TYPE = ResourceType(
     name="Mesh",
     plural="meshes",
@@ -346,5 +366,6 @@ TYPE = ResourceType(
     has_spec=False,
     semantic_checks=(_mtls_violations, _observability, _zone_egress_needs_mtls),
     update_checks=(_ca_kept_while_mtls_is_on,),
+    caveats=(_unused_parts,),
     name_rule=NameRule.LABEL,  # joined into SNI, secret and node names: no dots
 )
