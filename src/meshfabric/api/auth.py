@@ -16,6 +16,8 @@ from meshfabric.tokens import TokenIssuer
 
 ADMIN_GROUP = "mesh-system:admin"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# POSTs that change nothing: Kuma's MADS over HTTP, which Prometheus' kuma_sd fetches by POST.
+READING_POSTS = frozenset({"/v3/discovery:monitoringassignments"})
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from meshfabric.resources.origin import DISPLAY_NAME_LABEL, ORIGIN_LABEL, ORIGIN
 from meshfabric.xds.model.proxy import Proxy
 
 POLICY_TYPE = "MeshMetric"
+MADS_TYPE_URL = "type.googleapis.com/kuma.observability.v1.MonitoringAssignment"
 
 TargetGroup = dict[str, Any]  # {"targets": ["host:port"], "labels": {...}}
 
@@ -89,3 +90,27 @@ def _labels(dataplane: Resource, proxy: Proxy, zone: str) -> Mapping[str, str]:
 
 def _host(address: str) -> str:
     return f"[{address}]" if ":" in address else address
+
+
+def mads_assignments(groups: Iterable[TargetGroup]) -> list[dict[str, Any]]:
+    """The same targets as Kuma's MonitoringAssignment resources (MADS v1, in JSON), one per
+    target: Prometheus' kuma_sd turns their labels into `__meta_kuma_label_<name>`."""
+    resources = []
+    for group in groups:
+        labels = {k: v for k, v in group["labels"].items() if not k.startswith("__")}
+        target = {
+            "name": labels["dataplane"],
+            "scheme": "http",
+            "address": group["targets"][0],
+            "metricsPath": group["labels"]["__metrics_path__"],
+            "labels": labels,
+        }
+        resources.append(
+            {
+                "@type": MADS_TYPE_URL,
+                "mesh": labels["mesh"],
+                "service": labels["service"],
+                "targets": [target],
+            }
+        )
+    return resources
