@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Literal
 
@@ -134,6 +135,23 @@ def _is_host_port(endpoint: str) -> bool:
     return bool(colon) and port.isdigit() and (not host.startswith("[") or host.endswith("]"))
 
 
+def _unused_parts(spec: Spec) -> list[str]:
+    """What a valid MeshMetric may hold that no proxy acts on yet."""
+    caveats = []
+    for index, backend in enumerate(spec.default.backends or []):
+        path = f"default.backends[{index}]"
+        if backend.type == "OpenTelemetry":
+            caveats.append(
+                f"{path}: OpenTelemetry backends are stored, but no proxy pushes to them yet"
+            )
+        tls = backend.prometheus.tls if backend.prometheus else None
+        if tls is not None and tls.mode != "Disabled":
+            caveats.append(
+                f"{path}.prometheus.tls.mode {tls.mode}: the metrics port serves plain HTTP"
+            )
+    return caveats
+
+
 TYPE = policy_type(
     name="MeshMetric",
     plural="meshmetrics",
@@ -153,3 +171,4 @@ TYPE = policy_type(
         _conf_violations,
     ),
 )
+TYPE = dataclasses.replace(TYPE, caveats=(_unused_parts,))
