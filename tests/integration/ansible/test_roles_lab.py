@@ -26,11 +26,12 @@ from tests.integration.ansible.conftest import BIN, REPO
 from tests.integration.lab.support import lab_cli, needs_namespaces, state_dir
 from tests.support.net import wait_until
 
-pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow]
+# The first run installs four hosts from the wheelhouse: minutes on a busy machine.
+pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow, pytest.mark.timeout(900)]
 
 GLOBAL, ZONE = "control-plane.global", "control-plane.us-east-1"
-SIDECAR = "flight-control-1.us-east-1"
-DEPLOYED = f"{GLOBAL},{ZONE},{SIDECAR}"
+SIDECAR, INGRESS = "flight-control-1.us-east-1", "ingress.us-east-1"
+DEPLOYED = f"{GLOBAL},{ZONE},{INGRESS},{SIDECAR}"
 UNDEPLOYED_ZONE, UNDEPLOYED_SIDECAR = "control-plane.eu-west-1", "flight-control-1.eu-west-1"
 INBOUND = {"port": 20001, "servicePort": 8080, "tags": {"kuma.io/service": "flight-control"}}
 
@@ -51,6 +52,12 @@ GROUP_VARS = {
     "dataplane_system_user": "root",
     "dataplane_system_group": "root",
     "dataplane_inbounds": [INBOUND],
+    "zone_ingress_venv_dir": "{{ lab_host_root }}/opt/zone-ingress",
+    "zone_ingress_config_dir": "{{ lab_host_root }}/etc/zone-ingress",
+    "zone_ingress_work_dir": "{{ lab_host_root }}/var/lib/zone-ingress",
+    "zone_ingress_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
+    "zone_ingress_system_user": "root",
+    "zone_ingress_system_group": "root",
 }
 
 
@@ -141,6 +148,7 @@ def deployment(
                 "control_plane_source_dir": str(REPO),
                 "control_plane_wheelhouse_dir": str(work / "wheelhouse"),
                 "dataplane_wheelhouse_dir": str(work / "wheelhouse"),
+                "zone_ingress_wheelhouse_dir": str(work / "wheelhouse"),
             }
             (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars))
             yield Deployment(Lab.open(state), work, hosts_dir, env)
@@ -192,7 +200,24 @@ def test_a_second_run_changes_nothing(deployment: Deployment, first_run: Run) ->
     second = deployment.site("--limit", DEPLOYED)
 
     assert second.returncode == 0, second.output
-    assert second.changed() == {GLOBAL: 0, ZONE: 0, SIDECAR: 0}
+    assert second.changed() == {GLOBAL: 0, ZONE: 0, INGRESS: 0, SIDECAR: 0}
+
+
+def test_check_mode_reports_a_change_and_makes_none(deployment: Deployment, first_run: Run) -> None:
+    assert first_run.returncode == 0, first_run.output
+    config = deployment.hosts_dir / ZONE / "etc/control-plane/control-plane.yaml"
+    before = config.read_text()
+
+    unchanged = deployment.site("--limit", DEPLOYED, "--check")
+    changing = deployment.site(
+        "--limit", ZONE, "--check", "--diff", "--extra-vars", "control_plane_log_level=DEBUG"
+    )
+
+    assert unchanged.returncode == 0, unchanged.output
+    assert unchanged.changed() == {GLOBAL: 0, ZONE: 0, INGRESS: 0, SIDECAR: 0}
+    assert changing.returncode == 0, changing.output
+    assert changing.changed() == {ZONE: 1}
+    assert config.read_text() == before
 
 
 def test_the_sidecar_registers_with_its_zone_and_its_envoy_is_live(
@@ -210,6 +235,21 @@ def test_the_sidecar_registers_with_its_zone_and_its_envoy_is_live(
     assert dataplane["networking"]["inbound"][0]["tags"]["kuma.io/service"] == "flight-control"
     assert ready.stdout.strip() == "LIVE"
     assert "/1.40.0/" in version.stdout
+
+
+def test_the_ingress_registers_with_its_zone_and_its_envoy_is_live(
+    deployment: Deployment, first_run: Run
+) -> None:
+    assert first_run.returncode == 0, first_run.output
+    ingress = deployment.lab.host(deployment.lab_key(INGRESS))
+
+    registered = deployment.api(ZONE, f"/zoneingresses/{INGRESS}")
+    ready = ingress.run(["curl", "-s", "http://127.0.0.1:9901/ready"],
+                        capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+
+    assert registered["networking"]["advertisedAddress"] == "10.10.1.11"
+    assert registered["networking"]["advertisedPort"] == 10001
+    assert ready.stdout.strip() == "LIVE"
 
 
 @pytest.mark.parametrize(
