@@ -6,7 +6,8 @@ Prints, from one run:
    written in zone A and zone B at the same moment, timed in zone A (the cost of the KDS
    hop). A write at global has both zones regenerate all their proxies at once on the same
    cores; the write in both zones does the same work at the same time, without the hop, so
-   the target compares zone B's figure with that one. p50/p99 over every proxy and round,
+   the target compares zone B's figure with that one (each of the three writes changes
+   the same xDS types: clusters and routes). p50/p99 over every proxy and round,
    from the write's HTTP answer to the proxy's last ACK of the push (the clients report
    their ACK times; a push is over when no proxy has ACKed anything for QUIET seconds). The
    same for the real Envoys (`--envoys`, half in each zone, beside the simulated proxies):
@@ -349,9 +350,10 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
     wait_until(lambda: all(envoy.answers() for envoy in envoys), 120, "every Envoy's config")
     time.sleep(2)  # the Envoys' first pushes are over
     for round_ in range(args.rounds):
-        # Different fields: the two policies merge, so each write changes every proxy's config.
-        seconds = f"{round_ + 1}s"
-        at_global = {"http": {"requestTimeout": seconds}}
+        # Different fields: the policies merge, so each write changes every proxy's config;
+        # each changes the same xDS types (clusters and routes), so that each costs the same.
+        seconds, later = f"{round_ + 1}s", f"{round_ + 101}s"
+        at_global = {"connectionTimeout": seconds, "http": {"requestTimeout": seconds}}
         write = partial(write_policy, federation.global_cp, "bench-global", at_global)
         synced_before = kds_sync_seconds(federation, "zone-b")
         pushed = acks.push(everyone, write)
@@ -362,11 +364,11 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
         figures.remote += [pushed[n] for n in zone_b]
         figures.hop_first_ack.append(min(pushed[n] for n in zone_b))
         figures.hop_last_ack.append(max(pushed[n] for n in zone_b))
-        in_zone = {"connectionTimeout": seconds}
-        write = partial(write_policy, federation.zones["zone-a"], "bench-zone", in_zone)
+        in_zone = {"http": {"maxStreamDuration": seconds}}
+        write = partial(write_policy, federation.zones["zone-a"], "bench-zones", in_zone)
         figures.in_zone += acks.push(zone_a, write).values()
         # The same amount of work as the write at global, at the same time, without the hop.
-        in_zones = {"http": {"maxStreamDuration": seconds}}
+        in_zones = {"http": {"maxStreamDuration": later}}
         write = partial(write_in_both_zones, federation, "bench-zones", in_zones)
         pushed = acks.push(everyone, write)
         figures.in_zones += [pushed[n] for n in zone_a]
@@ -374,16 +376,16 @@ def bench_latency(args: argparse.Namespace, federation: Federation, figures: Fig
         if args.envoys:
             # Envoy rounds apart from the simulated ones: each push is timed on its own, and
             # the next write waits until every proxy it reached, simulated too, is done.
-            # Both change listeners only: the outbounds' HTTP connection managers, the
-            # inbound's TCP proxy.
-            at_global = {"http": {"streamIdleTimeout": seconds}}
+            # Both change the outbounds' HTTP connection managers only (listeners); the
+            # constant stream idle timeout at global is overridden by the zones' own.
+            at_global = {"http": {"requestHeadersTimeout": seconds, "streamIdleTimeout": "1h"}}
             write = partial(write_policy, federation.global_cp, "bench-global-envoys", at_global)
             acks.acked.clear()
             times = envoy_acks(envoys, write)
             figures.envoys_remote += times[per_zone:]  # zone B's, after zone A's
             acks.settled(everyone, time.monotonic())
-            in_zone = {"idleTimeout": seconds}
-            write = partial(write_in_both_zones, federation, "bench-zone-envoys", in_zone, "from")
+            in_zone = {"http": {"streamIdleTimeout": seconds}}
+            write = partial(write_in_both_zones, federation, "bench-zone-envoys", in_zone)
             acks.acked.clear()
             times = envoy_acks(envoys, write)
             figures.envoys_in_zones += times[:per_zone]  # zone A's
@@ -489,8 +491,8 @@ def report(args: argparse.Namespace, figures: Figures) -> None:
             "update (ms), from each Envoy's own update_time stats; at global timed in zone B,"
             " in zones A and B at once timed in zone A"
         )
-        headings = ("at global, zone B", "in A and B, A")
-        print(f"                    {''.join(f'{h:>18}' for h in headings)}")
+        envoy_headings = ("at global, zone B", "in A and B, A")
+        print(f"                    {''.join(f'{h:>18}' for h in envoy_headings)}")
         for q in (0.5, 0.99):
             print(_row(f"p{round(q * 100)}", [figures.envoys_remote, figures.envoys_in_zones], q))
         _target(figures.envoys_remote, figures.envoys_in_zones)
