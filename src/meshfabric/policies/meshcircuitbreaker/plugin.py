@@ -8,7 +8,6 @@ rather than left at Envoy's defaults, as Kuma does.
 
 from __future__ import annotations
 
-from envoy.config.cluster.v3.circuit_breaker_pb2 import CircuitBreakers
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.cluster.v3.outlier_detection_pb2 import OutlierDetection
 
@@ -36,7 +35,11 @@ class MeshCircuitBreakerPlugin:
 def configure(cluster: Cluster, conf: Conf) -> None:
     limits = conf.connectionLimits
     if limits is not None and limits.model_fields_set:
-        threshold = CircuitBreakers.Thresholds()
+        # The outbound's default threshold (its retry budget) is amended, never doubled.
+        thresholds = cluster.circuit_breakers.thresholds
+        threshold = thresholds[0] if thresholds else thresholds.add()
+        if limits.maxRetries is not None:
+            threshold.ClearField("retry_budget")  # Envoy ignores max_retries beside a budget
         for value, envoy_field in (
             (limits.maxConnections, threshold.max_connections),
             (limits.maxPendingRequests, threshold.max_pending_requests),
@@ -46,7 +49,6 @@ def configure(cluster: Cluster, conf: Conf) -> None:
         ):
             if value is not None:
                 envoy_field.value = value
-        cluster.circuit_breakers.thresholds.append(threshold)
     detection = conf.outlierDetection
     if detection is not None and detection.disabled:
         cluster.ClearField("outlier_detection")  # the one every outbound has by default too

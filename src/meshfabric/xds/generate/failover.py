@@ -5,11 +5,15 @@ A request to an instance that is gone (refused, reset) is retried on another hos
 instance to die costs no request, and when the last local one dies the retry lands in
 another zone (priority 1, through its ingress). Outlier detection then ejects the dead
 instance so new requests stop trying it, until EDS drops it. TCP outbounds retry the
-connection. Policies (MeshRetry, MeshCircuitBreaker) may replace these defaults.
+connection. Envoy lets only 3 retries be in flight per cluster by default: when the last
+local instance dies under load, every request in flight needs its retry at once and all
+but 3 would fail, so each cluster's retry budget is one retry per active request instead.
+Policies (MeshRetry, MeshCircuitBreaker) may replace these defaults.
 """
 
 from __future__ import annotations
 
+from envoy.config.cluster.v3.circuit_breaker_pb2 import CircuitBreakers
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.cluster.v3.outlier_detection_pb2 import OutlierDetection
 from envoy.config.route.v3.route_components_pb2 import HeaderMatcher, RetryPolicy
@@ -38,6 +42,7 @@ PRIORITY_UPDATE_FREQUENCY = 2  # as Envoy's docs suggest: priorities change afte
 
 def harden_cluster(cluster: Cluster) -> None:
     cluster.outlier_detection.CopyFrom(_OUTLIER_DETECTION)
+    cluster.circuit_breakers.thresholds.add().CopyFrom(_THRESHOLDS)
 
 
 def retry_policy() -> RetryPolicy:
@@ -79,6 +84,11 @@ _OUTLIER_DETECTION = OutlierDetection(
     max_ejection_percent={"value": 100},
 )
 _RETRY_POLICY = retry_policy()
+_THRESHOLDS = CircuitBreakers.Thresholds(
+    retry_budget=CircuitBreakers.Thresholds.RetryBudget(
+        budget_percent={"value": 100.0}, min_retry_concurrency={"value": RETRIES}
+    )
+)
 
 
 def harden_tcp(tcp: TcpProxy) -> None:
