@@ -13,6 +13,8 @@ DNS_ADDRESS_KEY = "dnsAddress"
 VIPS_KEY = "vips"
 VERSION_KEY = "version"  # meshfabric-dp's own version
 METRICS_SOCKET_KEY = "metricsSocket"
+# Where meshfabric-dp reads the access-log lines of Tcp backends (a FIFO) and forwards them.
+ACCESS_LOG_PIPE_KEY = "accessLogPipe"
 # The cluster through which a MeshMetric's listener reaches that socket.
 METRICS_CLUSTER = "meshfabric_metrics"
 # The request header in which a MeshMetric's listener tells meshfabric-dp's metrics server
@@ -46,23 +48,28 @@ class DnsAddress:
 @dataclass(frozen=True)
 class Features:
     """What a proxy's meshfabric-dp prepared on its host, so the control plane may use it:
-    a DNS listener address, VIPs that Envoy can bind (routed to lo), and the Unix socket of
-    its metrics server (Envoy's stats filtered as a MeshMetric says)."""
+    a DNS listener address, VIPs that Envoy can bind (routed to lo), the Unix socket of
+    its metrics server (Envoy's stats filtered as a MeshMetric says) and the FIFO from
+    which it forwards MeshAccessLog's Tcp lines."""
 
     dns: DnsAddress | None = None
     vips: bool = False
     metrics_socket: str = ""
+    access_log_pipe: str = ""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> Features:
         dns = DnsAddress.parse(metadata.get(DNS_ADDRESS_KEY, ""))
         metrics = metadata.get(METRICS_SOCKET_KEY, "")
-        return cls(dns, metadata.get(VIPS_KEY) == "true", metrics)
+        pipe = metadata.get(ACCESS_LOG_PIPE_KEY, "")
+        return cls(dns, metadata.get(VIPS_KEY) == "true", metrics, pipe)
 
     def metadata(self) -> dict[str, str]:
         found = {VIPS_KEY: "true"} if self.vips else {}
         if self.metrics_socket:
             found[METRICS_SOCKET_KEY] = self.metrics_socket
+        if self.access_log_pipe:
+            found[ACCESS_LOG_PIPE_KEY] = self.access_log_pipe
         return found | ({DNS_ADDRESS_KEY: str(self.dns)} if self.dns else {})
 
 

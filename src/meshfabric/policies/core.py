@@ -54,16 +54,22 @@ class PolicyPlugin(Protocol):
 
 
 @runtime_checkable
-class EndpointShapingPlugin(PolicyPlugin, Protocol):
+class ProxySpecificPlugin(PolicyPlugin, Protocol):
+    """A plugin whose edits of an outbound depend on the proxy beyond which policies select
+    it: `sharing_key` says on what, so that only proxies alike in it share outbound config."""
+
+    def sharing_key(self, ctx: ProxyContext) -> Hashable: ...
+
+
+@runtime_checkable
+class EndpointShapingPlugin(ProxySpecificPlugin, Protocol):
     """A plugin that rewrites the load assignments of the proxies its policies select.
 
     Their endpoints are not the ones every client of a destination shares, so an endpoint
-    change regenerates those proxies; and what it writes may depend on the proxy beyond which
-    policies select it: `sharing_key` says on what, so that only proxies alike in it share
-    outbound config.
+    change regenerates those proxies.
     """
 
-    def sharing_key(self, ctx: ProxyContext) -> Hashable: ...
+    rewrites_endpoints: bool
 
 
 def shapes_endpoints(mesh: MeshContext, proxy: Proxy, plugins: Sequence[PolicyPlugin]) -> bool:
@@ -84,6 +90,16 @@ def endpoint_shaping(plugins: Sequence[PolicyPlugin]) -> tuple[EndpointShapingPl
 @functools.cache
 def _endpoint_shaping(plugins: tuple[PolicyPlugin, ...]) -> tuple[EndpointShapingPlugin, ...]:
     return tuple(plugin for plugin in plugins if isinstance(plugin, EndpointShapingPlugin))
+
+
+def proxy_specific(plugins: Sequence[PolicyPlugin]) -> tuple[ProxySpecificPlugin, ...]:
+    """The plugins whose outbound edits depend on the proxy (answered once per set)."""
+    return _proxy_specific(tuple(plugins))
+
+
+@functools.cache
+def _proxy_specific(plugins: tuple[PolicyPlugin, ...]) -> tuple[ProxySpecificPlugin, ...]:
+    return tuple(plugin for plugin in plugins if isinstance(plugin, ProxySpecificPlugin))
 
 
 class OutboundSpec(Targeted, Protocol[Conf]):

@@ -3,7 +3,8 @@
 Each `<case>.input.yaml` in `meshfabric/policies/<name>/testdata/` names a proxy of the
 mesh below, whether the mesh has mTLS, the policies to apply and optionally the zone of the
 control plane, more resources (other dataplanes, what other zones sync) and the socket of
-the proxy's metrics server (`metrics_socket`); `<case>.golden.yaml`
+the proxy's metrics server (`metrics_socket`) and access-log FIFO (`access_log_pipe`);
+`<case>.golden.yaml`
 next to it is that proxy's config (secrets left out). After a deliberate change, rewrite
 the golden files with `UPDATE_GOLDEN_FILES=true pytest tests/unit/policies`.
 """
@@ -88,7 +89,10 @@ def proxy_config(spec: dict[str, Any]) -> dict[str, Any]:
         if spec.get("mtls")
         else None
     )
-    features = Features(metrics_socket=spec.get("metrics_socket", ""))
+    features = Features(
+        metrics_socket=spec.get("metrics_socket", ""),
+        access_log_pipe=spec.get("access_log_pipe", ""),
+    )
     ctx = ProxyContext.of(mesh, proxy, identity=identity, features=features)
     config: dict[str, Any] = {}
     for item in build_resources(ctx).encode():

@@ -56,6 +56,7 @@ ACTIVE_REQUEST_BIAS_KEY = "upstream.least_request.active_request_bias"
 class MeshLoadBalancingStrategyPlugin:
     policy_type = POLICY_TYPE
     order = 600
+    rewrites_endpoints = True
 
     def apply(self, resources: ResourceSet, ctx: ProxyContext) -> None:
         for out, conf in outbound_confs(POLICY_TYPE, Spec, resources, ctx):

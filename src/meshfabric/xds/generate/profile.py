@@ -19,7 +19,7 @@ from typing import NamedTuple
 from envoy.config.listener.v3.listener_pb2 import Listener
 
 from meshfabric.metrics import XDS_GENERATION_SECONDS
-from meshfabric.policies.core import PolicyPlugin, endpoint_shaping, selects, target_ref
+from meshfabric.policies.core import PolicyPlugin, proxy_specific, selects, target_ref
 from meshfabric.policies.registry import PLUGINS
 from meshfabric.xds.cache.snapshot import Snapshot
 from meshfabric.xds.envoy import names, types
@@ -47,7 +47,7 @@ class _Sharing:
     generated: proxies alike in it share their outbounds' config."""
 
     selecting: _Selecting  # the policies whose top-level targetRef selects the proxy
-    keys: tuple[Hashable, ...]  # the proxy's own facts that endpoint-shaping plugins read
+    keys: tuple[Hashable, ...]  # the proxy's own facts that proxy-specific plugins read
     # The plugins of the selecting policies' types: the others have nothing to change in an
     # outbound of this proxy.
     plugins: tuple[PolicyPlugin, ...]
@@ -58,7 +58,7 @@ class _Sharing:
         selecting_types = {policy_type for policy_type, _ in selecting}
         keys = tuple(
             plugin.sharing_key(ctx)
-            for plugin in endpoint_shaping(PLUGINS)
+            for plugin in proxy_specific(PLUGINS)
             if plugin.policy_type in selecting_types
         )
         plugins = tuple(p for p in PLUGINS if p.policy_type in selecting_types)
@@ -76,7 +76,7 @@ def build_resources(ctx: ProxyContext) -> ResourceSet:
         shared = _shared_outbound(ctx, item, sharing)
         for resource in shared.resources:
             resources.add_shared(resource)
-        resources.add_shared(_placed_listener(ctx, item, sharing.selecting, shared))
+        resources.add_shared(_placed_listener(ctx, item, sharing, shared))
         for policy_type, matched in shared.matched.items():
             ctx.record_match(policy_type, matched)
     return resources
@@ -124,7 +124,7 @@ def _shared_outbound(ctx: ProxyContext, item: Outbound, sharing: _Sharing) -> _S
 
 
 def _placed_listener(
-    ctx: ProxyContext, item: Outbound, selecting: _Selecting, shared: _SharedOutbound
+    ctx: ProxyContext, item: Outbound, sharing: _Sharing, shared: _SharedOutbound
 ) -> XdsResource:
     def build() -> XdsResource:
         listener = shared.listener
@@ -133,5 +133,5 @@ def _placed_listener(
         return XdsResource.encode(names.outbound_listener(item.address, item.port), listener)
 
     where = (item.address, item.port, item.service, item.cluster)
-    key = ("outbound_listener", *where, ctx.identity is not None, selecting)
+    key = ("outbound_listener", *where, ctx.identity is not None, sharing.selecting, sharing.keys)
     return ctx.mesh.derived(key, build)

@@ -1,0 +1,107 @@
+"""MeshAccessLog on real Envoys: applying a policy makes both sides of a call write access-log
+lines to the file backend, removing it stops them; calls keep succeeding meanwhile and no
+Envoy restarts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.dataplane.conftest import Pair, PairFactory
+from tests.integration.dataplane.support import HttpApp, ZoneControlPlane, permission, status_of
+from tests.support.net import wait_until
+
+pytestmark = pytest.mark.envoy
+
+LINE = [
+    {"key": "zone", "value": "%KUMA_ZONE%"},
+    {"key": "direction", "value": "%KUMA_TRAFFIC_DIRECTION%"},
+    {"key": "source", "value": "%KUMA_SOURCE_SERVICE%"},
+    {"key": "destination", "value": "%KUMA_DESTINATION_SERVICE%"},
+    {"key": "path", "value": "%REQ(:PATH)%"},
+    {"key": "status", "value": "%RESPONSE_CODE%"},
+]
+
+
+def access_log(path: Path) -> dict[str, Any]:
+    backend = {
+        "type": "File",
+        "file": {"path": str(path), "format": {"type": "Json", "json": LINE}},
+    }
+    default = {"backends": [backend]}
+    return {
+        "type": "MeshAccessLog",
+        "mesh": "default",
+        "name": "everything",
+        "spec": {
+            "targetRef": {"kind": "Mesh"},
+            "to": [{"targetRef": {"kind": "Mesh"}, "default": default}],
+            "from": [{"targetRef": {"kind": "Mesh"}, "default": default}],
+        },
+    }
+
+
+# What each side logs of the call to /logged, besides its direction and its source (Envoy
+# writes the status as a JSON number).
+LOGGED = {"zone": "default", "destination": "backend", "path": "/logged", "status": 200}
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@contextmanager
+def steady_calls(url: str) -> Iterator[Counter[int]]:
+    """Calls the URL over and over, each on a new connection, until the block ends; yields
+    the count of each status seen (0 for a call that got no answer)."""
+    statuses: Counter[int] = Counter()
+    done = threading.Event()
+
+    def call() -> None:
+        while not done.is_set():
+            statuses[status_of(url + "steady")] += 1
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    try:
+        yield statuses
+    finally:
+        done.set()
+        thread.join()
+
+
+def logging_config(services: Pair) -> bool:
+    dumps = [proxy.admin("/config_dump?resource=dynamic_listeners") for proxy in services.proxies]
+    return any("envoy.access_loggers.file" in dump for dump in dumps)
+
+
+def test_both_sides_log_a_call_while_the_policy_exists_and_no_call_fails(
+    control_plane: ZoneControlPlane, mesh: str, pair: PairFactory, tmp_path: Path
+) -> None:
+    control_plane.apply(permission(mesh, "web-to-backend", "backend", "web"))
+    log = tmp_path / "access.json"
+    with HttpApp() as backend_app:
+        services = pair(backend_app.port, "http")
+        wait_until(lambda: status_of(services.url) == 200, 10, "the call to be allowed")
+        with steady_calls(services.url) as statuses:
+            control_plane.apply(access_log(log))
+            wait_until(lambda: status_of(services.url + "logged") == 200, 10, "a call")
+            outbound = {"direction": "outbound", "source": "web", **LOGGED}
+            inbound = {"direction": "inbound", "source": "*", **LOGGED}
+            # Each Envoy flushes its lines on its own, within a second.
+            wait_until(lambda: outbound in lines(log) and inbound in lines(log), 10, "both lines")
+
+            control_plane.delete("default", "meshaccesslogs", "everything")
+            wait_until(lambda: not logging_config(services), 10, "the loggers to go")
+            assert status_of(services.url + "unlogged") == 200
+        assert not [line for line in lines(log) if line["path"] == "/unlogged"]
+        assert set(statuses) == {200} and statuses[200] > 0
+        assert [proxy.envoy_starts() for proxy in services.proxies] == [1, 1]
+        assert [proxy.rejected_updates() for proxy in services.proxies] == [0, 0]
