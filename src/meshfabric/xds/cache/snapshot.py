@@ -49,9 +49,9 @@ class Snapshot:
 
     def versions_by_name(self, type_url: str) -> Mapping[str, str] | None:
         """Name -> version of the type's resources, one map for every stream whose Envoy
-        holds exactly these (never to be edited); None for a snapshot not from the cache."""
+        holds exactly these; None for a snapshot not from the cache."""
         items = self.of_type(type_url)
-        return items.versions() if isinstance(items, _ByName) else None
+        return _Versions(items) if isinstance(items, _ByName) else None
 
     def version(self, type_url: str, names: Iterable[str] | None = None) -> str:
         """A hash over the named resources (all of them when names is None)."""
@@ -67,7 +67,7 @@ class Snapshot:
         """This snapshot with each type's resources in a map shared by every snapshot that
         holds exactly the same ones: proxies alike in their outbounds hold the same clusters,
         endpoints and routes, so each such map (and its version) is kept once."""
-        resources = {t: _shared(t, v, self.of_type(t)) for t, v in self.versions.items()}
+        resources = {t: _shared(v, self.of_type(t)) for t, v in self.versions.items()}
         snapshot = Snapshot(resources)
         snapshot.__dict__["versions"] = {t: items.version for t, items in resources.items()}
         return snapshot
@@ -81,29 +81,41 @@ class _ByName(dict[str, XdsResource]):
     """One type's resources by name, and their version; weakly referenced from _SHARED, so
     it lives as long as a snapshot holds it."""
 
-    __slots__ = ("__weakref__", "_versions", "version")
+    __slots__ = ("__weakref__", "version")
 
     def __init__(self, items: Mapping[str, XdsResource], version: str) -> None:
         super().__init__(items)
         self.version = version
-        self._versions: Mapping[str, str] | None = None
-
-    def versions(self) -> Mapping[str, str]:
-        if self._versions is None:
-            self._versions = {name: item.version for name, item in self.items()}
-        return self._versions
 
 
-_SHARED: weakref.WeakValueDictionary[tuple[str, str], _ByName] = weakref.WeakValueDictionary()
+class _Versions(Mapping[str, str]):
+    """Name -> version of a shared map's resources, read from the map: no copy of them."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: _ByName) -> None:
+        self._items = items
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name].version
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
-def _shared(type_url: str, version: str, items: Mapping[str, XdsResource]) -> _ByName:
-    found = _SHARED.get((type_url, version))
+_SHARED: weakref.WeakValueDictionary[str, _ByName] = weakref.WeakValueDictionary()
+
+
+def _shared(version: str, items: Mapping[str, XdsResource]) -> _ByName:
+    found = _SHARED.get(version)  # a hash of the names and contents; of any type, so compared
     if found is not None and found == items:
         return found
     own = _ByName(items, version)
     if found is None:
-        _SHARED[type_url, version] = own
+        _SHARED[version] = own
     return own  # the same version over other resources: a hash collision, kept apart
 
 
