@@ -20,6 +20,7 @@ from meshfabric.dataplane_api.envoy_admin_pb2 import Hello
 from meshfabric.dataplane_api.node import METRICS_CLUSTER, DnsAddress, Features
 from meshfabric.dp import dataplane as dataplanes
 from meshfabric.dp import egress, ingress
+from meshfabric.dp.access_log import access_log_forwarder
 from meshfabric.dp.address import ControlPlaneAddress
 from meshfabric.dp.bootstrap import (
     ADS_CLUSTER,
@@ -229,7 +230,10 @@ async def _run(
     log.info("registered dataplane %s/%s", params.mesh, params.name)
     directory = work_dir or Path(tempfile.mkdtemp(prefix="meshfabric-dp-"))
     metrics_socket = directory / "metrics.sock"
-    features = dataclasses.replace(params.features, metrics_socket=str(metrics_socket))
+    access_log_pipe = directory / "access-log.fifo"
+    features = dataclasses.replace(
+        params.features, metrics_socket=str(metrics_socket), access_log_pipe=str(access_log_pipe)
+    )
     params = dataclasses.replace(params, features=features)
     try:
         path = directory / "bootstrap.json"
@@ -247,6 +251,7 @@ async def _run(
             await host.enter_async_context(
                 metrics_server(metrics_socket, params.admin_address, (ADS_CLUSTER, METRICS_CLUSTER))
             )
+            await host.enter_async_context(access_log_forwarder(access_log_pipe))
             await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
     except HostChangeFailed as problem:
         log.error("%s", problem)

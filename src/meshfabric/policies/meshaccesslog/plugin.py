@@ -4,7 +4,8 @@ manager or TCP proxy of the inbounds (`from`, `rules`) and outbounds (`to`) it a
 - File: Envoy's file logger writes the lines to the path.
 - Tcp: Envoy has no TCP logger. As Kuma does, the file logger writes each line as JSON
   `{"address": ..., "message": ...}` to a FIFO that meshfabric-dp reads (its node metadata
-  names it) and forwards to the address; without that FIFO, no Tcp logger.
+  names it) and forwards to the address (meshfabric.dp.access_log); without that FIFO, no
+  Tcp logger.
 - OpenTelemetry: Envoy's OpenTelemetry logger, over a gRPC cluster to the endpoint.
 
 Kuma's placeholders (`%KUMA_MESH%`, `%KUMA_SOURCE_SERVICE%`, ...) are substituted here, and
