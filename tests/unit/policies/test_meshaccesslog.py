@@ -14,6 +14,8 @@ from envoy.extensions.filters.network.http_connection_manager.v3.http_connection
 )
 
 from meshfabric.dataplane_api.node import Features
+from meshfabric.policies.meshaccesslog.api import PLACEHOLDERS
+from meshfabric.policies.meshaccesslog.plugin import Placeholders
 from meshfabric.resources import Resource
 from meshfabric.xds.envoy import names, types
 from meshfabric.xds.generate.profile import build_resources
@@ -100,3 +102,8 @@ def test_an_opentelemetry_body_that_is_not_an_any_value_is_logged_as_its_text() 
     config = OpenTelemetryAccessLogConfig()
     log.typed_config.Unpack(config)
     assert config.body.string_value == '{"zone": "us-east-1"}'
+
+
+def test_every_placeholder_a_policy_may_name_is_substituted() -> None:
+    where = Placeholders("default", "us-east-1", "outbound", "web", "backend", "10.0.0.1")
+    assert set(where.values()) == set(PLACEHOLDERS)

@@ -74,6 +74,24 @@ class Spec(PolicySpec[Conf]):
 
 
 _BLOCK = {"Tcp": "tcp", "File": "file", "OpenTelemetry": "openTelemetry"}
+# The placeholders the control plane substitutes: Kuma's, and KUMA_ZONE. Envoy would refuse
+# any other %KUMA_...% as an unknown command, so a policy naming one is refused here.
+PLACEHOLDERS = (
+    "KUMA_MESH",
+    "KUMA_ZONE",
+    "KUMA_TRAFFIC_DIRECTION",
+    "KUMA_SOURCE_SERVICE",
+    "KUMA_DESTINATION_SERVICE",
+    "KUMA_SOURCE_ADDRESS",
+    "KUMA_SOURCE_ADDRESS_WITHOUT_PORT",
+)
+PLACEHOLDER = re.compile(r"%(KUMA_[A-Z_]+)%")
+
+
+def _placeholder_violations(path: str, text: str) -> list[Violation]:
+    unknown = [name for name in PLACEHOLDER.findall(text) if name not in PLACEHOLDERS]
+    known = ", ".join(f"%{name}%" for name in PLACEHOLDERS)
+    return [Violation(path, f"unknown placeholder %{name}% (known: {known})") for name in unknown]
 
 
 def _conf_violations(spec: Spec) -> list[Violation]:
@@ -97,7 +115,11 @@ def _backend_violations(path: str, backend: Backend) -> list[Violation]:
     if settings is None:
         return [Violation(f"{path}.{block}", "must be defined")]
     if isinstance(settings, OpenTelemetry):
-        return open_telemetry_target_violations(f"{path}.{block}", settings)
+        violations = open_telemetry_target_violations(f"{path}.{block}", settings)
+        for index, attribute in enumerate(settings.attributes or []):
+            where = f"{path}.{block}.attributes[{index}].value"
+            violations += _placeholder_violations(where, attribute.value)
+        return violations
     violations = []
     if settings.format is not None:
         violations += _format_violations(f"{path}.{block}.format", settings.format)
@@ -129,7 +151,9 @@ def _format_violations(path: str, format_: Format) -> list[Violation]:
     if format_.type == "Plain":
         if format_.plain is None:
             return [Violation(f"{path}.plain", "must be defined")]
-        return [Violation(f"{path}.plain", "must not be empty")] if not format_.plain else []
+        if not format_.plain:
+            return [Violation(f"{path}.plain", "must not be empty")]
+        return _placeholder_violations(f"{path}.plain", format_.plain)
     if format_.json_ is None:
         return [Violation(f"{path}.json", "must be defined")]
     if not format_.json_:
@@ -142,6 +166,7 @@ def _format_violations(path: str, format_: Format) -> list[Violation]:
             violations.append(Violation(f"{path}.json[{index}].value", "value cannot be empty"))
         if not _is_json_pair(field):
             violations.append(Violation(f"{path}.json[{index}]", "is not a valid JSON object"))
+        violations += _placeholder_violations(f"{path}.json[{index}].value", field.value)
     return violations
 
 

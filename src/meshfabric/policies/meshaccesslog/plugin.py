@@ -15,7 +15,6 @@ so is `%KUMA_ZONE%`, the zone of the proxy: Envoy sees only its own command oper
 from __future__ import annotations
 
 import json
-import re
 import urllib.parse
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
@@ -40,7 +39,14 @@ from google.protobuf import json_format
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from meshfabric.policies.core import selects, target_ref
-from meshfabric.policies.meshaccesslog.api import TYPE, Backend, Conf, Format, Spec
+from meshfabric.policies.meshaccesslog.api import (
+    PLACEHOLDER,
+    TYPE,
+    Backend,
+    Conf,
+    Format,
+    Spec,
+)
 from meshfabric.policies.targets import Traffic, inbound_confs, outbound_confs
 from meshfabric.resources.common import confs, is_ip
 from meshfabric.xds.envoy import build as envoy
@@ -65,7 +71,6 @@ DEFAULT_HTTP_FORMAT = (
     ' "%KUMA_SOURCE_SERVICE%" "%KUMA_DESTINATION_SERVICE%" "%KUMA_SOURCE_ADDRESS_WITHOUT_PORT%"'
     ' "%UPSTREAM_HOST%"'
 )
-_PLACEHOLDER = re.compile(r"%(KUMA_[A-Z_]+)%")
 UNKNOWN_SERVICE = "unknown"
 OTLP_GRPC_PORT = 4317
 
@@ -82,6 +87,7 @@ class Placeholders:
     address: str  # the proxy's
 
     def values(self) -> Mapping[str, str]:
+        """By name: every name in PLACEHOLDERS."""
         return {
             "KUMA_MESH": self.mesh,
             "KUMA_ZONE": self.zone,
@@ -94,7 +100,7 @@ class Placeholders:
 
     def substitute(self, text: str) -> str:
         values = self.values()
-        return _PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), text)
+        return PLACEHOLDER.sub(lambda found: values.get(found[1], found[0]), text)
 
 
 class MeshAccessLogPlugin:
