@@ -1,6 +1,6 @@
 """MeshAccessLog on real Envoys: applying a policy makes both sides of a call write access-log
 lines to the file backend, removing it stops them; calls keep succeeding meanwhile and no
-Envoy restarts."""
+Envoy restarts. An OpenTelemetry backend's records reach a real OTLP gRPC receiver."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent import futures
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from tests.integration.dataplane.conftest import Pair, PairFactory
 from tests.integration.dataplane.support import HttpApp, ZoneControlPlane, permission, status_of
@@ -104,4 +108,72 @@ def test_both_sides_log_a_call_while_the_policy_exists_and_no_call_fails(
         assert not [line for line in lines(log) if line["path"] == "/unlogged"]
         assert set(statuses) == {200} and statuses[200] > 0
         assert [proxy.envoy_starts() for proxy in services.proxies] == [1, 1]
+        assert [proxy.rejected_updates() for proxy in services.proxies] == [0, 0]
+
+
+class LogsReceiver(logs_service_pb2_grpc.LogsServiceServicer):
+    """An OTLP/gRPC logs endpoint keeping each record's body and attributes."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, dict[str, str]]] = []
+
+    def Export(
+        self, request: logs_service_pb2.ExportLogsServiceRequest, context: Any
+    ) -> logs_service_pb2.ExportLogsServiceResponse:
+        for resource_logs in request.resource_logs:
+            for scope_logs in resource_logs.scope_logs:
+                for record in scope_logs.log_records:
+                    attributes = {kv.key: _text(kv.value) for kv in record.attributes}
+                    self.records.append((_text(record.body), attributes))
+        return logs_service_pb2.ExportLogsServiceResponse()
+
+
+def _text(value: AnyValue) -> str:
+    return value.string_value if value.HasField("string_value") else str(value)
+
+
+@pytest.fixture
+def otlp_receiver() -> Iterator[tuple[LogsReceiver, int]]:
+    receiver = LogsReceiver()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(receiver, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield receiver, port
+    server.stop(None)
+
+
+def test_an_opentelemetry_backends_records_reach_a_real_otlp_receiver(
+    control_plane: ZoneControlPlane,
+    mesh: str,
+    pair: PairFactory,
+    otlp_receiver: tuple[LogsReceiver, int],
+) -> None:
+    receiver, port = otlp_receiver
+    control_plane.apply(permission(mesh, "web-to-backend", "backend", "web"))
+    otel = {
+        "endpoint": f"127.0.0.1:{port}",
+        "body": "%REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE% to %KUMA_DESTINATION_SERVICE%",
+        "attributes": [{"key": "mesh.zone", "value": "%KUMA_ZONE%"}],
+    }
+    default = {"backends": [{"type": "OpenTelemetry", "openTelemetry": otel}]}
+    policy = {
+        "type": "MeshAccessLog",
+        "mesh": "default",
+        "name": "otel",
+        "spec": {
+            "targetRef": {"kind": "Mesh"},
+            "from": [{"targetRef": {"kind": "Mesh"}, "default": default}],
+        },
+    }
+    with HttpApp() as backend_app:
+        services = pair(backend_app.port, "http")
+        wait_until(lambda: status_of(services.url) == 200, 10, "the call to be allowed")
+        control_plane.apply(policy)
+        expected = ("GET /otel-call 200 to backend", {"mesh.zone": "default"})
+        wait_until(
+            lambda: status_of(services.url + "otel-call") == 200 and expected in receiver.records,
+            15,
+            "the record at the receiver",
+        )
         assert [proxy.rejected_updates() for proxy in services.proxies] == [0, 0]
