@@ -121,8 +121,9 @@ class LogsReceiver(logs_service_pb2_grpc.LogsServiceServicer):
         self, request: logs_service_pb2.ExportLogsServiceRequest, context: Any
     ) -> logs_service_pb2.ExportLogsServiceResponse:
         for resource_logs in request.resource_logs:
-            for scope_logs in resource_logs.scope_logs:
-                for record in scope_logs.log_records:
+            # The OTLP of xds-protos' messages, before scope_logs and log_records were named so.
+            for library_logs in resource_logs.instrumentation_library_logs:
+                for record in library_logs.logs:
                     attributes = {kv.key: _text(kv.value) for kv in record.attributes}
                     self.records.append((_text(record.body), attributes))
         return logs_service_pb2.ExportLogsServiceResponse()
@@ -136,7 +137,7 @@ def _text(value: AnyValue) -> str:
 def otlp_receiver() -> Iterator[tuple[LogsReceiver, int]]:
     receiver = LogsReceiver()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(receiver, server)
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(receiver, server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     yield receiver, port
