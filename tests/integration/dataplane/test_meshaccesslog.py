@@ -81,9 +81,10 @@ def steady_calls(url: str) -> Iterator[Counter[int]]:
         thread.join()
 
 
-def logging_config(services: Pair) -> bool:
+def loggers_in_place(services: Pair) -> list[bool]:
+    """Per proxy, whether its listeners have a file access logger."""
     dumps = [proxy.admin("/config_dump?resource=dynamic_listeners") for proxy in services.proxies]
-    return any("envoy.access_loggers.file" in dump for dump in dumps)
+    return ["envoy.access_loggers.file" in dump for dump in dumps]
 
 
 def test_both_sides_log_a_call_while_the_policy_exists_and_no_call_fails(
@@ -96,14 +97,15 @@ def test_both_sides_log_a_call_while_the_policy_exists_and_no_call_fails(
         wait_until(lambda: status_of(services.url) == 200, 10, "the call to be allowed")
         with steady_calls(services.url) as statuses:
             control_plane.apply(access_log(log))
-            wait_until(lambda: status_of(services.url + "logged") == 200, 10, "a call")
+            wait_until(lambda: all(loggers_in_place(services)), 10, "the loggers")
+            assert status_of(services.url + "logged") == 200
             outbound = {"direction": "outbound", "source": "web", **LOGGED}
             inbound = {"direction": "inbound", "source": "*", **LOGGED}
             # Each Envoy flushes its lines on its own, within a second.
             wait_until(lambda: outbound in lines(log) and inbound in lines(log), 10, "both lines")
 
             control_plane.delete("default", "meshaccesslogs", "everything")
-            wait_until(lambda: not logging_config(services), 10, "the loggers to go")
+            wait_until(lambda: not any(loggers_in_place(services)), 20, "the loggers to go")
             assert status_of(services.url + "unlogged") == 200
         assert not [line for line in lines(log) if line["path"] == "/unlogged"]
         assert set(statuses) == {200} and statuses[200] > 0

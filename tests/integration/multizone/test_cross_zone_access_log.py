@@ -50,6 +50,10 @@ def access_log(address: str) -> dict[str, Any]:
     }
 
 
+def logs_to_the_fifo(sidecar: Sidecar) -> bool:
+    return "access-log.fifo" in sidecar.admin("/config_dump?resource=dynamic_listeners")
+
+
 @pytest.fixture
 def work() -> Iterator[Path]:
     """A short directory: Envoy's admin socket path must fit in a Unix socket address."""
@@ -95,6 +99,11 @@ def test_a_cross_zone_requests_lines_reach_rsyslog_from_both_zones(
             sidecar.wait_ready()
         url = f"http://127.0.0.1:{outbound}/"
         wait_until(lambda: status_of(url) == 200, 60, "a call from us-east-1 to eu-west-1")
+        wait_until(
+            lambda: all(logs_to_the_fifo(sidecar) for sidecar in (server, web)),
+            30,
+            "the policy made at global in both zones' proxies",
+        )
 
         assert status_of(url + "booking-42") == 200
         sent = f"zone=us-east-1 direction=outbound web->{SERVICE} path=/booking-42 status=200"
