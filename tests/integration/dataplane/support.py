@@ -235,9 +235,10 @@ class HttpApp:
     """Answers GETs with the caller identity Envoy forwarded (x-forwarded-client-cert).
 
     /fail-once/<key> answers 503 the first time for each key; /sleep/<ms> answers late.
+    `fields` are added to every answer.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, **fields: str) -> None:
         failed: set[str] = set()
 
         class Handler(BaseHTTPRequestHandler):
@@ -251,7 +252,7 @@ class HttpApp:
                     status = 503
                 if self.path.startswith("/sleep/"):
                     time.sleep(int(self.path.removeprefix("/sleep/")) / 1000)
-                body = json.dumps({"xfcc": self.headers.get(XFCC)}).encode()
+                body = json.dumps({**fields, "xfcc": self.headers.get(XFCC)}).encode()
                 self.send_response(status)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
@@ -264,13 +265,19 @@ class HttpApp:
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> HttpApp:
+    def start(self) -> None:
         self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> HttpApp:
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
 
 
 class TcpEchoApp:

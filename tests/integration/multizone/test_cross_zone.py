@@ -13,7 +13,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import yaml
 
 from meshfabric.resources import REGISTRY
 from tests.integration.dataplane.support import (
+    HttpApp,
     Sidecar,
     ZoneControlPlane,
     permission,
@@ -37,33 +37,14 @@ pytestmark = [pytest.mark.envoy, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[3]
 MESH = "default"
 SERVICE = "flight-control"
-XFCC = "x-forwarded-client-cert"
 
 
-class ZoneApp:
+class ZoneApp(HttpApp):
     """flight-control in one zone: answers with its zone and the caller Envoy vouched for."""
 
     def __init__(self, zone: str) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            disable_nagle_algorithm = True
-
-            def do_GET(self) -> None:
-                body = json.dumps({"zone": zone, "xfcc": self.headers.get(XFCC)}).encode()
-                self.send_response(200)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(zone=zone)
+        self.start()
 
 
 @dataclass
