@@ -19,8 +19,6 @@ class ResourceTypeInfo:
     is_policy: bool
     apply_order: int  # what others refer to has the lower number
     short_name: str | None = None  # kumactl's abbreviation, such as "mtp"
-    # A policy without one is stored and synced but shapes no proxy's config yet.
-    has_envoy_plugin: bool = False
 
     @classmethod
     def from_json(cls, entry: Mapping[str, Any]) -> ResourceTypeInfo:
@@ -32,7 +30,6 @@ class ResourceTypeInfo:
             is_policy=bool(policy),
             apply_order=entry["applyOrder"],
             short_name=entry.get("shortName"),
-            has_envoy_plugin=bool(policy.get("hasEnvoyPlugin")),
         )
 
     def describe(self, mesh: str, name: str) -> str:

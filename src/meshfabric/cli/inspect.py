@@ -182,9 +182,6 @@ def dataplane(
         ["POLICY TYPE", "MATCHED"],
         [[kind, ", ".join(names)] for kind, names in sorted(policies.items())] or [["-", "-"]],
     )
-    unapplied = [t.name for t in client.catalogue() if t.is_policy and not t.has_envoy_plugin]
-    if unapplied:
-        typer.echo(f"Not applied to any proxy yet (no Envoy plugin): {', '.join(unapplied)}")
     typer.echo("")
     print_table(
         ["XDS", "RESOURCE"],
@@ -238,8 +235,6 @@ def by_type(
     if output is not OutputFormat.TABLE:
         print_data(summaries, output)
         return
-    if rtype.is_policy and not rtype.has_envoy_plugin:
-        typer.echo(f"{rtype.name} has no Envoy plugin yet: its policies shape no proxy's config.")
     rows = [
         [s["mesh"] or "-", str(s["count"]), _counts(s["origins"]), age(s["lastModified"])]
         for s in summaries

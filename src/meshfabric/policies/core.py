@@ -40,6 +40,7 @@ SPECIFICITY = {
     "MeshMultiZoneService": 2,  # in `to`: as specific as a MeshService
 }
 WHOLE_MESH = TargetRef(kind="Mesh")
+UNKNOWN_SERVICE = "unknown"
 
 Conf = TypeVar("Conf", bound=BaseModel)
 
@@ -118,6 +119,13 @@ class InboundSpec(Targeted, Protocol[Conf]):
 def target_ref(policy: Targeted) -> TargetRef:
     """The policy's top-level targetRef; a missing one means the whole mesh."""
     return policy.targetRef or WHOLE_MESH
+
+
+def identifying_service(proxy: Proxy) -> str:
+    """The service a proxy speaks for in its telemetry (Kuma's IdentifyingName): that of its
+    first inbound, or `unknown`."""
+    services = [inbound.service for inbound in proxy.inbounds if inbound.service]
+    return services[0] if services else UNKNOWN_SERVICE
 
 
 def specificity(ref: TargetRef) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -10,11 +11,14 @@ from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.config.route.v3.route_pb2 import RouteConfiguration
 
 from meshfabric.policies.core import Conf, InboundSpec, OutboundSpec, from_conf, to_conf
+from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy import names, types
 from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.model.destinations import Destination
 from meshfabric.xds.model.proxy import Inbound, Outbound
 from meshfabric.xds.model.proxy_context import ProxyContext
+
+OTLP_GRPC_PORT = 4317
 
 
 @dataclass(frozen=True)
@@ -99,3 +103,11 @@ def inbounds(resources: ResourceSet, ctx: ProxyContext) -> Iterator[InboundTraff
 
 def _route(route: object) -> RouteConfiguration | None:
     return route if isinstance(route, RouteConfiguration) else None
+
+
+def collector_cluster(name: str, endpoint: str) -> Cluster:
+    """The gRPC cluster of an OpenTelemetry collector's `endpoint` (host:port, the port
+    4317 when left out), which the observability policies' exporters use."""
+    parsed = urllib.parse.urlsplit(f"//{endpoint}")
+    host = parsed.hostname or endpoint
+    return envoy.address_cluster(name, host, parsed.port or OTLP_GRPC_PORT, http2=True)

@@ -135,16 +135,10 @@ class ResourceType:
 
     def warnings(self, fields: Mapping[str, Any]) -> list[str]:
         """What of valid `fields` is stored but acted on by nothing yet, one sentence each."""
-        found = []
-        if self.is_policy and not self.has_envoy_plugin:
-            found.append(
-                f"{self.name} is stored and synced, but no proxy acts on it yet: this policy "
-                "has no Envoy plugin (see docs/differences-from-kuma.md)"
-            )
-        if self.caveats:
-            parsed = self.schema.model_validate(dict(fields))
-            found += [warning for caveat in self.caveats for warning in caveat(parsed)]
-        return found
+        if not self.caveats:
+            return []
+        parsed = self.schema.model_validate(dict(fields))
+        return [warning for caveat in self.caveats for warning in caveat(parsed)]
 
     def _prefixed(self, violations: list[Violation]) -> list[Violation]:
         prefix = self.field_prefix

@@ -261,25 +261,13 @@ def test_wait_returns_once_the_resource_exists(
     assert run.result("wait")["resource"]["spec"]["ports"][0]["port"] == 80
 
 
-def test_a_policy_no_proxy_acts_on_yet_is_applied_with_a_warning(
+def test_what_no_proxy_acts_on_yet_is_applied_with_a_warning(
     ansible: Ansible, control_plane: ControlPlane
 ) -> None:
-    trace = {
-        "type": "MeshTrace",
-        "name": "everything",
-        "mesh": "default",
-        "spec": {
-            "targetRef": {"kind": "Mesh"},
-            "default": {"backends": [{"type": "Zipkin", "zipkin": {"url": "http://z:9411/"}}]},
-        },
-    }
-    run = apply(ansible, control_plane, [MESH, trace, timeout("flight-control")])
-    assert sorted(outcomes(run)) == [
-        ("default", "created"),
-        ("everything", "created"),
-        ("flight-control", "created"),
-    ]
+    mesh = {**MESH, "meshServices": {"mode": "Exclusive"}}
+    run = apply(ansible, control_plane, [mesh, timeout("flight-control")])
+    assert sorted(outcomes(run)) == [("default", "created"), ("flight-control", "created")]
     assert run.result("apply")["warnings"] == [
-        "MeshTrace default/everything: MeshTrace is stored and synced, but no proxy acts on it "
-        "yet: this policy has no Envoy plugin (see docs/differences-from-kuma.md)"
+        "Mesh default: meshServices.mode Exclusive only turns on MeshService generation here: "
+        "proxies still get every MeshService and kuma.io/service outbound of the mesh"
     ]

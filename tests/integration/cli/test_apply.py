@@ -123,34 +123,15 @@ def test_apply_warns_of_what_is_stored_but_acted_on_by_no_proxy(
     meshctl: Meshctl, mesh_name: str, tmp_path: Path
 ) -> None:
     mesh = f"{mesh_doc(mesh_name)}meshServices:\n  mode: Exclusive\n"
-    trace = f"""\
-type: MeshTrace
-mesh: {mesh_name}
-name: everything
-spec:
-  targetRef:
-    kind: Mesh
-  default:
-    backends:
-      - type: Zipkin
-        zipkin:
-          url: http://127.0.0.1:9411/api/v2/spans
-"""
-    manifest = write(
-        tmp_path / "m.yaml", documents(mesh, trace, timeout_doc(mesh_name, "flight-control"))
-    )
+    manifest = write(tmp_path / "m.yaml", documents(mesh, timeout_doc(mesh_name, "flight-control")))
     result = meshctl("apply", "-f", str(manifest))
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
         f"Mesh {mesh_name} created",
-        f"MeshTrace {mesh_name}/everything created",
         f"MeshTimeout {mesh_name}/flight-control created",
     ]
     assert result.stderr.splitlines() == [
         f"Warning: Mesh {mesh_name}: meshServices.mode Exclusive only turns on MeshService "
         "generation here: proxies still get every MeshService and kuma.io/service outbound "
         "of the mesh",
-        f"Warning: MeshTrace {mesh_name}/everything: MeshTrace is stored and synced, but no "
-        "proxy acts on it yet: this policy has no Envoy plugin (see "
-        "docs/differences-from-kuma.md)",
     ]

@@ -37,12 +37,6 @@ def test_inspect_a_type_summarises_it_per_mesh(meshctl: Meshctl, mesh_name: str)
     assert row[:4] == [mesh_name, "2", "local:", "2"]
 
 
-def test_inspect_a_policy_type_without_a_plugin_says_so(meshctl: Meshctl) -> None:
-    first = meshctl.ok("inspect", "mtr").splitlines()[0]
-    assert first == "MeshTrace has no Envoy plugin yet: its policies shape no proxy's config."
-    assert "no Envoy plugin" not in meshctl.ok("inspect", "mt")
-
-
 def test_inspect_zones_lists_the_overview(meshctl: Meshctl) -> None:
     assert json.loads(meshctl.ok("inspect", "zones", "-o", "json")) == []
     assert meshctl.ok("inspect", "zones").split() == [

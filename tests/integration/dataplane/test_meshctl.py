@@ -65,7 +65,6 @@ def test_a_generated_token_runs_a_proxy_whose_config_can_be_inspected(
     assert "MeshTrafficPermission" in summary and "web-to-backend" in summary
     assert f"inbound:127.0.0.1:{inbound}" in summary
     assert "identity_cert:secret:default" in summary
-    assert "Not applied to any proxy yet (no Envoy plugin): MeshTrace" in summary
 
     dump = json.loads(meshctl.ok("inspect", "dataplane", "backend-1", "-o", "json"))
     [identity] = [s for s in dump["xds"]["sds"] if "tlsCertificate" in s]

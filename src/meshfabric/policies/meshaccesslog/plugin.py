@@ -15,7 +15,6 @@ so is `%KUMA_ZONE%`, the zone of the proxy: Envoy sees only its own command oper
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,6 @@ from envoy.config.accesslog.v3.accesslog_pb2 import AccessLog
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
 from envoy.config.core.v3.base_pb2 import DataSource
 from envoy.config.core.v3.config_source_pb2 import ApiVersion
-from envoy.config.core.v3.protocol_pb2 import Http2ProtocolOptions
 from envoy.config.core.v3.substitution_format_string_pb2 import SubstitutionFormatString
 from envoy.extensions.access_loggers.file.v3.file_pb2 import FileAccessLog
 from envoy.extensions.access_loggers.open_telemetry.v3.logs_service_pb2 import (
@@ -34,11 +32,10 @@ from envoy.extensions.filters.network.http_connection_manager.v3.http_connection
     HttpConnectionManager,
 )
 from envoy.extensions.filters.network.tcp_proxy.v3.tcp_proxy_pb2 import TcpProxy
-from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
 from google.protobuf import json_format
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from meshfabric.policies.core import selects, target_ref
+from meshfabric.policies.core import identifying_service, selects, target_ref
 from meshfabric.policies.meshaccesslog.api import (
     PLACEHOLDER,
     TYPE,
@@ -47,8 +44,8 @@ from meshfabric.policies.meshaccesslog.api import (
     Format,
     Spec,
 )
-from meshfabric.policies.targets import Traffic, inbound_confs, outbound_confs
-from meshfabric.resources.common import confs, is_ip
+from meshfabric.policies.targets import Traffic, collector_cluster, inbound_confs, outbound_confs
+from meshfabric.resources.common import confs
 from meshfabric.xds.envoy import build as envoy
 from meshfabric.xds.envoy.resource_set import ResourceSet
 from meshfabric.xds.model.proxy_context import ProxyContext
@@ -71,8 +68,6 @@ DEFAULT_HTTP_FORMAT = (
     ' "%KUMA_SOURCE_SERVICE%" "%KUMA_DESTINATION_SERVICE%" "%KUMA_SOURCE_ADDRESS_WITHOUT_PORT%"'
     ' "%UPSTREAM_HOST%"'
 )
-UNKNOWN_SERVICE = "unknown"
-OTLP_GRPC_PORT = 4317
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ class MeshAccessLogPlugin:
         if not ctx.outbounds:  # the proxy's own pass: its inbounds and its collectors
             for cluster in collector_clusters(ctx):
                 resources.add(cluster.name, cluster)
-        service = identifying_service(ctx)
+        service = identifying_service(ctx.proxy)
         for out, conf in outbound_confs(POLICY_TYPE, Spec, resources, ctx):
             where = _placeholders(ctx, "outbound", service, out.destination.name)
             add_access_logs(out, conf, where, ctx.features.access_log_pipe)
@@ -121,12 +116,7 @@ class MeshAccessLogPlugin:
 
     def sharing_key(self, ctx: ProxyContext) -> Hashable:
         """Outbound log lines name the proxy's service and address and go to its own FIFO."""
-        return (identifying_service(ctx), ctx.proxy.address, ctx.features.access_log_pipe)
-
-
-def identifying_service(ctx: ProxyContext) -> str:
-    services = [inbound.service for inbound in ctx.proxy.inbounds if inbound.service]
-    return services[0] if services else UNKNOWN_SERVICE
+        return (identifying_service(ctx.proxy), ctx.proxy.address, ctx.features.access_log_pipe)
 
 
 def _placeholders(ctx: ProxyContext, direction: str, source: str, destination: str) -> Placeholders:
@@ -261,19 +251,7 @@ def collector_clusters(ctx: ProxyContext) -> Iterator[Cluster]:
         }
     )
     for endpoint in endpoints:
-        yield _grpc_cluster(collector_cluster_name(endpoint), endpoint)
-
-
-def _grpc_cluster(name: str, endpoint: str) -> Cluster:
-    parsed = urllib.parse.urlsplit(f"//{endpoint}")
-    host = parsed.hostname or endpoint
-    cluster = envoy.static_cluster(name, host, parsed.port or OTLP_GRPC_PORT)
-    if not is_ip(host):
-        cluster.type = Cluster.STRICT_DNS
-    options = HttpProtocolOptions()
-    options.explicit_http_config.http2_protocol_options.CopyFrom(Http2ProtocolOptions())
-    cluster.typed_extension_protocol_options[envoy.HTTP_OPTIONS].Pack(options)
-    return cluster
+        yield collector_cluster(collector_cluster_name(endpoint), endpoint)
 
 
 PLUGIN = MeshAccessLogPlugin()

@@ -1,4 +1,4 @@
 """MeshTrace: where the selected proxies send trace spans, how many, and with which tags.
 
-No Envoy plugin yet: its policies are stored, validated and synced, but shape no proxy.
+The plugin turns on Envoy tracing in the HTTP connection managers of the proxies selected.
 """

@@ -14,7 +14,7 @@ from envoy.config.core.v3.config_source_pb2 import (
     ApiVersion,
     ConfigSource,
 )
-from envoy.config.core.v3.protocol_pb2 import Http1ProtocolOptions
+from envoy.config.core.v3.protocol_pb2 import Http1ProtocolOptions, Http2ProtocolOptions
 from envoy.config.endpoint.v3.endpoint_pb2 import ClusterLoadAssignment
 from envoy.config.listener.v3.listener_components_pb2 import (
     Filter,
@@ -53,7 +53,7 @@ from google.protobuf import any_pb2
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
-from meshfabric.resources.common import duration_seconds
+from meshfabric.resources.common import duration_seconds, is_ip
 
 HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 ROUTER_FILTER = "envoy.filters.http.router"
@@ -138,6 +138,19 @@ def static_cluster(name: str, address: str, port: int) -> Cluster:
         connect_timeout=seconds(5),
         load_assignment=load_assignment(name, [(address, port)]),
     )
+
+
+def address_cluster(name: str, host: str, port: int, http2: bool = False) -> Cluster:
+    """A cluster of one address given by IP or by DNS name (resolved by Envoy), speaking
+    HTTP/2 upstream when `http2` is set (as a gRPC service's does)."""
+    cluster = static_cluster(name, host, port)
+    if not is_ip(host):
+        cluster.type = Cluster.STRICT_DNS
+    if http2:
+        options = HttpProtocolOptions()
+        options.explicit_http_config.http2_protocol_options.CopyFrom(Http2ProtocolOptions())
+        cluster.typed_extension_protocol_options[HTTP_OPTIONS].Pack(options)
+    return cluster
 
 
 def pipe_cluster(name: str, path: str) -> Cluster:
