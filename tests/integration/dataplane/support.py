@@ -181,6 +181,22 @@ class Sidecar:
         """How many Envoys meshfabric-dp has started (1 unless one died)."""
         return self.log.read_text().count("envoy started")
 
+    def envoy_pid(self) -> int:
+        """The process id of the Envoy meshfabric-dp runs (its child named envoy)."""
+        assert self.process is not None
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        children = [
+            int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()
+        ]
+        [envoy] = [
+            pid for pid in children if Path(f"/proc/{pid}/comm").read_text().strip() == "envoy"
+        ]
+        return envoy
+
+    def uptime(self) -> int:
+        """Seconds since this Envoy started (from its admin /server_info)."""
+        return int(json.loads(self.admin("/server_info"))["uptime_all_epochs"].rstrip("s"))
+
     def rejected_updates(self) -> int:
         """Config updates this Envoy refused, summed over every xDS type."""
         stats = self.admin("/stats?filter=update_rejected").splitlines()
