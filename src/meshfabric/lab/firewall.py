@@ -6,6 +6,8 @@ Forwarding is denied by default. What crosses a zone's edge, in either direction
   ingresses directly), or only from the zone's egress hosts when the mesh requires zoneEgress;
 - TCP 5670, Kuma's MeshMetric port, from the monitoring host (global's control-plane host,
   where Prometheus scrapes every zone through global's discovery endpoint) to the app hosts;
+- TCP 5680, the control planes' diagnostics (metrics) port, from the monitoring host to the
+  zones' control planes;
 - replies (established/related).
 The router itself accepts nothing from the network. Traffic inside a zone's LAN never reaches
 the router, so it is not filtered, as within a VPC subnet.
@@ -21,6 +23,7 @@ from meshfabric.lab.topology import Plan, PlannedZone, Role
 KDS_PORT = 5685
 INGRESS_PORT = 10001
 METRICS_PORT = 5670
+DIAGNOSTICS_PORT = 5680
 LAN_INTERFACE = "lan"
 WAN_INTERFACE = "wan"
 TABLE = "meshfabric_lab"
@@ -83,6 +86,8 @@ def _forward_rules(zone: PlannedZone, plan: Plan) -> list[str]:
         ),
         _rule("out", zone.addresses(*_MONITORING), gather(_SCRAPED), METRICS_PORT),
         _rule("in", gather(_MONITORING), zone.addresses(*_SCRAPED), METRICS_PORT),
+        _rule("out", zone.addresses(*_MONITORING), gather(_ZONE_CONTROL_PLANES), DIAGNOSTICS_PORT),
+        _rule("in", gather(_MONITORING), zone.addresses(*_ZONE_CONTROL_PLANES), DIAGNOSTICS_PORT),
     ]
     return [rule for rule in rules if rule is not None]
 

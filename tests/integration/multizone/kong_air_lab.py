@@ -142,6 +142,9 @@ def federate(lab: Lab, work: Path, mesh: dict[str, Any]) -> Cluster:
             "--global-address", "grpcs://10.10.0.10:5685", "--zone-token-file", str(token),
             "--global-ca-file", str(cluster.data(GLOBAL) / "kds-ca.crt"),
             "--xds-unix-socket", str(cluster.xds_socket(zone)),
+            # Its metrics on its LAN address: the zone firewall opens them to the monitoring
+            # host alone.
+            MESHFABRIC_DIAGNOSTICS__ADDRESS="0.0.0.0",
         )  # fmt: skip
         wait_until(partial(cluster.answers, cp, f"/meshes/{MESH}"), 30, f"the mesh in {zone}")
     return cluster

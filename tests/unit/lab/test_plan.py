@@ -124,3 +124,21 @@ def test_only_the_monitoring_host_reaches_the_app_hosts_metrics_port() -> None:
         metrics_rules = [line for line in ruleset.splitlines() if "dport 5670" in line]
         assert metrics_rules
         assert all("ip saddr { 10.10.0.10 }" in line for line in metrics_rules)
+
+
+def test_only_the_monitoring_host_reaches_the_zone_control_planes_metrics_port() -> None:
+    lab = plan(KONG_AIR, "ab12")
+    rulesets = {zone.name: router_ruleset(zone, lab) for zone in lab.zones}
+
+    assert (
+        'iifname "wan" oifname "lan" ip saddr { 10.10.0.10 } '
+        "ip daddr { 10.10.1.10 } tcp dport 5680 accept" in rulesets["us-east-1"]
+    )
+    assert (
+        'iifname "lan" oifname "wan" ip saddr { 10.10.0.10 } '
+        "ip daddr { 10.10.1.10, 10.10.2.10 } tcp dport 5680 accept" in rulesets["global"]
+    )
+    for ruleset in rulesets.values():
+        rules = [line for line in ruleset.splitlines() if "dport 5680" in line]
+        assert len(rules) == 1
+        assert "ip saddr { 10.10.0.10 }" in rules[0]
