@@ -1,16 +1,19 @@
-"""meshctl generate: tokens issued by the control plane (printed to stdout)."""
+"""meshctl generate: tokens issued by the control plane (printed to stdout), and the mesh's
+dashboards (written to files, offline)."""
 
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from meshfabric.cli.args import command_group
 from meshfabric.cli.session import connect
+from meshfabric.telemetry import write_dashboards
 
-app = command_group("Generate tokens.")
+app = command_group("Generate tokens and dashboards.")
 
 ValidForOption = Annotated[str, typer.Option(help="Lifetime, e.g. 30m, 24h, 8760h.")]
 
@@ -113,6 +116,23 @@ def dataplane_token(
     if name:
         request["name"] = name
     typer.echo(connect(ctx).issue_token("dataplane", request))
+
+
+@app.command("dashboards")
+def dashboards(
+    output_dir: Annotated[
+        Path, typer.Option(help="Where to write grafana/*.json and consoles/meshfabric.html.")
+    ],
+) -> None:
+    """Write the Grafana dashboards (mesh, zone, service, control plane) and the Prometheus
+    console page that shows the same figures; needs no control plane.
+
+    \b
+    Examples:
+      meshctl generate dashboards --output-dir roles/telemetry/files
+    """
+    for path in write_dashboards(output_dir):
+        typer.echo(path)
 
 
 def _tags(pairs: list[str]) -> dict[str, list[str]]:
