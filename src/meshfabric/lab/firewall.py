@@ -8,6 +8,8 @@ Forwarding is denied by default. What crosses a zone's edge, in either direction
   where Prometheus scrapes every zone through global's discovery endpoint) to the app hosts;
 - TCP 5680, the control planes' diagnostics (metrics) port, from the monitoring host to the
   zones' control planes;
+- TCP 4317, OTLP over gRPC, from the app hosts to the monitoring host, where a trace store
+  takes the spans of every zone's sidecars;
 - replies (established/related).
 The router itself accepts nothing from the network. Traffic inside a zone's LAN never reaches
 the router, so it is not filtered, as within a VPC subnet.
@@ -24,6 +26,7 @@ KDS_PORT = 5685
 INGRESS_PORT = 10001
 METRICS_PORT = 5670
 DIAGNOSTICS_PORT = 5680
+OTLP_PORT = 4317
 LAN_INTERFACE = "lan"
 WAN_INTERFACE = "wan"
 TABLE = "meshfabric_lab"
@@ -88,6 +91,8 @@ def _forward_rules(zone: PlannedZone, plan: Plan) -> list[str]:
         _rule("in", gather(_MONITORING), zone.addresses(*_SCRAPED), METRICS_PORT),
         _rule("out", zone.addresses(*_MONITORING), gather(_ZONE_CONTROL_PLANES), DIAGNOSTICS_PORT),
         _rule("in", gather(_MONITORING), zone.addresses(*_ZONE_CONTROL_PLANES), DIAGNOSTICS_PORT),
+        _rule("out", zone.addresses(*_SCRAPED), gather(_MONITORING), OTLP_PORT),
+        _rule("in", gather(_SCRAPED), zone.addresses(*_MONITORING), OTLP_PORT),
     ]
     return [rule for rule in rules if rule is not None]
 
