@@ -5,10 +5,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Arize Phoenix, the OTLP trace store of the tracing tests (about 500 MB): a virtualenv of
+# its own, as its pins would fight the project's; made only when missing.
+PHOENIX_VENV ?= .venv-phoenix
+PHOENIX := $(PHOENIX_VENV)/bin/phoenix
 
 .PHONY: setup system-packages demo test lint typecheck pytest test-collection clean proto
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) $(PHOENIX)
 
 system-packages:
 	@scripts/install-system-packages.sh
@@ -18,6 +22,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,ansible,pulumi]'
 	touch $@
+
+$(PHOENIX):
+	$(PYTHON) -m venv $(PHOENIX_VENV)
+	$(PHOENIX_VENV)/bin/pip install -q 'arize-phoenix>=20.26,<21'
 
 demo: setup
 	@PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
