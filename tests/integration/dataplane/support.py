@@ -4,7 +4,9 @@ chosen at run time; xDS and Envoy admin go over Unix sockets."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import socket
 import socketserver
@@ -164,6 +166,18 @@ class Sidecar:
 
     def stop(self) -> None:
         _stop(self.process)
+
+    def crash(self) -> None:
+        """SIGKILL meshfabric-dp and its Envoy, as when the host dies: the proxy vanishes
+        without deregistering, its Dataplane stays in the store."""
+        assert self.process is not None
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        self.process.kill()
+        self.process.wait()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(child), signal.SIGKILL)
 
     def admin(self, path: str) -> str:
         transport = httpx.HTTPTransport(uds=str(self.admin_socket))

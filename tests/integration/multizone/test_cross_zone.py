@@ -1,7 +1,9 @@
 """Cross-zone traffic on loopback: global and two zone control planes joined over KDS, a
 ZoneIngress (real Envoy) in each zone, flight-control in both zones and a client sidecar in
 us-east-1. The client's calls stay local while a local instance lives, and go through
-eu-west-1's ingress, mTLS end to end, once it is gone, with no failed request."""
+eu-west-1's ingress, mTLS end to end, once it is gone, with no failed request: whether the
+instance stops (its sidecar answers for the gone application, then deregisters) or its host
+crashes (nothing answers, its Dataplane stays registered), with several clients at once."""
 
 from __future__ import annotations
 
@@ -158,12 +160,34 @@ def start_sidecar(
     return sidecar
 
 
-# The defaults alone, and with Kong Air's MeshRetry, which replaces them.
+# The defaults alone, with Kong Air's MeshRetry, which replaces them, and with retries alone:
+# nothing ejects a crashed instance that is still an endpoint, so every call to it fails and
+# each client's retry must reach the other zone, every client's at once.
 KONG_AIR_RETRY = next(
     document
     for document in yaml.safe_load_all((REPO / "examples/kong-air/20-policies.yaml").read_text())
     if document["type"] == "MeshRetry"
 )
+NO_OUTLIER_DETECTION = {
+    "type": "MeshCircuitBreaker",
+    "mesh": MESH,
+    "name": "no-outlier-detection",
+    "spec": {
+        "targetRef": {"kind": "Mesh"},
+        "to": [
+            {
+                "targetRef": {"kind": "Mesh"},
+                "default": {  # Kuma's schema wants a detector named even when disabled
+                    "outlierDetection": {
+                        "disabled": True,
+                        "detectors": {"gatewayFailures": {"consecutive": 3}},
+                    }
+                },
+            }
+        ],
+    },
+}
+CLIENTS = 6  # more than Envoy's default 3 retries in flight per cluster
 
 
 @pytest.fixture
@@ -174,9 +198,13 @@ def work() -> Iterator[Path]:
         yield Path(directory)
 
 
-@pytest.mark.parametrize("policies", [[], [KONG_AIR_RETRY]], ids=["defaults", "kong-air-retry"])
+@pytest.mark.parametrize(
+    ("policies", "crash"),
+    [([], False), ([KONG_AIR_RETRY], False), ([NO_OUTLIER_DETECTION], True)],
+    ids=["defaults", "kong-air-retry", "retries-alone-after-a-crash"],
+)
 def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_errors(
-    federation: Federation, work: Path, policies: list[dict[str, Any]]
+    federation: Federation, work: Path, policies: list[dict[str, Any]], crash: bool
 ) -> None:
     with federation.global_cp.client() as client:
         document = permission(MESH, "web-to-flight-control", SERVICE, "web")
@@ -217,25 +245,42 @@ def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_erro
         url = f"http://127.0.0.1:{outbound}/"
         wait_until(lambda: _answered_by(url) == "us-east-1", 30, "a first local answer")
         wait_until(lambda: _remote_endpoint_known(client), 30, "eu-west-1's ingress at priority 1")
-        if policies:  # the MeshRetry made at global is what the client retries with
+        if KONG_AIR_RETRY in policies:  # the MeshRetry made at global is what the client uses
             routes = client.admin("/config_dump?resource=dynamic_route_configs")
             assert '"per_try_timeout": "1s"' in routes
+        if NO_OUTLIER_DETECTION in policies:
+            wait_until(
+                lambda: "outlier_detection" not in _clusters_of(client), 30, "no outlier detection"
+            )
 
-        load = Load(url)
-        thread = threading.Thread(target=load.run, daemon=True)
-        thread.start()
-        wait_until(lambda: len(load.answers) >= 100, 30, "steady traffic")
-        local_answers = load.zones()
-        killed_at = len(load.answers)
-        apps["us-east-1"].stop()  # the instance dies: its sidecar answers 503s, then goes too
-        servers["us-east-1"].stop()
-        wait_until(lambda: load.zones(killed_at)["eu-west-1"] >= 200, 60, "answers from eu-west-1")
-        load.stop()
-        thread.join(10)
+        loads = [Load(url) for _ in range(CLIENTS)]
+        threads = [threading.Thread(target=load.run, daemon=True) for load in loads]
+        for thread in threads:
+            thread.start()
+        for load in loads:
+            wait_until(lambda load=load: len(load.answers) >= 20, 30, "steady traffic")
+        local_answers = sum((load.zones() for load in loads), Counter[str]())
+        killed_at = [len(load.answers) for load in loads]
+        if crash:  # the host dies: nothing answers any more, the Dataplane stays registered
+            servers["us-east-1"].crash()
+        else:  # the application dies: its sidecar answers 503s, then stops and deregisters
+            apps["us-east-1"].stop()
+            servers["us-east-1"].stop()
+        for load, since in zip(loads, killed_at, strict=True):
+            wait_until(
+                lambda load=load, since=since: load.zones(since)["eu-west-1"] >= 50,
+                60,
+                "answers from eu-west-1",
+            )
+        for load in loads:
+            load.stop()
+        for thread in threads:
+            thread.join(10)
 
         assert local_answers == Counter({"us-east-1": local_answers["us-east-1"]})
-        assert load.failures == []
-        last = load.answers[-50:]
+        failures = [failure for load in loads for failure in load.failures]
+        assert failures == []
+        last = [answer for load in loads for answer in load.answers[-20:]]
         assert {answer["zone"] for answer in last} == {"eu-west-1"}
         assert all(f"URI=spiffe://{MESH}/web" in (answer["xfcc"] or "") for answer in last)
         # They came through eu-west-1's ingress, which never terminated TLS.
@@ -244,7 +289,8 @@ def test_calls_stay_local_then_fail_over_through_the_remote_ingress_without_erro
             eu_ingress.stat(f"cluster.ingress_{SERVICE}.upstream_cx_total") > 0
         )  # ":" shown as "_"
         assert eu_ingress.stat("listener.*ssl.handshake") == 0
-        print(f"failed requests across the failover: {len(load.failures)} of {len(load.answers)}")
+        answered = sum(len(load.answers) for load in loads)
+        print(f"failed requests across the failover: {len(failures)} of {answered}")
     finally:
         for sidecar in sidecars:
             sidecar.stop()
@@ -261,6 +307,10 @@ def _answered_by(url: str) -> str | None:
     except httpx.HTTPError:
         return None
     return str(response.json()["zone"]) if response.status_code == 200 else None
+
+
+def _clusters_of(client: Sidecar) -> str:
+    return client.admin("/config_dump?resource=dynamic_active_clusters")
 
 
 def _remote_endpoint_known(client: Sidecar) -> bool:

@@ -3,9 +3,6 @@ their DataplaneInsights synced from the zones, `meshctl inspect dataplanes` at g
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -27,18 +24,6 @@ def statuses(meshctl: Meshctl) -> dict[str, str]:
     header = table[0]
     status_at, after = header.index("STATUS"), header.index("LAST CONNECTED")
     return {row.split()[0]: row[status_at:after].strip() for row in table[1:] if row.strip()}
-
-
-def crash(sidecar: Sidecar) -> None:
-    """SIGKILL meshfabric-dp and its Envoy: the proxy vanishes without deregistering."""
-    assert sidecar.process is not None
-    pid = sidecar.process.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    sidecar.process.kill()
-    sidecar.process.wait()
-    for child in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(child), signal.SIGKILL)
 
 
 def test_global_lists_each_zones_proxies_online_then_offline_when_one_crashes(
@@ -71,7 +56,7 @@ def test_global_lists_each_zones_proxies_online_then_offline_when_one_crashes(
             subscription = client.get(path).json()["dataplaneInsight"]["subscriptions"][-1]
         assert subscription["version"]["envoy"]["version"], "the insight the zone recorded"
 
-        crash(sidecars[0])  # a stop would deregister it: gone, not offline
+        sidecars[0].crash()  # a stop would deregister it: gone, not offline
         wait_until(
             lambda: statuses(meshctl).get(names["zone-a"]) == "Offline",
             30,

@@ -119,21 +119,21 @@ def test_circuit_breakers_outbound_and_inbound() -> None:
     assert local.circuit_breakers.thresholds[0].max_connections.value == 7
 
 
-def test_every_outbound_may_retry_each_active_request_at_once() -> None:
+def test_every_outbound_may_retry_as_many_requests_at_once_as_it_may_carry() -> None:
     resources, _ = generate("web-1", *SERVICES)
     [threshold] = cluster(resources, "backend").circuit_breakers.thresholds
-    assert threshold.retry_budget.budget_percent.value == 100.0
-    assert threshold.retry_budget.min_retry_concurrency.value == failover.RETRIES
+    assert threshold.max_retries.value == failover.MAX_RETRIES == 1024
+    assert not threshold.HasField("max_requests")  # Envoy's default: 1024 too
+    assert not threshold.HasField("retry_budget")
 
 
-def test_max_retries_of_a_circuit_breaker_replaces_the_default_retry_budget() -> None:
+def test_max_retries_of_a_circuit_breaker_replaces_the_default_limit() -> None:
     spec = to("backend", {"connectionLimits": {"maxRetries": 5, "maxRequests": 9}})
     resources, _ = generate("web-1", *SERVICES, policy("MeshCircuitBreaker", "cb", spec))
     [threshold] = cluster(resources, "backend").circuit_breakers.thresholds
     assert (threshold.max_retries.value, threshold.max_requests.value) == (5, 9)
-    assert not threshold.HasField("retry_budget")
     [default] = cluster(resources, "db").circuit_breakers.thresholds
-    assert default.HasField("retry_budget")
+    assert default.max_retries.value == failover.MAX_RETRIES
 
 
 def test_outlier_detection_disabled_removes_the_default_one_too() -> None:

@@ -35,11 +35,9 @@ class MeshCircuitBreakerPlugin:
 def configure(cluster: Cluster, conf: Conf) -> None:
     limits = conf.connectionLimits
     if limits is not None and limits.model_fields_set:
-        # The outbound's default threshold (its retry budget) is amended, never doubled.
+        # The outbound's default threshold (its retry limit) is amended, never doubled.
         thresholds = cluster.circuit_breakers.thresholds
         threshold = thresholds[0] if thresholds else thresholds.add()
-        if limits.maxRetries is not None:
-            threshold.ClearField("retry_budget")  # Envoy ignores max_retries beside a budget
         for value, envoy_field in (
             (limits.maxConnections, threshold.max_connections),
             (limits.maxPendingRequests, threshold.max_pending_requests),

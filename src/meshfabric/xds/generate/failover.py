@@ -6,8 +6,11 @@ instance to die costs no request, and when the last local one dies the retry lan
 another zone (priority 1, through its ingress). Outlier detection then ejects the dead
 instance so new requests stop trying it, until EDS drops it. TCP outbounds retry the
 connection. Envoy lets only 3 retries be in flight per cluster by default: when the last
-local instance dies under load, every request in flight needs its retry at once and all
-but 3 would fail, so each cluster's retry budget is one retry per active request instead.
+local instance dies under load, every request in flight needs its retry at once, and those
+past 3 fail at once without a try in the other zone (`upstream_rq_retry_overflow`). So
+every request a cluster may carry may be retrying. A retry budget (a share of the active
+requests) would not do: a request waiting out its back-off is not active, and when every
+try fails at connect, the budget shrinks to its minimum just when the retries are needed.
 Policies (MeshRetry, MeshCircuitBreaker) may replace these defaults.
 """
 
@@ -38,6 +41,7 @@ UPSTREAM_TIME = "x-envoy-upstream-service-time"
 RETRIES = 3
 CONNECT_ATTEMPTS = 3
 PRIORITY_UPDATE_FREQUENCY = 2  # as Envoy's docs suggest: priorities change after 2 attempts
+MAX_RETRIES = 1024  # Envoy's default limit of a cluster's requests in flight (max_requests)
 
 
 def harden_cluster(cluster: Cluster) -> None:
@@ -84,11 +88,7 @@ _OUTLIER_DETECTION = OutlierDetection(
     max_ejection_percent={"value": 100},
 )
 _RETRY_POLICY = retry_policy()
-_THRESHOLDS = CircuitBreakers.Thresholds(
-    retry_budget=CircuitBreakers.Thresholds.RetryBudget(
-        budget_percent={"value": 100.0}, min_retry_concurrency={"value": RETRIES}
-    )
-)
+_THRESHOLDS = CircuitBreakers.Thresholds(max_retries={"value": MAX_RETRIES})
 
 
 def harden_tcp(tcp: TcpProxy) -> None:
