@@ -243,7 +243,7 @@ class MeshSide:
     def kill_instance(self, name: str) -> None:
         """The instance's host dies: its sidecar (meshfabric-dp and its Envoy) and its
         application, all SIGKILLed, no Dataplane deregistered."""
-        envoys = _children(self.processes.started[name].pid)
+        envoys = child_pids(self.processes.started[name].pid)
         self.processes.kill(name)
         for pid in envoys:
             os.kill(pid, signal.SIGKILL)
@@ -290,7 +290,7 @@ class MeshSide:
             await zone.store.close()
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(child) for child in (task / "children").read_text().split()]
