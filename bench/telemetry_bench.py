@@ -5,13 +5,15 @@ zone served by an in-process xDS server); `wrk` (fixed connections) measures req
 p50/p99 latency, and /proc the CPU both sidecars' Envoys spend per 1,000 requests, for:
 - none: no telemetry policy (the baseline);
 - trace 100% / trace 1%: a MeshTrace sending every / one in a hundred requests' spans to
-  an OpenTelemetry collector (an OTLP/gRPC receiver in this process, counting spans);
+  an OpenTelemetry collector (an OTLP/gRPC endpoint in this process that takes the exports
+  without decoding them);
 - JSON log: a MeshAccessLog writing a JSON line per request to a file on both sides;
 - trace 1% + JSON log: both.
-Within each round the variants run one after another, the baseline first, each after its
-policies reached both Envoys and the connections of the previous config drained; every
-ratio is the median over rounds of the variant's figure against that round's baseline, so
-a burst of other work on the shared machine moves one round rather than one variant.
+Each variant runs right after a baseline run of its own (none, variant; none, the next
+variant; ...), each after its policies reached both Envoys and the connections of the
+previous config drained, and the variants' order turns each round; every ratio is the
+median over rounds of the variant's figure against the baseline run just before it, so a
+burst of other work on the shared machine moves one pair rather than one variant.
 Target (issue 13): trace 1% + JSON log under 1.05x the baseline's p50.
 
     python -m bench.telemetry_bench --rounds 5 --seconds 5
@@ -34,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from bench.ansible_resources import free_port
 from bench.cross_zone_bench import Run, answering, load, print_load
@@ -62,33 +63,37 @@ JSON_LINE = [
 ]
 
 
-class SpanCounter(trace_service_pb2_grpc.TraceServiceServicer):
-    """An OTLP/gRPC trace endpoint that only counts the spans it is sent."""
+TRACE_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+
+
+class Collector:
+    """An OTLP/gRPC trace endpoint that answers every export without decoding it (so that
+    this process, on the same cores as the Envoys, spends little on spans); it counts the
+    exports and their bytes."""
 
     def __init__(self) -> None:
-        self.spans = 0
+        self.exports = 0
+        self.bytes = 0
 
-    def Export(
-        self, request: trace_service_pb2.ExportTraceServiceRequest, context: Any
-    ) -> trace_service_pb2.ExportTraceServiceResponse:
-        # The OTLP of xds-protos' messages, before scope_spans was named so.
-        self.spans += sum(
-            len(library.spans)
-            for resource in request.resource_spans
-            for library in resource.instrumentation_library_spans
-        )
-        return trace_service_pb2.ExportTraceServiceResponse()
+    def handler(self) -> Any:
+        """Export with neither request nor response decoded: bytes in, bytes out."""
+        export = grpc.unary_unary_rpc_method_handler(self._export)
+        return grpc.method_handlers_generic_handler(TRACE_SERVICE, {"Export": export})
+
+    def _export(self, request: bytes, context: Any) -> bytes:
+        self.exports += 1
+        self.bytes += len(request)
+        return b""  # an empty ExportTraceServiceResponse
 
 
 @contextmanager
-def collector() -> Iterator[tuple[SpanCounter, int]]:
-    counter = SpanCounter()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(counter, server)  # type: ignore[no-untyped-call]
+def collector() -> Iterator[tuple[Collector, int]]:
+    handler = Collector()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[handler.handler()])
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:
-        yield counter, port
+        yield handler, port
     finally:
         server.stop(None)
 
@@ -181,6 +186,10 @@ class Bench:
         await wait_for(in_place, 30, f"the {variant.name} config in both sidecars")
         await asyncio.sleep(DRAIN_SECONDS + 1)  # connections on the replaced listeners close
 
+    async def run(self, variant: Variant, args: argparse.Namespace) -> Measured:
+        await self.switch(variant)
+        return await self.measure(args)
+
     async def measure(self, args: argparse.Namespace) -> Measured:
         await load(self.url, args.connections, 1)  # warm: pools, TLS sessions
         before = envoy_cpu_seconds(self.envoys)
@@ -190,28 +199,41 @@ class Bench:
         return Measured(run, spent * 1e6 / requests if requests else float("nan"))
 
 
-def report(results: dict[str, list[Measured]]) -> None:
-    baseline = results["none"]
+def line(pair: tuple[Measured, Measured]) -> str:
+    return "   ".join(
+        f"{label} {m.run.rate:.0f} req/s p50 {m.run.p50 * 1e3:.3f} ms p99 {m.run.p99 * 1e3:.3f} ms"
+        f" CPU {m.cpu_ms_per_1k:.1f} ms/1k"
+        for label, m in zip(("none", "with"), pair, strict=True)
+    )
 
-    def median(name: str, field: str) -> float:
-        return statistics.median(m.figure(field) for m in results[name])
 
-    def ratio(name: str, field: str) -> float:
-        pairs = zip(results[name], baseline, strict=True)
-        return statistics.median(m.figure(field) / b.figure(field) for m, b in pairs)
+def report(results: dict[str, list[tuple[Measured, Measured]]]) -> None:
+    """Per variant: the medians of its runs and of its baselines', and the median ratios."""
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
 
     print(
         f"{'variant':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/1k':>11}"
         f"{'p50 x':>8}{'p99 x':>8}{'CPU x':>8}{'failed':>8}"
     )
-    for name in results:
+    baselines = [base for pairs in results.values() for base, _ in pairs]
+    rows = {"none": [(base, base) for base in baselines], **results}
+    for name, pairs in rows.items():
+        runs = [with_ for _, with_ in pairs]
+
+        def ratio(field: str, pairs: list[tuple[Measured, Measured]] = pairs) -> float:
+            return median([w.figure(field) / b.figure(field) for b, w in pairs])
+
         print(
-            f"{name:<22}{median(name, 'rate'):>9.0f}{median(name, 'p50') * 1e3:>9.3f}"
-            f"{median(name, 'p99') * 1e3:>9.3f}{median(name, 'cpu'):>11.1f}"
-            f"{ratio(name, 'p50'):>8.3f}{ratio(name, 'p99'):>8.3f}{ratio(name, 'cpu'):>8.3f}"
-            f"{sum(m.run.errors for m in results[name]):>8}"
+            f"{name:<22}{median([m.run.rate for m in runs]):>9.0f}"
+            f"{median([m.run.p50 for m in runs]) * 1e3:>9.3f}"
+            f"{median([m.run.p99 for m in runs]) * 1e3:>9.3f}"
+            f"{median([m.cpu_ms_per_1k for m in runs]):>11.1f}"
+            f"{ratio('p50'):>8.3f}{ratio('p99'):>8.3f}{ratio('cpu'):>8.3f}"
+            f"{sum(m.run.errors for m in runs):>8}"
         )
-    both = ratio("trace 1% + JSON log", "p50")
+    both = median([w.run.p50 / b.run.p50 for b, w in results["trace 1% + JSON log"]])
     verdict = "met" if both < P50_TARGET else "MISSED"
     print(f"target: trace 1% + JSON log p50 < {P50_TARGET}x none: {both:.3f}x, {verdict}")
 
@@ -219,7 +241,7 @@ def report(results: dict[str, list[Measured]]) -> None:
 async def bench(args: argparse.Namespace) -> None:
     # A short directory: Envoy's admin socket path must fit in a Unix socket address.
     with tempfile.TemporaryDirectory(prefix="mftb-", dir="/tmp") as directory, collector() as found:
-        spans, port = found
+        collected, port = found
         work = Path(directory)
         processes = Processes(work)
         side = MeshSide(work, processes)
@@ -232,21 +254,17 @@ async def bench(args: argparse.Namespace) -> None:
             url = f"http://127.0.0.1:{outbound}/"
             await answering(url)
             runner = Bench(side, processes, url)
-            results: dict[str, list[Measured]] = {}
-            for round_number in range(1, args.rounds + 1):
-                for variant in variants(port, work / "access.json"):
-                    await runner.switch(variant)
-                    measured = await runner.measure(args)
-                    results.setdefault(variant.name, []).append(measured)
-                    print(
-                        f"# round {round_number} {variant.name}: {measured.run.rate:.0f} req/s"
-                        f"  p50 {measured.run.p50 * 1e3:.3f} ms  p99 {measured.run.p99 * 1e3:.3f}"
-                        f" ms  CPU {measured.cpu_ms_per_1k:.1f} ms/1k",
-                        flush=True,
-                    )
+            baseline, *others = variants(port, work / "access.json")
+            results: dict[str, list[tuple[Measured, Measured]]] = {}
+            for number in range(args.rounds):
+                turned = others[number % len(others) :] + others[: number % len(others)]
+                for variant in turned:
+                    pair = (await runner.run(baseline, args), await runner.run(variant, args))
+                    results.setdefault(variant.name, []).append(pair)
+                    print(f"# round {number + 1} {variant.name}: {line(pair)}", flush=True)
             print()
             report(results)
-            print(f"# spans received by the collector: {spans.spans}")
+            print(f"# collector: {collected.exports} exports, {collected.bytes} bytes")
         finally:
             processes.stop_all()
             await side.stop()
