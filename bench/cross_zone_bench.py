@@ -12,9 +12,10 @@ Prints, from one run:
    burst of other work on the shared machine moves one round rather than one side.
 2. failover: clients in us-east-1 call flight-control in a loop while its last us-east-1
    instance is SIGKILLed (sidecar and application, as when its host dies); the time from
-   the kill to the first answer from eu-west-1, and the failed requests after it, for each
-   resilience setting: the defaults every outbound gets (xds/generate/failover.py: retries
-   with previous priorities and previous hosts, outlier detection), without retries
+   the kill to the first answer from eu-west-1, the failed requests after it, and the
+   retries the client's sidecar refused for its retry limit, for each resilience setting:
+   the defaults every outbound gets (xds/generate/failover.py: retries with previous
+   priorities and previous hosts, outlier detection), without retries
    (MeshRetry `numRetries: 0`), without outlier detection (MeshCircuitBreaker
    `outlierDetection.disabled`), without either, and without either but with active
    health checks (MeshHealthCheck, TCP, every second);
@@ -25,6 +26,7 @@ Prints, from one run:
    generating thread).
 
     python -m bench.cross_zone_bench --rounds 3 --seconds 5 --services 1000 10000
+    python -m bench.cross_zone_bench --only-failover
 """
 
 from __future__ import annotations
@@ -264,18 +266,20 @@ async def failover(mesh: MeshSide, args: argparse.Namespace) -> None:
         await mesh.start_local_instance(name)
         await wait_for(lambda: asyncio.to_thread(_answer, url, HOME_ZONE), 60, "local answers")
         await asyncio.sleep(args.settle)  # the policies reach the client's Envoy (debounced)
+        overflows = await asyncio.to_thread(mesh.retry_overflows)
         with SteadyLoad(url, args.workers) as calls:
             await asyncio.sleep(args.steady)
             died_at = time.monotonic()
             mesh.kill_instance(name)
             await asyncio.sleep(args.after)
+        overflows = await asyncio.to_thread(mesh.retry_overflows) - overflows
         await mesh.forget_instance(name)
         figures = failover_figures(calls.answers, died_at)
         took = "never" if figures.seconds is None else f"{figures.seconds * 1000:.1f} ms"
         met = figures.seconds is not None and figures.seconds <= FAILOVER_TARGET_SECONDS
         print(
             f"  {setting:<52} first {REMOTE_ZONE} answer after {took:>9}; failed "
-            f"{figures.failed} of {figures.requests}"
+            f"{figures.failed} of {figures.requests}, retries over the limit {overflows}"
             f"{'' if index else '  target <= 50 ms: ' + ('met' if met else 'MISSED')}"
             f"{f'  (mostly: {figures.reason!r})' if figures.reason else ''}",
             flush=True,
@@ -291,30 +295,35 @@ def _answer(url: str, body: str) -> bool:
         return False
 
 
-async def throughput(args: argparse.Namespace) -> None:
-    print(
-        f"## Requests through each path: wrk, {args.connections} connections, "
-        f"{args.seconds} s per run, {args.rounds} alternating rounds"
-    )
+async def with_envoys(args: argparse.Namespace) -> None:
+    """The figures of real Envoys: each path's requests, then failover."""
     with tempfile.TemporaryDirectory(prefix="mfzb-", dir="/tmp") as directory:
         work = Path(directory)
         processes = Processes(work)
         mesh = MeshSide(work, processes)
         try:
             await mesh.start()
-            baseline = BaselineSide(work, processes)
-            await baseline.start(await root_ca(mesh.zones["us-east-1"]))
-            for path in ("direct", "ingress"):
-                await compare(path, mesh.urls[path], baseline.urls[path], args)
-            await mesh.require_egress()
-            await wait_for(lambda: _through_egress(mesh), 60, "calls through the egress")
-            await compare("egress", mesh.urls["egress"], baseline.urls["egress"], args)
-            await mesh.stop_requiring_egress()
-            print()
+            if not args.only_failover:
+                await throughput(mesh, BaselineSide(work, processes), args)
+                print()
             await failover(mesh, args)
         finally:
             processes.stop_all()
             await mesh.stop()
+
+
+async def throughput(mesh: MeshSide, baseline: BaselineSide, args: argparse.Namespace) -> None:
+    print(
+        f"## Requests through each path: wrk, {args.connections} connections, "
+        f"{args.seconds} s per run, {args.rounds} alternating rounds"
+    )
+    await baseline.start(await root_ca(mesh.zones["us-east-1"]))
+    for path in ("direct", "ingress"):
+        await compare(path, mesh.urls[path], baseline.urls[path], args)
+    await mesh.require_egress()
+    await wait_for(lambda: _through_egress(mesh), 60, "calls through the egress")
+    await compare("egress", mesh.urls["egress"], baseline.urls["egress"], args)
+    await mesh.stop_requiring_egress()
 
 
 async def _through_egress(mesh: MeshSide) -> bool:
@@ -397,18 +406,21 @@ def main() -> None:
     parser.add_argument("--steady", type=float, default=2, help="failover: seconds before")
     parser.add_argument("--after", type=float, default=3, help="failover: seconds after")
     parser.add_argument("--settle", type=float, default=2, help="failover: policy delivery")
-    parser.add_argument("--no-envoy", action="store_true", help="only the in-process figures")
+    figures = parser.add_mutually_exclusive_group()
+    figures.add_argument("--no-envoy", action="store_true", help="only the in-process figures")
+    figures.add_argument("--only-failover", action="store_true", help="only the failover")
     args = parser.parse_args()
     print_header()
     print_load()
     if not args.no_envoy:
-        if shutil.which("wrk") is None:
+        if not args.only_failover and shutil.which("wrk") is None:
             parser.error("wrk is not installed (scripts/install-system-packages.sh installs it)")
-        asyncio.run(throughput(args))
+        asyncio.run(with_envoys(args))
         print()
-    print("## ZoneIngress config size and generation time (in-process, no Envoy)")
-    for services in args.services:
-        ingress_generation(services, args.repetitions)
+    if not args.only_failover:
+        print("## ZoneIngress config size and generation time (in-process, no Envoy)")
+        for services in args.services:
+            ingress_generation(services, args.repetitions)
     print_load()
 
 

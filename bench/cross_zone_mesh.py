@@ -264,6 +264,11 @@ class MeshSide:
         text = admin_get(self.admin["egress"], "/stats?filter=egress.*upstream_cx_total")
         return sum(int(line.rpartition(": ")[2]) for line in text.splitlines() if ": " in line)
 
+    def retry_overflows(self) -> int:
+        """Retries the client's sidecar gave up on for its cluster's retry limit."""
+        stat = f"cluster.{SERVICE}.upstream_rq_retry_overflow"
+        return int(admin_get(self.admin["web-1"], f"/stats?filter=^{stat}$").rpartition(": ")[2])
+
     async def sidecar(self, zone: Zone, name: str, service: str, outbounds: dict[int, str]) -> None:
         app = await self.processes.app(f"app-{name}", zone.name)
         token = await zone.token(type="dataplane")
