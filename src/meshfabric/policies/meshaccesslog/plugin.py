@@ -134,12 +134,12 @@ def add_access_logs(traffic: Traffic, conf: Conf, where: Placeholders, pipe: str
     if not logs:
         return
     if http:
-        envoy.edit_filters(
-            traffic.listener,
-            envoy.HCM_FILTER,
-            HttpConnectionManager,
-            lambda hcm: hcm.access_log.extend(logs),
-        )
+
+        def edit(hcm: HttpConnectionManager) -> None:
+            hcm.access_log.extend(logs)
+            envoy.want_request_id(hcm)  # the default format prints it
+
+        envoy.edit_filters(traffic.listener, envoy.HCM_FILTER, HttpConnectionManager, edit)
     else:
         envoy.edit_filters(
             traffic.listener,

@@ -116,12 +116,12 @@ def trace(traffic: Traffic, conf: Conf, backend: Backend, where: Where) -> None:
         return
     tracing = tracing_config(conf, backend, where)
     traffic.listener.traffic_direction = where.direction
-    envoy.edit_filters(
-        traffic.listener,
-        envoy.HCM_FILTER,
-        HttpConnectionManager,
-        lambda hcm: hcm.tracing.CopyFrom(tracing),
-    )
+
+    def edit(hcm: HttpConnectionManager) -> None:
+        hcm.tracing.CopyFrom(tracing)
+        envoy.want_request_id(hcm)  # it carries the sampling decision
+
+    envoy.edit_filters(traffic.listener, envoy.HCM_FILTER, HttpConnectionManager, edit)
 
 
 def tracing_config(conf: Conf, backend: Backend, where: Where) -> HttpConnectionManager.Tracing:

@@ -263,7 +263,13 @@ def http_filter(name: str, config: Message) -> HttpFilter:
 
 
 _ROUTER = HttpFilter(name=ROUTER_FILTER, typed_config=pack(Router()))
-_RDS_HCM = HttpConnectionManager(http_filters=[_ROUTER], rds=Rds(config_source=_ADS))
+# No x-request-id made up for every request (a UUID per request and hop, Envoy's default):
+# only tracing and access logs read it, and MeshTrace and MeshAccessLog turn it back on
+# (`want_request_id`) where they are configured. A caller's own x-request-id still passes.
+_NO_REQUEST_ID = {"value": False}
+_RDS_HCM = HttpConnectionManager(
+    http_filters=[_ROUTER], rds=Rds(config_source=_ADS), generate_request_id=_NO_REQUEST_ID
+)
 
 
 def tcp_proxy(stat_prefix: str, cluster: str) -> Filter:
@@ -284,6 +290,7 @@ def http_connection_manager(
         hcm.rds.route_config_name = rds_name
         return hcm
     hcm.stat_prefix = stat_prefix
+    hcm.generate_request_id.value = False
     for each in [*http_filters, _ROUTER]:
         # Copied, not appended: appending would tie this message's memory to the shared
         # router filter's, which is never freed.
@@ -293,6 +300,11 @@ def http_connection_manager(
     else:
         hcm.rds.CopyFrom(Rds(config_source=_ADS, route_config_name=rds_name))
     return hcm
+
+
+def want_request_id(hcm: HttpConnectionManager) -> None:
+    """Make up an x-request-id for requests that come without one (for traces and logs)."""
+    hcm.generate_request_id.value = True
 
 
 def route_to_cluster(
