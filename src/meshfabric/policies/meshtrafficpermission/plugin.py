@@ -2,7 +2,8 @@
 
 HTTP inbounds get the HTTP RBAC filter (a denied request gets 403): in the listener it
 denies everything, and the inbound's route configuration overrides it with the real rules,
-so a permission change reaches open connections at once. TCP inbounds get the network RBAC
+so a permission change reaches open connections at once (rules that admit the whole mesh
+are left to the mTLS handshake, which admits exactly that). TCP inbounds get the network RBAC
 filter (a denied connection is closed), which applies to connections opened after a change.
 Callers are told apart by the SPIFFE ID in their certificate; plaintext chains of PERMISSIVE
 inbounds carry no identity and are left open, as in Kuma.
@@ -55,10 +56,21 @@ class MeshTrafficPermissionPlugin:
             _protect(listener, rules)
             route = resources.get(types.ROUTE, names.inbound_route(inbound.address, inbound.port))
             if isinstance(route, RouteConfiguration):
+                per_route = envoy.pack(_route_rbac(permissions, rules))
                 for virtual_host in route.virtual_hosts:
-                    virtual_host.typed_per_filter_config[HTTP_RBAC_FILTER].CopyFrom(
-                        envoy.pack(RBACPerRoute(rbac=HttpRbac(rules=rules)))
-                    )
+                    virtual_host.typed_per_filter_config[HTTP_RBAC_FILTER].CopyFrom(per_route)
+
+
+def _route_rbac(permissions: Permissions, rules: RBAC) -> RBACPerRoute:
+    """The inbound route's override of the listener's deny-all. Rules that admit every
+    identity of the mesh and no fewer admit exactly whom the inbound's mTLS handshake
+    already admits (a certificate of the mesh's CA, a SPIFFE ID of the mesh): checking them
+    again on every request costs CPU for nothing, so the override then enforces nothing (an
+    RBAC without rules). The filter stays, so a narrower permission still reaches open
+    connections with the next route update."""
+    if permissions.mesh_allowed and not permissions.denied_services:
+        return RBACPerRoute(rbac=HttpRbac())
+    return RBACPerRoute(rbac=HttpRbac(rules=rules))
 
 
 def rbac_rules(mesh: str, permissions: Permissions) -> RBAC:
