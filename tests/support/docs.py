@@ -15,7 +15,7 @@ from typer.core import TyperGroup
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = sorted([REPO / "README.md", REPO / "COLLECTION.md", *(REPO / "docs").glob("*.md")])
-_FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _SHELL = ("sh", "bash", "console", "shell")
 # Words a shell line ends a command at; what follows is another program or a redirection.
 _COMMAND_ENDS = {"|", "||", "&&", "&", ";", ">", ">>", "<", "2>", "2>&1"}
@@ -27,6 +27,8 @@ class Block:
     line: int
     language: str
     text: str
+    # What follows the language on the opening fence: the file a block shows, where it says.
+    label: str = ""
 
     @property
     def where(self) -> str:
@@ -39,7 +41,7 @@ def blocks(*languages: str) -> Iterator[Block]:
         for match in _FENCE.finditer(text):
             if match.group(1) in languages:
                 line = text.count("\n", 0, match.start()) + 1
-                yield Block(page, line, match.group(1), match.group(2))
+                yield Block(page, line, match.group(1), match.group(3), match.group(2).strip())
 
 
 def command_lines(program: str) -> Iterator[tuple[str, list[str]]]:
