@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ansible-lint (production profile, .ansible-lint) on the collection's roles and playbooks.
+# ansible-lint (production profile, .ansible-lint) on the collection's roles and playbooks, and
+# on the playbooks of its molecule scenarios.
 #
 # The roles include one another by their collection names (meshfabric.mesh._common), so
 # ansible-lint must find this tree as the collection meshfabric.mesh: a temporary
@@ -16,4 +17,4 @@ ln -s "$repo" "$work/ansible_collections/meshfabric/mesh"
 
 cd "$repo"
 ANSIBLE_HOME="$work/home" ANSIBLE_COLLECTIONS_PATH="$work" \
-    "$venv/bin/ansible-lint" --nocolor roles playbooks
+    "$venv/bin/ansible-lint" --nocolor roles playbooks molecule

@@ -77,6 +77,21 @@ def collections_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """meshfabric built from this tree, with every wheel it depends on: what the collection's
+    roles install on hosts that reach no package index. Built once for every test that needs
+    it (the build downloads the dependencies)."""
+    path = tmp_path_factory.mktemp("wheelhouse")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(path), str(REPO)],
+        env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"},
+        check=True,
+        timeout=900,
+    )
+    return path
+
+
 @dataclass
 class PlaybookRun:
     returncode: int
