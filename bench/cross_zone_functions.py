@@ -11,7 +11,8 @@ listener, the rules on the route), the caller's certificate forwarded to the app
 (XFCC). `--set one` adds them one at a time (and all at once), with the plain path twice as
 a control of the noise; `--set all-but-one` takes all of them and leaves one out or replaces
 it (retries on failures only, RBAC rules in the listener as Kuma has them) or adds one more
-saving (no x-request-id made up); `--set cheaper` compares what the generator now does.
+saving (no x-request-id made up); `--set retries` takes the retry policy apart; `--set
+cheaper` compares what the generator now does.
 Every variant has its own Envoys; the application is shared. Rounds go over every variant
 in turn (each round starting one further), and each ratio to the plain path is the median
 of per-round ratios. CPU is the user and system time per request answered, read from /proc
@@ -117,6 +118,17 @@ def retry_policy_on_failures_only(client: Config, server: Config) -> None:
     _client_route(client)["route"]["retry_policy"] = policy
 
 
+def retry_policy_without(field: str) -> Edit:
+    """The retry policy without one of its parts (`retry_priority`, `retry_host_predicate`)."""
+
+    def edit(client: Config, server: Config) -> None:
+        policy = _json(failover.retry_policy())
+        del policy[field]
+        _client_route(client)["route"]["retry_policy"] = policy
+
+    return edit
+
+
 def outlier_detection(client: Config, server: Config) -> None:
     _client_cluster(client)["outlier_detection"] = _HARDENED["outlier_detection"]
 
@@ -214,6 +226,14 @@ SETS: dict[str, dict[str, Variant]] = {
         "  RBAC rules in the listener": _but(http_rbac, http_rbac_in_listener),
         "  but no XFCC": _but(forward_client_cert),
         "  and no x-request-id made up": (*MESH_DEFAULTS, no_request_id),
+    },
+    "retries": {
+        "hand-written": (),
+        "hand-written again (control)": (),
+        "+ retry policy": (retry_policy,),
+        "  without previous_priorities": (retry_policy_without("retry_priority"),),
+        "  without previous_hosts": (retry_policy_without("retry_host_predicate"),),
+        "  on failures only": (retry_policy_on_failures_only,),
     },
     "cheaper": {
         "hand-written": (),
