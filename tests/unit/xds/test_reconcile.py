@@ -15,7 +15,7 @@ from meshfabric.store.sqlite import SqliteStore
 from meshfabric.xds.cache.snapshot import Snapshot, SnapshotCache
 from meshfabric.xds.envoy.types import CLUSTER, ENDPOINT, LISTENER
 from meshfabric.xds.model.proxy import ProxyId
-from meshfabric.xds.reconcile import Reconciler
+from tests.support.reconciler import ObservedReconciler
 from tests.unit.policies.generation import dataplane
 
 
@@ -23,19 +23,14 @@ class Zone:
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
         self.cache = SnapshotCache()
-        self.reconciler = Reconciler(store, self.cache, IdentityProvider(store), 0.005)
+        self.reconciler = ObservedReconciler(store, self.cache, IdentityProvider(store))
 
     def snapshot(self, name: str) -> Snapshot | None:
         return self.cache.get(ProxyId("default", name))
 
     async def settled(self) -> None:
         """Wait until the reconciler has applied everything written so far."""
-        for _ in range(200):
-            await asyncio.sleep(0.01)
-            if not self.reconciler.busy:
-                await asyncio.sleep(0.02)
-                return
-        raise TimeoutError("the reconciler did not settle")
+        await self.reconciler.settled()
 
 
 @pytest.fixture
