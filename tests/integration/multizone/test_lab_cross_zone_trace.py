@@ -32,7 +32,15 @@ from tests.integration.multizone.kong_air_lab import (
 from tests.support.net import wait_until
 from tests.support.phoenix import Phoenix, Span, phoenix, traces
 
-pytestmark = [pytest.mark.lab, pytest.mark.envoy, pytest.mark.slow, needs_namespaces]
+# The lab and Phoenix start side by side; on a busy machine together they outlast the
+# default 300 s.
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.envoy,
+    pytest.mark.slow,
+    needs_namespaces,
+    pytest.mark.timeout(600),
+]
 
 MONITORING = "10.10.0.10"  # global's control-plane host (docs/lab.md)
 PHOENIX_HTTP = 6006  # inside the monitoring host's own namespace
@@ -56,7 +64,8 @@ def store(lab: Lab, tmp_path: Path) -> Iterator[Phoenix]:
     host = lab.host(GLOBAL)
 
     def fetch(url: str) -> str | None:
-        done = host.run(["curl", "-sf", url], capture_output=True, text=True, check=False)
+        command = ["curl", "-sf", "--max-time", "10", url]
+        done = host.run(command, capture_output=True, text=True, check=False)
         return str(done.stdout) if done.returncode == 0 else None
 
     with phoenix(
