@@ -13,7 +13,7 @@ from meshfabric.xds.cache.snapshot import SnapshotCache
 from meshfabric.xds.envoy import names
 from meshfabric.xds.envoy.types import SECRET
 from meshfabric.xds.model.proxy import ProxyId
-from meshfabric.xds.reconcile import Reconciler
+from tests.support.reconciler import ObservedReconciler
 from tests.unit.policies.generation import dataplane
 
 MTLS_MESH = Resource(
@@ -25,15 +25,6 @@ MTLS_MESH = Resource(
 WEB = ProxyId("default", "web-1")
 
 
-async def _settle(reconciler: Reconciler) -> None:
-    for _ in range(200):
-        await asyncio.sleep(0.01)
-        if not reconciler.busy:
-            await asyncio.sleep(0.02)
-            return
-    raise TimeoutError("the reconciler did not settle")
-
-
 async def test_a_proxy_waits_for_globals_ca_and_then_gets_it(tmp_path: Path) -> None:
     zone = SqliteStore(tmp_path / "zone.db")
     elsewhere = SqliteStore(tmp_path / "global.db")  # stands in for what KDS brings
@@ -41,11 +32,11 @@ async def test_a_proxy_waits_for_globals_ca_and_then_gets_it(tmp_path: Path) -> 
         await store.put(MTLS_MESH)
     await zone.put(dataplane("web-1", "web", "http", 8080))
     cache = SnapshotCache()
-    reconciler = Reconciler(zone, cache, IdentityProvider(zone, creates_roots=False), 0.005)
+    reconciler = ObservedReconciler(zone, cache, IdentityProvider(zone, creates_roots=False))
     running = asyncio.create_task(reconciler.run())
     try:
         reconciler.connect(WEB)
-        await _settle(reconciler)
+        await reconciler.settled()
         assert cache.get(WEB) is None  # no config rather than a certificate nobody else trusts
         for key in root_secret_keys("default", "ca-1"):
             assert await zone.get(key) is None
@@ -55,7 +46,7 @@ async def test_a_proxy_waits_for_globals_ca_and_then_gets_it(tmp_path: Path) -> 
             synced = await elsewhere.get(key)
             assert synced is not None
             await zone.put(synced)
-        await _settle(reconciler)
+        await reconciler.settled()
 
         snapshot = cache.get(WEB)
         assert snapshot is not None
