@@ -1,7 +1,8 @@
 """playbooks/site.yml deploys a mesh onto lab hosts over SSH with the collection's roles, as
 onto real machines: global, a zone that joins it with a zone token issued at global, the
 mesh, and a sidecar (its Envoy and meshfabric-dp from the wheelhouse) with a token issued by
-the zone. A second run changes nothing; a wrong variable stops the run in preflight, naming
+the zone; on global's host, the mesh's Prometheus, its dashboards and the access-log sink.
+A second run changes nothing; a wrong variable stops the run in preflight, naming
 the variable, before anything is made on the host.
 
 The lab's hosts share the machine's file system, so each host gets its own directories (as
@@ -58,6 +59,16 @@ GROUP_VARS = {
     "zone_ingress_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
     "zone_ingress_system_user": "root",
     "zone_ingress_system_group": "root",
+    # The zone control planes' metrics, for the telemetry role's Prometheus on global's host.
+    "control_plane_diagnostics_address": "0.0.0.0",
+    "telemetry_config_dir": "{{ lab_host_root }}/etc/telemetry",
+    "telemetry_data_dir": "{{ lab_host_root }}/var/lib/telemetry",
+    "telemetry_dashboards_dir": "{{ lab_host_root }}/var/lib/grafana/dashboards",
+    "telemetry_log_file": "{{ lab_host_root }}/var/log/meshfabric/access.log",
+    "telemetry_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
+    "telemetry_system_user": "root",
+    "telemetry_scrape_interval": "1s",
+    "telemetry_discovery_refresh_interval": "1s",
 }
 
 
@@ -250,6 +261,66 @@ def test_the_ingress_registers_with_its_zone_and_its_envoy_is_live(
     assert registered["networking"]["advertisedAddress"] == "10.10.1.11"
     assert registered["networking"]["advertisedPort"] == 10001
     assert ready.stdout.strip() == "LIVE"
+
+
+def test_the_telemetry_hosts_prometheus_scrapes_the_zones_proxy_and_every_control_plane(
+    deployment: Deployment, first_run: Run
+) -> None:
+    assert first_run.returncode == 0, first_run.output
+    token = deployment.work / "playbooks" / "credentials" / GLOBAL / "admin-token"
+    metrics = {"type": "MeshMetric", "mesh": "default", "name": "prometheus",
+               "spec": {"targetRef": {"kind": "Mesh"},
+                        "default": {"backends": [{"type": "Prometheus"}]}}}  # fmt: skip
+    put = ["curl", "-sf", "-X", "PUT", "-H", f"Authorization: Bearer {token.read_text().strip()}",
+           "-H", "content-type: application/json", "--data-binary", json.dumps(metrics),
+           "http://127.0.0.1:5681/meshes/default/meshmetrics/prometheus"]  # fmt: skip
+    deployment.lab.host(deployment.lab_key(GLOBAL)).run(put, timeout=30, check=True)
+
+    def scraped(expression: str) -> list[tuple[str, str]]:
+        samples = prometheus(deployment, "api/v1/query", expression)["data"]["result"]
+        return sorted((s["metric"].get("zone", ""), s["metric"]["instance"]) for s in samples)
+
+    proxy = 'envoy_server_live{job="meshfabric-proxies", service="flight-control"} == 1'
+    wait_until(lambda: scraped(proxy) == [("us-east-1", "10.10.1.13:5670")], 60, "the proxy")
+    control_planes = 'meshfabric_leader{job="meshfabric-control-planes"}'
+    wait_until(lambda: len(scraped(control_planes)) == 2, 60, "both control planes scraped")
+    assert scraped(control_planes) == [
+        ("global", "127.0.0.1:5680"),
+        ("us-east-1", "10.10.1.10:5680"),
+    ]
+    page = prometheus(deployment, "consoles/meshfabric.html")
+    assert "meshfabric / Control plane" in page and '<td class="value">' in page
+    dashboards = deployment.hosts_dir / GLOBAL / "var/lib/grafana/dashboards"
+    assert sorted(path.name for path in dashboards.iterdir()) == [
+        "meshfabric-control-plane.json", "meshfabric-mesh.json",
+        "meshfabric-service.json", "meshfabric-zone.json",
+    ]  # fmt: skip
+
+
+def test_the_telemetry_hosts_log_sink_writes_each_line_it_receives(
+    deployment: Deployment, first_run: Run
+) -> None:
+    assert first_run.returncode == 0, first_run.output
+    line = "zone=us-east-1 direction=outbound web->flight-control path=/ status=200"
+    send = ["nc", "-q", "1", "10.10.0.10", "514"]
+    deployment.lab.host(deployment.lab_key(GLOBAL)).run(
+        send, input=f"{line}\n", text=True, timeout=30, check=True
+    )
+    received = deployment.hosts_dir / GLOBAL / "var/log/meshfabric/access.log"
+
+    wait_until(lambda: received.exists() and line in received.read_text(), 30, "the line")
+
+
+def prometheus(deployment: Deployment, path: str, query: str | None = None) -> Any:
+    """Prometheus on global's host, asked from inside it: JSON, or the page's text."""
+    command = ["curl", "-sf", "-G", f"http://127.0.0.1:9090/{path}"]
+    if query is not None:
+        command += ["--data-urlencode", f"query={query}"]
+    done = deployment.lab.host(deployment.lab_key(GLOBAL)).run(
+        command, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if query is not None else done.stdout
 
 
 @pytest.mark.parametrize(
