@@ -6,11 +6,7 @@ from collections.abc import Iterator
 
 from google.protobuf.message import Message
 
-from meshfabric.xds.envoy.resource import XdsResource
-
-
-def _type_url(message: Message) -> str:
-    return f"type.googleapis.com/{message.DESCRIPTOR.full_name}"
+from meshfabric.xds.envoy.resource import XdsResource, type_url
 
 
 class ResourceSet:
@@ -24,7 +20,11 @@ class ResourceSet:
         self._shared: dict[tuple[str, str], XdsResource] = {}
 
     def add(self, name: str, message: Message) -> None:
-        self._messages.setdefault(_type_url(message), {})[name] = message
+        url = type_url(message.DESCRIPTOR)
+        by_name = self._messages.get(url)
+        if by_name is None:  # once per type, not a dict made and dropped for every message
+            by_name = self._messages[url] = {}
+        by_name[name] = message
 
     def add_shared(self, resource: XdsResource) -> None:
         self._shared[(resource.type_url, resource.name)] = resource
@@ -39,7 +39,7 @@ class ResourceSet:
         return self._messages.get(type_url, {})
 
     def encode(self) -> Iterator[XdsResource]:
-        for by_name in self._messages.values():
+        for url, by_name in self._messages.items():
             for name, message in by_name.items():
-                yield XdsResource.encode(name, message)
+                yield XdsResource.encode(name, message, url)
         yield from self._shared.values()
