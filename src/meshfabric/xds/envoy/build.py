@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -50,10 +51,12 @@ from envoy.extensions.transport_sockets.tls.v3.tls_pb2 import (
 from envoy.extensions.upstreams.http.v3.http_protocol_options_pb2 import HttpProtocolOptions
 from envoy.type.matcher.v3.string_pb2 import StringMatcher
 from google.protobuf import any_pb2
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
 
 from meshfabric.resources.common import duration_seconds, is_ip
+from meshfabric.xds.envoy.resource import type_url
 
 HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 ROUTER_FILTER = "envoy.filters.http.router"
@@ -171,9 +174,12 @@ _EDS_CLUSTER = Cluster(
 )
 
 
-def eds_cluster(name: str, transport_socket: TransportSocket | None = None) -> Cluster:
+def eds_cluster(
+    name: str, transport_socket: TransportSocket | None = None, template: Cluster | None = None
+) -> Cluster:
+    """`template`: one that `eds_cluster` made and its caller edited, to start from instead."""
     cluster = Cluster()
-    cluster.CopyFrom(_EDS_CLUSTER)
+    cluster.CopyFrom(template if template is not None else _EDS_CLUSTER)
     cluster.name = name
     if transport_socket is not None:
         cluster.transport_socket.CopyFrom(transport_socket)
@@ -189,6 +195,9 @@ def load_assignment(name: str, endpoints: Iterable[tuple[str, int]]) -> ClusterL
     return assignment
 
 
+_PRIORITY = operator.itemgetter(2)
+
+
 def prioritized_load_assignment(
     name: str, endpoints: Iterable[tuple[str, int, int]]
 ) -> ClusterLoadAssignment:
@@ -196,7 +205,7 @@ def prioritized_load_assignment(
     0 is always there, even empty."""
     assignment = ClusterLoadAssignment(cluster_name=name)
     localities = {0: assignment.endpoints.add()}
-    for address, port, priority in sorted(endpoints, key=lambda endpoint: endpoint[2]):
+    for address, port, priority in sorted(endpoints, key=_PRIORITY):
         locality = localities.get(priority)
         if locality is None:
             locality = localities[priority] = assignment.endpoints.add(priority=priority)
@@ -225,11 +234,25 @@ def single_filter_listener(
     name: str, address: str, port: int, filter_name: str, config: Message
 ) -> Listener:
     """A listener of one filter chain of one network filter: what `listener` builds from a
-    `filter_chain` of one `network_filter`, built in place (an outbound's, one per outbound)."""
-    result = Listener(name=name, stat_prefix=stat_prefix(name))
+    `filter_chain` of one `network_filter`, copied from a template of that filter and type
+    (an outbound's, one per outbound)."""
+    result = Listener()
+    result.CopyFrom(_single_filter_template(filter_name, config.DESCRIPTOR))
+    result.name = name
+    result.stat_prefix = stat_prefix(name)
     _set_socket_address(result.address, address, port)
-    result.filter_chains.add().filters.add(name=filter_name).typed_config.Pack(config)
+    result.filter_chains[0].filters[0].typed_config.value = config.SerializeToString()
     return result
+
+
+@functools.cache
+def _single_filter_template(filter_name: str, config_type: Descriptor) -> Listener:
+    """Every part of a single filter listener but its name, address and the filter's config
+    (`Any.Pack` with its type URL already set); copied, never handed out."""
+    template = Listener()
+    typed_config = template.filter_chains.add().filters.add(name=filter_name).typed_config
+    typed_config.type_url = type_url(config_type)
+    return template
 
 
 def stat_prefix(listener_name: str) -> str:

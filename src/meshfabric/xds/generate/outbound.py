@@ -29,7 +29,9 @@ from meshfabric.xds.model.destinations import Destination
 from meshfabric.xds.model.proxy import Outbound
 from meshfabric.xds.model.proxy_context import ProxyContext
 
-# Every outbound's route, hardened once and copied (one per outbound).
+# Every outbound's cluster and route, hardened once and copied (one each per outbound).
+_HARDENED_CLUSTER = envoy.eds_cluster("")
+failover.harden_cluster(_HARDENED_CLUSTER)
 _HARDENED_ROUTE = envoy.route_to_cluster("", "")
 failover.harden_routes(_HARDENED_ROUTE)
 
@@ -78,9 +80,9 @@ def placed(template: Listener, outbound: Outbound) -> Listener:
 
 
 def _cluster(ctx: ProxyContext, destination: Destination) -> Cluster:
-    cluster = envoy.eds_cluster(destination.cluster, _upstream_tls(ctx, destination))
-    failover.harden_cluster(cluster)
-    return cluster
+    return envoy.eds_cluster(
+        destination.cluster, _upstream_tls(ctx, destination), _HARDENED_CLUSTER
+    )
 
 
 def _upstream_tls(ctx: ProxyContext, destination: Destination) -> TransportSocket | None:
