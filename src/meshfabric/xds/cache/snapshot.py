@@ -33,7 +33,10 @@ class Snapshot:
     def of(cls, items: Iterable[XdsResource]) -> Snapshot:
         by_type: dict[str, dict[str, XdsResource]] = {type_url: {} for type_url in PUSH_ORDER}
         for item in items:
-            by_type.setdefault(item.type_url, {})[item.name] = item
+            found = by_type.get(item.type_url)
+            if found is None:  # a type outside PUSH_ORDER; no dict made for every item
+                found = by_type[item.type_url] = {}
+            found[item.name] = item
         return cls(by_type)
 
     def replacing(self, items: Iterable[XdsResource]) -> Snapshot:

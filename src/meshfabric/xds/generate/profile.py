@@ -37,6 +37,7 @@ _Selecting = frozenset[tuple[str, str]]
 class _SharedOutbound(NamedTuple):  # one per distinct outbound: a tuple builds fastest
     resources: tuple[XdsResource, ...]  # cluster, route, endpoints
     listener: Listener  # at the address of the outbound it was built for; never edited
+    encoded_listener: XdsResource  # that listener, for the proxies binding that address
     address: str
     matched: Mapping[str, list[str]]
 
@@ -113,9 +114,13 @@ def _shared_outbound(ctx: ProxyContext, item: Outbound, sharing: _Sharing) -> _S
         resources = ResourceSet()
         outbound.generate(alone, resources)
         _apply_policies(resources, alone, sharing.plugins)
-        listener = resources.pop(types.LISTENER, names.outbound_listener(item.address, item.port))
+        name = names.outbound_listener(item.address, item.port)
+        listener = resources.pop(types.LISTENER, name)
         assert isinstance(listener, Listener)
-        return _SharedOutbound(tuple(resources.encode()), listener, item.address, alone.matched)
+        encoded = XdsResource.encode(name, listener)
+        return _SharedOutbound(
+            tuple(resources.encode()), listener, encoded, item.address, alone.matched
+        )
 
     # Plain tuples as keys: they hash in C, and there are two lookups per outbound.
     mtls = ctx.identity is not None
@@ -126,10 +131,11 @@ def _shared_outbound(ctx: ProxyContext, item: Outbound, sharing: _Sharing) -> _S
 def _placed_listener(
     ctx: ProxyContext, item: Outbound, sharing: _Sharing, shared: _SharedOutbound
 ) -> XdsResource:
+    if shared.address == item.address:
+        return shared.encoded_listener
+
     def build() -> XdsResource:
-        listener = shared.listener
-        if shared.address != item.address:
-            listener = outbound.placed(listener, item)
+        listener = outbound.placed(shared.listener, item)
         return XdsResource.encode(names.outbound_listener(item.address, item.port), listener)
 
     where = (item.address, item.port, item.service, item.cluster)
