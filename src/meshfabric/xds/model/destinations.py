@@ -158,13 +158,16 @@ class DestinationIndex:
         for name in sorted(proxies):
             proxy = proxies[name]
             for inbound in proxy.inbounds:
-                entry = tagged.setdefault(inbound.service, _Entry())
+                service = inbound.service
+                entry = tagged.get(service)
+                if entry is None:  # one pass over every dataplane: no entry made to be dropped
+                    entry = tagged[service] = _Entry()
                 entry.protocols.add(inbound.protocol)
                 if not inbound.ready:
                     continue
                 endpoint = Endpoint(inbound.address, inbound.port, name)
                 entry.endpoints.append(endpoint)
-                for port in [*by_service.get(inbound.service, ()), *unkeyed]:
+                for port in (*by_service.get(service, ()), *unkeyed):
                     if port.selects(proxy, inbound):
                         own[port.cluster].append(endpoint)
         destinations = {

@@ -22,15 +22,18 @@ class Protocol(enum.StrEnum):
 
     @property
     def is_http(self) -> bool:
-        return self in (Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC)
+        return self in _HTTP_PROTOCOLS
 
     @classmethod
     def of(cls, tags: Mapping[str, str]) -> Protocol:
         """Kuma's rule: what kuma.io/protocol says, TCP when it is absent or unknown."""
-        try:
-            return cls(tags.get(PROTOCOL_TAG, "tcp"))
-        except ValueError:
-            return cls.TCP
+        return _PROTOCOLS.get(tags.get(PROTOCOL_TAG, "tcp"), Protocol.TCP)
+
+
+# Looked up once per inbound and per outbound at every regeneration: plain containers, as
+# calling an Enum class or reading its members costs several times a dict lookup.
+_PROTOCOLS: Mapping[str, Protocol] = {protocol.value: protocol for protocol in Protocol}
+_HTTP_PROTOCOLS = frozenset({Protocol.HTTP, Protocol.HTTP2, Protocol.GRPC})
 
 
 @dataclass(frozen=True)
