@@ -5,7 +5,9 @@ names, a stolen zone token refused; then booking in us-east-1 calling flight-con
 one name, `flight-control.mzsvc.mesh.local` (a MeshMultiZoneService made at global, resolved
 by booking's own sidecar), under steady load: answered locally, failing over to eu-west-1
 through its ingress when the local instance dies and back when it returns, with the
-failed-request count; last, a zone whose control plane freezes shown offline.
+failed-request count; then where to look: one Prometheus at global answering for both zones
+(the dashboards' queries, the console page); last, a zone whose control plane freezes shown
+offline.
 
 Every control plane runs in its own lab host (network namespace) behind the lab's zone
 firewalls; meshctl runs in the host of the control plane it talks to. `meshfabric-lab down`
@@ -29,6 +31,8 @@ from typing import Any
 
 from meshfabric.lab import KONG_AIR, Lab, LabHost
 from meshfabric.lab.envoy_admin import endpoint_priorities, is_live
+from meshfabric.telemetry import write_dashboards
+from meshfabric.telemetry.dashboards import DASHBOARDS, resolved
 
 REPO = Path(__file__).resolve().parents[2]
 GLOBAL = "global/control-plane"
@@ -239,6 +243,7 @@ def run(demo: Demo) -> None:
     _impostor(demo)
 
     failover(demo)
+    where_to_look(demo)
 
     step("us-east-1's control plane freezes (SIGSTOP): global shows it offline within seconds")
     frozen = demo.control_planes["us-east-1/control-plane"]
@@ -349,6 +354,75 @@ def failover(demo: Demo) -> None:
           f"{len(read_calls(calls))}\033[0m", flush=True)  # fmt: skip
     if failed:
         raise SystemExit(f"failed requests: {failed[:3]}")
+
+
+PROMETHEUS = "127.0.0.1:9090"  # in global's host
+PROMETHEUS_METRICS = """\
+type: MeshMetric
+mesh: default
+name: prometheus
+spec:
+  targetRef:
+    kind: Mesh
+  default:
+    backends:
+      - type: Prometheus
+        prometheus:
+          port: 5670
+"""
+
+
+def where_to_look(demo: Demo) -> None:
+    step("Where to look: one Prometheus in global's host, for the proxies of both zones")
+    token = demo.work / "prometheus.token"
+    token.write_text(
+        demo.meshctl(GLOBAL, "generate", "user-token", "--name", "prometheus", secret=True)
+    )
+    demo.meshctl(GLOBAL, "apply", "-f", "-", stdin=PROMETHEUS_METRICS)
+    dashboards = demo.work / "dashboards"
+    write_dashboards(dashboards)
+    config = demo.work / "prometheus.json"  # JSON is YAML
+    config.write_text(json.dumps(prometheus_config(token)))
+    demo.start(
+        "prometheus", GLOBAL,
+        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={demo.work / 'tsdb'}",
+         f"--web.listen-address={PROMETHEUS}", f"--web.console.templates={dashboards}/consoles"],
+    )  # fmt: skip
+    [mesh] = [board for board in DASHBOARDS if board.uid == "meshfabric-mesh"]
+    panels = {panel.title: resolved(panel.expr, {"mesh": "default"}, "1m") for panel in mesh.panels}
+    online, requests = panels["Proxies online"], panels["Inbound requests per second"]
+    demo.wait(GLOBAL, lambda: len(promql(demo, requests)) == 2, "both zones scraped", 60)
+    for expression in (online, requests):
+        print(f"\033[2m[{GLOBAL}] PromQL: {expression}\033[0m", flush=True)
+        for sample in promql(demo, expression):
+            print(f"  zone={sample['metric']['zone']}: {float(sample['value'][1]):.3g}")
+    print(f"the same on one page: http://{PROMETHEUS}/consoles/meshfabric.html in {GLOBAL};")
+    print(f"Grafana's dashboards: {dashboards}/grafana/ (meshctl generate dashboards)")
+    # The trace of one cross-zone request and its access-log lines are shown here next.
+
+
+def prometheus_config(token: Path) -> dict[str, Any]:
+    """docs/telemetry.md's configuration: every zone's proxies from global's discovery endpoint."""
+    discovery = {
+        "url": "http://127.0.0.1:5681/meshes/_all/monitoring-assignments",
+        "refresh_interval": "1s",
+        "authorization": {"type": "Bearer", "credentials_file": str(token)},
+    }
+    return {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [{"job_name": "meshfabric-proxies", "http_sd_configs": [discovery]}],
+    }
+
+
+def promql(demo: Demo, expression: str) -> list[dict[str, Any]]:
+    """An instant query, asked from inside global's host; nothing until Prometheus is up."""
+    command = ["curl", "-sf", "-G", f"http://{PROMETHEUS}/api/v1/query",
+               "--data-urlencode", f"query={expression}"]  # fmt: skip
+    done = demo.lab.host(GLOBAL).run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return []
+    result: list[dict[str, Any]] = json.loads(done.stdout)["data"]["result"]
+    return result
 
 
 def start_flight_control(demo: Demo, zone: str, suffix: str) -> Path:

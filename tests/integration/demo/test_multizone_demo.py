@@ -43,6 +43,10 @@ def test_the_multizone_demo_syncs_fails_over_without_errors_and_sees_a_zone_free
     assert re.search(r"after the failover: \d+ calls so far \(eu-west-1: \d+, us-east-1", output)
     assert "the last answer came from eu-west-1, called by spiffe://default/booking" in output
     assert re.search(r"failed requests across failover and failback: 0 of \d+", output), output
+    # One Prometheus in global's host answers for the proxies of both zones.
+    assert re.search(
+        r"PromQL: sum by \(zone\) \(envoy_server_live.*\n  zone=\S+: \d+\n  zone=", output
+    )
     offline = re.search(r"us-east-1 offline at global after ([\d.]+) s", output)
     assert offline is not None and float(offline.group(1)) < 10, output
     assert "us-east-1 online again" in output
