@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,16 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.ansible_lab import (
+    BIN,
+    REPO,
+    Deployment,
+    copy_collection,
+    lab_deployment,
+)
 from tests.support.control_plane import ControlPlane
 
-REPO = Path(__file__).resolve().parents[3]
-BIN = Path(sys.executable).parent
-COLLECTION_PATHS = ("galaxy.yml", "meta", "plugins", "roles", "playbooks", "COLLECTION.md")
+__all__ = ["BIN", "REPO"]  # for the modules of this directory that import them from here
 
 
 def token_file(cp: ControlPlane) -> Path:
@@ -65,16 +69,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="session")
 def collections_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("collections")
-    dest = root / "ansible_collections" / "meshfabric" / "mesh"
-    dest.mkdir(parents=True)
-    for name in COLLECTION_PATHS:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, dest / name)
-    return root
+    return copy_collection(tmp_path_factory.mktemp("collections"))
 
 
 @pytest.fixture(scope="session")
@@ -167,3 +162,13 @@ class Ansible:
 @pytest.fixture
 def ansible(collections_path: Path, tmp_path: Path) -> Ansible:
     return Ansible(collections_path, tmp_path)
+
+
+# One lab for the session: the tests of site.yml (test_roles_lab.py) deploy onto it, and
+# those of upgrade.yml and teardown.yml (test_upgrade_lab.py) go on from there.
+@pytest.fixture(scope="session")
+def deployment(
+    collections_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    with lab_deployment(collections_path, tmp_path_factory.mktemp("site")) as deployed:
+        yield deployed

@@ -5,26 +5,21 @@ the zone; on global's host, the mesh's Prometheus, its dashboards and the access
 A second run changes nothing; a wrong variable stops the run in preflight, naming
 the variable, before anything is made on the host.
 
-The lab's hosts share the machine's file system, so each host gets its own directories (as
-separate machines would have) through group_vars next to the inventory.
+The lab and its inventory come from the session's `deployment` (conftest.py), which
+test_upgrade_lab.py goes on with.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from meshfabric.lab import Lab
-from tests.integration.ansible.conftest import BIN, REPO
-from tests.integration.lab.support import lab_cli, needs_namespaces, state_dir
+from tests.integration.lab.support import needs_namespaces
+from tests.support.ansible_lab import INBOUND, Deployment, Run, zone_online
 from tests.support.net import wait_until
 
 # The first run installs four hosts from the wheelhouse: minutes on a busy machine.
@@ -34,151 +29,11 @@ GLOBAL, ZONE = "control-plane.global", "control-plane.us-east-1"
 SIDECAR, INGRESS = "flight-control-1.us-east-1", "ingress.us-east-1"
 DEPLOYED = f"{GLOBAL},{ZONE},{INGRESS},{SIDECAR}"
 UNDEPLOYED_ZONE, UNDEPLOYED_SIDECAR = "control-plane.eu-west-1", "flight-control-1.eu-west-1"
-INBOUND = {"port": 20001, "servicePort": 8080, "tags": {"kuma.io/service": "flight-control"}}
-
-# Where each lab host keeps what a real host would keep in /opt, /etc and /var/lib.
-GROUP_VARS = {
-    "meshfabric_zone": "{{ zone }}",
-    "lab_host_root": "{{ lab_hosts_dir }}/{{ inventory_hostname }}",
-    "control_plane_venv_dir": "{{ lab_host_root }}/opt/control-plane",
-    "control_plane_config_dir": "{{ lab_host_root }}/etc/control-plane",
-    "control_plane_data_dir": "{{ lab_host_root }}/var/lib/control-plane",
-    "control_plane_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
-    "control_plane_system_user": "root",
-    "control_plane_system_group": "root",
-    "dataplane_venv_dir": "{{ lab_host_root }}/opt/dataplane",
-    "dataplane_config_dir": "{{ lab_host_root }}/etc/dataplane",
-    "dataplane_work_dir": "{{ lab_host_root }}/var/lib/dataplane",
-    "dataplane_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
-    "dataplane_system_user": "root",
-    "dataplane_system_group": "root",
-    "dataplane_inbounds": [INBOUND],
-    "zone_ingress_venv_dir": "{{ lab_host_root }}/opt/zone-ingress",
-    "zone_ingress_config_dir": "{{ lab_host_root }}/etc/zone-ingress",
-    "zone_ingress_work_dir": "{{ lab_host_root }}/var/lib/zone-ingress",
-    "zone_ingress_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
-    "zone_ingress_system_user": "root",
-    "zone_ingress_system_group": "root",
-    # The zone control planes' metrics, for the telemetry role's Prometheus on global's host.
-    "control_plane_diagnostics_address": "0.0.0.0",
-    "telemetry_config_dir": "{{ lab_host_root }}/etc/telemetry",
-    "telemetry_data_dir": "{{ lab_host_root }}/var/lib/telemetry",
-    "telemetry_dashboards_dir": "{{ lab_host_root }}/var/lib/grafana/dashboards",
-    "telemetry_log_file": "{{ lab_host_root }}/var/log/meshfabric/access.log",
-    "telemetry_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
-    "telemetry_system_user": "root",
-    "telemetry_scrape_interval": "1s",
-    "telemetry_discovery_refresh_interval": "1s",
-}
-
-
-@dataclass
-class Run:
-    returncode: int
-    report: dict[str, Any]
-    output: str
-
-    def changed(self) -> dict[str, int]:
-        return {host: stats["changed"] for host, stats in self.report["stats"].items()}
-
-    def failures(self) -> list[str]:
-        """The message of every failed task result, and of each failed item of a loop."""
-        failed = [
-            result
-            for play in self.report["plays"]
-            for task in play["tasks"]
-            for result in task["hosts"].values()
-            if result.get("failed")
-        ]
-        items = [item for result in failed for item in result.get("results", [])]
-        return [str(result.get("msg", "")) for result in failed + items if result.get("failed")]
-
-
-@dataclass
-class Deployment:
-    lab: Lab
-    work: Path
-    hosts_dir: Path
-    env: dict[str, str]
-
-    def site(self, *args: str) -> Run:
-        command = [str(BIN / "ansible-playbook"), "-i", str(self.work / "inventory"),
-                   str(self.work / "playbooks" / "site.yml"), *args]  # fmt: skip
-        done = subprocess.run(
-            command, env=self.env, capture_output=True, text=True, timeout=900, check=False
-        )
-        report = json.loads(done.stdout) if done.stdout.lstrip().startswith("{") else {}
-        return Run(done.returncode, report, done.stdout + done.stderr)
-
-    def api(self, host: str, path: str, token_of: str | None = None) -> Any:
-        """GET path from the control plane on `host`, asked from inside that host."""
-        token = self.work / "playbooks" / "credentials" / (token_of or host) / "admin-token"
-        done = self.lab.host(self.lab_key(host)).run(
-            ["curl", "-sf", "-H", f"Authorization: Bearer {token.read_text().strip()}",
-             f"http://127.0.0.1:5681{path}"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
-
-    @staticmethod
-    def lab_key(inventory_name: str) -> str:
-        name, zone = inventory_name.split(".", 1)
-        return f"{zone}/{name}"
-
-
-@pytest.fixture(scope="module")
-def deployment(
-    collections_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Deployment]:
-    work = tmp_path_factory.mktemp("site")
-    (work / "playbooks").mkdir()
-    # site.yml is run from a copy beside the inventory, as a user runs the collection's
-    # playbooks; credentials/ and wheelhouse/ land next to it.
-    (work / "playbooks" / "site.yml").write_text((REPO / "playbooks" / "site.yml").read_text())
-    hosts_dir = work / "hosts"
-    env = {
-        **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(collections_path),
-        "ANSIBLE_HOME": str(work / "ansible-home"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_PIPELINING": "1",
-        "ANSIBLE_NOCOLOR": "1",
-    }
-    with state_dir() as state:
-        lab_cli("up", "--topology", "kong-air", "--state-dir", str(state))
-        try:
-            inventory = work / "inventory"
-            (inventory / "group_vars").mkdir(parents=True)
-            (inventory / "lab.yml").write_text(
-                lab_cli("inventory", "--state-dir", str(state)).stdout
-            )
-            group_vars = {
-                **GROUP_VARS,
-                "lab_hosts_dir": str(hosts_dir),
-                "control_plane_source_dir": str(REPO),
-                "control_plane_wheelhouse_dir": str(work / "wheelhouse"),
-                "dataplane_wheelhouse_dir": str(work / "wheelhouse"),
-                "zone_ingress_wheelhouse_dir": str(work / "wheelhouse"),
-            }
-            (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars))
-            yield Deployment(Lab.open(state), work, hosts_dir, env)
-        finally:
-            lab_cli("down", "--state-dir", str(state))
 
 
 @pytest.fixture(scope="module")
 def first_run(deployment: Deployment) -> Run:
     return deployment.site("--limit", DEPLOYED)
-
-
-def zone_online(deployment: Deployment, zone: str) -> bool:
-    overview = deployment.api(GLOBAL, "/zones/_overview")
-    for item in overview["items"]:
-        if item["name"] == zone:
-            subscriptions = item.get("zoneInsight", {}).get("subscriptions", [])
-            return bool(subscriptions) and "disconnectTime" not in subscriptions[-1]
-    return False
 
 
 def test_site_deploys_global_and_a_zone_that_joins_it(

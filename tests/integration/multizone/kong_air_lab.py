@@ -21,6 +21,7 @@ import yaml
 from meshfabric.lab import KONG_AIR, Lab
 from meshfabric.lab.envoy_admin import endpoint_priorities, is_live
 from tests.integration.dataplane.support import permission, sidecar_dataplane
+from tests.support.call_loop import LOAD, calls
 from tests.support.net import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
@@ -29,22 +30,6 @@ SERVICE = "flight-control"
 GLOBAL = "global/control-plane"
 ZONES = {"us-east-1": "10.10.1", "eu-west-1": "10.10.2"}  # their LANs (docs/lab.md)
 INBOUND_PORT, APP_PORT, OUTBOUND_PORT, INGRESS_PORT = 20001, 8080, 18080, 10001
-
-# Calls the outbound in a loop until the stop file appears; one JSON line per call.
-LOAD = """
-import json, os, sys, urllib.error, urllib.request
-url, out, stop = sys.argv[1:4]
-with open(out, "w", buffering=1) as log:
-    while not os.path.exists(stop):
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                log.write(json.dumps(json.load(answer)) + "\\n")
-        except urllib.error.HTTPError as error:
-            answer = f"{error.code} {dict(error.headers)} {error.read()[:300]!r}"
-            log.write(json.dumps({"error": answer}) + "\\n")
-        except Exception as error:
-            log.write(json.dumps({"error": repr(error)}) + "\\n")
-"""
 
 
 class Cluster:
@@ -227,13 +212,6 @@ def kill_instance(cluster: Cluster, zone: str) -> None:
 def dataplane_token(cluster: Cluster, cp: str, service: str) -> str:
     request = {"mesh": MESH, "tags": {"kuma.io/service": [service]}}
     return cluster.api(cp, "POST", "/tokens/dataplane", request)
-
-
-def calls(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    lines = path.read_text().splitlines()
-    return [json.loads(line) for line in lines if line.endswith("}")]
 
 
 def zones(path: Path) -> list[str]:
