@@ -35,9 +35,7 @@ from tests.support.ansible_lab import (
     copy_collection,
     failed,
     lab_deployment,
-    zones_answering,
 )
-from tests.support.net import wait_until
 
 GLOBAL = "control-plane.global"
 ZONES = ("us-east-1", "eu-west-1")
@@ -85,13 +83,7 @@ def bench(work: Path) -> None:
 def upgrade_under_load(deployment: Deployment, limit: tuple[str, str]) -> None:
     traffic = CrossZone(deployment)
     try:
-        traffic.apply_mesh()
-        traffic.start_apps()
-        traffic.start_calls()
-        wait_until(
-            lambda: zones_answering(traffic.calls()) == set(ZONES), 120, "answers from both zones"
-        )
-        traffic.stop_calls()
+        traffic.start()
         version = build_wheel(deployment.work / "wheelhouse", "bench", deployment.work)
         upgraded = [host for host in HOSTS if host != CLIENT]
         extra = json.dumps({"meshfabric_version": version})

@@ -29,6 +29,7 @@ import yaml
 from meshfabric.lab import Lab
 from tests.integration.lab.support import lab_cli, state_dir
 from tests.support.call_loop import LOAD, calls
+from tests.support.net import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -314,6 +315,16 @@ class CrossZone:
             self.deployment.put(
                 GLOBAL_CONTROL_PLANE, f"/meshes/default/{plural}/{policy['name']}", policy
             )
+
+    def start(self) -> None:
+        """The mesh applied and the apps started; returns once both zones answer the client."""
+        self.apply_mesh()
+        self.start_apps()
+        self.start_calls()
+        wait_until(
+            lambda: zones_answering(self.calls()) == set(SERVERS), 120, "answers from both zones"
+        )
+        self.stop_calls()
 
     def start_apps(self) -> None:
         echo = str(REPO / "scripts" / "demo" / "echo_app.py")

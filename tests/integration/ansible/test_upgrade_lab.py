@@ -59,13 +59,7 @@ def cross_zone(deployment: Deployment) -> Iterator[CrossZone]:
     run = deployment.site("--limit", ",".join(MESH_HOSTS))
     assert run.returncode == 0, run.output
     try:
-        traffic.apply_mesh()
-        traffic.start_apps()
-        traffic.start_calls()
-        wait_until(
-            lambda: zones_answering(traffic.calls()) == set(ZONES), 120, "answers from both zones"
-        )
-        traffic.stop_calls()
+        traffic.start()
         yield traffic
     finally:
         traffic.stop()
