@@ -1,7 +1,7 @@
 """Wall time of the collection's playbooks on a meshfabric-lab, as onto real machines.
 
 1. A first ``site.yml`` run: global, both zones' control planes and ingresses,
-   flight-control's sidecar in each zone and its client's in us-east-1 (seven hosts,
+   flight-control's sidecar in each zone and its client's in us-east-1 (eight hosts,
    each installed from the wheelhouse the run builds on the controller).
 2. A second run, which changes nothing (target: under 30 s).
 3. ``upgrade.yml`` to this tree's version with a local version suffix, every host but

@@ -34,7 +34,7 @@ from tests.support.ansible_lab import (
 )
 from tests.support.net import wait_until
 
-# Seven hosts installed, then six upgraded one zone at a time: many minutes on a busy machine.
+# Eight hosts installed, then seven upgraded one zone at a time: many minutes on a busy machine.
 pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 ZONES = ("us-east-1", "eu-west-1")
