@@ -94,7 +94,7 @@ def test_upgrade_under_cross_zone_traffic_loses_no_request(
     version = build_wheel(deployment.work / "wheelhouse", "upgrade", deployment.work)
     cross_zone.start_calls()
 
-    run = upgrade(deployment, version, "--limit", f"all:!{CLIENT}")
+    run = upgrade(deployment, version, "--limit", ",".join(UPGRADED))
     answers = cross_zone.stop_calls()
 
     assert run.returncode == 0, run.output
