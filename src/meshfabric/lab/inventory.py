@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shlex
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from meshfabric.lab.lab import Lab
 from meshfabric.lab.ssh import proxy_command
 from meshfabric.lab.topology import PlannedHost, Role
 
-# The groups the collection's roles target, one per role.
-ROLE_GROUPS = {
+# Each lab role as a role of the collection's inventory document (docs/inventory.md).
+DOCUMENT_ROLES = {
     Role.GLOBAL_CONTROL_PLANE: "global_control_plane",
-    Role.ZONE_CONTROL_PLANE: "zone_control_planes",
-    Role.INGRESS: "zone_ingresses",
-    Role.EGRESS: "zone_egresses",
-    Role.APP: "app_hosts",
+    Role.ZONE_CONTROL_PLANE: "zone_control_plane",
+    Role.INGRESS: "zone_ingress",
+    Role.EGRESS: "zone_egress",
+    Role.APP: "dataplane",
 }
 PYTHON_INTERPRETER = "/usr/bin/python3"
+# The collection's inventory plugins' groups and host variables are made in one module; the
+# lab uses that module too, so its inventory has the same groups as theirs.
+_COLLECTION_INVENTORY = Path(__file__).parents[3] / "plugins" / "module_utils" / "inventory.py"
+
+
+@cache
+def _collection_inventory() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("_meshfabric_inventory", _COLLECTION_INVENTORY)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"the collection's inventory module {_COLLECTION_INVENTORY}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def role_group(role: Role) -> str:
+    """The group of a role's hosts, the one the collection's inventory plugins make."""
+    group: str = _collection_inventory().ROLE_GROUPS[DOCUMENT_ROLES[role]]
+    return group
 
 
 def zone_group(zone: str) -> str:
-    """`zone_us_east_1`: Ansible group names take no '-'."""
-    return "zone_" + zone.replace("-", "_")
+    """`zone_us_east_1`, the zone's group as the collection's inventory plugins name it."""
+    group: str = _collection_inventory().zone_group(zone)
+    return group
 
 
 def status(lab: Lab) -> dict[str, Any]:
@@ -68,15 +92,19 @@ def _host_vars(lab: Lab, host: PlannedHost) -> dict[str, Any]:
         "zone": host.zone,
         "role": host.role.value,
         "address": str(host.address),
+        # The host variables the collection's roles read, as its inventory plugins set them.
+        "meshfabric_zone": host.zone,
+        "meshfabric_role": DOCUMENT_ROLES[host.role],
+        "meshfabric_private_ip": str(host.address),
     }
 
 
 def inventory(lab: Lab) -> dict[str, Any]:
     """A YAML-ready inventory: one group per role and one per zone."""
     children: dict[str, dict[str, Any]] = {}
-    for role, group in ROLE_GROUPS.items():
+    for role in Role:
         members = [host for host in lab.plan.hosts if host.role is role]
-        children[group] = {
+        children[role_group(role)] = {
             "hosts": {host.inventory_name: _host_vars(lab, host) for host in members}
         }
     for zone in lab.plan.zones:

@@ -71,17 +71,17 @@ def test_inventory_groups_hosts_by_role_and_zone_with_their_facts(kong_air: Lab)
     common = inventory["all"]["vars"]
 
     assert set(groups["global_control_plane"]["hosts"]) == {"control-plane.global"}
-    assert set(groups["zone_control_planes"]["hosts"]) == {
+    assert set(groups["zone_control_plane"]["hosts"]) == {
         "control-plane.us-east-1",
         "control-plane.eu-west-1",
     }
-    assert set(groups["zone_ingresses"]["hosts"]) == {"ingress.us-east-1", "ingress.eu-west-1"}
-    assert set(groups["zone_egresses"]["hosts"]) == {"egress.us-east-1", "egress.eu-west-1"}
+    assert set(groups["zone_ingress"]["hosts"]) == {"ingress.us-east-1", "ingress.eu-west-1"}
+    assert set(groups["zone_egress"]["hosts"]) == {"egress.us-east-1", "egress.eu-west-1"}
     assert set(groups["zone_eu_west_1"]["hosts"]) == {
         f"{name}.eu-west-1"
         for name in ("control-plane", "ingress", "egress", "flight-control-1", "flight-control-2")
     }
-    client = groups["app_hosts"]["hosts"]["client-1.us-east-1"]
+    client = groups["dataplanes"]["hosts"]["client-1.us-east-1"]
     address = kong_air.host("us-east-1/client-1").address
     assert (client["zone"], client["role"], client["address"]) == ("us-east-1", "app", address)
     assert client["ansible_host"] == address
