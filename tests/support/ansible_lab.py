@@ -77,6 +77,12 @@ GROUP_VARS = {
     "zone_ingress_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
     "zone_ingress_system_user": "root",
     "zone_ingress_system_group": "root",
+    "zone_egress_venv_dir": "{{ lab_host_root }}/opt/zone-egress",
+    "zone_egress_config_dir": "{{ lab_host_root }}/etc/zone-egress",
+    "zone_egress_work_dir": "{{ lab_host_root }}/var/lib/zone-egress",
+    "zone_egress_supervisor_dir": "{{ lab_host_root }}/etc/supervisor",
+    "zone_egress_system_user": "root",
+    "zone_egress_system_group": "root",
     # The zone control planes' metrics, for the telemetry role's Prometheus on global's host.
     "control_plane_diagnostics_address": "0.0.0.0",
     "telemetry_config_dir": "{{ lab_host_root }}/etc/telemetry",
@@ -205,6 +211,7 @@ def lab_deployment(collections: Path, work: Path) -> Iterator[Deployment]:
                 "control_plane_wheelhouse_dir": str(work / "wheelhouse"),
                 "dataplane_wheelhouse_dir": str(work / "wheelhouse"),
                 "zone_ingress_wheelhouse_dir": str(work / "wheelhouse"),
+                "zone_egress_wheelhouse_dir": str(work / "wheelhouse"),
             }
             (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars))
             yield Deployment(Lab.open(state), work, hosts_dir, env)
