@@ -137,12 +137,14 @@ def test_teardown_stops_everything_and_a_second_teardown_changes_nothing(
 
 
 def running_in(deployment: Deployment, hosts: tuple[str, ...]) -> dict[str, list[str]]:
-    """The programs other than the lab's sshd left in each host's network namespace."""
+    """The programs left in each host's network namespace, other than the lab's sshd and the
+    `nc` that carries Ansible's SSH connection into the namespace (ssh's ProxyCommand)."""
     left = {}
     for host in hosts:
-        namespace = deployment.lab.host(Deployment.lab_key(host)).namespace
-        programs = [command_line(pid) for pid in namespace_pids(namespace)]
-        programs = [program for program in programs if program and "sshd" not in program]
+        lab_host = deployment.lab.host(Deployment.lab_key(host))
+        ssh_proxy = f"nc {lab_host.planned.address} 22"
+        programs = [command_line(pid) for pid in namespace_pids(lab_host.namespace)]
+        programs = [p for p in programs if p and "sshd" not in p and p != ssh_proxy]
         if programs:
             left[host] = programs
     return left
