@@ -125,7 +125,8 @@ def test_the_telemetry_hosts_prometheus_scrapes_the_zones_proxy_and_every_contro
     token = deployment.work / "playbooks" / "credentials" / GLOBAL / "admin-token"
     metrics = {"type": "MeshMetric", "mesh": "default", "name": "prometheus",
                "spec": {"targetRef": {"kind": "Mesh"},
-                        "default": {"backends": [{"type": "Prometheus"}]}}}  # fmt: skip
+                        "default": {"backends": [{"type": "Prometheus",
+                                                      "prometheus": {"port": 5670}}]}}}  # fmt: skip
     put = ["curl", "-sf", "-X", "PUT", "-H", f"Authorization: Bearer {token.read_text().strip()}",
            "-H", "content-type: application/json", "--data-binary", json.dumps(metrics),
            "http://127.0.0.1:5681/meshes/default/meshmetrics/prometheus"]  # fmt: skip
