@@ -161,10 +161,14 @@ class Deployment:
         assert done.returncode == 0, f"PUT {path}: curl exit {done.returncode} {done.stdout}"
 
     def installed_version(self, host: str, venv: str) -> str:
-        """The meshfabric version in the virtualenv `venv` (opt/...) of `host`."""
+        """The meshfabric version in the virtualenv `venv` (opt/...) of `host`.
+
+        Asked in isolated mode (-I): the PYTHONPATH a checkout's tests run with would otherwise
+        lead to the checkout's own meshfabric.egg-info, whatever the virtualenv holds."""
         python = self.hosts_dir / host / venv / "bin" / "python"
         done = subprocess.run(
-            [str(python), "-c", "import importlib.metadata as m; print(m.version('meshfabric'))"],
+            [str(python), "-I", "-c",
+             "import importlib.metadata as m; print(m.version('meshfabric'))"],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         return done.stdout.strip()
