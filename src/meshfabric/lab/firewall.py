@@ -10,6 +10,8 @@ Forwarding is denied by default. What crosses a zone's edge, in either direction
   zones' control planes;
 - TCP 4317, OTLP over gRPC, from the app hosts to the monitoring host, where a trace store
   takes the spans of every zone's sidecars;
+- TCP 514, syslog, from the app hosts to the monitoring host, where a log sink takes the
+  access-log lines of every zone's sidecars (sent by each proxy's meshfabric-dp);
 - replies (established/related).
 The router itself accepts nothing from the network. Traffic inside a zone's LAN never reaches
 the router, so it is not filtered, as within a VPC subnet.
@@ -27,6 +29,7 @@ INGRESS_PORT = 10001
 METRICS_PORT = 5670
 DIAGNOSTICS_PORT = 5680
 OTLP_PORT = 4317
+SYSLOG_PORT = 514
 LAN_INTERFACE = "lan"
 WAN_INTERFACE = "wan"
 TABLE = "meshfabric_lab"
@@ -73,26 +76,28 @@ def _forward_rules(zone: PlannedZone, plan: Plan) -> list[str]:
     def gather(roles: tuple[Role, ...]) -> list[ipaddress.IPv4Address]:
         return [address for other in others for address in other.addresses(*roles)]
 
+    def across(
+        sources: tuple[Role, ...], destinations: tuple[Role, ...], port: int
+    ) -> list[str | None]:
+        """`sources` in one zone to `destinations` in another, seen from this zone's edge."""
+        return [
+            _rule("out", zone.addresses(*sources), gather(destinations), port),
+            _rule("in", gather(sources), zone.addresses(*destinations), port),
+        ]
+
     rules = [
-        _rule(
-            "out", zone.addresses(*_ZONE_CONTROL_PLANES), gather(_GLOBAL_CONTROL_PLANES), KDS_PORT
-        ),
+        *across(_ZONE_CONTROL_PLANES, _GLOBAL_CONTROL_PLANES, KDS_PORT),
         _rule("out", _ingress_clients(zone, plan), gather(_INGRESSES), INGRESS_PORT),
-        _rule(
-            "in", gather(_ZONE_CONTROL_PLANES), zone.addresses(*_GLOBAL_CONTROL_PLANES), KDS_PORT
-        ),
         _rule(
             "in",
             [client for other in others for client in _ingress_clients(other, plan)],
             zone.addresses(*_INGRESSES),
             INGRESS_PORT,
         ),
-        _rule("out", zone.addresses(*_MONITORING), gather(_SCRAPED), METRICS_PORT),
-        _rule("in", gather(_MONITORING), zone.addresses(*_SCRAPED), METRICS_PORT),
-        _rule("out", zone.addresses(*_MONITORING), gather(_ZONE_CONTROL_PLANES), DIAGNOSTICS_PORT),
-        _rule("in", gather(_MONITORING), zone.addresses(*_ZONE_CONTROL_PLANES), DIAGNOSTICS_PORT),
-        _rule("out", zone.addresses(*_SCRAPED), gather(_MONITORING), OTLP_PORT),
-        _rule("in", gather(_SCRAPED), zone.addresses(*_MONITORING), OTLP_PORT),
+        *across(_MONITORING, _SCRAPED, METRICS_PORT),
+        *across(_MONITORING, _ZONE_CONTROL_PLANES, DIAGNOSTICS_PORT),
+        *across(_SCRAPED, _MONITORING, OTLP_PORT),
+        *across(_SCRAPED, _MONITORING, SYSLOG_PORT),
     ]
     return [rule for rule in rules if rule is not None]
 

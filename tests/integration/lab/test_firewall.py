@@ -1,6 +1,8 @@
-"""The routers' firewalls: only KDS to global and connections to other zones' ingresses leave
-a zone. Each case starts a real listener at the target, so a blocked case fails only because
-the firewall dropped the connection."""
+"""The routers' firewalls: what leaves a zone is KDS to global, connections to other zones'
+ingresses, and the telemetry of the monitoring host (global's control-plane host): its
+scrapes of the app hosts and, from the app hosts to it, spans (OTLP) and access-log lines
+(syslog). Each case starts a real listener at the target, so a blocked case fails only
+because the firewall dropped the connection."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from meshfabric.lab import KONG_AIR, Lab
-from meshfabric.lab.firewall import INGRESS_PORT, KDS_PORT
+from meshfabric.lab.firewall import INGRESS_PORT, KDS_PORT, OTLP_PORT, SYSLOG_PORT
 from tests.integration.lab.support import connects, listener, needs_namespaces, state_dir
 
 pytestmark = [pytest.mark.lab, needs_namespaces]
@@ -70,6 +72,16 @@ def test_a_zone_control_plane_reaches_global_kds_and_nothing_else_there(kong_air
     assert _reaches(kong_air, source, "global/control-plane", KDS_PORT)
     assert not _reaches(kong_air, source, "global/control-plane", API_PORT)
     assert not _reaches(kong_air, source, "eu-west-1/control-plane", KDS_PORT)
+
+
+@pytest.mark.parametrize("port", [OTLP_PORT, SYSLOG_PORT], ids=["otlp", "syslog"])
+def test_only_app_hosts_reach_the_monitoring_hosts_trace_and_log_ports(
+    kong_air: Lab, port: int
+) -> None:
+    assert _reaches(kong_air, "us-east-1/client-1", "global/control-plane", port)
+    assert _reaches(kong_air, "eu-west-1/flight-control-1", "global/control-plane", port)
+    assert not _reaches(kong_air, "us-east-1/ingress", "global/control-plane", port)
+    assert not _reaches(kong_air, "us-east-1/control-plane", "global/control-plane", port)
 
 
 def test_without_zone_egress_any_host_of_a_zone_reaches_other_ingresses(kong_air: Lab) -> None:

@@ -144,19 +144,20 @@ def test_only_the_monitoring_host_reaches_the_zone_control_planes_metrics_port()
         assert "ip saddr { 10.10.0.10 }" in rules[0]
 
 
-def test_only_the_app_hosts_reach_the_monitoring_hosts_otlp_port() -> None:
+@pytest.mark.parametrize("port", [4317, 514], ids=["otlp", "syslog"])
+def test_only_the_app_hosts_reach_the_monitoring_hosts_trace_and_log_ports(port: int) -> None:
     lab = plan(KONG_AIR, "ab12")
     rulesets = {zone.name: router_ruleset(zone, lab) for zone in lab.zones}
 
     assert (
         'iifname "lan" oifname "wan" ip saddr { 10.10.1.13, 10.10.1.14 } '
-        "ip daddr { 10.10.0.10 } tcp dport 4317 accept" in rulesets["us-east-1"]
+        f"ip daddr {{ 10.10.0.10 }} tcp dport {port} accept" in rulesets["us-east-1"]
     )
     assert (
         'iifname "wan" oifname "lan" ip saddr { 10.10.1.13, 10.10.1.14, 10.10.2.13, 10.10.2.14 } '
-        "ip daddr { 10.10.0.10 } tcp dport 4317 accept" in rulesets["global"]
+        f"ip daddr {{ 10.10.0.10 }} tcp dport {port} accept" in rulesets["global"]
     )
     for ruleset in rulesets.values():
-        otlp_rules = [line for line in ruleset.splitlines() if "dport 4317" in line]
-        assert otlp_rules
-        assert all("ip daddr { 10.10.0.10 }" in line for line in otlp_rules)
+        rules = [line for line in ruleset.splitlines() if f"dport {port} " in line]
+        assert rules
+        assert all("ip daddr { 10.10.0.10 }" in line for line in rules)
