@@ -9,7 +9,7 @@ import os
 import secrets
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,8 @@ _REQUIRED_TOOLS = {
     ssh.SSHD: "openssh-server",
     "nc": "netcat-openbsd",
 }
+# What starts a program, with Popen's arguments: subprocess.Popen, or a LabHost's popen.
+Start = Callable[..., "subprocess.Popen[Any]"]
 
 
 class LabHost:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from meshfabric.lab.log_sink import LogSink
 from tests.integration.dataplane.support import Sidecar, permission, sidecar_dataplane, status_of
 from tests.integration.kds.conftest import Federation
 from tests.integration.multizone.test_cross_zone import (
@@ -25,7 +26,7 @@ from tests.integration.multizone.test_cross_zone import (
     start_zone,
 )
 from tests.support.net import free_port, wait_until
-from tests.support.rsyslog import Rsyslog, rsyslog
+from tests.support.rsyslog import rsyslog
 
 pytestmark = [pytest.mark.envoy, pytest.mark.slow]
 
@@ -62,13 +63,13 @@ def work() -> Iterator[Path]:
 
 
 @pytest.fixture
-def sink(work: Path) -> Iterator[Rsyslog]:
+def sink(work: Path) -> Iterator[LogSink]:
     with rsyslog(work / "rsyslog") as running:
         yield running
 
 
 def test_a_cross_zone_requests_lines_reach_rsyslog_from_both_zones(
-    federation: Federation, work: Path, sink: Rsyslog
+    federation: Federation, work: Path, sink: LogSink
 ) -> None:
     with federation.global_cp.client() as client:
         for document in (

@@ -18,6 +18,7 @@ import pytest
 from meshfabric.lab import Lab
 from meshfabric.lab.envoy_admin import admin_get
 from meshfabric.lab.firewall import OTLP_PORT
+from meshfabric.lab.phoenix import Phoenix, Span, in_lab_host, traces
 from tests.integration.lab.support import needs_namespaces
 from tests.integration.multizone.kong_air_lab import (
     GLOBAL,
@@ -30,7 +31,6 @@ from tests.integration.multizone.kong_air_lab import (
     start_load,
 )
 from tests.support.net import wait_until
-from tests.support.phoenix import Phoenix, Span, phoenix, traces
 
 # The lab and Phoenix start side by side; on a busy machine together they outlast the
 # default 300 s.
@@ -43,7 +43,6 @@ pytestmark = [
 ]
 
 MONITORING = "10.10.0.10"  # global's control-plane host (docs/lab.md)
-PHOENIX_HTTP = 6006  # inside the monitoring host's own namespace
 TRACED_PATH = "/booking-42"
 
 
@@ -61,22 +60,11 @@ def meshtrace() -> dict[str, Any]:
 def store(lab: Lab, tmp_path: Path) -> Iterator[Phoenix]:
     """Phoenix starting in the monitoring host (not yet ready), its HTTP API asked from
     inside that host."""
-    host = lab.host(GLOBAL)
-
-    def fetch(url: str) -> str | None:
-        command = ["curl", "-sf", "--max-time", "10", url]
-        done = host.run(command, capture_output=True, text=True, check=False)
-        return str(done.stdout) if done.returncode == 0 else None
-
-    with phoenix(
-        tmp_path / "phoenix",
-        host="127.0.0.1",
-        ports=(PHOENIX_HTTP, OTLP_PORT),
-        start=host.popen,
-        fetch=fetch,
-        ready=False,
-    ) as running:
+    running = in_lab_host(lab.host(GLOBAL), tmp_path / "phoenix")
+    try:
         yield running
+    finally:
+        running.stop()
 
 
 def traces_through(admin: Path) -> bool:
