@@ -6,8 +6,11 @@ one name, `flight-control.mzsvc.mesh.local` (a MeshMultiZoneService made at glob
 by booking's own sidecar), under steady load: answered locally, failing over to eu-west-1
 through its ingress when the local instance dies and back when it returns, with the
 failed-request count; then where to look: one Prometheus at global answering for both zones
-(the dashboards' queries, the console page); last, a zone whose control plane freezes shown
-offline.
+(the dashboards' queries, the console page), the trace of one request that crossed from
+us-east-1 to eu-west-1 during the failover (one trace in Arize Phoenix, a span from each
+zone) and its access-log lines from both zones at one rsyslog, both sinks in global's host
+and fed by a MeshTrace and a MeshAccessLog made at global; last, a zone whose control plane
+freezes shown offline.
 
 Every control plane runs in its own lab host (network namespace) behind the lab's zone
 firewalls; meshctl runs in the host of the control plane it talks to. `meshfabric-lab down`
@@ -29,8 +32,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from meshfabric.lab import KONG_AIR, Lab, LabHost
-from meshfabric.lab.envoy_admin import endpoint_priorities, is_live
+from meshfabric.lab import KONG_AIR, Lab, LabHost, log_sink, phoenix
+from meshfabric.lab.envoy_admin import admin_get, endpoint_priorities, is_live
+from meshfabric.lab.firewall import OTLP_PORT, SYSLOG_PORT
+from meshfabric.lab.log_sink import LogSink
+from meshfabric.lab.phoenix import Phoenix, Span
 from meshfabric.telemetry import write_dashboards
 from meshfabric.telemetry.dashboards import DASHBOARDS, resolved
 
@@ -67,6 +73,18 @@ class Demo:
         self.work = work
         self.control_planes: dict[str, subprocess.Popen[bytes]] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        # Started first, as Phoenix takes a while; lab.down() ends them.
+        self.traces: Phoenix | None = None
+        self.logs: LogSink | None = None
+
+    def start_sinks(self) -> None:
+        """Phoenix (starting in the background) and rsyslog in global's host."""
+        host = self.lab.host(GLOBAL)
+        print(f"\033[2m[{GLOBAL}] $ phoenix serve  (OTLP on :{OTLP_PORT}, starting in the "
+              "background)\033[0m", flush=True)  # fmt: skip
+        self.traces = phoenix.in_lab_host(host, self.work / "phoenix")
+        print(f"\033[2m[{GLOBAL}] $ rsyslogd -n  (syslog on {host.address}:{SYSLOG_PORT})\033[0m")
+        self.logs = log_sink.in_lab_host(host, self.work / "rsyslog")
 
     def meshctl(self, host: str, *args: str, stdin: str | None = None, secret: bool = False) -> str:
         """Run meshctl in `host` against its own control plane, showing the command and,
@@ -196,6 +214,7 @@ class Demo:
 def run(demo: Demo) -> None:
     step("The lab: three zones of network namespaces behind firewalled routers")
     subprocess.run(["meshfabric-lab", "status", "--state-dir", str(demo.lab.state_dir)], check=True)
+    demo.start_sinks()
 
     step("The global control plane (REST and KDS on its own host)")
     demo.start_control_plane(
@@ -244,6 +263,8 @@ def run(demo: Demo) -> None:
 
     failover(demo)
     where_to_look(demo)
+    the_trace(demo)
+    the_access_log(demo)
 
     step("us-east-1's control plane freezes (SIGSTOP): global shows it offline within seconds")
     frozen = demo.control_planes["us-east-1/control-plane"]
@@ -294,6 +315,8 @@ def failover(demo: Demo) -> None:
     step("Ingresses in both zones; flight-control in both; booking in us-east-1")
     demo.meshctl("eu-west-1/control-plane", "apply", "-f", "-", stdin=FLIGHT_CONTROL_SERVICE)
     demo.meshctl(GLOBAL, "apply", "-f", "-", stdin=FLIGHT_CONTROL_EVERYWHERE)
+    print("and, made at global, where every sidecar sends its spans and access-log lines:")
+    demo.meshctl(GLOBAL, "apply", "-f", "-", stdin=TELEMETRY)
     admins = {}
     for zone, lan in LANS.items():
         token = demo.meshctl(
@@ -316,6 +339,8 @@ def failover(demo: Demo) -> None:
     for name, socket in admins.items():
         demo.wait(name, partial(is_live, socket), f"the Envoy of {name}")
     demo.wait("booking", partial(knows_both_zones, admins["booking"]), "both zones' endpoints")
+    for name in ("booking", "flight-control-eu-west-1"):  # before any connection is opened
+        demo.wait(name, partial(observes, admins[name]), "the MeshTrace and MeshAccessLog")
 
     step(f"booking calls http://{MULTIZONE_NAME}:8080/flights steadily: who answers?")
     resolved = demo.lab.host("us-east-1/client-1").run(
@@ -342,6 +367,7 @@ def failover(demo: Demo) -> None:
     report(calls, "after the failover")
     last = read_calls(calls)[-1]
     print(f"the last answer came from {last.get('service')}, called by {last.get('caller')}")
+    one_request(demo)
 
     step("flight-control returns in us-east-1: traffic goes local again")
     start_flight_control(demo, "us-east-1", "-back")
@@ -398,7 +424,121 @@ def where_to_look(demo: Demo) -> None:
             print(f"  zone={sample['metric']['zone']}: {float(sample['value'][1]):.3g}")
     print(f"the same on one page: http://{PROMETHEUS}/consoles/meshfabric.html in {GLOBAL};")
     print(f"Grafana's dashboards: {dashboards}/grafana/ (meshctl generate dashboards)")
-    # The trace of one cross-zone request and its access-log lines are shown here next.
+
+
+BOOKING = "KA-0042"  # the header that marks one request's spans (a MeshTrace tag)
+TRACED_PATH = f"/flights/{BOOKING}"
+ACCESS_LOG_LINE = (
+    "zone=%KUMA_ZONE% direction=%KUMA_TRAFFIC_DIRECTION% "
+    "%KUMA_SOURCE_SERVICE%->%KUMA_DESTINATION_SERVICE% path=%REQ(:PATH)% status=%RESPONSE_CODE%"
+)
+ACCESS_LOG = {
+    "backends": [
+        {
+            "type": "Tcp",
+            "tcp": {
+                "address": f"{GLOBAL_ADDRESS}:{SYSLOG_PORT}",
+                "format": {"type": "Plain", "plain": ACCESS_LOG_LINE},
+            },
+        }
+    ]
+}
+TELEMETRY = "\n---\n".join(
+    json.dumps(document)  # JSON is YAML
+    for document in (
+        {
+            "type": "MeshTrace",
+            "mesh": "default",
+            "name": "traces",
+            "spec": {
+                "targetRef": {"kind": "Mesh"},
+                "default": {
+                    "backends": [
+                        {
+                            "type": "OpenTelemetry",
+                            "openTelemetry": {"endpoint": f"{GLOBAL_ADDRESS}:{OTLP_PORT}"},
+                        }
+                    ],
+                    "tags": [{"name": "booking", "header": {"name": "x-booking"}}],
+                },
+            },
+        },
+        {
+            "type": "MeshAccessLog",
+            "mesh": "default",
+            "name": "central",
+            "spec": {
+                "targetRef": {"kind": "Mesh"},
+                "to": [{"targetRef": {"kind": "Mesh"}, "default": ACCESS_LOG}],
+                "from": [{"targetRef": {"kind": "Mesh"}, "default": ACCESS_LOG}],
+            },
+        },
+    )
+)
+
+
+def observes(socket: Path) -> bool:
+    """The proxy's listeners trace (OpenTelemetry) and log (to meshfabric-dp's fifo)."""
+    listeners = admin_get(socket, "/config_dump?resource=dynamic_listeners")
+    return "envoy.tracers.opentelemetry" in listeners and "access-log.fifo" in listeners
+
+
+def one_request(demo: Demo) -> None:
+    """While flight-control answers from eu-west-1 alone: one request from booking, marked
+    by its x-booking header, whose trace and log lines the demo shows at its end."""
+    assert demo.traces is not None
+    demo.traces.wait_ready()  # started at the beginning: spans sent before it is up are lost
+    url = f"http://{MULTIZONE_NAME}:8080{TRACED_PATH}"
+    command = ["curl", "-sf", "-H", f"x-booking: {BOOKING}", url]
+    print(f"\033[2m[us-east-1/client-1] $ {shlex.join(command)}\033[0m", flush=True)
+    done = demo.lab.host("us-east-1/client-1").run(
+        command, capture_output=True, text=True, check=False
+    )
+    print(done.stdout.strip(), flush=True)
+    if done.returncode != 0 or json.loads(done.stdout).get("service") != "eu-west-1":
+        raise SystemExit(f"the marked request was not answered by eu-west-1: {done}")
+
+
+def the_trace(demo: Demo) -> None:
+    step("Where to look: that request's trace in Phoenix, one trace with a span from each zone")
+    assert demo.traces is not None
+    marked = partial(demo.traces.spans, f"booking:{BOOKING}")
+    demo.wait(GLOBAL, lambda: spans_from_both_zones(marked()), "both zones' spans in Phoenix")
+    for trace_id, spans in phoenix.traces(marked()).items():
+        print(f"trace {trace_id}: {len(spans)} spans")
+        for span in sorted(spans, key=lambda span: span.parent_id is not None):
+            print(f"  {describe(span)}")
+    namespace = demo.lab.host(GLOBAL).namespace
+    print(f"Phoenix's own pages show it: http://127.0.0.1:{phoenix.HTTP_PORT}/ (project default) "
+          f"in {GLOBAL}, network namespace {namespace}")  # fmt: skip
+
+
+def spans_from_both_zones(spans: list[Span]) -> bool:
+    return {span.attributes.get("kuma.zone") for span in spans} >= set(ZONES)
+
+
+def describe(span: Span) -> str:
+    parent = f"child of {span.parent_id}" if span.parent_id else "root"
+    attributes = span.attributes
+    return (f"span {span.span_id} kuma.zone={attributes.get('kuma.zone')} "
+            f"node={attributes.get('node_id')} {parent}: {span.name}")  # fmt: skip
+
+
+def the_access_log(demo: Demo) -> None:
+    step("Its access-log lines, one from each zone, at one rsyslog in global's host")
+    assert demo.logs is not None
+    logs = demo.logs
+
+    def marked() -> list[str]:
+        return [line for line in logs.lines() if f" path={TRACED_PATH} " in line]
+
+    def from_both_zones() -> bool:
+        return all(any(f"zone={zone} " in line for line in marked()) for zone in ZONES)
+
+    demo.wait(GLOBAL, from_both_zones, "both zones' lines at rsyslog", 30)
+    for line in marked():
+        print(f"  {line}")
+    print(f"every zone's lines: {logs.received} (rsyslog in {GLOBAL}, TCP {logs.address})")
 
 
 def prometheus_config(token: Path) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,11 @@ class Phoenix:
             raise RuntimeError(f"Phoenix exited with {self.process.returncode}: {tail}")
         return self.healthy()
 
-    def spans(self) -> list[Span]:
-        """Every span stored so far (the newest thousand)."""
-        text = self.fetch(f"http://{self.http}/v1/projects/{PROJECT}/spans?limit=1000")
+    def spans(self, *attributes: str) -> list[Span]:
+        """The newest thousand spans stored so far, only those with every `key:value` of
+        `attributes` if given (`"booking:KA-0042"`)."""
+        query = urllib.parse.urlencode([("limit", 1000), *(("attribute", a) for a in attributes)])
+        text = self.fetch(f"http://{self.http}/v1/projects/{PROJECT}/spans?{query}")
         return [_span(item) for item in json.loads(text or '{"data": []}')["data"]]
 
     def healthy(self) -> bool:
