@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
+from meshfabric.dp.background import in_background
+
 log = logging.getLogger(__name__)
 
 SYSLOG_PORT = 514  # an address without a port
@@ -96,13 +98,10 @@ async def access_log_forwarder(fifo: Path) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), pipe)
     forwarder = Forwarder()
-    running = asyncio.create_task(forwarder.run(lines), name="access-log-forwarder")
     try:
-        yield
+        async with in_background(forwarder.run(lines), "access-log-forwarder"):
+            yield
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
         transport.close()
         forwarder.close()
         with contextlib.suppress(FileNotFoundError):
