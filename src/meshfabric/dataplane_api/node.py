@@ -13,6 +13,10 @@ DNS_ADDRESS_KEY = "dnsAddress"
 VIPS_KEY = "vips"
 VERSION_KEY = "version"  # meshfabric-dp's own version
 METRICS_SOCKET_KEY = "metricsSocket"
+# Where a MeshMetric's OpenTelemetry listener answers meshfabric-dp what to push (JSON: the
+# policy's `sidecar` settings, the resource attributes and each backend's endpoint and
+# refresh interval), so meshfabric-dp can push Envoy's stats as OTLP.
+METRICS_PUSH_SOCKET_KEY = "metricsPushSocket"
 # Where meshfabric-dp reads the access-log lines of Tcp backends (a FIFO) and forwards them.
 ACCESS_LOG_PIPE_KEY = "accessLogPipe"
 # The cluster through which a MeshMetric's listener reaches that socket.
@@ -49,20 +53,23 @@ class DnsAddress:
 class Features:
     """What a proxy's meshfabric-dp prepared on its host, so the control plane may use it:
     a DNS listener address, VIPs that Envoy can bind (routed to lo), the Unix socket of
-    its metrics server (Envoy's stats filtered as a MeshMetric says) and the FIFO from
-    which it forwards MeshAccessLog's Tcp lines."""
+    its metrics server (Envoy's stats filtered as a MeshMetric says), the Unix socket on
+    which it asks what to push as OTLP metrics, and the FIFO from which it forwards
+    MeshAccessLog's Tcp lines."""
 
     dns: DnsAddress | None = None
     vips: bool = False
     metrics_socket: str = ""
     access_log_pipe: str = ""
+    metrics_push_socket: str = ""
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> Features:
         dns = DnsAddress.parse(metadata.get(DNS_ADDRESS_KEY, ""))
         metrics = metadata.get(METRICS_SOCKET_KEY, "")
         pipe = metadata.get(ACCESS_LOG_PIPE_KEY, "")
-        return cls(dns, metadata.get(VIPS_KEY) == "true", metrics, pipe)
+        push = metadata.get(METRICS_PUSH_SOCKET_KEY, "")
+        return cls(dns, metadata.get(VIPS_KEY) == "true", metrics, pipe, push)
 
     def metadata(self) -> dict[str, str]:
         found = {VIPS_KEY: "true"} if self.vips else {}
@@ -70,6 +77,8 @@ class Features:
             found[METRICS_SOCKET_KEY] = self.metrics_socket
         if self.access_log_pipe:
             found[ACCESS_LOG_PIPE_KEY] = self.access_log_pipe
+        if self.metrics_push_socket:
+            found[METRICS_PUSH_SOCKET_KEY] = self.metrics_push_socket
         return found | ({DNS_ADDRESS_KEY: str(self.dns)} if self.dns else {})
 
 

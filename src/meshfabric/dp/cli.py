@@ -22,6 +22,7 @@ from meshfabric.dp import dataplane as dataplanes
 from meshfabric.dp import egress, ingress
 from meshfabric.dp.access_log import access_log_forwarder
 from meshfabric.dp.address import ControlPlaneAddress
+from meshfabric.dp.background import in_background
 from meshfabric.dp.bootstrap import (
     ADS_CLUSTER,
     BootstrapParams,
@@ -33,6 +34,7 @@ from meshfabric.dp.dns_redirect import REDIRECTABLE, dns_redirect
 from meshfabric.dp.envoy import EnvoySupervisor, envoy_command
 from meshfabric.dp.envoy_admin import EnvoyAdmin, EnvoyAdminTunnel
 from meshfabric.dp.metrics import metrics_server
+from meshfabric.dp.metrics_push import metrics_pushes
 from meshfabric.dp.netns import HostChangeFailed
 from meshfabric.dp.registration import (
     ControlPlaneClient,
@@ -230,9 +232,13 @@ async def _run(
     log.info("registered dataplane %s/%s", params.mesh, params.name)
     directory = work_dir or Path(tempfile.mkdtemp(prefix="meshfabric-dp-"))
     metrics_socket = directory / "metrics.sock"
+    metrics_push_socket = directory / "metrics-push.sock"
     access_log_pipe = directory / "access-log.fifo"
     features = dataclasses.replace(
-        params.features, metrics_socket=str(metrics_socket), access_log_pipe=str(access_log_pipe)
+        params.features,
+        metrics_socket=str(metrics_socket),
+        access_log_pipe=str(access_log_pipe),
+        metrics_push_socket=str(metrics_push_socket),
     )
     params = dataclasses.replace(params, features=features)
     try:
@@ -248,8 +254,12 @@ async def _run(
             if redirect_port is not None:
                 await host.enter_async_context(dns_redirect(redirect_port))
             await host.enter_async_context(_admin_tunnel(params))
+            hidden = (ADS_CLUSTER, METRICS_CLUSTER)
             await host.enter_async_context(
-                metrics_server(metrics_socket, params.admin_address, (ADS_CLUSTER, METRICS_CLUSTER))
+                metrics_server(metrics_socket, params.admin_address, hidden)
+            )
+            await host.enter_async_context(
+                metrics_pushes(metrics_push_socket, params.admin_address, hidden)
             )
             await host.enter_async_context(access_log_forwarder(access_log_pipe))
             await EnvoySupervisor(envoy_command(path, envoy_log_level)).run(stop)
@@ -269,13 +279,10 @@ async def _admin_tunnel(params: BootstrapParams) -> AsyncIterator[None]:
     hello = Hello(mesh=params.mesh, name=params.name, proxy_type=params.proxy_type)
     admin = EnvoyAdmin(params.admin_address)
     tunnel = EnvoyAdminTunnel(params.control_plane, params.token, hello, admin)
-    running = asyncio.create_task(tunnel.run(), name="envoy-admin-tunnel")
     try:
-        yield
+        async with in_background(tunnel.run(), "envoy-admin-tunnel"):
+            yield
     finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
         await admin.aclose()
 
 

@@ -1,16 +1,24 @@
 """MeshMetric on a real Envoy: the proxy serves its stats on the policy's port and path,
-filtered by its profiles, and an application's own metrics beside them, and stops serving
-them when the policy goes, Envoy never restarted."""
+filtered by its profiles, and an application's own metrics beside them; with an
+OpenTelemetry backend, meshfabric-dp pushes them to a real OTLP/gRPC receiver with the
+proxy's mesh, zone, service and dataplane; both stop when the policy goes, Envoy never
+restarted."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import grpc
 import httpx
 import pytest
+from opentelemetry.proto.collector.metrics.v1 import (
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
 
 from tests.integration.dataplane.conftest import SidecarFactory
 from tests.integration.dataplane.support import ZoneControlPlane, sidecar_dataplane
@@ -56,6 +64,52 @@ def app_metrics() -> Iterator[int]:
     server.server_close()
 
 
+def otel_meshmetric(endpoint: str) -> dict[str, Any]:
+    otel = {"endpoint": endpoint, "refreshInterval": "1s"}
+    default = {"backends": [{"type": "OpenTelemetry", "openTelemetry": otel}]}
+    return {"type": "MeshMetric", "mesh": "default", "name": "pushed", "spec": {"default": default}}
+
+
+class MetricsReceiver(metrics_service_pb2_grpc.MetricsServiceServicer):
+    """Keeps, per export, the resource attributes and the metric names it carried."""
+
+    def __init__(self) -> None:
+        self.exports: list[tuple[dict[str, str], set[str]]] = []
+
+    def Export(
+        self, request: metrics_service_pb2.ExportMetricsServiceRequest, context: Any
+    ) -> metrics_service_pb2.ExportMetricsServiceResponse:
+        for resource_metrics in request.resource_metrics:
+            resource = {
+                pair.key: pair.value.string_value for pair in resource_metrics.resource.attributes
+            }
+            # Field 2 is named differently in the OTLP versions Envoy's protos and today's ship.
+            [(_, scopes)] = [
+                (field, value)
+                for field, value in resource_metrics.ListFields()
+                if field.number == 2
+            ]
+            names = {metric.name for scope in scopes for metric in scope.metrics}
+            self.exports.append((resource, names))
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+
+@pytest.fixture
+def otlp_receivers() -> Iterator[list[tuple[MetricsReceiver, int]]]:
+    """Two OTLP/gRPC metrics receivers on free loopback ports."""
+    found, servers = [], []
+    for _ in range(2):
+        receiver = MetricsReceiver()
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(receiver, server)  # type: ignore[no-untyped-call]
+        found.append((receiver, server.add_insecure_port("127.0.0.1:0")))
+        server.start()
+        servers.append(server)
+    yield found
+    for server in servers:
+        server.stop(None)
+
+
 def scrape(url: str) -> str | None:
     """The metric families a scrape lists (their `# TYPE` lines); None while nothing answers."""
     try:
@@ -70,8 +124,12 @@ def families(text: str | None) -> set[str]:
     return {line.split()[2] for line in lines if line.startswith("# TYPE ")}
 
 
-def test_stats_on_the_policy_port_by_profile_then_gone_with_the_policy(
-    control_plane: ZoneControlPlane, mesh: str, sidecar: SidecarFactory, app_metrics: int
+def test_stats_served_by_profile_and_pushed_over_otlp_then_gone_with_the_policy(
+    control_plane: ZoneControlPlane,
+    mesh: str,
+    sidecar: SidecarFactory,
+    app_metrics: int,
+    otlp_receivers: list[tuple[MetricsReceiver, int]],
 ) -> None:
     proxy = sidecar(sidecar_dataplane("backend-1", free_port(), free_port(), "backend", "http"))
     proxy.wait_ready()
@@ -120,5 +178,27 @@ def test_stats_on_the_policy_port_by_profile_then_gone_with_the_policy(
     control_plane.delete("default", "meshmetrics", "metrics")
     wait_until(lambda: scrape(url) is None, 10, "the listener to go")
     assert scrape(app_url) is None
+
+    (first, first_port), (second, second_port) = otlp_receivers
+    control_plane.apply(otel_meshmetric(f"127.0.0.1:{first_port}"))
+    wait_until(lambda: first.exports, 15, "a push to the OTLP receiver")
+    resource, names = first.exports[0]
+    assert resource == {
+        "mesh": "default",
+        "zone": "default",  # the zone a control plane names itself by default
+        "service": "backend",
+        "service.name": "backend",
+        "dataplane": "backend-1",
+    }
+    assert {"envoy_server_live", "envoy_listener_downstream_cx_total"} <= names
+    assert "envoy_runtime_load_success" not in names  # Basic, as for Prometheus
+
+    control_plane.delete("default", "meshmetrics", "pushed")
+    wait_until(lambda: "pushed to: none" in proxy.log.read_text(), 15, "the pushes to stop")
+    pushed_before = len(first.exports)
+    control_plane.apply(otel_meshmetric(f"127.0.0.1:{second_port}"))
+    wait_until(lambda: len(second.exports) >= 2, 15, "pushes to the other receiver")
+    assert len(first.exports) == pushed_before  # nothing more since the policy went
+    control_plane.delete("default", "meshmetrics", "pushed")
     assert proxy.envoy_starts() == 1
     assert proxy.rejected_updates() == 0

@@ -92,6 +92,7 @@ def proxy_config(spec: dict[str, Any]) -> dict[str, Any]:
     features = Features(
         metrics_socket=spec.get("metrics_socket", ""),
         access_log_pipe=spec.get("access_log_pipe", ""),
+        metrics_push_socket=spec.get("metrics_push_socket", ""),
     )
     ctx = ProxyContext.of(mesh, proxy, identity=identity, features=features)
     config: dict[str, Any] = {}

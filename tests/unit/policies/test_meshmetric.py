@@ -12,11 +12,14 @@ def test_a_plain_prometheus_backend_draws_no_warning() -> None:
     assert MESHMETRIC.warnings(spec) == []
 
 
-def test_tls_and_opentelemetry_backends_are_said_to_be_unused() -> None:
+def test_tls_and_opentelemetry_backend_references_are_said_to_be_unused() -> None:
     tls = {"type": "Prometheus", "prometheus": {"port": 5670, "tls": {"mode": "ProvidedTLS"}}}
-    otel = {"type": "OpenTelemetry", "openTelemetry": {"endpoint": "collector:4317"}}
-    warnings = MESHMETRIC.warnings({"default": {"backends": [tls, otel]}})
+    pushed = {"type": "OpenTelemetry", "openTelemetry": {"endpoint": "collector:4317"}}
+    ref = {"kind": "MeshOpenTelemetryBackend", "labels": {"team": "obs"}}
+    referenced = {"type": "OpenTelemetry", "openTelemetry": {"backendRef": ref}}
+    warnings = MESHMETRIC.warnings({"default": {"backends": [tls, pushed, referenced]}})
     assert warnings == [
         "default.backends[0].prometheus.tls.mode ProvidedTLS: the metrics port serves plain HTTP",
-        "default.backends[1]: OpenTelemetry backends are stored, but no proxy pushes to them yet",
+        "default.backends[2].openTelemetry.backendRef: stored, but no proxy follows it yet "
+        "(give an endpoint)",
     ]

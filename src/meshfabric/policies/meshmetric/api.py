@@ -7,12 +7,13 @@ import re
 from typing import Literal
 
 from meshfabric.resources.common import (
-    Duration,
     OpenTelemetryTarget,
     Port,
+    PositiveDuration,
     SingleConfPolicySpec,
     Strict,
     TargetRefRules,
+    duration_seconds,
     open_telemetry_target_violations,
 )
 from meshfabric.resources.errors import Violation
@@ -57,8 +58,16 @@ class Prometheus(Strict):
     tls: PrometheusTls | None = None
 
 
+DEFAULT_REFRESH_INTERVAL = "1m"  # Kuma's
+
+
 class OpenTelemetry(OpenTelemetryTarget):
-    refreshInterval: Duration | None = None
+    refreshInterval: PositiveDuration | None = None
+
+    @property
+    def refresh_seconds(self) -> float:
+        """How often the proxy pushes its metrics."""
+        return float(duration_seconds(self.refreshInterval or DEFAULT_REFRESH_INTERVAL) or 0)
 
 
 class Backend(Strict):
@@ -84,6 +93,17 @@ def prometheus_backends(conf: Conf) -> list[Prometheus]:
         if backend.type == "Prometheus" and backend.prometheus is not None:
             by_port.setdefault(backend.prometheus.port, backend.prometheus)
     return list(by_port.values())
+
+
+def open_telemetry_backends(conf: Conf) -> list[OpenTelemetry]:
+    """The OpenTelemetry backends given by an endpoint (a backendRef is not followed yet)."""
+    return [
+        backend.openTelemetry
+        for backend in conf.backends or []
+        if backend.type == "OpenTelemetry"
+        and backend.openTelemetry is not None
+        and backend.openTelemetry.endpoint
+    ]
 
 
 def application_path(metrics_path: str, application: Application) -> str:
@@ -140,9 +160,11 @@ def _unused_parts(spec: Spec) -> list[str]:
     caveats = []
     for index, backend in enumerate(spec.default.backends or []):
         path = f"default.backends[{index}]"
-        if backend.type == "OpenTelemetry":
+        otel = backend.openTelemetry
+        if backend.type == "OpenTelemetry" and otel is not None and otel.backendRef is not None:
             caveats.append(
-                f"{path}: OpenTelemetry backends are stored, but no proxy pushes to them yet"
+                f"{path}.openTelemetry.backendRef: stored, but no proxy follows it yet "
+                "(give an endpoint)"
             )
         tls = backend.prometheus.tls if backend.prometheus else None
         if tls is not None and tls.mode != "Disabled":
