@@ -15,9 +15,9 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from opentelemetry.proto.collector.metrics.v1 import (
-    metrics_service_pb2,
-    metrics_service_pb2_grpc,
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
 )
 
 from tests.integration.dataplane.conftest import SidecarFactory
@@ -70,15 +70,25 @@ def otel_meshmetric(endpoint: str) -> dict[str, Any]:
     return {"type": "MeshMetric", "mesh": "default", "name": "pushed", "spec": {"default": default}}
 
 
-class MetricsReceiver(metrics_service_pb2_grpc.MetricsServiceServicer):
-    """Keeps, per export, the resource attributes and the metric names it carried."""
+class MetricsReceiver:
+    """OTLP/gRPC's MetricsService (from the messages Envoy's protos ship, which come with no
+    servicer): keeps, per export, the resource attributes and the metric names it carried."""
 
     def __init__(self) -> None:
         self.exports: list[tuple[dict[str, str], set[str]]] = []
 
-    def Export(
-        self, request: metrics_service_pb2.ExportMetricsServiceRequest, context: Any
-    ) -> metrics_service_pb2.ExportMetricsServiceResponse:
+    def handler(self) -> grpc.GenericRpcHandler:
+        export = grpc.unary_unary_rpc_method_handler(
+            self.export,
+            request_deserializer=ExportMetricsServiceRequest.FromString,
+            response_serializer=ExportMetricsServiceResponse.SerializeToString,
+        )
+        service = "opentelemetry.proto.collector.metrics.v1.MetricsService"
+        return grpc.method_handlers_generic_handler(service, {"Export": export})
+
+    def export(
+        self, request: ExportMetricsServiceRequest, context: Any
+    ) -> ExportMetricsServiceResponse:
         for resource_metrics in request.resource_metrics:
             resource = {
                 pair.key: pair.value.string_value for pair in resource_metrics.resource.attributes
@@ -91,7 +101,7 @@ class MetricsReceiver(metrics_service_pb2_grpc.MetricsServiceServicer):
             ]
             names = {metric.name for scope in scopes for metric in scope.metrics}
             self.exports.append((resource, names))
-        return metrics_service_pb2.ExportMetricsServiceResponse()
+        return ExportMetricsServiceResponse()
 
 
 @pytest.fixture
@@ -101,7 +111,7 @@ def otlp_receivers() -> Iterator[list[tuple[MetricsReceiver, int]]]:
     for _ in range(2):
         receiver = MetricsReceiver()
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(receiver, server)  # type: ignore[no-untyped-call]
+        server.add_generic_rpc_handlers((receiver.handler(),))
         found.append((receiver, server.add_insecure_port("127.0.0.1:0")))
         server.start()
         servers.append(server)

@@ -75,10 +75,16 @@ def test_telemetry_policies_come_and_go_with_no_restart_and_no_failed_call(
         uptimes = [proxy.uptime() for proxy in services.proxies]
         with steady_calls(services.url) as statuses:
             port = free_port()
-            control_plane.apply(meshmetric(port))
+            metrics = meshmetric(port)
+            otel = {"endpoint": f"127.0.0.1:{free_port()}"}  # nothing listens: pushes fail
+            metrics["spec"]["default"]["backends"].append(
+                {"type": "OpenTelemetry", "openTelemetry": otel}
+            )
+            control_plane.apply(metrics)
             wait_until(in_every_config(services, f"metrics:prometheus:{port}"), 10, "metrics")
+            wait_until(in_every_config(services, "metrics:opentelemetry"), 10, "metrics pushes")
             control_plane.delete("default", "meshmetrics", "metrics")
-            wait_until(in_no_config(services, "metrics:prometheus:"), 20, "no metrics")
+            wait_until(in_no_config(services, "metrics:"), 20, "no metrics")
 
             for backend_type, (tracer, _) in TRACERS.items():
                 control_plane.apply(meshtrace(backend_type))
