@@ -6,11 +6,13 @@ The control plane puts a listener on the Unix socket this process names in its n
 
     {"sidecar": {...the policy's sidecar settings...},
      "resource": {"mesh": ..., "zone": ..., "service": ..., "dataplane": ...},
+     "applications": [{"name": ..., "address": ..., "port": ..., "path": ...}],
      "backends": [{"endpoint": "host:port", "refreshSeconds": 60.0}]}
 
 This process asks every `POLL_SECONDS`. Each backend gets a pusher that, every refresh
-interval, reads Envoy's stats filtered as the metrics server filters them and exports them
-over OTLP/gRPC with those resource attributes (and `service.name`). A new answer replaces
+interval, reads Envoy's stats filtered as the metrics server filters them, and each
+application's own metrics, and exports them over OTLP/gRPC with those resource attributes
+(and `service.name`). A new answer replaces
 the pushers; no answer (the policy gone, so the listener too) stops them.
 
 The request is built from the OTLP messages xds-protos ships (Envoy's protos import them):
@@ -65,21 +67,26 @@ _SCOPE = _SCOPE_METRICS_FIELD.message_type.fields_by_number[1].name
 _CUMULATIVE = AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 
 
+ENVOY_SCOPE = "meshfabric-dp"
+
+
 def export_request(
-    text: str, resource: Mapping[str, str], start_ns: int, now_ns: int
+    expositions: Mapping[str, str], resource: Mapping[str, str], start_ns: int, now_ns: int
 ) -> ExportMetricsServiceRequest:
-    """A Prometheus text exposition as one OTLP export of one resource."""
+    """Prometheus text expositions as one OTLP export of one resource, each exposition an
+    instrumentation scope of its own (Envoy's `ENVOY_SCOPE`, each application's its name)."""
     request = ExportMetricsServiceRequest()
     resource_metrics = request.resource_metrics.add()
     attributes = {**resource, "service.name": resource.get("service", "")}
     resource_metrics.resource.attributes.extend(_key_values(attributes))
-    scope_metrics = getattr(resource_metrics, _SCOPE_METRICS).add()
-    getattr(scope_metrics, _SCOPE).name = "meshfabric-dp"
-    getattr(scope_metrics, _SCOPE).version = __version__
-    for family in text_string_to_metric_families(text):
-        metric = _metric(family, start_ns, now_ns)
-        if metric is not None:
-            scope_metrics.metrics.append(metric)
+    for scope, text in expositions.items():
+        scope_metrics = getattr(resource_metrics, _SCOPE_METRICS).add()
+        getattr(scope_metrics, _SCOPE).name = scope
+        getattr(scope_metrics, _SCOPE).version = __version__ if scope == ENVOY_SCOPE else ""
+        for family in text_string_to_metric_families(text):
+            metric = _metric(family, start_ns, now_ns)
+            if metric is not None:
+                scope_metrics.metrics.append(metric)
     return request
 
 
@@ -168,6 +175,7 @@ class Pusher:
         self.refresh = float(backend["refreshSeconds"])
         self.sidecar: Mapping[str, Any] = settings.get("sidecar") or {}
         self.resource: Mapping[str, str] = settings.get("resource") or {}
+        self.applications: Sequence[Mapping[str, Any]] = settings.get("applications") or []
         self.start_ns = time.time_ns()
 
     async def run(self) -> None:
@@ -186,13 +194,28 @@ class Pusher:
         if status != 200:
             log.warning("metrics for %s not read: %s", self.endpoint, body.decode().strip())
             return
-        request = export_request(body.decode(), self.resource, self.start_ns, time.time_ns())
+        expositions = {ENVOY_SCOPE: body.decode(), **await self._applications()}
+        request = export_request(expositions, self.resource, self.start_ns, time.time_ns())
         try:
             await export(request, timeout=min(self.refresh, MAX_EXPORT_SECONDS))
         except grpc.aio.AioRpcError as error:
             log.warning("metrics push to %s: %s (%s)", self.endpoint, error.details(), error.code())
         except Exception:  # this push fails, not the pushes to come
             log.exception("metrics push to %s", self.endpoint)
+
+    async def _applications(self) -> dict[str, str]:
+        """Each application's own metrics, by name; one that does not answer is left out."""
+        found = {}
+        async with httpx.AsyncClient(timeout=MAX_EXPORT_SECONDS) as client:
+            for app in self.applications:
+                url = f"http://{app['address']}:{app['port']}{app['path']}"
+                try:
+                    response = (await client.get(url)).raise_for_status()
+                except httpx.HTTPError as problem:
+                    log.warning("metrics of application %s not read: %s", app["name"], problem)
+                    continue
+                found[str(app["name"])] = response.text
+        return found
 
 
 class Pushes:

@@ -1,6 +1,6 @@
 """MeshMetric on a real Envoy: the proxy serves its stats on the policy's port and path,
 filtered by its profiles, and an application's own metrics beside them; with an
-OpenTelemetry backend, meshfabric-dp pushes them to a real OTLP/gRPC receiver with the
+OpenTelemetry backend, meshfabric-dp pushes both to a real OTLP/gRPC receiver with the
 proxy's mesh, zone, service and dataplane; both stop when the policy goes, Envoy never
 restarted."""
 
@@ -64,9 +64,12 @@ def app_metrics() -> Iterator[int]:
     server.server_close()
 
 
-def otel_meshmetric(endpoint: str) -> dict[str, Any]:
+def otel_meshmetric(endpoint: str, app_port: int) -> dict[str, Any]:
     otel = {"endpoint": endpoint, "refreshInterval": "1s"}
-    default = {"backends": [{"type": "OpenTelemetry", "openTelemetry": otel}]}
+    default = {
+        "applications": [{"name": "bookings", "path": "/prometheus", "port": app_port}],
+        "backends": [{"type": "OpenTelemetry", "openTelemetry": otel}],
+    }
     return {"type": "MeshMetric", "mesh": "default", "name": "pushed", "spec": {"default": default}}
 
 
@@ -190,7 +193,7 @@ def test_stats_served_by_profile_and_pushed_over_otlp_then_gone_with_the_policy(
     assert scrape(app_url) is None
 
     (first, first_port), (second, second_port) = otlp_receivers
-    control_plane.apply(otel_meshmetric(f"127.0.0.1:{first_port}"))
+    control_plane.apply(otel_meshmetric(f"127.0.0.1:{first_port}", app_metrics))
     wait_until(lambda: first.exports, 15, "a push to the OTLP receiver")
     resource, names = first.exports[0]
     assert resource == {
@@ -202,11 +205,12 @@ def test_stats_served_by_profile_and_pushed_over_otlp_then_gone_with_the_policy(
     }
     assert {"envoy_server_live", "envoy_listener_downstream_cx_total"} <= names
     assert "envoy_runtime_load_success" not in names  # Basic, as for Prometheus
+    assert "app_bookings_total" in names  # the application's own, in the same push
 
     control_plane.delete("default", "meshmetrics", "pushed")
     wait_until(lambda: "pushed to: none" in proxy.log.read_text(), 15, "the pushes to stop")
     pushed_before = len(first.exports)
-    control_plane.apply(otel_meshmetric(f"127.0.0.1:{second_port}"))
+    control_plane.apply(otel_meshmetric(f"127.0.0.1:{second_port}", app_metrics))
     wait_until(lambda: len(second.exports) >= 2, 15, "pushes to the other receiver")
     assert len(first.exports) == pushed_before  # nothing more since the policy went
     control_plane.delete("default", "meshmetrics", "pushed")

@@ -115,6 +115,11 @@ def application_name(application: Application) -> str:
     return application.name or str(application.port)
 
 
+def application_address(application: Application) -> str:
+    """Where the proxy reaches it: its `address`, or loopback (beside the proxy)."""
+    return application.address or "127.0.0.1"
+
+
 def _conf_violations(spec: Spec) -> list[Violation]:
     violations = []
     profiles = spec.default.sidecar.profiles if spec.default.sidecar else None

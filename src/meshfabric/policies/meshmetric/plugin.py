@@ -8,9 +8,10 @@ Changing the policy changes the header, so nothing but the listener is ever upda
 
 OpenTelemetry backends become one listener on the Unix socket meshfabric-dp named for pushes
 (its node metadata): each GET there is answered, by Envoy itself, with what to push where
-(JSON: the `sidecar` settings, the resource attributes, each backend's endpoint and refresh
-interval). meshfabric-dp asks it every few seconds and pushes Envoy's stats so filtered as
-OTLP metrics; with the policy gone nothing answers, and it stops pushing.
+(JSON: the `sidecar` settings, the resource attributes, the applications, each backend's
+endpoint and refresh interval). meshfabric-dp asks it every few seconds and pushes Envoy's
+stats so filtered, and the applications' own metrics, as OTLP metrics; with the policy
+gone nothing answers, and it stops pushing.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from meshfabric.policies.meshmetric.api import (
     OpenTelemetry,
     Prometheus,
     Spec,
+    application_address,
+    application_name,
     application_path,
     open_telemetry_backends,
     prometheus_backends,
@@ -68,7 +71,7 @@ class MeshMetricPlugin:
         resources.add(METRICS_CLUSTER, envoy.pipe_cluster(METRICS_CLUSTER, socket))
         for application in conf.applications or []:
             name = application_cluster(application)
-            address = application.address or "127.0.0.1"
+            address = application_address(application)
             resources.add(name, envoy.static_cluster(name, address, application.port))
         for prometheus in prometheus_backends(conf):
             name = listener_name(prometheus.port)
@@ -88,7 +91,7 @@ def listener_name(port: int) -> str:
 
 
 def application_cluster(application: Application) -> str:
-    return f"metrics:application:{application.address or '127.0.0.1'}:{application.port}"
+    return f"metrics:application:{application_address(application)}:{application.port}"
 
 
 def metrics_listener(name: str, address: str, prometheus: Prometheus, conf: Conf) -> Listener:
@@ -123,8 +126,22 @@ def push_settings(ctx: ProxyContext, conf: Conf, pushes: list[OpenTelemetry]) ->
     backends = [
         {"endpoint": otel.endpoint, "refreshSeconds": otel.refresh_seconds} for otel in pushes
     ]
+    applications = [
+        {
+            "name": application_name(app),
+            "address": application_address(app),
+            "port": app.port,
+            "path": app.path,
+        }
+        for app in conf.applications or []
+    ]
     sidecar = conf.sidecar.model_dump(exclude_none=True) if conf.sidecar else {}
-    return {"sidecar": sidecar, "resource": resource, "backends": backends}
+    return {
+        "sidecar": sidecar,
+        "resource": resource,
+        "applications": applications,
+        "backends": backends,
+    }
 
 
 def push_listener(socket: str, push_conf: str) -> Listener:
