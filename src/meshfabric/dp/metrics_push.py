@@ -179,22 +179,27 @@ class Pusher:
         self.start_ns = time.time_ns()
 
     async def run(self) -> None:
-        async with grpc.aio.insecure_channel(self.endpoint) as channel:
+        async with (
+            grpc.aio.insecure_channel(self.endpoint) as channel,
+            httpx.AsyncClient(timeout=MAX_EXPORT_SECONDS) as applications,
+        ):
             export = channel.unary_unary(
                 EXPORT_METHOD,
                 request_serializer=ExportMetricsServiceRequest.SerializeToString,
                 response_deserializer=ExportMetricsServiceResponse.FromString,
             )
             while True:
-                await self._push(export)
+                await self._push(export, applications)
                 await asyncio.sleep(self.refresh)
 
-    async def _push(self, export: grpc.aio.UnaryUnaryMultiCallable) -> None:
+    async def _push(
+        self, export: grpc.aio.UnaryUnaryMultiCallable, applications: httpx.AsyncClient
+    ) -> None:
         status, body = await self.server.scrape(self.sidecar)
         if status != 200:
             log.warning("metrics for %s not read: %s", self.endpoint, body.decode().strip())
             return
-        expositions = {ENVOY_SCOPE: body.decode(), **await self._applications()}
+        expositions = {ENVOY_SCOPE: body.decode(), **await self._applications(applications)}
         request = export_request(expositions, self.resource, self.start_ns, time.time_ns())
         try:
             await export(request, timeout=min(self.refresh, MAX_EXPORT_SECONDS))
@@ -203,18 +208,17 @@ class Pusher:
         except Exception:  # this push fails, not the pushes to come
             log.exception("metrics push to %s", self.endpoint)
 
-    async def _applications(self) -> dict[str, str]:
+    async def _applications(self, client: httpx.AsyncClient) -> dict[str, str]:
         """Each application's own metrics, by name; one that does not answer is left out."""
         found = {}
-        async with httpx.AsyncClient(timeout=MAX_EXPORT_SECONDS) as client:
-            for app in self.applications:
-                url = f"http://{app['address']}:{app['port']}{app['path']}"
-                try:
-                    response = (await client.get(url)).raise_for_status()
-                except httpx.HTTPError as problem:
-                    log.warning("metrics of application %s not read: %s", app["name"], problem)
-                    continue
-                found[str(app["name"])] = response.text
+        for app in self.applications:
+            url = f"http://{app['address']}:{app['port']}{app['path']}"
+            try:
+                response = (await client.get(url)).raise_for_status()
+            except httpx.HTTPError as problem:
+                log.warning("metrics of application %s not read: %s", app["name"], problem)
+                continue
+            found[str(app["name"])] = response.text
         return found
 
 
@@ -227,9 +231,14 @@ class Pushes:
         self.running: list[asyncio.Task[None]] = []
 
     async def follow(self, socket: Path) -> None:
-        while True:
-            self.apply(await _push_settings(socket))
-            await asyncio.sleep(POLL_SECONDS)
+        # One client for every poll (making one costs milliseconds of CPU), but a new
+        # connection each time: a removed listener keeps answering on connections it had.
+        no_reuse = httpx.Limits(max_keepalive_connections=0)
+        transport = httpx.AsyncHTTPTransport(uds=str(socket), limits=no_reuse)
+        async with httpx.AsyncClient(transport=transport, timeout=2.0) as client:
+            while True:
+                self.apply(await _push_settings(client, socket))
+                await asyncio.sleep(POLL_SECONDS)
 
     def apply(self, settings: Mapping[str, Any] | None) -> None:
         if settings == self.settings:
@@ -249,15 +258,12 @@ class Pushes:
         self.running = []
 
 
-async def _push_settings(socket: Path) -> Mapping[str, Any] | None:
-    """Envoy's answer on the push socket; None while no listener answers there. A new
-    connection each time: a removed listener keeps answering on connections it had."""
-    transport = httpx.AsyncHTTPTransport(uds=str(socket))
-    async with httpx.AsyncClient(transport=transport, timeout=2.0) as client:
-        try:
-            response = await client.get("http://envoy/")
-        except httpx.HTTPError:
-            return None
+async def _push_settings(client: httpx.AsyncClient, socket: Path) -> Mapping[str, Any] | None:
+    """Envoy's answer on the push socket; None while no listener answers there."""
+    try:
+        response = await client.get("http://envoy/")
+    except httpx.HTTPError:
+        return None
     if response.status_code != 200:
         return None
     try:
