@@ -121,8 +121,10 @@ def socket_address(address: str, port: int) -> Address:
 
 
 def _set_socket_address(target: Address, address: str, port: int) -> None:
-    target.socket_address.address = address
-    target.socket_address.port_value = port
+    # Read once: each read of a sub-message makes (and caches) a Python object for it.
+    socket = target.socket_address
+    socket.address = address
+    socket.port_value = port
 
 
 def seconds(value: float) -> Duration:
