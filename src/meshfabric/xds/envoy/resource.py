@@ -18,8 +18,12 @@ def type_url(descriptor: Descriptor) -> str:
     return f"type.googleapis.com/{descriptor.full_name}"
 
 
+# A partial, not a Python function: `XdsResource.encode` hashes every resource it encodes.
+_hash = functools.partial(hashlib.blake2b, digest_size=8)
+
+
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
+    return _hash(data).hexdigest()
 
 
 class XdsResource(NamedTuple):
@@ -40,7 +44,7 @@ class XdsResource(NamedTuple):
     def encode(cls, name: str, message: Message, url: str = "") -> XdsResource:
         """`url`: the message's type URL, when the caller knows it already."""
         data = message.SerializeToString(deterministic=True)
-        fields = (name, content_hash(data), data, url or type_url(message.DESCRIPTOR))
+        fields = (name, _hash(data).hexdigest(), data, url or type_url(message.DESCRIPTOR))
         # What `cls(...)` does without its generated `__new__`, a Python call: one per resource.
         resource: XdsResource = tuple.__new__(cls, fields)
         return resource

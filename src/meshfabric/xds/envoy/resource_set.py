@@ -26,8 +26,10 @@ class ResourceSet:
             by_name = self._messages[url] = {}
         by_name[name] = message
 
-    def add_shared(self, resource: XdsResource) -> None:
-        self._shared[(resource.type_url, resource.name)] = resource
+    def add_shared(self, *items: XdsResource) -> None:
+        # Several at once: a proxy reaching every service adds thousands, a call for each.
+        for resource in items:
+            self._shared[(resource.type_url, resource.name)] = resource
 
     def get(self, type_url: str, name: str) -> Message | None:
         return self._messages.get(type_url, {}).get(name)

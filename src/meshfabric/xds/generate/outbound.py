@@ -38,10 +38,12 @@ failover.harden_routes(_HARDENED_ROUTE)
 
 def generate(ctx: ProxyContext, resources: ResourceSet) -> None:
     for outbound in ctx.outbounds:
-        _outbound(ctx, outbound, resources)
+        generate_one(ctx, outbound, resources)
 
 
-def _outbound(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> None:
+def generate_one(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) -> None:
+    """One outbound of the proxy: what it builds depends on the mesh, the proxy's identity
+    and the outbound alone."""
     destination = ctx.mesh.destination(outbound)
     cluster = outbound.cluster
     resources.add(cluster, _cluster(ctx, destination))

@@ -75,9 +75,7 @@ def build_resources(ctx: ProxyContext) -> ResourceSet:
     sharing = _Sharing.of(ctx)
     for item in ctx.outbounds:
         shared = _shared_outbound(ctx, item, sharing)
-        for resource in shared.resources:
-            resources.add_shared(resource)
-        resources.add_shared(_placed_listener(ctx, item, sharing, shared))
+        resources.add_shared(*shared.resources, _placed_listener(ctx, item, sharing, shared))
         for policy_type, matched in shared.matched.items():
             ctx.record_match(policy_type, matched)
     return resources
@@ -110,17 +108,17 @@ def _selecting_policies(ctx: ProxyContext) -> _Selecting:
 
 def _shared_outbound(ctx: ProxyContext, item: Outbound, sharing: _Sharing) -> _SharedOutbound:
     def build() -> _SharedOutbound:
-        alone = ProxyContext(ctx.mesh, ctx.proxy, ctx.identity, (item,), ctx.features, {})
         resources = ResourceSet()
-        outbound.generate(alone, resources)
-        _apply_policies(resources, alone, sharing.plugins)
+        outbound.generate_one(ctx, item, resources)
+        matched: dict[str, list[str]] = {}
+        if sharing.plugins:  # what the plugins see: the proxy with this outbound alone
+            alone = ProxyContext(ctx.mesh, ctx.proxy, ctx.identity, (item,), ctx.features, matched)
+            _apply_policies(resources, alone, sharing.plugins)
         name = names.outbound_listener(item.address, item.port)
         listener = resources.pop(types.LISTENER, name)
         assert isinstance(listener, Listener)
         encoded = XdsResource.encode(name, listener)
-        return _SharedOutbound(
-            tuple(resources.encode()), listener, encoded, item.address, alone.matched
-        )
+        return _SharedOutbound(tuple(resources.encode()), listener, encoded, item.address, matched)
 
     # Plain tuples as keys: they hash in C, and there are two lookups per outbound.
     mtls = ctx.identity is not None

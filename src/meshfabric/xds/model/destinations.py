@@ -15,7 +15,7 @@ priority 0, then the ingresses of the zones of the others at priority 1.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from meshfabric.resources import Parsed
@@ -113,10 +113,9 @@ def identities(service: Parsed[Spec]) -> tuple[str, ...]:
     return tuple(declared or [tags.get(SERVICE_TAG) or service.name])
 
 
-@dataclass
-class _Entry:
-    endpoints: list[Endpoint] = field(default_factory=list)
-    protocols: set[Protocol] = field(default_factory=set)
+class _Entry(NamedTuple):  # a tuple: one per service at every change of the dataplanes
+    endpoints: list[Endpoint]
+    protocols: set[Protocol]
 
 
 @dataclass(frozen=True)
@@ -149,7 +148,7 @@ class DestinationIndex:
             by_service.setdefault(port.wanted_service, []).append(port)
         unkeyed = by_service.get(None, [])
         tagged: dict[str, _Entry] = {
-            service: _Entry(protocols=set(found.protocols)) for service, found in remote.items()
+            service: _Entry([], set(found.protocols)) for service, found in remote.items()
         }
         # Each MeshService port's own endpoints: selected inbounds, or its zone's ingresses.
         own: dict[str, list[Endpoint]] = {
@@ -164,7 +163,7 @@ class DestinationIndex:
                 service = inbound.service
                 entry = tagged.get(service)
                 if entry is None:  # one pass over every dataplane: no entry made to be dropped
-                    entry = tagged[service] = _Entry()
+                    entry = tagged[service] = _Entry([], set())
                 entry.protocols.add(inbound.protocol)
                 if not inbound.ready:
                     continue
