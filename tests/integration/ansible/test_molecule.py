@@ -25,7 +25,9 @@ from tests.integration.lab.support import lab_cli, needs_namespaces
 # Five roles installed from the wheelhouse on five hosts: minutes on a busy machine.
 pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow, pytest.mark.timeout(2400)]
 
-SCENARIOS = ["control_plane_global", "control_plane_zone", "dataplane", "envoy", "zone_ingress"]
+SCENARIOS = [
+    "control_plane_global", "control_plane_zone", "dataplane", "telemetry", "zone_egress", "zone_ingress"
+]
 CHECKED_ACTIONS = ["converge", "idempotence", "verify"]
 # The line molecule prints for each action it ran: "envoy > verify: Executed: Successful".
 ACTION_RESULT = re.compile(r"^(?P<scenario>\w+) > (?P<action>\w+): Executed: (?P<result>.+)$", re.M)
