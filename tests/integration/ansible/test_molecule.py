@@ -22,11 +22,16 @@ import pytest
 from tests.integration.ansible.conftest import REPO
 from tests.integration.lab.support import lab_cli, needs_namespaces
 
-# Five roles installed from the wheelhouse on five hosts: minutes on a busy machine.
+# Six scenarios on five hosts, each converging its role twice: minutes on a busy machine.
 pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 SCENARIOS = [
-    "control_plane_global", "control_plane_zone", "dataplane", "telemetry", "zone_egress", "zone_ingress"
+    "control_plane_global",
+    "control_plane_zone",
+    "dataplane",
+    "telemetry",
+    "zone_egress",
+    "zone_ingress",
 ]
 CHECKED_ACTIONS = ["converge", "idempotence", "verify"]
 # The line molecule prints for each action it ran: "envoy > verify: Executed: Successful".
