@@ -55,8 +55,13 @@ proto: $(STAMP)
 	cd src && $(abspath $(BIN))/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. \
 		$(patsubst src/%,%,$(PROTOS))
 
+# Most tests wait on real processes (control planes, Envoys, Ansible over SSH) more than they
+# compute, so three workers finish sooner than one, also on two cores. tests/conftest.py keeps
+# each module, and the tests sharing a lab, in one worker.
+PYTEST_WORKERS ?= 3
 pytest: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider \
+		--numprocesses $(PYTEST_WORKERS) --dist loadgroup
 
 # ansible-test sanity and units for the meshfabric.mesh collection, run on a
 # copy at ansible_collections/meshfabric/mesh; its integration tests are part

@@ -28,7 +28,8 @@ class ControlPlane:
 
     def start(self) -> ControlPlane:
         self._spawn()
-        wait_until(self._answers, 30, f"the control plane on {self.url} (log: {self.log})")
+        # A start takes a second on an idle machine and can take half a minute on a busy one.
+        wait_until(self._answers, 90, f"the control plane on {self.url} (log: {self.log})")
         return self
 
     def run_to_exit(self, timeout: float = 30) -> tuple[int, str]:
