@@ -17,7 +17,9 @@ class ResourceSet:
 
     def __init__(self) -> None:
         self._messages: dict[str, dict[str, Message]] = {}
-        self._shared: dict[tuple[str, str], XdsResource] = {}
+        # By type URL, then name: no (type, name) key made per resource (a proxy reaching every
+        # service adds thousands, each a tuple for the garbage collector to visit).
+        self._shared: dict[str, dict[str, XdsResource]] = {}
 
     def add(self, name: str, message: Message) -> None:
         url = type_url(message.DESCRIPTOR)
@@ -28,8 +30,12 @@ class ResourceSet:
 
     def add_shared(self, *items: XdsResource) -> None:
         # Several at once: a proxy reaching every service adds thousands, a call for each.
+        shared = self._shared
         for resource in items:
-            self._shared[(resource.type_url, resource.name)] = resource
+            by_name = shared.get(resource.type_url)
+            if by_name is None:
+                by_name = shared[resource.type_url] = {}
+            by_name[resource.name] = resource
 
     def get(self, type_url: str, name: str) -> Message | None:
         return self._messages.get(type_url, {}).get(name)
@@ -44,4 +50,5 @@ class ResourceSet:
         for url, by_name in self._messages.items():
             for name, message in by_name.items():
                 yield XdsResource.encode(name, message, url)
-        yield from self._shared.values()
+        for by_name in self._shared.values():
+            yield from by_name.values()

@@ -63,11 +63,10 @@ def generate_one(ctx: ProxyContext, outbound: Outbound, resources: ResourceSet) 
     resources.add(name, listener)
 
 
-def placed(template: Listener, outbound: Outbound) -> Listener:
-    """A copy of an outbound listener generated for another address, moved to this
+def placed(template: bytes, outbound: Outbound) -> Listener:
+    """An outbound listener generated for another address (serialized), moved to this
     outbound's address and renamed (its stat prefixes carry the name)."""
-    listener = Listener()
-    listener.CopyFrom(template)
+    listener = Listener.FromString(template)
     name = names.outbound_listener(outbound.address, outbound.port)
     listener.name = name
     listener.stat_prefix = envoy.stat_prefix(name)

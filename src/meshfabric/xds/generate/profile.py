@@ -36,8 +36,10 @@ _Selecting = frozenset[tuple[str, str]]
 
 class _SharedOutbound(NamedTuple):  # one per distinct outbound: a tuple builds fastest
     resources: tuple[XdsResource, ...]  # cluster, route, endpoints
-    listener: Listener  # at the address of the outbound it was built for; never edited
-    encoded_listener: XdsResource  # that listener, for the proxies binding that address
+    # The listener at the address of the outbound it was built for, encoded only: a message
+    # kept per outbound for the few proxies that bind another address cost memory and
+    # garbage-collector visits; those parse it again.
+    listener: XdsResource
     address: str
     matched: Mapping[str, list[str]]
 
@@ -118,7 +120,7 @@ def _shared_outbound(ctx: ProxyContext, item: Outbound, sharing: _Sharing) -> _S
         listener = resources.pop(types.LISTENER, name)
         assert isinstance(listener, Listener)
         encoded = XdsResource.encode(name, listener)
-        return _SharedOutbound(tuple(resources.encode()), listener, encoded, item.address, matched)
+        return _SharedOutbound(tuple(resources.encode()), encoded, item.address, matched)
 
     # Plain tuples as keys: they hash in C, and there are two lookups per outbound.
     mtls = ctx.identity is not None
@@ -130,10 +132,10 @@ def _placed_listener(
     ctx: ProxyContext, item: Outbound, sharing: _Sharing, shared: _SharedOutbound
 ) -> XdsResource:
     if shared.address == item.address:
-        return shared.encoded_listener
+        return shared.listener
 
     def build() -> XdsResource:
-        listener = outbound.placed(shared.listener, item)
+        listener = outbound.placed(shared.listener.value, item)
         return XdsResource.encode(names.outbound_listener(item.address, item.port), listener)
 
     where = (item.address, item.port, item.service, item.cluster)
