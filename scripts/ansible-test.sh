@@ -3,7 +3,7 @@
 #
 # ansible-test wants the collection at a real .../ansible_collections/<ns>/<name>/
 # path (a symlink is refused), so the collection's files are copied into a
-# temporary tree first. Its virtual environments bootstrap pip with a script
+# temporary tree first (scripts/lib/collection-tree.sh). Its virtual environments bootstrap pip with a script
 # downloaded from a host that is not reachable here: a stand-in that installs
 # pip from a wheel fetched from PyPI is put into ansible-test's cache instead.
 #
@@ -11,10 +11,8 @@
 # Environment: MESHFABRIC_VENV (default: <repo>/.venv), PYTHON_VERSION (3.11)
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-venv=${MESHFABRIC_VENV:-$repo/.venv}
+source "$(dirname "$0")/lib/collection-tree.sh"
 python_version=${PYTHON_VERSION:-3.11}
-export PATH="$venv/bin:$PATH"
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(sanity units)
 
@@ -47,21 +45,13 @@ runpy.run_module("pip", run_name="__main__", alter_sys=True)
 PY
 }
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-dest="$work/ansible_collections/meshfabric/mesh"
-mkdir -p "$dest"
-existing=()
-for path in "${collection_paths[@]}"; do
-    [ -e "$repo/$path" ] && existing+=("$path")
-done
-tar -C "$repo" -cf - "${existing[@]}" | tar -C "$dest" -xf -
+copy_collection "${collection_paths[@]}"
 # ansible-test lists a collection's files with git when it is a repository;
 # the copy has no .git, so it walks the tree: keep caches out of it.
-find "$dest" \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +
+find "$collection" \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +
 
 seed_pip_bootstrap
-cd "$dest"
+cd "$collection"
 for test in "${tests[@]}"; do
     echo "== ansible-test $test"
     ansible-test "$test" --venv --python "$python_version" --color no
