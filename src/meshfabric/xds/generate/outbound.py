@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 
 from envoy.config.cluster.v3.cluster_pb2 import Cluster
-from envoy.config.core.v3.base_pb2 import TransportSocket
 from envoy.config.listener.v3.listener_pb2 import Listener
 from envoy.extensions.filters.network.http_connection_manager.v3.http_connection_manager_pb2 import (  # noqa: E501
     HttpConnectionManager,
@@ -81,30 +80,41 @@ def placed(template: bytes, outbound: Outbound) -> Listener:
 
 
 def _cluster(ctx: ProxyContext, destination: Destination) -> Cluster:
-    return envoy.eds_cluster(
-        destination.cluster, _upstream_tls(ctx, destination), _HARDENED_CLUSTER
-    )
-
-
-def _upstream_tls(ctx: ProxyContext, destination: Destination) -> TransportSocket | None:
+    cluster = Cluster()
     if ctx.identity is None or not destination.identities:
-        return None  # no mTLS, or a destination outside the mesh (no identity to check)
-    return _mtls_to(ctx.mesh.name, destination.sni_service, destination.identities)
+        # No mTLS, or a destination outside the mesh (no identity to check).
+        cluster.CopyFrom(_cluster_template(destination.cluster, "", "", ()))
+    else:
+        cluster.CopyFrom(
+            _cluster_template(
+                destination.cluster,
+                ctx.mesh.name,
+                destination.sni_service,
+                destination.identities,
+            )
+        )
+    return cluster
 
 
 @functools.lru_cache(maxsize=8192)
-def _mtls_to(mesh: str, sni_service: str, identities: tuple[str, ...]) -> TransportSocket:
-    """mTLS to the instance, whether local or behind another zone's ingress: the SNI is what
-    that ingress routes on, the SAN check is the service's own SPIFFE ID either way.
+def _cluster_template(
+    name: str, mesh: str, sni_service: str, identities: tuple[str, ...]
+) -> Cluster:
+    """The hardened cluster of a destination, with mTLS to its instances unless `mesh` is
+    empty: whether local or behind another zone's ingress, the SNI is what that ingress
+    routes on, the SAN check is the service's own SPIFFE ID either way.
 
-    A function of these names alone, and costlier than the rest of the cluster: kept per
-    destination across regenerations, shared, so copied into clusters, never edited."""
-    return envoy.upstream_mtls(
+    A function of these names alone, and the mTLS part costlier than the rest of the
+    cluster: kept per destination across regenerations, shared, so copied, never edited."""
+    if not mesh:
+        return envoy.eds_cluster(name, template=_HARDENED_CLUSTER)
+    mtls = envoy.upstream_mtls(
         names.identity_secret(mesh),
         names.ca_secret(mesh),
         peer_identities=[spiffe_id(mesh, service) for service in identities],
         sni=names.sni(sni_service, mesh),
     )
+    return envoy.eds_cluster(name, mtls, _HARDENED_CLUSTER)
 
 
 def shared_load_assignment(mesh: MeshContext, cluster: str) -> XdsResource:
