@@ -13,6 +13,7 @@ PACKAGES=(
   supervisor  # the collection's roles run services with it on hosts without systemd (the lab's)
   prometheus  # telemetry tests: a real Prometheus scrapes proxies through the discovery endpoint
   wrk         # bench/cross_zone_bench.py: the fixed-connection HTTP load through each path
+  valgrind    # bench/telemetry_instructions.py: counts Envoy's instructions per request
   rsyslog     # telemetry tests: the central sink that MeshAccessLog Tcp lines from both zones reach
 )
 
