@@ -32,7 +32,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from meshfabric.lab import KONG_AIR, Lab, LabHost, log_sink, phoenix
+from meshfabric.lab import KONG_AIR, Lab, LabHost, call_loop, log_sink, phoenix
 from meshfabric.lab.envoy_admin import admin_get, endpoint_priorities, is_live
 from meshfabric.lab.firewall import OTLP_PORT, SYSLOG_PORT
 from meshfabric.lab.log_sink import LogSink
@@ -48,19 +48,6 @@ LANS = {"us-east-1": "10.10.1", "eu-west-1": "10.10.2"}
 MULTIZONE_NAME = "flight-control.mzsvc.mesh.local"  # the default HostnameGenerator's name
 MULTIZONE_CLUSTER = "flight-control_mzsvc_8080"  # its cluster in booking's Envoy
 ECHO_APP = REPO / "scripts" / "demo" / "echo_app.py"
-
-# booking's calls, one JSON line each, until the stop file appears.
-LOAD = """
-import json, os, sys, urllib.error, urllib.request
-url, out, stop = sys.argv[1:4]
-with open(out, "w", buffering=1) as log:
-    while not os.path.exists(stop):
-        try:
-            with urllib.request.urlopen(url, timeout=5) as answer:
-                log.write(json.dumps(json.load(answer)) + "\\n")
-        except Exception as error:
-            log.write(json.dumps({"error": repr(error)}) + "\\n")
-"""
 
 
 def step(text: str) -> None:
@@ -350,34 +337,40 @@ def failover(demo: Demo) -> None:
           "(answered by booking's sidecar)", flush=True)  # fmt: skip
     calls, stop = demo.work / "calls.jsonl", demo.work / "stop-calls"
     url = f"http://{MULTIZONE_NAME}:8080/flights"
-    demo.start("load", "us-east-1/client-1", ["python3", "-c", LOAD, url, str(calls), str(stop)])
-    demo.wait("booking", lambda: answered_by(calls).count("us-east-1") >= 100, "local answers")
+    demo.start(
+        "load", "us-east-1/client-1", ["python3", "-c", call_loop.LOAD, url, str(calls), str(stop)]
+    )
+    demo.wait(
+        "booking", lambda: call_loop.answered_by(calls).count("us-east-1") >= 100, "local answers"
+    )
     report(calls, "while us-east-1 serves")
 
     step("Every flight-control instance in us-east-1 dies")
-    before = len(read_calls(calls))
+    before = len(call_loop.calls(calls))
     demo.processes["app-us-east-1"].kill()
     demo.processes["flight-control-us-east-1"].terminate()
     demo.processes["flight-control-us-east-1"].wait(10)
     demo.wait(
         "booking",
-        lambda: answered_by(calls)[before:].count("eu-west-1") >= 200,
+        lambda: call_loop.answered_by(calls)[before:].count("eu-west-1") >= 200,
         "answers from eu-west-1",
     )
     report(calls, "after the failover")
-    last = read_calls(calls)[-1]
+    last = call_loop.calls(calls)[-1]
     print(f"the last answer came from {last.get('service')}, called by {last.get('caller')}")
     one_request(demo)
 
     step("flight-control returns in us-east-1: traffic goes local again")
     start_flight_control(demo, "us-east-1", "-back")
-    demo.wait("booking", lambda: answered_by(calls)[-100:] == ["us-east-1"] * 100, "local again")
+    demo.wait(
+        "booking", lambda: call_loop.answered_by(calls)[-100:] == ["us-east-1"] * 100, "local again"
+    )
     stop.touch()
     demo.processes["load"].wait(10)
     report(calls, "after the failback")
-    failed = [call for call in read_calls(calls) if "error" in call]
+    failed = [call for call in call_loop.calls(calls) if "error" in call]
     print(f"\033[1mfailed requests across failover and failback: {len(failed)} of "
-          f"{len(read_calls(calls))}\033[0m", flush=True)  # fmt: skip
+          f"{len(call_loop.calls(calls))}\033[0m", flush=True)  # fmt: skip
     if failed:
         raise SystemExit(f"failed requests: {failed[:3]}")
 
@@ -589,18 +582,8 @@ def knows_both_zones(socket: Path) -> bool:
     return endpoint_priorities(socket, MULTIZONE_CLUSTER) == {0, 1}
 
 
-def read_calls(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
-
-
-def answered_by(path: Path) -> list[str]:
-    return [str(call.get("service")) for call in read_calls(path)]
-
-
 def report(path: Path, when: str) -> None:
-    calls = read_calls(path)
+    calls = call_loop.calls(path)
     by_zone = Counter(str(call.get("service", "failed")) for call in calls)
     counts = ", ".join(f"{zone}: {count}" for zone, count in sorted(by_zone.items()))
     print(f"{when}: {len(calls)} calls so far ({counts})", flush=True)

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from meshfabric.lab import Lab
+from meshfabric.lab.call_loop import LOAD, calls
 from tests.integration.lab.support import lab_cli, state_dir
-from tests.support.call_loop import LOAD, calls
 from tests.support.net import wait_until
 
 REPO = Path(__file__).resolve().parents[2]

@@ -19,9 +19,9 @@ import pytest
 import yaml
 
 from meshfabric.lab import KONG_AIR, Lab
+from meshfabric.lab.call_loop import LOAD
 from meshfabric.lab.envoy_admin import endpoint_priorities, is_live
 from tests.integration.dataplane.support import permission, sidecar_dataplane
-from tests.support.call_loop import LOAD, calls
 from tests.support.net import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
@@ -212,10 +212,6 @@ def kill_instance(cluster: Cluster, zone: str) -> None:
 def dataplane_token(cluster: Cluster, cp: str, service: str) -> str:
     request = {"mesh": MESH, "tags": {"kuma.io/service": [service]}}
     return cluster.api(cp, "POST", "/tokens/dataplane", request)
-
-
-def zones(path: Path) -> list[str]:
-    return [str(call.get("service")) for call in calls(path)]
 
 
 MESH_DOCUMENT = {

@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 
 from meshfabric.lab import Lab
+from meshfabric.lab.call_loop import answered_by, calls
 from meshfabric.lab.envoy_admin import admin_get
 from tests.integration.lab.support import needs_namespaces
 from tests.integration.multizone.kong_air_lab import (
     MESH,
     SERVICE,
-    calls,
     kill_instance,
     kong_air_mesh,
     start_instance,
     start_load,
-    zones,
 )
 from tests.support.net import wait_until
 
@@ -33,13 +32,13 @@ def test_in_the_lab_calls_fail_over_to_eu_west_1_through_its_ingress_without_err
 ) -> None:
     cluster, admins = kong_air_mesh(lab, tmp_path)
     out, stop = start_load(cluster, tmp_path)
-    wait_until(lambda: zones(out).count("us-east-1") >= 100, 60, "steady local answers")
+    wait_until(lambda: answered_by(out).count("us-east-1") >= 100, 60, "steady local answers")
     before = calls(out)
     kill_instance(cluster, "us-east-1")
-    wait_until(lambda: zones(out)[len(before) :].count("eu-west-1") >= 200, 60, "eu-west-1")
+    wait_until(lambda: answered_by(out)[len(before) :].count("eu-west-1") >= 200, 60, "eu-west-1")
     failed_over = calls(out)
     start_instance(cluster, "us-east-1", "-back")  # the local instance returns
-    wait_until(lambda: zones(out)[-100:] == ["us-east-1"] * 100, 60, "local answers again")
+    wait_until(lambda: answered_by(out)[-100:] == ["us-east-1"] * 100, 60, "local answers again")
     stop.touch()
     cluster.processes["load"].wait(10)
     answered = calls(out)

@@ -17,17 +17,16 @@ from typing import Any
 import pytest
 
 from meshfabric.lab import Lab
+from meshfabric.lab.call_loop import answered_by, calls
 from meshfabric.lab.envoy_admin import admin_get
 from tests.integration.lab.support import needs_namespaces
 from tests.integration.multizone.kong_air_lab import (
     GLOBAL,
     MESH,
     SERVICE,
-    calls,
     kill_instance,
     kong_air_mesh,
     start_load,
-    zones,
 )
 from tests.support.net import wait_until
 
@@ -75,13 +74,13 @@ def test_in_the_lab_load_balancing_strategies_move_traffic_between_zones_with_no
     cluster, admins = kong_air_mesh(lab, tmp_path)
     zone_cp = f"{US}/control-plane"
     out, stop = start_load(cluster, tmp_path)
-    wait_until(lambda: zones(out).count(US) >= 100, 60, "steady local answers")
+    wait_until(lambda: answered_by(out).count(US) >= 100, 60, "steady local answers")
 
     def answers_since(mark: int) -> list[dict[str, Any]]:
         return calls(out)[mark:]
 
     def zones_since(mark: int) -> list[str]:
-        return zones(out)[mark:]
+        return answered_by(out)[mark:]
 
     spread = len(calls(out))
     cluster.api(GLOBAL, "PUT", f"{POLICIES}/spread", strategy("spread", {"disabled": True}))
@@ -107,7 +106,7 @@ def test_in_the_lab_load_balancing_strategies_move_traffic_between_zones_with_no
     under_none = answers_since(refused)
 
     cluster.api(zone_cp, "DELETE", f"{POLICIES}/to-eu")
-    wait_until(lambda: zones(out)[-50:] == [EU] * 50, 60, "eu-west-1 by the default failover")
+    wait_until(lambda: answered_by(out)[-50:] == [EU] * 50, 60, "eu-west-1 by the default failover")
     stop.touch()
     cluster.processes["load"].wait(10)
     answered = calls(out)

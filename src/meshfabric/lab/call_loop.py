@@ -1,4 +1,5 @@
-"""A client that calls a URL in a loop, one JSON line per call, and reads its answers back.
+"""A client that calls a URL in a loop, one JSON line per call, and reads its answers back:
+the steady load of the demo and of the lab tests.
 
 Run inside a lab host as `python -c LOAD URL OUT STOP`: it calls until the file STOP appears.
 A call that fails is a line `{"error": ...}`.
@@ -10,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOAD", "calls"]
+__all__ = ["LOAD", "answered_by", "calls"]
 
 LOAD = """
 import json, os, sys, urllib.error, urllib.request
@@ -33,3 +34,8 @@ def calls(path: Path) -> list[dict[str, Any]]:
         return []
     lines = path.read_text().splitlines()
     return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+def answered_by(path: Path) -> list[str]:
+    """The `service` that answered each call, in order ("None" for a failed call)."""
+    return [str(call.get("service")) for call in calls(path)]
