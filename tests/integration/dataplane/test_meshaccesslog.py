@@ -8,19 +8,21 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from concurrent import futures
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from tests.integration.dataplane.conftest import Pair, PairFactory
 from tests.integration.dataplane.support import HttpApp, ZoneControlPlane, permission, status_of
 from tests.support.net import wait_until
+from tests.support.otlp import serve_export
 
 pytestmark = pytest.mark.envoy
 
@@ -113,22 +115,20 @@ def test_both_sides_log_a_call_while_the_policy_exists_and_no_call_fails(
         assert [proxy.rejected_updates() for proxy in services.proxies] == [0, 0]
 
 
-class LogsReceiver(logs_service_pb2_grpc.LogsServiceServicer):
-    """An OTLP/gRPC logs endpoint keeping each record's body and attributes."""
+class LogsReceiver:
+    """OTLP/gRPC's LogsService: keeps each record's body and attributes."""
 
     def __init__(self) -> None:
         self.records: list[tuple[str, dict[str, str]]] = []
 
-    def Export(
-        self, request: logs_service_pb2.ExportLogsServiceRequest, context: Any
-    ) -> logs_service_pb2.ExportLogsServiceResponse:
+    def export(self, request: ExportLogsServiceRequest, context: Any) -> ExportLogsServiceResponse:
         for resource_logs in request.resource_logs:
             # The OTLP of xds-protos' messages, before scope_logs and log_records were named so.
             for library_logs in resource_logs.instrumentation_library_logs:
                 for record in library_logs.logs:
                     attributes = {kv.key: _text(kv.value) for kv in record.attributes}
                     self.records.append((_text(record.body), attributes))
-        return logs_service_pb2.ExportLogsServiceResponse()
+        return ExportLogsServiceResponse()
 
 
 def _text(value: AnyValue) -> str:
@@ -138,12 +138,9 @@ def _text(value: AnyValue) -> str:
 @pytest.fixture
 def otlp_receiver() -> Iterator[tuple[LogsReceiver, int]]:
     receiver = LogsReceiver()
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(receiver, server)  # type: ignore[no-untyped-call]
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield receiver, port
-    server.stop(None)
+    service = "opentelemetry.proto.collector.logs.v1.LogsService"
+    with serve_export(service, ExportLogsServiceRequest, receiver.export) as port:
+        yield receiver, port
 
 
 def test_an_opentelemetry_backends_records_reach_a_real_otlp_receiver(

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from concurrent import futures
+from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import grpc
 import httpx
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -23,6 +22,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from tests.integration.dataplane.conftest import SidecarFactory
 from tests.integration.dataplane.support import ZoneControlPlane, sidecar_dataplane
 from tests.support.net import free_port, wait_until
+from tests.support.otlp import serve_export
 
 pytestmark = pytest.mark.envoy
 
@@ -74,20 +74,11 @@ def otel_meshmetric(endpoint: str, app_port: int) -> dict[str, Any]:
 
 
 class MetricsReceiver:
-    """OTLP/gRPC's MetricsService (from the messages Envoy's protos ship, which come with no
-    servicer): keeps, per export, the resource attributes and the metric names it carried."""
+    """OTLP/gRPC's MetricsService: keeps, per export, the resource attributes and the metric
+    names it carried."""
 
     def __init__(self) -> None:
         self.exports: list[tuple[dict[str, str], set[str]]] = []
-
-    def handler(self) -> grpc.GenericRpcHandler:
-        export = grpc.unary_unary_rpc_method_handler(
-            self.export,
-            request_deserializer=ExportMetricsServiceRequest.FromString,
-            response_serializer=ExportMetricsServiceResponse.SerializeToString,
-        )
-        service = "opentelemetry.proto.collector.metrics.v1.MetricsService"
-        return grpc.method_handlers_generic_handler(service, {"Export": export})
 
     def export(
         self, request: ExportMetricsServiceRequest, context: Any
@@ -110,17 +101,16 @@ class MetricsReceiver:
 @pytest.fixture
 def otlp_receivers() -> Iterator[list[tuple[MetricsReceiver, int]]]:
     """Two OTLP/gRPC metrics receivers on free loopback ports."""
-    found, servers = [], []
-    for _ in range(2):
-        receiver = MetricsReceiver()
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
-        server.add_generic_rpc_handlers((receiver.handler(),))
-        found.append((receiver, server.add_insecure_port("127.0.0.1:0")))
-        server.start()
-        servers.append(server)
-    yield found
-    for server in servers:
-        server.stop(None)
+    service = "opentelemetry.proto.collector.metrics.v1.MetricsService"
+    with ExitStack() as servers:
+        found = []
+        for _ in range(2):
+            receiver = MetricsReceiver()
+            port = servers.enter_context(
+                serve_export(service, ExportMetricsServiceRequest, receiver.export)
+            )
+            found.append((receiver, port))
+        yield found
 
 
 def scrape(url: str) -> str | None:
