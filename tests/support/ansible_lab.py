@@ -5,9 +5,11 @@ beside it. Shared by tests/integration/ansible and bench/ansible_bench.py.
 The lab's hosts share the machine's file system, so each host gets its own directories (as
 separate machines would have) through group_vars next to the inventory.
 
-For cross-zone traffic (`CrossZone`): flight-control in both zones behind sidecars, and the
-client in us-east-1 calling it through its own sidecar, answered by both zones
-(`localityAwareness.disabled`), over mTLS through the zones' ingresses.
+The whole mesh (`MESH_HOSTS`, deployed by one site.yml run with `CrossZone.host_vars`):
+global, both zones' control planes, ingresses and egresses, flight-control in both zones
+behind sidecars, and the client in us-east-1 calling it through its own sidecar, answered by
+both zones (`localityAwareness.disabled`), over mTLS through the zones' ingresses. The mesh
+and its policies come with site.yml too, as a user's inventory gives them.
 """
 
 from __future__ import annotations
@@ -274,8 +276,8 @@ MESH = {
     "mtls": {"enabledBackend": "ca-1", "backends": [{"name": "ca-1", "type": "builtin"}]},
     "meshServices": {"mode": "Everywhere"},
 }
-POLICIES = {
-    "meshtrafficpermissions": {
+POLICIES = (
+    {
         "type": "MeshTrafficPermission",
         "mesh": "default",
         "name": "web-to-flight-control",
@@ -288,7 +290,7 @@ POLICIES = {
         },
     },
     # Both zones answer the client, not only its own: traffic crosses zones all along.
-    "meshloadbalancingstrategies": {
+    {
         "type": "MeshLoadBalancingStrategy",
         "mesh": "default",
         "name": "flight-control-in-both-zones",
@@ -299,8 +301,14 @@ POLICIES = {
             ],
         },
     },
-}  # fmt: skip
+)  # fmt: skip
 CROSS_ZONE_HOSTS = (CLIENT, *SERVERS.values())
+ZONES = tuple(SERVERS)
+ZONE_CONTROL_PLANES = tuple(f"control-plane.{zone}" for zone in ZONES)
+INGRESSES = tuple(f"ingress.{zone}" for zone in ZONES)
+EGRESSES = tuple(f"egress.{zone}" for zone in ZONES)
+# Every lab host but eu-west-1's second flight-control, which stays a machine with nothing on it.
+MESH_HOSTS = (GLOBAL_CONTROL_PLANE, *ZONE_CONTROL_PLANES, *INGRESSES, *EGRESSES, *CROSS_ZONE_HOSTS)
 
 
 class CrossZone:
@@ -314,22 +322,22 @@ class CrossZone:
 
     @staticmethod
     def host_vars(deployment: Deployment) -> None:
-        """The sidecars' variables: HTTP inbounds (so that they retry), the client's outbound."""
+        """What site.yml is to make besides the defaults: the mesh with mTLS and, from a policy
+        directory, the permission and the strategy (on global's host); the sidecars' HTTP
+        inbounds (so that they retry) and the client's outbound."""
+        policies = deployment.work / "policies"
+        policies.mkdir(exist_ok=True)
+        (policies / "flight-control.yaml").write_text(yaml.safe_dump_all(POLICIES, sort_keys=False))
+        deployment.host_vars(
+            GLOBAL_CONTROL_PLANE,
+            {"meshfabric_meshes": [MESH], "meshfabric_policies_dir": str(policies)},
+        )
         for host in SERVERS.values():
             deployment.host_vars(host, {"dataplane_inbounds": [HTTP_INBOUND]})
         deployment.host_vars(CLIENT, CLIENT_VARS)
 
-    def apply_mesh(self) -> None:
-        """At global: the mesh with mTLS, the permission and the strategy."""
-        self.deployment.put(GLOBAL_CONTROL_PLANE, "/meshes/default", MESH)
-        for plural, policy in POLICIES.items():
-            self.deployment.put(
-                GLOBAL_CONTROL_PLANE, f"/meshes/default/{plural}/{policy['name']}", policy
-            )
-
     def start(self) -> None:
-        """The mesh applied and the apps started; returns once both zones answer the client."""
-        self.apply_mesh()
+        """The apps started; returns once both zones answer the client."""
         self.start_apps()
         self.start_calls()
         wait_until(

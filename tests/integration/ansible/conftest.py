@@ -22,8 +22,11 @@ import yaml
 
 from tests.support.ansible_lab import (
     BIN,
+    MESH_HOSTS,
     REPO,
+    CrossZone,
     Deployment,
+    Run,
     copy_collection,
     lab_deployment,
 )
@@ -164,11 +167,33 @@ def ansible(collections_path: Path, tmp_path: Path) -> Ansible:
     return Ansible(collections_path, tmp_path)
 
 
-# One lab for the session: the tests of site.yml (test_roles_lab.py) deploy onto it, and
-# those of upgrade.yml and teardown.yml (test_upgrade_lab.py) go on from there.
+# One lab for the session, and one site.yml run that deploys the whole mesh onto it: the
+# tests of site.yml (test_roles_lab.py) check that deployment, and those of upgrade.yml and
+# teardown.yml (test_upgrade_lab.py) go on from there.
 @pytest.fixture(scope="session")
 def deployment(
     collections_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     with lab_deployment(collections_path, tmp_path_factory.mktemp("site")) as deployed:
         yield deployed
+
+
+@pytest.fixture(scope="session")
+def mesh_run(deployment: Deployment) -> Run:
+    """site.yml's first run: global, both zones, their ingresses and egresses, flight-control's
+    sidecars in both zones and the client's in us-east-1, the mesh with mTLS and its policies."""
+    CrossZone.host_vars(deployment)
+    return deployment.site("--limit", ",".join(MESH_HOSTS))
+
+
+@pytest.fixture(scope="session")
+def cross_zone(deployment: Deployment, mesh_run: Run) -> Iterator[CrossZone]:
+    """flight-control's apps started on the deployed mesh, answering the client from both
+    zones."""
+    assert mesh_run.returncode == 0, mesh_run.output
+    traffic = CrossZone(deployment)
+    try:
+        traffic.start()
+        yield traffic
+    finally:
+        traffic.stop()

@@ -1,12 +1,14 @@
-"""playbooks/site.yml deploys a mesh onto lab hosts over SSH with the collection's roles, as
-onto real machines: global, a zone that joins it with a zone token issued at global, the
-mesh, and a sidecar (its Envoy and meshfabric-dp from the wheelhouse) with a token issued by
-the zone; on global's host, the mesh's Prometheus, its dashboards and the access-log sink.
-A second run changes nothing; a wrong variable stops the run in preflight, naming
-the variable, before anything is made on the host.
+"""playbooks/site.yml deploys the whole mesh onto lab hosts over SSH with the collection's
+roles, as onto real machines, in one run (the session's `mesh_run`, conftest.py): global, both
+zones, each joining it with a zone token issued at global, their ingresses and egresses, the
+mesh with mTLS and its policies, flight-control's sidecars in both zones and its client's in
+us-east-1 (Envoy and meshfabric-dp from the wheelhouse, tokens issued by their zones); on
+global's host, the mesh's Prometheus, its dashboards and the access-log sink. A call from
+us-east-1 crosses to eu-west-1 through its ingress; a second run changes nothing; check mode
+reports a change and makes none; a wrong variable stops the run in preflight, naming the
+variable, before anything is made on the host.
 
-The lab and its inventory come from the session's `deployment` (conftest.py), which
-test_upgrade_lab.py goes on with.
+test_upgrade_lab.py goes on with the same deployment.
 """
 
 from __future__ import annotations
@@ -19,77 +21,105 @@ import pytest
 import yaml
 
 from tests.integration.lab.support import needs_namespaces
-from tests.support.ansible_lab import INBOUND, Deployment, Run, zone_online
+from tests.support.ansible_lab import (
+    EGRESSES,
+    GLOBAL_CONTROL_PLANE,
+    INBOUND,
+    INGRESSES,
+    MESH_HOSTS,
+    SERVERS,
+    ZONE_CONTROL_PLANES,
+    ZONES,
+    CrossZone,
+    Deployment,
+    Run,
+    zone_online,
+)
 from tests.support.net import wait_until
 
-# The first run installs four hosts from the wheelhouse: minutes on a busy machine.
-pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow, pytest.mark.timeout(900)]
+# The first run installs ten hosts from the wheelhouse: many minutes on a busy machine.
+pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow, pytest.mark.timeout(2400)]
 
-GLOBAL, ZONE = "control-plane.global", "control-plane.us-east-1"
-SIDECAR, INGRESS = "flight-control-1.us-east-1", "ingress.us-east-1"
-DEPLOYED = f"{GLOBAL},{ZONE},{INGRESS},{SIDECAR}"
-UNDEPLOYED_ZONE, UNDEPLOYED_SIDECAR = "control-plane.eu-west-1", "flight-control-1.eu-west-1"
-
-
-@pytest.fixture(scope="module")
-def first_run(deployment: Deployment) -> Run:
-    return deployment.site("--limit", DEPLOYED)
+GLOBAL, ZONE = GLOBAL_CONTROL_PLANE, ZONE_CONTROL_PLANES[0]
+SIDECAR = SERVERS["us-east-1"]
+CONTROL_PLANES = (GLOBAL, *ZONE_CONTROL_PLANES)
+ZONE_OF = dict(zip(ZONES, ZONE_CONTROL_PLANES, strict=True))
+# The lab's addresses: zone N (global is 0) has the LAN 10.10.N.0/24, its hosts from .10 on.
+LAN = {"us-east-1": "10.10.1", "eu-west-1": "10.10.2"}
+NEVER_DEPLOYED_SIDECAR = "flight-control-2.eu-west-1"
 
 
-def test_site_deploys_global_and_a_zone_that_joins_it(
-    deployment: Deployment, first_run: Run
+def test_site_deploys_global_and_both_zones_that_join_it(
+    deployment: Deployment, mesh_run: Run
 ) -> None:
-    assert first_run.returncode == 0, first_run.output
+    assert mesh_run.returncode == 0, mesh_run.output
 
-    assert deployment.api(ZONE, "/ready") is not None
-    wait_until(lambda: zone_online(deployment, "us-east-1"), 60, "us-east-1 online at global")
-    config = yaml.safe_load(
-        (deployment.hosts_dir / ZONE / "etc/control-plane/control-plane.yaml").read_text()
-    )
-    assert config["zone"]["name"] == "us-east-1"
-    assert config["zone"]["global_address"] == "grpcs://10.10.0.10:5685"
+    for zone, control_plane in ZONE_OF.items():
+        assert deployment.api(control_plane, "/ready") is not None
+        wait_until(lambda zone=zone: zone_online(deployment, zone), 60, f"{zone} online")
+        config = yaml.safe_load(
+            (
+                deployment.hosts_dir / control_plane / "etc/control-plane/control-plane.yaml"
+            ).read_text()
+        )
+        assert config["zone"]["name"] == zone
+        assert config["zone"]["global_address"] == "grpcs://10.10.0.10:5685"
 
 
-def test_admin_tokens_reach_the_controller_unseen(deployment: Deployment, first_run: Run) -> None:
+def test_admin_tokens_reach_the_controller_unseen(deployment: Deployment, mesh_run: Run) -> None:
     credentials = deployment.work / "playbooks" / "credentials"
     token = (credentials / ZONE / "admin-token").read_text().strip()
 
     assert (credentials / ZONE / "admin-token").stat().st_mode & 0o077 == 0
     assert (credentials / GLOBAL / "kds-ca.crt").read_text().startswith("-----BEGIN CERTIFICATE")
-    assert token not in first_run.output
+    assert token not in mesh_run.output
     assert deployment.api(ZONE, "/meshes")["total"] >= 0
 
 
-def test_a_second_run_changes_nothing(deployment: Deployment, first_run: Run) -> None:
-    assert first_run.returncode == 0, first_run.output
-
-    second = deployment.site("--limit", DEPLOYED)
-
-    assert second.returncode == 0, second.output
-    assert second.changed() == {GLOBAL: 0, ZONE: 0, INGRESS: 0, SIDECAR: 0}
-
-
-def test_check_mode_reports_a_change_and_makes_none(deployment: Deployment, first_run: Run) -> None:
-    assert first_run.returncode == 0, first_run.output
-    config = deployment.hosts_dir / ZONE / "etc/control-plane/control-plane.yaml"
-    before = config.read_text()
-
-    unchanged = deployment.site("--limit", DEPLOYED, "--check")
-    changing = deployment.site(
-        "--limit", ZONE, "--check", "--diff", "--extra-vars", "control_plane_log_level=DEBUG"
+def test_a_call_from_us_east_1_is_answered_by_eu_west_1_through_its_ingress(
+    deployment: Deployment, cross_zone: CrossZone
+) -> None:
+    from_eu_west = [answer for answer in cross_zone.calls() if answer.get("service") == "eu-west-1"]
+    # Envoy shows the ":" of a cluster's name as "_" in its stats.
+    connections = envoy_stats(
+        deployment, "ingress.eu-west-1", r"^cluster\.ingress_.*\.upstream_cx_total$"
     )
 
-    assert unchanged.returncode == 0, unchanged.output
-    assert unchanged.changed() == {GLOBAL: 0, ZONE: 0, INGRESS: 0, SIDECAR: 0}
-    assert changing.returncode == 0, changing.output
-    assert changing.changed() == {ZONE: 1}
-    assert config.read_text() == before
+    assert from_eu_west, cross_zone.calls()[-5:]
+    assert {answer["caller"] for answer in from_eu_west} == {"spiffe://default/web"}
+    assert sum(connections.values()) > 0, connections
+
+
+def test_a_second_run_changes_nothing(deployment: Deployment, mesh_run: Run) -> None:
+    assert mesh_run.returncode == 0, mesh_run.output
+
+    second = deployment.site("--limit", ",".join(MESH_HOSTS))
+
+    assert second.returncode == 0, second.output
+    assert second.changed() == dict.fromkeys(MESH_HOSTS, 0)
+
+
+def test_check_mode_reports_a_change_and_makes_none(deployment: Deployment, mesh_run: Run) -> None:
+    assert mesh_run.returncode == 0, mesh_run.output
+    configs = [
+        deployment.hosts_dir / host / "etc/control-plane/control-plane.yaml"
+        for host in CONTROL_PLANES
+    ]
+    before = [config.read_text() for config in configs]
+
+    checked = deployment.site(
+        "--limit", ",".join(MESH_HOSTS), "--check", "--extra-vars", "control_plane_log_level=DEBUG"
+    )
+
+    assert checked.returncode == 0, checked.output
+    assert checked.changed() == {**dict.fromkeys(MESH_HOSTS, 0), **dict.fromkeys(CONTROL_PLANES, 1)}
+    assert [config.read_text() for config in configs] == before
 
 
 def test_the_sidecar_registers_with_its_zone_and_its_envoy_is_live(
-    deployment: Deployment, first_run: Run
+    deployment: Deployment, mesh_run: Run
 ) -> None:
-    assert first_run.returncode == 0, first_run.output
+    assert mesh_run.returncode == 0, mesh_run.output
     sidecar = deployment.lab.host(deployment.lab_key(SIDECAR))
 
     dataplane = deployment.api(ZONE, f"/meshes/default/dataplanes/{SIDECAR}")
@@ -103,47 +133,60 @@ def test_the_sidecar_registers_with_its_zone_and_its_envoy_is_live(
     assert "/1.40.0/" in version.stdout
 
 
-def test_the_ingress_registers_with_its_zone_and_its_envoy_is_live(
-    deployment: Deployment, first_run: Run
+# Where other zones dial an ingress, where its zone's sidecars dial an egress: the host's
+# own address (the ingress is host .11 of its zone's LAN, the egress .12).
+@pytest.mark.parametrize(
+    ("hosts", "plural", "field", "host_number"),
+    [
+        (INGRESSES, "zoneingresses", "advertisedAddress", 11),
+        (EGRESSES, "zoneegresses", "address", 12),
+    ],
+    ids=["ingresses", "egresses"],
+)
+def test_each_zones_ingress_and_egress_register_with_it_and_their_envoys_are_live(
+    deployment: Deployment,
+    mesh_run: Run,
+    hosts: tuple[str, ...],
+    plural: str,
+    field: str,
+    host_number: int,
 ) -> None:
-    assert first_run.returncode == 0, first_run.output
-    ingress = deployment.lab.host(deployment.lab_key(INGRESS))
+    assert mesh_run.returncode == 0, mesh_run.output
 
-    registered = deployment.api(ZONE, f"/zoneingresses/{INGRESS}")
-    ready = ingress.run(["curl", "-s", "http://127.0.0.1:9901/ready"],
-                        capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    for zone, host in zip(ZONES, hosts, strict=True):
+        registered = deployment.api(ZONE_OF[zone], f"/{plural}/{host}")
+        ready = deployment.lab.host(deployment.lab_key(host)).run(
+            ["curl", "-s", "http://127.0.0.1:9901/ready"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
 
-    assert registered["networking"]["advertisedAddress"] == "10.10.1.11"
-    assert registered["networking"]["advertisedPort"] == 10001
-    assert ready.stdout.strip() == "LIVE"
+        assert registered["networking"][field] == f"{LAN[zone]}.{host_number}"
+        assert ready.stdout.strip() == "LIVE"
 
 
-def test_the_telemetry_hosts_prometheus_scrapes_the_zones_proxy_and_every_control_plane(
-    deployment: Deployment, first_run: Run
+def test_the_telemetry_hosts_prometheus_scrapes_the_zones_proxies_and_every_control_plane(
+    deployment: Deployment, mesh_run: Run
 ) -> None:
-    assert first_run.returncode == 0, first_run.output
-    token = deployment.work / "playbooks" / "credentials" / GLOBAL / "admin-token"
+    assert mesh_run.returncode == 0, mesh_run.output
     metrics = {"type": "MeshMetric", "mesh": "default", "name": "prometheus",
                "spec": {"targetRef": {"kind": "Mesh"},
                         "default": {"backends": [{"type": "Prometheus",
                                                       "prometheus": {"port": 5670}}]}}}  # fmt: skip
-    put = ["curl", "-sf", "-X", "PUT", "-H", f"Authorization: Bearer {token.read_text().strip()}",
-           "-H", "content-type: application/json", "--data-binary", json.dumps(metrics),
-           "http://127.0.0.1:5681/meshes/default/meshmetrics/prometheus"]  # fmt: skip
-    deployment.lab.host(deployment.lab_key(GLOBAL)).run(put, timeout=30, check=True)
+    deployment.put(GLOBAL, "/meshes/default/meshmetrics/prometheus", metrics)
 
     def scraped(expression: str) -> list[tuple[str, str]]:
         samples = prometheus(deployment, "api/v1/query", expression)["data"]["result"]
         return sorted((s["metric"].get("zone", ""), s["metric"]["instance"]) for s in samples)
 
+    # flight-control-1 is host .13 of each zone's LAN, each zone's control plane host .10.
     proxy = 'envoy_server_live{job="meshfabric-proxies", service="flight-control"} == 1'
-    wait_until(lambda: scraped(proxy) == [("us-east-1", "10.10.1.13:5670")], 60, "the proxy")
+    proxies = sorted((zone, f"{LAN[zone]}.13:5670") for zone in ZONES)
+    wait_until(lambda: scraped(proxy) == proxies, 60, "flight-control's proxies")
     control_planes = 'meshfabric_leader{job="meshfabric-control-planes"}'
-    wait_until(lambda: len(scraped(control_planes)) == 2, 60, "both control planes scraped")
-    assert scraped(control_planes) == [
-        ("global", "127.0.0.1:5680"),
-        ("us-east-1", "10.10.1.10:5680"),
-    ]
+    wait_until(lambda: len(scraped(control_planes)) == 3, 60, "the three control planes")
+    assert scraped(control_planes) == sorted(
+        [("global", "127.0.0.1:5680"), *((zone, f"{LAN[zone]}.10:5680") for zone in ZONES)]
+    )
     page = prometheus(deployment, "consoles/meshfabric.html")
     assert "meshfabric / Control plane" in page and '<td class="value">' in page
     dashboards = deployment.hosts_dir / GLOBAL / "var/lib/grafana/dashboards"
@@ -154,9 +197,9 @@ def test_the_telemetry_hosts_prometheus_scrapes_the_zones_proxy_and_every_contro
 
 
 def test_the_telemetry_hosts_log_sink_writes_each_line_it_receives(
-    deployment: Deployment, first_run: Run
+    deployment: Deployment, mesh_run: Run
 ) -> None:
-    assert first_run.returncode == 0, first_run.output
+    assert mesh_run.returncode == 0, mesh_run.output
     line = "zone=us-east-1 direction=outbound web->flight-control path=/ status=200"
     send = ["nc", "-q", "1", "10.10.0.10", "514"]
     deployment.lab.host(deployment.lab_key(GLOBAL)).run(
@@ -179,14 +222,29 @@ def prometheus(deployment: Deployment, path: str, query: str | None = None) -> A
     return json.loads(done.stdout) if query is not None else done.stdout
 
 
+def envoy_stats(deployment: Deployment, host: str, pattern: str) -> dict[str, int]:
+    """The counters of the Envoy on `host` (admin on 127.0.0.1:9901) whose names match."""
+    done = deployment.lab.host(deployment.lab_key(host)).run(
+        ["curl", "-sf", "-G", "http://127.0.0.1:9901/stats",
+         "--data-urlencode", f"filter={pattern}"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = (line.rpartition(": ") for line in done.stdout.splitlines())
+    return {name: int(value) for name, _, value in lines}
+
+
+# The hosts stand for machines with nothing installed: each run gets a root of its own
+# (lab_host_root, under which GROUP_VARS put every directory of the roles), so a zone's token
+# on the deployed host does not stand in for the one the run lacks.
 @pytest.mark.parametrize(
     ("host", "extra_vars", "named"),
     [
-        (UNDEPLOYED_ZONE, {"control_plane_mode": "edge"}, "control_plane_mode"),
-        (UNDEPLOYED_ZONE, {"control_plane_zone_name": ""}, "control_plane_zone_name"),
-        (UNDEPLOYED_ZONE, {"control_plane_xds_port": 70000}, "control_plane_xds_port"),
+        (ZONE_OF["eu-west-1"], {"control_plane_mode": "edge"}, "control_plane_mode"),
+        (ZONE_OF["eu-west-1"], {"control_plane_zone_name": ""}, "control_plane_zone_name"),
+        (ZONE_OF["eu-west-1"], {"control_plane_xds_port": 70000}, "control_plane_xds_port"),
         (
-            UNDEPLOYED_ZONE,
+            ZONE_OF["eu-west-1"],
             {
                 "control_plane_global_host": "nowhere",
                 "control_plane_global_address": "grpcs://10.10.0.10:5685",
@@ -194,7 +252,7 @@ def prometheus(deployment: Deployment, path: str, query: str | None = None) -> A
             "control_plane_zone_token",
         ),
         (
-            UNDEPLOYED_SIDECAR,
+            NEVER_DEPLOYED_SIDECAR,
             {"dataplane_inbounds": [{**INBOUND, "port": 70000}]},
             "dataplane_inbounds[0].port",
         ),
@@ -208,11 +266,18 @@ def prometheus(deployment: Deployment, path: str, query: str | None = None) -> A
     ],
 )
 def test_a_wrong_variable_fails_in_preflight_before_anything_changes(
-    deployment: Deployment, host: str, extra_vars: dict[str, Any], named: str
+    deployment: Deployment,
+    host: str,
+    extra_vars: dict[str, Any],
+    named: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    run = deployment.site("--limit", host, "--extra-vars", json.dumps(extra_vars))
+    root = deployment.work / "empty-hosts" / request.node.callspec.id
+    variables = {**extra_vars, "lab_host_root": str(root)}
+
+    run = deployment.site("--limit", host, "--extra-vars", json.dumps(variables))
 
     assert run.returncode != 0
     assert any(named in message for message in run.failures()), run.failures()
     assert run.changed() == {host: 0}
-    assert not (deployment.hosts_dir / host).exists()
+    assert not root.exists()

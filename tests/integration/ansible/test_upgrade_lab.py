@@ -1,6 +1,6 @@
-"""playbooks/upgrade.yml and playbooks/teardown.yml on the session's lab deployment
-(conftest.py), after test_roles_lab.py when both run: site.yml brings up global and both
-zones with flight-control in each and its client in us-east-1, whose calls both zones answer.
+"""playbooks/upgrade.yml and playbooks/teardown.yml on the session's deployment of the whole
+mesh (conftest.py), after test_roles_lab.py when both run: global and both zones with
+flight-control in each and its client in us-east-1, whose calls both zones answer.
 
 upgrade.yml then moves every host but the client's to a version built from this tree with a
 local version suffix, while the client calls flight-control in a loop: no call fails. The
@@ -11,7 +11,6 @@ app's calls, whatever the drain, and an operator upgrades such a host with its a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,12 @@ from tests.integration.lab.support import needs_namespaces
 from tests.support.ansible_lab import (
     CLIENT,
     CROSS_ZONE_HOSTS,
+    EGRESSES,
     GLOBAL_CONTROL_PLANE,
-    SERVERS,
+    INGRESSES,
+    MESH_HOSTS,
+    ZONE_CONTROL_PLANES,
+    ZONES,
     CrossZone,
     Deployment,
     Run,
@@ -34,35 +37,17 @@ from tests.support.ansible_lab import (
 )
 from tests.support.net import wait_until
 
-# Eight hosts installed, then seven upgraded one zone at a time: many minutes on a busy machine.
+# Ten hosts installed, then nine upgraded one zone at a time: many minutes on a busy machine.
 pytestmark = [pytest.mark.lab, needs_namespaces, pytest.mark.slow, pytest.mark.timeout(3600)]
 
-ZONES = ("us-east-1", "eu-west-1")
-ZONE_CONTROL_PLANES = tuple(f"control-plane.{zone}" for zone in ZONES)
-INGRESSES = tuple(f"ingress.{zone}" for zone in ZONES)
-MESH_HOSTS = (GLOBAL_CONTROL_PLANE, *ZONE_CONTROL_PLANES, *INGRESSES, *CROSS_ZONE_HOSTS)
-UPGRADED = (GLOBAL_CONTROL_PLANE, *ZONE_CONTROL_PLANES, *INGRESSES, *SERVERS.values())
+UPGRADED = tuple(host for host in MESH_HOSTS if host != CLIENT)
 # Where each kind of host keeps meshfabric (GROUP_VARS).
 VENVS = {
     **dict.fromkeys((GLOBAL_CONTROL_PLANE, *ZONE_CONTROL_PLANES), "opt/control-plane"),
     **dict.fromkeys(INGRESSES, "opt/zone-ingress"),
+    **dict.fromkeys(EGRESSES, "opt/zone-egress"),
     **dict.fromkeys(CROSS_ZONE_HOSTS, "opt/dataplane"),
 }
-
-
-@pytest.fixture(scope="module")
-def cross_zone(deployment: Deployment) -> Iterator[CrossZone]:
-    """The whole mesh deployed with site.yml, flight-control answering the client from both
-    zones."""
-    traffic = CrossZone(deployment)
-    CrossZone.host_vars(deployment)
-    run = deployment.site("--limit", ",".join(MESH_HOSTS))
-    assert run.returncode == 0, run.output
-    try:
-        traffic.start()
-        yield traffic
-    finally:
-        traffic.stop()
 
 
 def upgrade(deployment: Deployment, version: str, *args: str) -> Run:
