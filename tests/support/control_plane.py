@@ -28,8 +28,12 @@ class ControlPlane:
 
     def start(self) -> ControlPlane:
         self._spawn()
-        # A start takes a second on an idle machine and can take half a minute on a busy one.
-        wait_until(self._answers, 90, f"the control plane on {self.url} (log: {self.log})")
+        try:
+            # A start takes a second on an idle machine and can take half a minute on a busy one.
+            wait_until(self._answers, 90, f"the control plane on {self.url} (log: {self.log})")
+        except TimeoutError:
+            self.stop()  # a fixture that fails to set up is never torn down
+            raise
         return self
 
     def run_to_exit(self, timeout: float = 30) -> tuple[int, str]:
