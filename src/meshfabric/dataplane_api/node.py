@@ -32,7 +32,7 @@ def envoy_node_id(mesh: str, name: str) -> str:
     return f"{mesh}.{name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per connected proxy that has a DNS listener
 class DnsAddress:
     """Where the proxy's DNS listener binds (UDP), as its meshfabric-dp asked."""
 
@@ -49,7 +49,7 @@ class DnsAddress:
         return f"{self.address}:{self.port}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # held per connected proxy
 class Features:
     """What a proxy's meshfabric-dp prepared on its host, so the control plane may use it:
     a DNS listener address, VIPs that Envoy can bind (routed to lo), the Unix socket of
@@ -69,7 +69,9 @@ class Features:
         metrics = metadata.get(METRICS_SOCKET_KEY, "")
         pipe = metadata.get(ACCESS_LOG_PIPE_KEY, "")
         push = metadata.get(METRICS_PUSH_SOCKET_KEY, "")
-        return cls(dns, metadata.get(VIPS_KEY) == "true", metrics, pipe, push)
+        found = cls(dns, metadata.get(VIPS_KEY) == "true", metrics, pipe, push)
+        # One object for every proxy whose host offers nothing more, rather than one each.
+        return NO_FEATURES if found == NO_FEATURES else found
 
     def metadata(self) -> dict[str, str]:
         found = {VIPS_KEY: "true"} if self.vips else {}
