@@ -12,7 +12,7 @@ class Proxy:
     def __init__(self, current: Snapshot | None) -> None:
         self.current = current
         self.hooks = RecordingHooks()
-        self.session = DeltaSession(ProxyId("mesh", "web"), self.hooks, lambda: self.current)
+        self.session = DeltaSession(ProxyId("mesh", "web"), self.hooks, lambda _proxy: self.current)
 
 
 def names(response: DeltaDiscoveryResponse) -> list[str]:

@@ -12,7 +12,7 @@ class Proxy:
     def __init__(self, current: Snapshot | None) -> None:
         self.current = current
         self.hooks = RecordingHooks()
-        self.session = SotwSession(ProxyId("mesh", "web"), self.hooks, lambda: self.current)
+        self.session = SotwSession(ProxyId("mesh", "web"), self.hooks, lambda _proxy: self.current)
 
 
 def test_clusters_are_sent_whole_and_endpoints_only_by_name() -> None:

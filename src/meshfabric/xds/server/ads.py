@@ -13,7 +13,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Protocol
 
 import grpc
@@ -107,6 +106,7 @@ class _Inbox:
 class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
     def __init__(self, cache: SnapshotCache, admission: Admission, hooks: StreamHooks) -> None:
         self._cache = cache
+        self._snapshot_of = cache.get  # bound once: every stream holds this one
         self._admission = admission
         self._hooks = hooks
 
@@ -124,14 +124,15 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         admitted = await self._admit(first.node, context)
         proxy = admitted.proxy
         session_type = DeltaSession if delta else SotwSession
-        session: _Session = session_type(proxy, self._hooks, partial(self._cache.get, proxy))
+        session: _Session = session_type(proxy, self._hooks, self._snapshot_of)
         inbox = _Inbox()
+        deliver = inbox.put_nowait  # one bound method, held by both watches below
         reader = asyncio.create_task(_pump(context, inbox))
         protocol = "delta" if delta else "sotw"
         log.info("proxy %s connected", proxy, extra=_fields(proxy) | {"xds": protocol})
         try:
-            with self._cache.watch(proxy, inbox.put_nowait):
-                self._admission.connected(admitted, inbox.put_nowait)
+            with self._cache.watch(proxy, deliver):
+                self._admission.connected(admitted, deliver)
                 # Keep neither the first request (the node and its metadata) nor earlier
                 # responses (copies of what they sent) for as long as the proxy stays
                 # connected; gRPC itself holds only the latest of each.

@@ -12,6 +12,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from envoy.service.discovery.v3.discovery_pb2 import (
@@ -37,6 +38,8 @@ class _Sent:
 
 
 _NOTHING: frozenset[Any] = frozenset()
+# What Envoy holds of a type before anything is sent: one empty map, copied when first changed.
+_NO_VERSIONS: Mapping[str, str] = MappingProxyType({})
 
 
 class _Names(frozenset[str]):
@@ -87,8 +90,9 @@ class DeltaSession:
     __slots__ = ("_current", "_hooks", "_in_flight", "_nonces", "_types", "proxy")
 
     def __init__(
-        self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[], Snapshot | None]
+        self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[ProxyId], Snapshot | None]
     ) -> None:
+        # `current`: a proxy's snapshot, one callable for every stream (no closure per proxy).
         self.proxy = proxy
         self._hooks = hooks
         self._current = current
@@ -104,7 +108,7 @@ class DeltaSession:
         self._update_subscriptions(state, request)
         if request.response_nonce:
             self._record_answer(type_url, state, request)
-        snapshot = self._current()
+        snapshot = self._current(self.proxy)
         if snapshot is None:
             return []
         responses = self._push(type_url, state, snapshot)
@@ -134,7 +138,8 @@ class DeltaSession:
         # An empty first subscription to a wildcard type means "everything" (legacy wildcard).
         names = set(request.resource_names_subscribe)
         wildcard = request.type_url in WILDCARD_TYPES and (not names or _WILDCARD in names)
-        held = {sys.intern(name): v for name, v in request.initial_resource_versions.items()}
+        versions = request.initial_resource_versions
+        held = {sys.intern(name): v for name, v in versions.items()} if versions else _NO_VERSIONS
         return _TypeState(wildcard=wildcard, held=held)
 
     @staticmethod

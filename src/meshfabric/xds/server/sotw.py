@@ -31,8 +31,9 @@ class SotwSession:
     __slots__ = ("_current", "_hooks", "_nonces", "_types", "proxy")
 
     def __init__(
-        self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[], Snapshot | None]
+        self, proxy: ProxyId, hooks: StreamHooks, current: Callable[[ProxyId], Snapshot | None]
     ) -> None:
+        # `current`: a proxy's snapshot, one callable for every stream (no closure per proxy).
         self.proxy = proxy
         self._hooks = hooks
         self._current = current
@@ -51,7 +52,7 @@ class SotwSession:
             self._record_answer(type_url, state, request)
         names_changed = names != state.names
         state.names = names
-        snapshot = self._current()
+        snapshot = self._current(self.proxy)
         if snapshot is None:
             return []
         version = snapshot.version(type_url, names)
