@@ -56,12 +56,12 @@ proto: $(STAMP)
 		$(patsubst src/%,%,$(PROTOS))
 
 # Most tests wait on real processes (control planes, Envoys, Ansible over SSH) more than they
-# compute, so three workers finish sooner than one, also on two cores. tests/conftest.py keeps
-# each module, and the tests sharing a lab, in one worker.
+# compute, so three workers finish sooner than one, also on two cores. Each module runs in one
+# worker, so its module-scoped control planes and labs are made once.
 PYTEST_WORKERS ?= 3
 pytest: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider \
-		--numprocesses $(PYTEST_WORKERS) --dist loadgroup
+		--numprocesses $(PYTEST_WORKERS) --dist loadscope
 
 # ansible-test sanity and units for the meshfabric.mesh collection, run on a
 # copy at ansible_collections/meshfabric/mesh; its integration tests are part

@@ -13,22 +13,6 @@ from meshfabric.store.sqlite import SqliteStore
 from tests.support.control_plane import ControlPlane
 from tests.support.postgres import PostgresServer
 
-# `make test` runs the suite in parallel workers (pytest-xdist, --dist loadgroup). A group runs
-# in one worker, in order: a module's tests share its module-scoped fixtures (control planes,
-# labs), and the tests that share a costly session fixture across modules run where it was made.
-SHARED_SESSION_FIXTURES = ("deployment", "kong_air")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(worker_group(item)))
-
-
-def worker_group(item: pytest.Item) -> str:
-    fixtures = getattr(item, "fixturenames", ())
-    shared = [name for name in SHARED_SESSION_FIXTURES if name in fixtures]
-    return shared[0] if shared else item.nodeid.split("::", 1)[0]
-
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,8 +176,14 @@ def ansible(collections_path: Path, tmp_path: Path) -> Ansible:
 def deployment(
     collections_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
-    with lab_deployment(collections_path, tmp_path_factory.mktemp("site")) as deployed:
-        yield deployed
+    # A short path: each host's supervisord socket lives under it, and a Unix socket's path
+    # has at most 107 bytes (pytest's own temporary paths grow with each xdist worker).
+    work = Path(tempfile.mkdtemp(prefix="mfsite-", dir="/tmp"))
+    try:
+        with lab_deployment(collections_path, work) as deployed:
+            yield deployed
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from meshfabric.lab import Lab
+from meshfabric.lab.call_loop import calls
 from meshfabric.lab.envoy_admin import admin_get
 from meshfabric.lab.firewall import OTLP_PORT
 from meshfabric.lab.phoenix import Phoenix, Span, in_lab_host, traces
@@ -25,7 +26,6 @@ from tests.integration.multizone.kong_air_lab import (
     MESH,
     OUTBOUND_PORT,
     SERVICE,
-    calls,
     kill_instance,
     kong_air_mesh,
     start_load,

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from meshfabric.lab import Lab
+from meshfabric.lab.call_loop import answered_by, calls
 from meshfabric.lab.envoy_admin import endpoint_priorities
 from tests.integration.lab.support import needs_namespaces
 from tests.integration.multizone.kong_air_lab import (
@@ -29,11 +30,9 @@ from tests.integration.multizone.kong_air_lab import (
     SERVICE,
     ZONES,
     Cluster,
-    calls,
     kill_instance,
     kong_air_mesh,
     start_load,
-    zones,
 )
 from tests.support.net import wait_until
 
@@ -110,11 +109,11 @@ def test_in_the_lab_an_app_calls_flight_control_by_its_mesh_hostnames(
     assert _resolve(cluster, OUTSIDE_NAME) == OUTSIDE_ADDRESS
 
     out, stop = start_load(cluster, tmp_path, MULTIZONE_URL)
-    wait_until(lambda: zones(out).count("us-east-1") >= 100, 60, "steady local answers")
+    wait_until(lambda: answered_by(out).count("us-east-1") >= 100, 60, "steady local answers")
     before = calls(out)
     assert _answer(cluster, EU_WEST_URL) == "eu-west-1"  # its own zone, while us-east-1 serves
     kill_instance(cluster, "us-east-1")
-    wait_until(lambda: zones(out)[len(before) :].count("eu-west-1") >= 100, 60, "eu-west-1")
+    wait_until(lambda: answered_by(out)[len(before) :].count("eu-west-1") >= 100, 60, "eu-west-1")
     stop.touch()
     cluster.processes["load"].wait(10)
     answered = calls(out)

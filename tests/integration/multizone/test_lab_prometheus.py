@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from meshfabric.lab import Lab
+from meshfabric.lab.call_loop import calls
 from meshfabric.telemetry import write_dashboards
 from meshfabric.telemetry.dashboards import DASHBOARDS, resolved
 from tests.integration.lab.support import needs_namespaces
@@ -26,7 +27,6 @@ from tests.integration.multizone.kong_air_lab import (
     SERVICE,
     ZONES,
     Cluster,
-    calls,
     kong_air_mesh,
     start_load,
 )
