@@ -8,7 +8,7 @@ us-east-1 crosses to eu-west-1 through its ingress; a second run changes nothing
 reports a change and makes none; a wrong variable stops the run in preflight, naming the
 variable, before anything is made on the host.
 
-test_upgrade_lab.py goes on with the same deployment.
+test_upgrade_lab.py goes on with the same deployment when both run in one pytest process.
 """
 
 from __future__ import annotations
