@@ -11,7 +11,7 @@ from tests.integration.ansible.conftest import BIN, REPO
 
 def galaxy(*args: str, env: dict[str, str]) -> str:
     done = subprocess.run(
-        [str(BIN / "ansible-galaxy"), *args], capture_output=True, text=True, env=env, timeout=120
+        [str(BIN / "ansible-galaxy"), *args], capture_output=True, text=True, env=env, timeout=600
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
