@@ -6,7 +6,12 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from tests.integration.ansible.conftest import BIN, REPO
+
+# A build and an offline install: minutes when other workers load the machine.
+pytestmark = pytest.mark.timeout(900)
 
 
 def galaxy(*args: str, env: dict[str, str]) -> str:
