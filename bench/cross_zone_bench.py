@@ -72,6 +72,7 @@ PATHS = {
     "egress": "sidecar to egress to ingress to sidecar",
 }
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+PACED = Path(__file__).with_name("paced.lua")  # wrk's script for a fixed request rate
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,12 @@ def parse_wrk(output: str) -> Run:
     return Run(float(rate[1]), seconds("50"), seconds("99"), errors)
 
 
-async def load(url: str, connections: int, seconds: int) -> Run:
-    """wrk in a child process, so this process's xDS servers keep serving meanwhile."""
+async def load(url: str, connections: int, seconds: int, rate: int | None = None) -> Run:
+    """wrk in a child process, so this process's xDS servers keep serving meanwhile: as fast
+    as the connections go, or at `rate` requests/s (bench/paced.lua)."""
+    script, script_args = ([], []) if rate is None else (["-s", str(PACED)], ["--", str(rate)])
     wrk = await asyncio.create_subprocess_exec(
-        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url,
+        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *script, url, *script_args,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await wrk.communicate()
