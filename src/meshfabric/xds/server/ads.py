@@ -110,11 +110,10 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
         self._admission = admission
         self._hooks = hooks
 
-    async def _serve(
-        self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[Any]:
-        """Either protocol, told apart by the first request: one async generator per
-        stream rather than two nested (gRPC calls the servicer's method itself)."""
+    async def _serve(self, requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> None:
+        """Either protocol, told apart by the first request. A coroutine that writes, not an
+        async generator: gRPC would keep the last response a generator yielded (a whole
+        message, kilobytes) for as long as the stream then stays quiet."""
         # Read through the context, not the iterator: that is another async generator
         # for as long as the stream lasts.
         first = await context.read()
@@ -140,7 +139,7 @@ class AggregatedDiscovery(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # t
                 del first
                 while responses is not None:
                     while responses:
-                        yield responses.pop(0)
+                        await context.write(responses.pop(0))
                     item = inbox.take()
                     if item is None:
                         await inbox.arrival()
