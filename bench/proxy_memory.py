@@ -4,7 +4,10 @@ Starts meshfabric's xDS server on a mesh of many services, connects a few simula
 clients to warm what proxies share, then compares a tracemalloc snapshot taken before and
 after `--proxies` more clients connected and ACKed, and prints the growth per proxy by file
 and by line. Python allocations only (no gRPC core or protobuf C++ arenas), so it explains
-rather than replaces xds_bench's RSS figure. Uses only APIs older trees have too, so
+rather than replaces xds_bench's RSS figure. Before that, as many other proxies connect
+without tracing, and the growth of the heap in use (glibc's malloc, all threads) tells what
+the Python figure leaves out: gRPC's and protobuf's memory, and Python's larger objects.
+Uses only APIs older trees have too, so
 
     PYTHONPATH=<other worktree>/src:. python -m bench.proxy_memory --proxies 300
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import subprocess
 import sys
@@ -68,8 +72,26 @@ class Connections:
             process.wait()
 
 
-async def measure(args: argparse.Namespace, work: Path) -> Growth:
-    """What connecting args.proxies more proxies added."""
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            *("arena", "ordblks", "smblks", "hblks", "hblkhd"),
+            *("usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"),
+        )
+    ]
+
+
+def heap_in_use() -> int:
+    """Bytes malloc has handed out and not had back, in every arena and mmap."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = _MallInfo2
+    info = libc.mallinfo2()
+    return int(info.uordblks + info.hblkhd)
+
+
+async def measure(args: argparse.Namespace, work: Path) -> tuple[Growth, float]:
+    """What connecting args.proxies more proxies added: by site, and to the heap per proxy."""
     store = SqliteStore(work / "store.db")
     manager = ResourceManager(store)
     backend = {"name": "ca-1", "type": "builtin"}
@@ -78,7 +100,7 @@ async def measure(args: argparse.Namespace, work: Path) -> Growth:
     )
     for index in range(args.services):
         await store.put(service_dataplane(index))
-    for index in range(WARM_PROXIES + args.proxies):
+    for index in range(WARM_PROXIES + 2 * args.proxies):
         await store.put(client_dataplane(index, args.outbounds))
     token = await TokenIssuer(store, DATAPLANE).issue(
         {"type": "dataplane"}, timedelta(hours=1), MESH
@@ -91,6 +113,11 @@ async def measure(args: argparse.Namespace, work: Path) -> Growth:
     try:
         await connections.connect([f"client-{i}" for i in range(WARM_PROXIES)])
         gc.collect()
+        heap_before = heap_in_use()
+        untraced = range(WARM_PROXIES + args.proxies, WARM_PROXIES + 2 * args.proxies)
+        await connections.connect([f"client-{i}" for i in untraced])
+        gc.collect()
+        heap = (heap_in_use() - heap_before) / args.proxies
         tracemalloc.start(FRAMES)
         before = tracemalloc.take_snapshot()
         names = [f"client-{i}" for i in range(WARM_PROXIES, WARM_PROXIES + args.proxies)]
@@ -102,7 +129,7 @@ async def measure(args: argparse.Namespace, work: Path) -> Growth:
         connections.stop()
         await xds.stop()
         await store.close()
-    return Growth(after, before)
+    return Growth(after, before), heap
 
 
 FRAMES = 30
@@ -154,7 +181,8 @@ def by_line(traceback: tracemalloc.Traceback) -> str:
     return where
 
 
-def report(growth: Growth, proxies: int, top: int) -> None:
+def report(growth: Growth, heap: float, proxies: int, top: int) -> None:
+    print(f"Heap in use per proxy, untraced (malloc, all threads): {heap / 1024:.2f} KiB")
     for site, title in ((by_file, "by meshfabric file"), (by_line, "by line")):
         rows = growth.by(site)
         total = sum(size for _, size, _ in rows)
@@ -185,8 +213,8 @@ async def main() -> None:
     print_header()
     print(f"# measured meshfabric: {_measured_source()}\n")
     with tempfile.TemporaryDirectory(prefix="proxy-memory-") as directory:
-        growth = await measure(args, Path(directory))
-    report(growth, args.proxies, args.top)
+        growth, heap = await measure(args, Path(directory))
+    report(growth, heap, args.proxies, args.top)
 
 
 if __name__ == "__main__":
