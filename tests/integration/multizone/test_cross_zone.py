@@ -120,10 +120,19 @@ class Ingress:
         return (self.directory / "dp.log").read_text()
 
     def stat(self, name: str) -> int:
+        text = self._admin(f"/stats?filter=^{name}$").text
+        return sum(int(line.rpartition(": ")[2]) for line in text.splitlines() if ": " in line)
+
+    def ready(self) -> bool:
+        try:
+            return self._admin("/ready").status_code == 200
+        except httpx.TransportError:
+            return False  # Envoy not listening on its admin socket yet
+
+    def _admin(self, path: str) -> httpx.Response:
         transport = httpx.HTTPTransport(uds=str(self.admin_socket))
         with httpx.Client(transport=transport, base_url="http://envoy", timeout=5) as client:
-            text = client.get(f"/stats?filter=^{name}$").text
-        return sum(int(line.rpartition(": ")[2]) for line in text.splitlines() if ": " in line)
+            return client.get(path)
 
 
 def start_ingress(zone: Zone, work: Path, started: list[Ingress], token_text: str = "") -> Ingress:
@@ -158,6 +167,24 @@ def start_sidecar(
     sidecar = Sidecar(cp, work / zone.name, dataplane, token, cp_address=zone.cp_address)
     started.append(sidecar.start())
     return sidecar
+
+
+def test_an_ingress_of_a_zone_with_no_service_yet_is_ready_without_an_initial_fetch_timeout(
+    federation: Federation, work: Path
+) -> None:
+    """Envoy counts a type as fetched only once the control plane answers it; a zone with no
+    service has no cluster and no listener for its ingress, and the answer must still come."""
+    zone = start_zone(federation, "us-east-1")
+    ingresses: list[Ingress] = []
+    try:
+        ingress = start_ingress(zone, work, ingresses)
+        wait_until(ingress.ready, 30, "the ingress's Envoy ready")
+        assert ingress.stat("cluster_manager.cds.init_fetch_timeout") == 0
+        assert ingress.stat("listener_manager.lds.init_fetch_timeout") == 0
+    finally:
+        for started in ingresses:
+            started.process.terminate()
+            started.process.wait(10)
 
 
 # The defaults alone, with Kong Air's MeshRetry, which replaces them, and with retries alone:

@@ -29,6 +29,14 @@ def test_only_changed_resources_travel_and_removals_are_named() -> None:
     assert list(second.removed_resources) == ["b"]
 
 
+def test_a_wildcard_subscription_is_answered_even_when_there_is_nothing_of_its_type() -> None:
+    proxy = Proxy(snapshot({}))
+    [first] = proxy.session.on_request(DeltaDiscoveryRequest(type_url=CLUSTER))
+    assert names(first) == []
+    assert list(first.removed_resources) == []
+    assert proxy.session.on_snapshot(snapshot({})) == []
+
+
 def test_a_reconnecting_proxy_gets_only_what_it_lacks() -> None:
     current = snapshot({"a": 1, "b": 2})
     proxy = Proxy(current)

@@ -71,6 +71,7 @@ class _TypeState:
     subscribed: AbstractSet[str] = _NOTHING  # never edited in place: replaced when it changes
     rejected: AbstractSet[tuple[str, str]] = _NOTHING  # a set of its own once Envoy refuses one
     held_shared: bool = False  # `held` is the snapshot's map, shared with other streams
+    answered: bool = False  # whether anything was sent for this subscription yet
 
     def editable(self) -> dict[str, str]:
         """`held`, to change: a copy of its own if it is the snapshot's shared map."""
@@ -212,8 +213,11 @@ class DeltaSession:
             for name in state.held
             if name not in items and (state.wildcard or name in state.subscribed)
         )
-        if not changed and not removed:
+        if not changed and not removed and (state.answered or not state.wildcard):
+            # Envoy counts a wildcard type as fetched only once answered, even with nothing:
+            # unanswered, it waits out its initial fetch timeout (15 s) before it is ready.
             return []
+        state.answered = True
         nonce = self._nonces.next()
         version = snapshot.version(type_url)
         touched = [r.name for r in changed] + removed
