@@ -199,6 +199,8 @@ def lab_deployment(collections: Path, work: Path) -> Iterator[Deployment]:
         "ANSIBLE_HOME": str(work / "ansible-home"),
         "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
         "ANSIBLE_PIPELINING": "1",
+        # site.yml deploys the proxies and telemetry side by side: every host at once.
+        "ANSIBLE_FORKS": "16",
         "ANSIBLE_NOCOLOR": "1",
     }
     with state_dir() as state:
