@@ -44,6 +44,7 @@ from meshfabric.resources.origin import (
 )
 from meshfabric.resources.types.dataplane import DataplaneFields, Inbound, Networking
 from meshfabric.resources.types.mesh import MeshFields
+from meshfabric.resources.types.meshservice import Spec as MeshServiceSpec
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
 from meshfabric.xds.model.proxy import Protocol
@@ -82,6 +83,12 @@ def service_ports(dataplane: Resource) -> dict[str, list[dict[str, Any]]]:
     return ports
 
 
+def _stored_ports(service: Resource) -> list[dict[str, Any]]:
+    """A stored MeshService's ports in the shape `service_ports` gives them."""
+    ports = Parsed.of(service, MeshServiceSpec).fields.ports or []
+    return [port.model_dump(exclude_none=True) for port in ports]
+
+
 def _port(inbound: Inbound) -> dict[str, Any]:
     protocol = inbound.protocol or (inbound.tags or {}).get(PROTOCOL_TAG, "tcp")
     return {
@@ -102,7 +109,7 @@ def wanted_ports(
             candidates.setdefault(service, []).append(ports)
     chosen = {}
     for service, options in candidates.items():
-        current = stored[service].spec.get("ports") if service in stored else None
+        current = _stored_ports(stored[service]) if service in stored else None
         chosen[service] = current if current in options else options[0]
         if any(option != chosen[service] for option in options):
             log.warning(

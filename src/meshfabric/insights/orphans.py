@@ -13,7 +13,8 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from meshfabric.resources import Resource
+from meshfabric.resources import Parsed, Resource
+from meshfabric.resources.types.dataplaneinsight import InsightFields
 from meshfabric.store.errors import Conflict
 from meshfabric.store.protocol import Store
 from meshfabric.store.replicas import Replicas
@@ -41,7 +42,7 @@ async def _close(
     while current is not None and _has_orphans(current, replica_field, alive):
         subscriptions = [
             {**sub, "disconnectTime": _now()} if _orphaned(sub, replica_field, alive) else sub
-            for sub in current.spec["subscriptions"]
+            for sub in _subscriptions(current)
         ]
         closed = dataclasses.replace(current, spec={**current.spec, "subscriptions": subscriptions})
         try:
@@ -52,8 +53,12 @@ async def _close(
 
 
 def _has_orphans(insight: Resource, replica_field: str, alive: frozenset[str]) -> bool:
-    subscriptions = insight.spec.get("subscriptions") or []
-    return any(_orphaned(sub, replica_field, alive) for sub in subscriptions)
+    return any(_orphaned(sub, replica_field, alive) for sub in _subscriptions(insight))
+
+
+def _subscriptions(insight: Resource) -> list[dict[str, Any]]:
+    # A ZoneInsight holds its subscriptions as a DataplaneInsight does.
+    return Parsed.of(insight, InsightFields).fields.subscriptions
 
 
 def _orphaned(subscription: dict[str, Any], replica_field: str, alive: frozenset[str]) -> bool:
