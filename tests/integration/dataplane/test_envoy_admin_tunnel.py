@@ -108,11 +108,14 @@ async def test_deleting_the_dataplane_ends_its_tunnel(
     channel, call = await _open(control_plane, token, registered)
     async with channel:
         path = "/meshes/default/dataplanes/backend-1"
-        asking, _ = await _asked(control_plane, f"{path}/stats", call.__aiter__())
+        requests: AsyncIterator[AdminRequest] = call.__aiter__()
+        asking, _ = await _asked(control_plane, f"{path}/stats", requests)
         asking.cancel()
         async with control_plane.async_client() as client:
             (await client.delete(path)).raise_for_status()
+        # The tunnel may end after the API has answered the delete: wait for it on the
+        # iterator the requests came from (a call read both ways is a usage error).
         with pytest.raises(grpc.aio.AioRpcError) as ended:
-            await call.read()
+            await anext(requests)
     assert ended.value.code() is grpc.StatusCode.NOT_FOUND
     assert ended.value.details() == 'dataplane "backend-1" was deleted from mesh "default"'
