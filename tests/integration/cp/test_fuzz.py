@@ -105,6 +105,9 @@ def check_error_format(response: httpx.Response, where: str) -> None:
             assert parameter.keys() == {"field", "reason"} and parameter["reason"], where
 
 
+# Five cases for each of over a hundred operations: about a minute alone, several times that
+# beside the lab and Ansible tests of other workers.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_no_server_errors_and_every_error_in_format(
     operations: list[APIOperation], fuzzed_control_plane: ControlPlane, mode: GenerationMode
