@@ -57,11 +57,13 @@ proto: $(STAMP)
 
 # Most tests wait on real processes (control planes, Envoys, Ansible over SSH) more than they
 # compute, so three workers finish sooner than one, also on two cores. Each module runs in one
-# worker, so its module-scoped control planes and labs are made once.
+# worker, so its module-scoped control planes and labs are made once; modules start in
+# collection order, the longest first (tests/conftest.py), rather than xdist's default of
+# the modules with the most tests first, which left the longest one-test modules for last.
 PYTEST_WORKERS ?= 3
 pytest: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider \
-		--numprocesses $(PYTEST_WORKERS) --dist loadscope
+		--numprocesses $(PYTEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # ansible-test sanity and units for the meshfabric.mesh collection, run on a
 # copy at ansible_collections/meshfabric/mesh; its integration tests are part

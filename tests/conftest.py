@@ -13,6 +13,26 @@ from meshfabric.store.sqlite import SqliteStore
 from tests.support.control_plane import ControlPlane
 from tests.support.postgres import PostgresServer
 
+# The modules that take longest (each from several minutes to over twenty on a loaded machine),
+# in the order they start: xdist (`--dist loadscope --no-loadscope-reorder`, Makefile) hands out
+# whole modules in collection order, so these begin at once on separate workers and the many
+# short modules fill the time around them. test_roles_lab.py stays before test_upgrade_lab.py:
+# within one process they share a deployment, which the latter upgrades and tears down.
+LONGEST_FIRST = (
+    "tests/integration/ansible/test_roles_lab.py",
+    "tests/integration/ansible/test_upgrade_lab.py",
+    "tests/integration/ansible/test_molecule.py",
+    "tests/integration/demo/test_multizone_demo.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.partition("::")[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: every other test keeps its place
+
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
