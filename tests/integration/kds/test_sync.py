@@ -15,7 +15,7 @@ from tests.support.control_plane import ControlPlane
 from tests.support.net import wait_until
 
 # Generous: the machine is shared, and a wait ends as soon as its condition holds.
-TIMEOUT = 30
+TIMEOUT = 90
 
 
 def timeout_policy(name: str, seconds: str = "5s") -> dict[str, Any]:
