@@ -15,6 +15,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import httpx
 import pytest
 import yaml
 
+from meshfabric.lab.envoy_admin import admin_get, is_live
 from meshfabric.resources import REGISTRY
 from tests.integration.dataplane.support import (
     HttpApp,
@@ -120,19 +122,8 @@ class Ingress:
         return (self.directory / "dp.log").read_text()
 
     def stat(self, name: str) -> int:
-        text = self._admin(f"/stats?filter=^{name}$").text
+        text = admin_get(self.admin_socket, f"/stats?filter=^{name}$")
         return sum(int(line.rpartition(": ")[2]) for line in text.splitlines() if ": " in line)
-
-    def ready(self) -> bool:
-        try:
-            return self._admin("/ready").status_code == 200
-        except httpx.TransportError:
-            return False  # Envoy not listening on its admin socket yet
-
-    def _admin(self, path: str) -> httpx.Response:
-        transport = httpx.HTTPTransport(uds=str(self.admin_socket))
-        with httpx.Client(transport=transport, base_url="http://envoy", timeout=5) as client:
-            return client.get(path)
 
 
 def start_ingress(zone: Zone, work: Path, started: list[Ingress], token_text: str = "") -> Ingress:
@@ -178,7 +169,7 @@ def test_an_ingress_of_a_zone_with_no_service_yet_is_ready_without_an_initial_fe
     ingresses: list[Ingress] = []
     try:
         ingress = start_ingress(zone, work, ingresses)
-        wait_until(ingress.ready, 30, "the ingress's Envoy ready")
+        wait_until(partial(is_live, ingress.admin_socket), 30, "the ingress's Envoy live")
         assert ingress.stat("cluster_manager.cds.init_fetch_timeout") == 0
         assert ingress.stat("listener_manager.lds.init_fetch_timeout") == 0
     finally:
