@@ -12,6 +12,7 @@ import sys
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,18 +92,31 @@ class MeshMocks(pulumi.runtime.Mocks):
         return resource
 
 
-@pytest.fixture(autouse=True)
-def mocks() -> Iterator[MeshMocks]:
-    """Fresh mocks per test, so no test sees another's resources."""
+@contextmanager
+def fresh_mocks() -> Iterator[MeshMocks]:
+    """Pulumi's mocks, new, on an event loop of their own for as long as they are used."""
     # Async tests that ran earlier leave the main thread without an event loop, and Pulumi's
     # mocks need one to register the stack.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mocks = MeshMocks()
     pulumi.runtime.set_mocks(mocks, project="meshfabric-test", stack="test", preview=False)
-    yield mocks
-    asyncio.set_event_loop(None)
-    loop.close()
+    try:
+        yield mocks
+    finally:
+        # set_mocks registers the stack in a task of this loop, which a test that runs no
+        # program never awaits: finished here, it cannot haunt the next loop's programs.
+        pending = asyncio.all_tasks(loop)
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@pytest.fixture(autouse=True)
+def mocks() -> Iterator[MeshMocks]:
+    """Fresh mocks per test, so no test sees another's resources."""
+    with fresh_mocks() as fresh:
+        yield fresh
 
 
 def run_program(program: Callable[[], T]) -> Any:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, eip, mock_ip, run_aws_program
+from conftest import REPO, eip, fresh_mocks, mock_ip, run_aws_program
 
 ANSIBLE_INVENTORY = Path(sys.executable).with_name("ansible-inventory")
 
@@ -114,7 +114,10 @@ def _plain(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def stack_outputs() -> dict[str, Any]:
-    return run_aws_program()
+    # Set up before the per-test mocks (a module fixture comes first): mocks of its own, or
+    # it would run on whatever loop and mocks the worker's previous module left behind.
+    with fresh_mocks():
+        return run_aws_program()
 
 
 def _zone_hosts(zone: str) -> list[str]:
