@@ -39,6 +39,7 @@ from demo_lab import (
 from failover import FLIGHT_CONTROL_SERVICE, failover
 from where_to_look import the_access_log, the_trace, where_to_look
 
+from meshfabric.kds.mux import PING_INTERVAL_S, SILENCE_S
 from meshfabric.lab import KONG_AIR, Lab
 
 
@@ -102,7 +103,11 @@ def run(demo: Demo) -> None:
     frozen.send_signal(signal.SIGSTOP)
     started = time.monotonic()
     demo.wait(GLOBAL, partial(demo.in_state, "us-east-1", "offline"), "offline", 30)
-    print(f"us-east-1 offline at global after {time.monotonic() - started:.1f} s")
+    waited = time.monotonic() - started
+    print(
+        f"us-east-1 offline at global after {waited:.1f} s (a zone that answers nothing for"
+        f" {SILENCE_S:.0f} s is taken for dead; global pings every {PING_INTERVAL_S:.0f} s)"
+    )
     frozen.send_signal(signal.SIGCONT)
     started = time.monotonic()
     demo.wait(GLOBAL, partial(demo.in_state, "us-east-1", "online"), "online", 30)
