@@ -9,13 +9,15 @@ every subscription of an earlier run.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from meshfabric.resources import Parsed, Resource
+from meshfabric.resources import Parsed, Resource, ResourceKey
 from meshfabric.resources.types.dataplaneinsight import InsightFields
 from meshfabric.store.errors import Conflict
+from meshfabric.store.events import ChangeEvent, ChangeKind
 from meshfabric.store.protocol import Store
 from meshfabric.store.replicas import Replicas
 
@@ -27,12 +29,37 @@ PROXY_SUBSCRIPTIONS = ("DataplaneInsight", "controlPlaneInstanceId")
 async def close_orphaned_subscriptions(
     store: Store, replicas: Replicas, kind: tuple[str, str]
 ) -> None:
-    """Until cancelled (the leader's work): whenever the replicas alive change, close the
-    open subscriptions of `kind` whose replica is not among them."""
+    """Until cancelled (the leader's work): close the open subscriptions of `kind` whose
+    replica is not alive.
+
+    Each look at the replicas alive judges insights read before it, so that a replica newer
+    than the look is never taken for gone: every insight once the replicas changed, else
+    those written since the look before (a replica may come and go between two looks,
+    leaving subscriptions that no change of the replicas alive would show).
+    """
     type_name, replica_field = kind
-    async for alive in replicas.live():
-        for insight in (await store.list(type_name, None)).items:
-            await _close(store, insight, replica_field, alive)
+    async with store.events.subscribe() as changes:
+        read = (await store.list(type_name, None)).items
+        known: frozenset[str] | None = None
+        async for alive in replicas.live():
+            for insight in read:
+                await _close(store, insight, replica_field, alive)
+            written = _written(changes, type_name)
+            if alive != known:
+                read = (await store.list(type_name, None)).items
+            else:
+                read = [found for key in written if (found := await store.get(key)) is not None]
+            known = alive
+
+
+def _written(changes: asyncio.Queue[ChangeEvent], type_name: str) -> set[ResourceKey]:
+    """The insights of `type_name` written since the queue was last emptied."""
+    keys: set[ResourceKey] = set()
+    while not changes.empty():
+        event = changes.get_nowait()
+        if event.key.type == type_name and event.kind is not ChangeKind.DELETED:
+            keys.add(event.key)
+    return keys
 
 
 async def _close(

@@ -50,7 +50,8 @@ class Replicas(Protocol):
         ...
 
     def live(self) -> AsyncIterator[frozenset[str]]:
-        """The instance ids of the replicas alive now, then again each time that changes."""
+        """The instance ids of the replicas alive, at each look (about every second); it
+        ends when no other replica can ever come or go."""
         ...
 
 
@@ -64,8 +65,7 @@ class SoleReplica:
         await _lead(work)
 
     async def live(self) -> AsyncIterator[frozenset[str]]:
-        yield frozenset({self.instance_id})
-        await asyncio.Future()  # no other replica ever comes or goes
+        yield frozenset({self.instance_id})  # and no other replica ever comes or goes
 
 
 class PostgresReplicas:
@@ -106,7 +106,6 @@ class PostgresReplicas:
             await asyncio.sleep(_RECONNECT_S)
 
     async def live(self) -> AsyncIterator[frozenset[str]]:
-        seen: frozenset[str] | None = None
         while True:
             try:
                 async with await self._connect(APPLICATION_PREFIX) as conn:
@@ -114,10 +113,7 @@ class PostgresReplicas:
                         cursor = await conn.execute(
                             _LIVE_REPLICAS, (len(APPLICATION_PREFIX) + 1, APPLICATION_PREFIX)
                         )
-                        alive = frozenset(row[0] for row in await cursor.fetchall())
-                        if alive != seen:
-                            seen = alive
-                            yield alive
+                        yield frozenset(row[0] for row in await cursor.fetchall())
                         await asyncio.sleep(_HEARTBEAT_S)
             except (psycopg.Error, OSError) as lost:
                 log.warning("cannot tell which replicas are alive: %s", lost)
