@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -249,12 +250,23 @@ def build_wheel(wheelhouse: Path, local_version: str, work: Path) -> str:
     (source / "pyproject.toml").write_text(
         pyproject.replace(f'\nversion = "{current}"\n', f'\nversion = "{version}"\n', 1)
     )
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(wheelhouse), str(source)],
-        check=True, env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"},
-    )  # fmt: skip
+    pip_wheel(source, wheelhouse, "--no-deps", "--no-build-isolation")
     return version
+
+
+def pip_wheel(source: Path, wheelhouse: Path, *options: str) -> None:
+    """`pip wheel` of `source` into the wheelhouse, reproducibly, with setuptools' build
+    directories outside the source tree, as the control_plane role builds: builds from one
+    tree at once would collide in its build/."""
+    with tempfile.TemporaryDirectory(prefix="meshfabric-build-") as build:
+        config = Path(build) / "build.cfg"
+        config.write_text(f"[build]\nbuild_base = {build}/build\n[egg_info]\negg_base = {build}\n")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", *options,
+             "--wheel-dir", str(wheelhouse), str(source)],
+            check=True, timeout=900,
+            env={**os.environ, "SOURCE_DATE_EPOCH": "315532800", "DIST_EXTRA_CONFIG": str(config)},
+        )  # fmt: skip
 
 
 # flight-control in both zones, and its client in us-east-1 (the lab's client-1 host).

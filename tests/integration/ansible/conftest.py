@@ -31,6 +31,7 @@ from tests.support.ansible_lab import (
     Run,
     copy_collection,
     lab_deployment,
+    pip_wheel,
 )
 from tests.support.control_plane import ControlPlane
 
@@ -83,12 +84,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     roles install on hosts that reach no package index. Built once for every test that needs
     it (the build downloads the dependencies)."""
     path = tmp_path_factory.mktemp("wheelhouse")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(path), str(REPO)],
-        env={**os.environ, "SOURCE_DATE_EPOCH": "315532800"},
-        check=True,
-        timeout=900,
-    )
+    pip_wheel(REPO, path)
     return path
 
 
