@@ -1,0 +1,185 @@
+# Copyright: (c) 2026, meshfabric maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""A long-running program under systemd or under a supervisord of its own per host.
+
+Its definition files are written only when they differ, and the service manager is asked to
+start, reload or restart only what needs it, so that a run that changes nothing costs one
+question to the service manager. In check mode nothing is written or run but that question.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+FILE_MODE = "0644"
+DIRECTORY_MODE = "0755"
+# supervisorctl pid exits with this status when supervisord has no such program.
+NO_SUCH_PROGRAM = 1
+RUNNING_STATES = ("RUNNING", "STARTING")
+
+
+@dataclass
+class Outcome:
+    """What a run changed (or, in check mode, would change)."""
+
+    changed: bool = False
+    commands: list[str] = field(default_factory=list)
+    diff: list[dict[str, str]] = field(default_factory=list)
+
+    def result(self, with_diff: bool) -> dict[str, Any]:
+        result: dict[str, Any] = {"changed": self.changed, "commands": self.commands}
+        if with_diff:
+            result["diff"] = self.diff
+        return result
+
+
+class HostFiles:
+    """Files and directories owned by root, changed only when they differ."""
+
+    def __init__(self, module: AnsibleModule, outcome: Outcome) -> None:
+        self.module = module
+        self.outcome = outcome
+
+    def directory(self, path: str) -> None:
+        if not os.path.isdir(path):
+            self.outcome.diff.append(
+                {"before_header": path, "after_header": path,
+                 "before": "state: absent\n", "after": "state: directory\n"}
+            )  # fmt: skip
+            self.outcome.changed = True
+            if self.module.check_mode:
+                return
+            os.makedirs(path, exist_ok=True)
+        self._attributes(path, DIRECTORY_MODE)
+
+    def content(self, path: str, content: str) -> bool:
+        """Write `content` to `path` unless it holds it; whether the content changed."""
+        before = read_text(path)
+        if before != content:
+            self.outcome.diff.append(
+                {"before_header": path, "after_header": path,
+                 "before": before or "", "after": content}
+            )  # fmt: skip
+            self.outcome.changed = True
+            if not self.module.check_mode:
+                self._write(path, content)
+        if before is not None or not self.module.check_mode:
+            self._attributes(path, FILE_MODE)
+        return before != content
+
+    def _write(self, path: str, content: str) -> None:
+        descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".meshfabric-")
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(content)
+        self.module.atomic_move(temporary, path)
+
+    def _attributes(self, path: str, mode: str) -> None:
+        arguments = {"path": path, "owner": "root", "group": "root", "mode": mode}
+        attributes = self.module.load_file_common_arguments(arguments)
+        if self.module.set_fs_attributes_if_different(attributes, False):
+            self.outcome.changed = True
+
+
+def read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return None
+
+
+class ServiceManager:
+    """Runs the service manager's commands, recording each; none in check mode."""
+
+    def __init__(self, module: AnsibleModule, outcome: Outcome) -> None:
+        self.module = module
+        self.outcome = outcome
+        # Messages are matched below: keep them in the C locale.
+        module.run_command_environ_update = {"LANG": "C", "LC_ALL": "C", "LC_MESSAGES": "C"}
+
+    def ask(self, argv: list[str]) -> tuple[int, str]:
+        """A question that changes nothing: asked in check mode too."""
+        rc, out, _err = self.module.run_command(argv)
+        return rc, out.strip()
+
+    def act(self, argv: list[str]) -> str:
+        """A command that changes something: recorded, run unless in check mode."""
+        self.outcome.changed = True
+        self.outcome.commands.append(" ".join(argv))
+        if self.module.check_mode:
+            return ""
+        _rc, out, _err = self.module.run_command(argv, check_rc=True)
+        return str(out)
+
+
+def run_under_supervisord(
+    module: AnsibleModule, name: str, program: str, config: str, supervisor_dir: str
+) -> Outcome:
+    """The program `name` defined by `program` in the supervisord of `supervisor_dir`, which
+    `config` configures: supervisord started when it does not run, reloaded when `config`
+    changed; the program added or restarted when its definition changed, started when it
+    does not run."""
+    outcome = Outcome()
+    files = HostFiles(module, outcome)
+    for directory in ("", "conf.d", "log"):
+        files.directory(os.path.join(supervisor_dir, directory).rstrip("/"))
+    config_file = os.path.join(supervisor_dir, "supervisord.conf")
+    config_changed = files.content(config_file, config)
+    program_changed = files.content(os.path.join(supervisor_dir, "conf.d", f"{name}.conf"), program)
+
+    manager = ServiceManager(module, outcome)
+    supervisorctl = [module.get_bin_path("supervisorctl", required=True), "-c", config_file]
+    # The program's pid; 0 (exit status 7) when it does not run, "No such process" (exit
+    # status 1) when supervisord has no such program, an error (7) when supervisord does not run.
+    rc, pid = manager.ask([*supervisorctl, "pid", name])
+    if not (rc == NO_SUCH_PROGRAM or pid.isdigit()):
+        manager.act([module.get_bin_path("supervisord", required=True), "-c", config_file])
+    elif config_changed:
+        manager.act([*supervisorctl, "reload"])
+    # update adds a new program and restarts one whose definition changed.
+    if program_changed:
+        manager.act([*supervisorctl, "update", name])
+    if rc != 0 or config_changed or program_changed:
+        start_program(manager, supervisorctl, name)
+    return outcome
+
+
+def start_program(manager: ServiceManager, supervisorctl: list[str], name: str) -> None:
+    """Start the program unless it runs. A real run asks again, as the commands before most
+    likely started it; in check mode, it would be started when no command before would."""
+    if manager.module.check_mode:
+        if manager.outcome.commands:
+            return
+    else:
+        _rc, status = manager.ask([*supervisorctl, "status", name])
+        fields = status.split()
+        if len(fields) > 1 and fields[1] in RUNNING_STATES:
+            return
+    out = manager.act([*supervisorctl, "start", name])
+    if not manager.module.check_mode and f"{name}: started" not in out:
+        manager.module.fail_json(msg=f"supervisorctl could not start {name}: {out}")
+
+
+def run_under_systemd(module: AnsibleModule, name: str, unit: str, unit_dir: str) -> Outcome:
+    """The unit `name`.service defined by `unit` in `unit_dir`, enabled and active; restarted
+    (after a daemon-reload) when its definition changed."""
+    outcome = Outcome()
+    unit_file = os.path.join(unit_dir, f"{name}.service")
+    unit_changed = HostFiles(module, outcome).content(unit_file, unit)
+    manager = ServiceManager(module, outcome)
+    systemctl = module.get_bin_path("systemctl", required=True)
+    if unit_changed:
+        manager.act([systemctl, "daemon-reload"])
+    if manager.ask([systemctl, "is-enabled", name])[1] != "enabled":
+        manager.act([systemctl, "enable", name])
+    if unit_changed:
+        manager.act([systemctl, "restart", name])
+    elif manager.ask([systemctl, "is-active", name])[1] != "active":
+        manager.act([systemctl, "start", name])
+    return outcome
