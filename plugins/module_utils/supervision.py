@@ -95,7 +95,8 @@ def read_text(path: str) -> str | None:
 
 
 class ServiceManager:
-    """Runs the service manager's commands, recording each; none in check mode."""
+    """Asks the service manager questions, also in check mode, and runs the commands that
+    change something, recording each; in check mode those are recorded only."""
 
     def __init__(self, module: AnsibleModule, outcome: Outcome) -> None:
         self.module = module
