@@ -69,7 +69,7 @@ def _translate(exc: Exception) -> ApiError:
         case MeshNotFound():
             return invalid_resource([Violation("mesh", f"mesh of name {exc.mesh} is not found")])
         case StoreUnavailable():
-            return ApiError(503, "Service Unavailable", str(exc))
+            return store_unavailable(exc)
         case InvalidToken():
             return ApiError(401, "Unauthenticated", str(exc))
         case StarletteHTTPException(status_code=413):
@@ -78,6 +78,10 @@ def _translate(exc: Exception) -> ApiError:
             return ApiError(exc.status_code, str(exc.detail), str(exc.detail))
     log.exception("unexpected error while serving a request")
     return ApiError(500, "Internal Server Error", "an unexpected error occurred; see the log")
+
+
+def store_unavailable(failed: StoreUnavailable) -> ApiError:
+    return ApiError(503, "Service Unavailable", str(failed))
 
 
 def _request_violations(errors: Sequence[Any]) -> list[Violation]:

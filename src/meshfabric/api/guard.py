@@ -16,7 +16,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshfabric.api.auth import READING_POSTS, Principal, authenticate
-from meshfabric.api.errors import ApiError, problem
+from meshfabric.api.errors import ApiError, problem, store_unavailable
+from meshfabric.store import StoreUnavailable
 from meshfabric.tokens import InvalidToken, TokenIssuer
 
 # What anyone may read without a token: the identity and readiness (for health checks)
@@ -77,6 +78,10 @@ class RequestGuard:
             return await authenticate(method, Headers(scope=scope), self.users)
         except InvalidToken as invalid:
             raise ApiError(401, "Unauthenticated", str(invalid)) from None
+        except StoreUnavailable as failed:
+            # The token's key is read from the store: its outage is a 503 here as in a route,
+            # not an error that ends the connection.
+            raise store_unavailable(failed) from None
 
     def _check_declared_length(self, headers: Headers) -> None:
         declared = headers.get("content-length", "0")
