@@ -25,6 +25,7 @@ from meshfabric.store.sql import Cursor, SqlStore
 CHANNEL = "meshfabric_changes"
 # The advisory lock held while migrating, so replicas starting together migrate one at a time.
 SCHEMA_LOCK = 0x6D657368_66616272  # "meshfabr"
+_RELISTEN_S = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -63,14 +64,35 @@ class PostgresStore(SqlStore):
     def _relay_notifications(
         self, loop: asyncio.AbstractEventLoop, listening: threading.Event
     ) -> None:
-        with psycopg.connect(self._dsn, autocommit=True, **self._session) as conn:
-            conn.execute(f"LISTEN {CHANNEL}")
-            listening.set()
-            while not self._stopping.is_set():
-                for notify in conn.notifies(timeout=0.5):
-                    event = self._decode(notify.payload)
-                    if event is not None:
-                        loop.call_soon_threadsafe(self.events.publish, event)
+        """Until the store closes; a session that ends (the server restarted, failed over,
+        or terminated it) is opened again, once a second until that works."""
+        lost = ""
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True, **self._session) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    if lost:
+                        log.warning(
+                            "listening to other replicas' writes again; those made since the "
+                            "session was lost (%s) reach this replica with their next change",
+                            lost,
+                        )
+                        lost = ""
+                    listening.set()
+                    self._relay(conn, loop)
+                    return
+            except psycopg.Error as error:
+                if not lost:
+                    log.error("lost the session hearing other replicas' writes: %s", error)
+                lost = str(error).strip() or type(error).__name__
+                self._stopping.wait(_RELISTEN_S)
+
+    def _relay(self, conn: psycopg.Connection[Any], loop: asyncio.AbstractEventLoop) -> None:
+        while not self._stopping.is_set():
+            for notify in conn.notifies(timeout=0.5):
+                event = self._decode(notify.payload)
+                if event is not None:
+                    loop.call_soon_threadsafe(self.events.publish, event)
 
     def _decode(self, payload: str) -> ChangeEvent | None:
         message = json.loads(payload)

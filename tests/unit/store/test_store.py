@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
+import psycopg
 import pytest
 
 from meshfabric.resources import Resource, ResourceKey
 from meshfabric.store import ChangeEvent, ChangeKind, Conflict, NotFound
-from meshfabric.store.postgres import PostgresStore
+from meshfabric.store.postgres import CHANNEL, PostgresStore
 from meshfabric.store.sql import SqlStore
 from tests.support.postgres import PostgresServer
 
@@ -184,3 +186,33 @@ async def test_a_batch_keeps_the_status_computed_locally(store: SqlStore) -> Non
     stored = await store.get(key)
     assert stored is not None and stored.status == {"computed": "here"}
     assert stored.spec["from"][0]["default"]["action"] == "Deny"
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_a_replica_whose_listening_session_ends_hears_later_writes(
+    store: SqlStore, postgres: PostgresServer
+) -> None:
+    """The server ending the session a replica hears others' writes on (a restart, a
+    failover, an administrator) does not leave it deaf."""
+    assert isinstance(store, PostgresStore)
+    replica = PostgresStore(store._dsn)
+    await replica.listen()
+    try:
+        with psycopg.connect(store._dsn, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND query = %s",
+                (f"LISTEN {CHANNEL}",),
+            ).fetchall()
+        assert len(ended) == 1  # the replica's only: the store under test never listened
+        async with replica.events.subscribe() as events:
+            for attempt in range(50):  # until the replica listens again
+                await store.put(mtp("allow", team=str(attempt)))
+                with contextlib.suppress(TimeoutError):
+                    event = await asyncio.wait_for(events.get(), timeout=0.2)
+                    break
+            else:
+                raise AssertionError("no write heard after the listening session ended")
+        assert event.key == ResourceKey("MeshTrafficPermission", "default", "allow")
+    finally:
+        await replica.close()
