@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import uuid
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,9 @@ TELEMETRY = "\n---\n".join(
                             "openTelemetry": {"endpoint": f"{GLOBAL_ADDRESS}:{OTLP_PORT}"},
                         }
                     ],
+                    # Only requests that ask for it (x-client-trace-id) are traced: booking's
+                    # steady calls would flood Phoenix with thousands of traces.
+                    "sampling": {"random": 0, "client": 100},
                     "tags": [{"name": "booking", "header": {"name": "x-booking"}}],
                 },
             },
@@ -133,7 +137,16 @@ def one_request(demo: Demo) -> None:
     assert demo.traces is not None
     demo.traces.wait_ready()  # started at the beginning: spans sent before it is up are lost
     url = f"http://{MULTIZONE_NAME}:8080{TRACED_PATH}"
-    command = ["curl", "-sf", "-H", f"x-booking: {BOOKING}", url]
+    trace_id = uuid.uuid4()  # asks booking's sidecar to trace this request
+    command = [
+        "curl",
+        "-sf",
+        "-H",
+        f"x-booking: {BOOKING}",
+        "-H",
+        f"x-client-trace-id: {trace_id}",
+        url,
+    ]
     print(f"\033[2m[us-east-1/client-1] $ {shlex.join(command)}\033[0m", flush=True)
     done = demo.lab.host("us-east-1/client-1").run(
         command, capture_output=True, text=True, check=False
