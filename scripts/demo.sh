@@ -2,9 +2,10 @@
 # The Kong Air demo: a standalone control plane on this machine, Kong Air's mesh applied
 # with meshctl, read back, changed with a dry run first, and stopped cleanly; then two
 # Kong Air services talking through their sidecars over mTLS; then global and two zones in
-# the local lab, synced over KDS, with flight-control failing over from us-east-1 to
-# eu-west-1 under load and back, then where to look: Prometheus, one cross-zone request's
-# trace and its access-log lines (scripts/demo/).
+# the local lab, deployed with the collection's site.yml over SSH and synced over KDS, with
+# flight-control failing over from us-east-1 to eu-west-1 under load and back, then where
+# to look: Prometheus, one cross-zone request's trace and its access-log lines
+# (scripts/demo/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,6 @@
-"""The demo's failover: ingresses, flight-control in both zones and booking in us-east-1
-calling it by its MeshMultiZoneService name under steady load, answered locally, from
-eu-west-1 when the local instance dies and locally again when it returns."""
+"""The demo's failover: booking in us-east-1 calling flight-control (in both zones, behind the
+sidecars site.yml deployed) by its MeshMultiZoneService name under steady load, answered
+locally, from eu-west-1 when the local instance dies and locally again when it returns."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ from pathlib import Path
 from demo_lab import (
     ECHO_APP,
     GLOBAL,
-    LANS,
     MULTIZONE_CLUSTER,
     MULTIZONE_NAME,
+    ZONES,
     Demo,
+    sidecar_program,
     step,
 )
 from where_to_look import TELEMETRY, observes, one_request
 
 from meshfabric.lab import call_loop
-from meshfabric.lab.envoy_admin import endpoint_priorities, is_live
+from meshfabric.lab.envoy_admin import Admin, endpoint_priorities, is_live
 
 FLIGHT_CONTROL_SERVICE = """\
 type: MeshService
@@ -55,34 +56,18 @@ spec:
 
 
 def failover(demo: Demo) -> None:
-    step("Ingresses in both zones; flight-control in both; booking in us-east-1")
+    step("One name for flight-control in both zones: a MeshMultiZoneService made at global")
     demo.meshctl("eu-west-1/control-plane", "apply", "-f", "-", stdin=FLIGHT_CONTROL_SERVICE)
     demo.meshctl(GLOBAL, "apply", "-f", "-", stdin=FLIGHT_CONTROL_EVERYWHERE)
     print("and, made at global, where every sidecar sends its spans and access-log lines:")
     demo.meshctl(GLOBAL, "apply", "-f", "-", stdin=TELEMETRY)
-    admins = {}
-    for zone, lan in LANS.items():
-        token = demo.meshctl(
-            f"{zone}/control-plane", "generate", "dataplane-token", "--mesh", "default",
-            "--proxy-type", "ingress", "--name", "ingress", secret=True,
-        )  # fmt: skip
-        admins[f"ingress-{zone}"] = demo.proxy(
-            f"ingress-{zone}", f"{zone}/ingress", zone, token,
-            "--proxy-type", "ingress", "--name", "ingress", "--mesh", "default",
-            "--address", f"{lan}.11", "--ingress-port", "10001",
-            "--advertised-address", f"{lan}.11",
-        )  # fmt: skip
-        admins[f"flight-control-{zone}"] = start_flight_control(demo, zone, "")
-    admins["booking"] = demo.proxy(
-        "booking", "us-east-1/client-1", "us-east-1", service_token(demo, "us-east-1", "booking"),
-        "--mesh", "default", "--name", "booking-1", "--address", f"{LANS['us-east-1']}.14",
-        "--inbound", "20001:8081:booking:http",
-        "--vips", "--dns-address", "127.0.0.1:15053", "--redirect-dns",
-    )  # fmt: skip
-    for name, socket in admins.items():
-        demo.wait(name, partial(is_live, socket), f"the Envoy of {name}")
+    admins = {f"{proxy}-{zone}": demo.admin(f"{zone}/{proxy}")
+              for zone in ZONES for proxy in ("ingress", "flight-control-1")}  # fmt: skip
+    admins["booking"] = demo.admin("us-east-1/client-1")
+    for name, admin in admins.items():
+        demo.wait(name, partial(is_live, admin), f"the Envoy of {name}")
     demo.wait("booking", partial(knows_both_zones, admins["booking"]), "both zones' endpoints")
-    for name in ("booking", "flight-control-eu-west-1"):  # before any connection is opened
+    for name in ("booking", "flight-control-1-eu-west-1"):  # before any connection is opened
         demo.wait(name, partial(observes, admins[name]), "the MeshTrace and MeshAccessLog")
 
     step(f"booking calls http://{MULTIZONE_NAME}:8080/flights steadily: who answers?")
@@ -104,8 +89,7 @@ def failover(demo: Demo) -> None:
     step("Every flight-control instance in us-east-1 dies")
     before = len(call_loop.calls(calls))
     demo.processes["app-us-east-1"].kill()
-    demo.processes["flight-control-us-east-1"].terminate()
-    demo.processes["flight-control-us-east-1"].wait(10)
+    demo.supervisorctl("us-east-1/flight-control-1", "stop", sidecar_program("flight-control-1"))
     demo.wait(
         "booking",
         lambda: call_loop.answered_by(calls)[before:].count("eu-west-1") >= 200,
@@ -117,7 +101,8 @@ def failover(demo: Demo) -> None:
     one_request(demo)
 
     step("flight-control returns in us-east-1: traffic goes local again")
-    start_flight_control(demo, "us-east-1", "-back")
+    start_app(demo, "us-east-1")
+    demo.supervisorctl("us-east-1/flight-control-1", "start", sidecar_program("flight-control-1"))
     demo.wait(
         "booking", lambda: call_loop.answered_by(calls)[-100:] == ["us-east-1"] * 100, "local again"
     )
@@ -131,28 +116,15 @@ def failover(demo: Demo) -> None:
         raise SystemExit(f"failed requests: {failed[:3]}")
 
 
-def start_flight_control(demo: Demo, zone: str, suffix: str) -> Path:
-    """flight-control and its sidecar in the zone's flight-control-1 host."""
-    host = f"{zone}/flight-control-1"
-    demo.start(f"app-{zone}", host, ["python3", str(ECHO_APP), "8080", zone])
-    return demo.proxy(
-        f"flight-control-{zone}{suffix}", host, zone, service_token(demo, zone, "flight-control"),
-        "--mesh", "default", "--name", "flight-control-1", "--address", f"{LANS[zone]}.13",
-        "--inbound", "20001:8080:flight-control:http",
-    )  # fmt: skip
+def start_app(demo: Demo, zone: str) -> None:
+    """flight-control's app in the zone's flight-control-1 host, behind its sidecar."""
+    demo.start(f"app-{zone}", f"{zone}/flight-control-1", ["python3", str(ECHO_APP), "8080", zone])
 
 
-def service_token(demo: Demo, zone: str, service: str) -> str:
-    return demo.meshctl(
-        f"{zone}/control-plane", "generate", "dataplane-token", "--mesh", "default",
-        "--tag", f"kuma.io/service={service}", secret=True,
-    )  # fmt: skip
-
-
-def knows_both_zones(socket: Path) -> bool:
+def knows_both_zones(admin: Admin) -> bool:
     """booking's Envoy holds flight-control's local instance (priority 0) and eu-west-1's
     ingress (priority 1) under the MeshMultiZoneService."""
-    return endpoint_priorities(socket, MULTIZONE_CLUSTER) == {0, 1}
+    return endpoint_priorities(admin, MULTIZONE_CLUSTER) == {0, 1}
 
 
 def report(path: Path, when: str) -> None:

@@ -8,7 +8,6 @@ import json
 import shlex
 import uuid
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from demo_lab import (
@@ -21,10 +20,9 @@ from demo_lab import (
 )
 
 from meshfabric.lab import phoenix
-from meshfabric.lab.envoy_admin import admin_get
+from meshfabric.lab.envoy_admin import Admin, admin_get
 from meshfabric.lab.firewall import OTLP_PORT, SYSLOG_PORT
 from meshfabric.lab.phoenix import Span
-from meshfabric.telemetry import write_dashboards
 from meshfabric.telemetry.dashboards import DASHBOARDS, resolved
 
 PROMETHEUS = "127.0.0.1:9090"  # in global's host
@@ -45,20 +43,9 @@ spec:
 
 def where_to_look(demo: Demo) -> None:
     step("Where to look: one Prometheus in global's host, for the proxies of both zones")
-    token = demo.work / "prometheus.token"
-    token.write_text(
-        demo.meshctl(GLOBAL, "generate", "user-token", "--name", "prometheus", secret=True)
-    )
+    print("(deployed by site.yml's telemetry role: it finds every zone's proxies through "
+          "global's discovery endpoint, with a read-only user token the role issued)")  # fmt: skip
     demo.meshctl(GLOBAL, "apply", "-f", "-", stdin=PROMETHEUS_METRICS)
-    dashboards = demo.work / "dashboards"
-    write_dashboards(dashboards)
-    config = demo.work / "prometheus.json"  # JSON is YAML
-    config.write_text(json.dumps(prometheus_config(token)))
-    demo.start(
-        "prometheus", GLOBAL,
-        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={demo.work / 'tsdb'}",
-         f"--web.listen-address={PROMETHEUS}", f"--web.console.templates={dashboards}/consoles"],
-    )  # fmt: skip
     [mesh] = [board for board in DASHBOARDS if board.uid == "meshfabric-mesh"]
     panels = {panel.title: resolved(panel.expr, {"mesh": "default"}, "1m") for panel in mesh.panels}
     online, requests = panels["Proxies online"], panels["Inbound requests per second"]
@@ -68,7 +55,7 @@ def where_to_look(demo: Demo) -> None:
         for sample in promql(demo, expression):
             print(f"  zone={sample['metric']['zone']}: {float(sample['value'][1]):.3g}")
     print(f"the same on one page: http://{PROMETHEUS}/consoles/meshfabric.html in {GLOBAL};")
-    print(f"Grafana's dashboards: {dashboards}/grafana/ (meshctl generate dashboards)")
+    print(f"Grafana's dashboards: {demo.dashboards()} (meshctl generate dashboards)")
 
 
 BOOKING = "KA-0042"  # the header that marks one request's spans (a MeshTrace tag)
@@ -125,9 +112,9 @@ TELEMETRY = "\n---\n".join(
 )
 
 
-def observes(socket: Path) -> bool:
+def observes(admin: Admin) -> bool:
     """The proxy's listeners trace (OpenTelemetry) and log (to meshfabric-dp's fifo)."""
-    listeners = admin_get(socket, "/config_dump?resource=dynamic_listeners")
+    listeners = admin_get(admin, "/config_dump?resource=dynamic_listeners")
     return "envoy.tracers.opentelemetry" in listeners and "access-log.fifo" in listeners
 
 
@@ -183,11 +170,11 @@ def describe(span: Span) -> str:
 
 def the_access_log(demo: Demo) -> None:
     step("Its access-log lines, one from each zone, at one rsyslog in global's host")
-    assert demo.logs is not None
-    logs = demo.logs
+    received = demo.access_log()
 
     def marked() -> list[str]:
-        return [line for line in logs.lines() if f" path={TRACED_PATH} " in line]
+        lines = received.read_text().splitlines() if received.exists() else []
+        return [line for line in lines if f" path={TRACED_PATH} " in line]
 
     def from_both_zones() -> bool:
         return all(any(f"zone={zone} " in line for line in marked()) for zone in ZONES)
@@ -195,20 +182,9 @@ def the_access_log(demo: Demo) -> None:
     demo.wait(GLOBAL, from_both_zones, "both zones' lines at rsyslog", 30)
     for line in marked():
         print(f"  {line}")
-    print(f"every zone's lines: {logs.received} (rsyslog in {GLOBAL}, TCP {logs.address})")
-
-
-def prometheus_config(token: Path) -> dict[str, Any]:
-    """docs/telemetry.md's configuration: every zone's proxies from global's discovery endpoint."""
-    discovery = {
-        "url": "http://127.0.0.1:5681/meshes/_all/monitoring-assignments",
-        "refresh_interval": "1s",
-        "authorization": {"type": "Bearer", "credentials_file": str(token)},
-    }
-    return {
-        "global": {"scrape_interval": "1s"},
-        "scrape_configs": [{"job_name": "meshfabric-proxies", "http_sd_configs": [discovery]}],
-    }
+    print(
+        f"every zone's lines: {received} (rsyslog in {GLOBAL}, TCP {GLOBAL_ADDRESS}:{SYSLOG_PORT})"
+    )
 
 
 def promql(demo: Demo, expression: str) -> list[dict[str, Any]]:
