@@ -11,87 +11,22 @@ question to the service manager. In check mode nothing is written or run but tha
 from __future__ import annotations
 
 import os
-import tempfile
-from dataclasses import dataclass, field
-from typing import Any
+import socket
+import time
+import urllib.error
+import urllib.parse
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
-FILE_MODE = "0644"
-DIRECTORY_MODE = "0755"
+from ansible_collections.meshfabric.mesh.plugins.module_utils.host_files import (
+    HostFiles,
+    Outcome,
+)
+
 # supervisorctl pid exits with this status when supervisord has no such program.
 NO_SUCH_PROGRAM = 1
 RUNNING_STATES = ("RUNNING", "STARTING")
-
-
-@dataclass
-class Outcome:
-    """What a run changed (or, in check mode, would change)."""
-
-    changed: bool = False
-    commands: list[str] = field(default_factory=list)
-    diff: list[dict[str, str]] = field(default_factory=list)
-
-    def result(self, with_diff: bool) -> dict[str, Any]:
-        result: dict[str, Any] = {"changed": self.changed, "commands": self.commands}
-        if with_diff:
-            result["diff"] = self.diff
-        return result
-
-
-class HostFiles:
-    """Files and directories owned by root, changed only when they differ."""
-
-    def __init__(self, module: AnsibleModule, outcome: Outcome) -> None:
-        self.module = module
-        self.outcome = outcome
-
-    def directory(self, path: str) -> None:
-        if not os.path.isdir(path):
-            self.outcome.diff.append(
-                {"before_header": path, "after_header": path,
-                 "before": "state: absent\n", "after": "state: directory\n"}
-            )  # fmt: skip
-            self.outcome.changed = True
-            if self.module.check_mode:
-                return
-            os.makedirs(path, exist_ok=True)
-        self._attributes(path, DIRECTORY_MODE)
-
-    def content(self, path: str, content: str) -> bool:
-        """Write `content` to `path` unless it holds it; whether the content changed."""
-        before = read_text(path)
-        if before != content:
-            self.outcome.diff.append(
-                {"before_header": path, "after_header": path,
-                 "before": before or "", "after": content}
-            )  # fmt: skip
-            self.outcome.changed = True
-            if not self.module.check_mode:
-                self._write(path, content)
-        if before is not None or not self.module.check_mode:
-            self._attributes(path, FILE_MODE)
-        return before != content
-
-    def _write(self, path: str, content: str) -> None:
-        descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".meshfabric-")
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(content)
-        self.module.atomic_move(temporary, path)
-
-    def _attributes(self, path: str, mode: str) -> None:
-        arguments = {"path": path, "owner": "root", "group": "root", "mode": mode}
-        attributes = self.module.load_file_common_arguments(arguments)
-        if self.module.set_fs_attributes_if_different(attributes, False):
-            self.outcome.changed = True
-
-
-def read_text(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.read()
-    except FileNotFoundError:
-        return None
 
 
 class ServiceManager:
@@ -184,3 +119,27 @@ def run_under_systemd(module: AnsibleModule, name: str, unit: str, unit_dir: str
     elif manager.ask([systemctl, "is-active", name])[1] != "active":
         manager.act([systemctl, "start", name])
     return outcome
+
+
+def wait_until_ready(module: AnsibleModule, url: str, timeout: float) -> float:
+    """Until `url` answers: an http:// URL with status 200, a tcp://HOST:PORT by accepting a
+    connection. The seconds it took; fails the module after `timeout` seconds."""
+    parsed = urllib.parse.urlsplit(url)
+    started = time.monotonic()
+    last = "no answer"
+    while time.monotonic() - started < timeout:
+        try:
+            if parsed.scheme == "tcp":
+                socket.create_connection((parsed.hostname, parsed.port), timeout=2).close()
+                return time.monotonic() - started
+            with open_url(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return time.monotonic() - started
+                last = f"status {answer.status}"
+        except urllib.error.HTTPError as error:
+            last = f"status {error.code}"
+        except OSError as error:
+            last = str(error)
+        time.sleep(0.2)
+    module.fail_json(msg=f"{url} did not answer within {timeout:.0f} s: {last}")
+    raise AssertionError("unreachable")  # fail_json exits

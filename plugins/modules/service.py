@@ -60,6 +60,16 @@ options:
     description: Where systemd units are written.
     type: path
     default: /etc/systemd/system
+  ready_url:
+    description:
+      - Once the program runs, the module waits until this answers before it returns (not in
+        check mode). An C(http://) URL answers with status 200, a C(tcp://HOST:PORT) by
+        accepting a connection. A program that already ran is asked once.
+    type: str
+  ready_timeout:
+    description: Seconds to wait for O(ready_url) before failing.
+    type: int
+    default: 60
 notes:
   - Restarting the program after a change of what it reads (rather than of its definition)
     is left to handlers, as with M(community.general.supervisorctl) or
@@ -83,6 +93,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ready_after:
+  description: Seconds it took O(ready_url) to answer.
+  returned: with O(ready_url), not in check mode
+  type: float
+  sample: 0.0
 commands:
   description: The service manager's commands run (in check mode, that would run), in order.
   returned: always
@@ -96,10 +111,11 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meshfabric.mesh.plugins.module_utils.host_files import Outcome
 from ansible_collections.meshfabric.mesh.plugins.module_utils.supervision import (
-    Outcome,
     run_under_supervisord,
     run_under_systemd,
+    wait_until_ready,
 )
 
 
@@ -111,6 +127,8 @@ def argspec() -> dict[str, dict[str, Any]]:
         "supervisord_config": {"type": "str"},
         "supervisor_dir": {"type": "path", "default": "/etc/meshfabric/supervisor"},
         "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
+        "ready_url": {"type": "str"},
+        "ready_timeout": {"type": "int", "default": 60},
     }
 
 
@@ -133,7 +151,13 @@ def main() -> None:
         supports_check_mode=True,
         required_if=[("manager", "supervisord", ["supervisord_config"])],
     )
-    module.exit_json(**run(module).result(module._diff))
+    outcome = run(module)
+    result = {"commands": outcome.commands, **outcome.result(module._diff)}
+    if module.params["ready_url"] and not module.check_mode:
+        result["ready_after"] = round(
+            wait_until_ready(module, module.params["ready_url"], module.params["ready_timeout"]), 1
+        )
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

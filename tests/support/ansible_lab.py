@@ -29,7 +29,7 @@ from meshfabric.lab.playbooks import BIN, GLOBAL_CONTROL_PLANE, INBOUND, Deploym
 from tests.integration.lab.support import lab_cli, state_dir
 from tests.support.net import wait_until
 
-__all__ = ["BIN", "GLOBAL_CONTROL_PLANE", "INBOUND", "Run"]  # for the tests that import them
+__all__ = ["BIN", "GLOBAL_CONTROL_PLANE", "INBOUND", "Deployment", "Run"]  # for the tests that import them
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,11 @@ when they differ, and the service manager asked to act only when something needs
 
 from __future__ import annotations
 
+import http.server
 import json
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +186,53 @@ class TestSystemd:
         manager.forget()
         assert not run(capsys, **options)["changed"]
         assert manager.acts == []
+
+
+@pytest.fixture
+def answering() -> Iterator[str]:
+    """An HTTP server on the loopback that answers 503 twice, then 200: its /ready URL."""
+    answers = iter([503, 503])
+
+    class Ready(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(next(answers, 200))
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ready)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/ready"
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TestReadiness:
+    def test_waits_until_the_url_answers_200(
+        self, manager: FakeManager, tmp_path: Path, answering: str,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:  # fmt: skip
+        result = run(capsys, ready_url=answering, **supervised(tmp_path))
+        assert "failed" not in result and result["ready_after"] >= 0.2  # two 503s, 0.2 s apart
+
+    def test_fails_naming_the_url_that_never_answers(
+        self, manager: FakeManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        url = f"tcp://127.0.0.1:{closed_port()}"
+        result = run(capsys, ready_url=url, ready_timeout=1, **supervised(tmp_path))
+        assert result["failed"] and result["msg"].startswith(f"{url} did not answer within 1 s")
+
+    def test_check_mode_does_not_wait(
+        self, manager: FakeManager, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        url = f"tcp://127.0.0.1:{closed_port()}"
+        result = run(capsys, check_mode=True, ready_url=url, **supervised(tmp_path))
+        assert "failed" not in result and "ready_after" not in result
