@@ -29,7 +29,8 @@ from meshfabric.lab.playbooks import BIN, GLOBAL_CONTROL_PLANE, INBOUND, Deploym
 from tests.integration.lab.support import lab_cli, state_dir
 from tests.support.net import wait_until
 
-__all__ = ["BIN", "GLOBAL_CONTROL_PLANE", "INBOUND", "Deployment", "Run"]  # for the tests that import them
+# For the tests and the bench that import them from here.
+__all__ = ["BIN", "GLOBAL_CONTROL_PLANE", "INBOUND", "Deployment", "Run"]
 
 REPO = Path(__file__).resolve().parents[2]
 
