@@ -100,7 +100,7 @@ class Demo:
 
     def site(self) -> None:
         """site.yml over SSH, each play shown as it starts, then the recap; all it printed in
-        <work>/site.log."""
+        <work>/site.log, and its end on screen if it fails."""
         command = self.deployment.command("site.yml", "--limit", LIMIT)
         shown = shlex.join(["ansible-playbook", *command[1:]]).replace(f"{self.work}/", "")
         print(f"\033[2m(in {self.work}) $ {shown}\033[0m", flush=True)
@@ -119,7 +119,9 @@ class Demo:
                     elapsed = f"{time.monotonic() - started:5.0f} s  " if not recap else ""
                     print(f"{elapsed}{line.rstrip()}", flush=True)
         if run.wait() != 0:
-            raise SystemExit(f"site.yml failed (exit {run.returncode}): see {log.name}")
+            # The work directory goes with the demo: show the end of what it printed.
+            tail = Path(log.name).read_text().splitlines()[-60:]
+            raise SystemExit("\n".join([*tail, f"site.yml failed (exit {run.returncode})"]))
         print(f"the whole mesh deployed in {time.monotonic() - started:.0f} s", flush=True)
 
     def meshctl(self, host: str, *args: str, stdin: str | None = None, secret: bool = False) -> str:

@@ -78,10 +78,14 @@ def run(demo: Demo) -> None:
         demo.wait(host, partial(demo.holds, host, "meshretries", "flight-control"), "policies")
         demo.meshctl(host, "get", "meshtrafficpermissions", "--mesh", "default")
 
-    step("flight-control's MeshService in us-east-1 reaches global and eu-west-1 under Kuma's "
-         "hashed name")  # fmt: skip
-    print("each zone made one per service of its sidecars' inbounds (the mesh's MeshServices "
-          "are Exclusive); here it gets the label and port the MeshMultiZoneService will select")  # fmt: skip
+    step(
+        "flight-control's MeshService in us-east-1 reaches global and eu-west-1 under Kuma's "
+        "hashed name"
+    )
+    print(
+        "each zone made one per service of its sidecars' inbounds (the mesh's MeshServices are "
+        "Exclusive); here it gets the label and port the MeshMultiZoneService will select"
+    )
     demo.meshctl("us-east-1/control-plane", "apply", "-f", "-", stdin=FLIGHT_CONTROL_SERVICE)
     demo.wait(GLOBAL, lambda: demo.has_synced("eu-west-1/control-plane"), "the MeshService")
     demo.meshctl(GLOBAL, "get", "meshservices", "--mesh", "default", "-o", "yaml")
