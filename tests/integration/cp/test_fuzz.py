@@ -56,7 +56,8 @@ def fuzzed_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
 
 @pytest.fixture(scope="module")
 def operations(fuzzed_control_plane: ControlPlane) -> list[APIOperation]:
-    document = httpx.get(fuzzed_control_plane.url + "/openapi.json").json()
+    # The document is built at its first request: seconds on a loaded machine.
+    document = httpx.get(fuzzed_control_plane.url + "/openapi.json", timeout=120).json()
     schema = schemathesis.openapi.from_dict(document)
     return [result.ok() for result in schema.get_all_operations()]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import httpx
 import jwt
 import pytest
 
@@ -29,7 +28,7 @@ def zone_token(federation: Federation, zone: str, *scope: str) -> str:
 def connected(ingress: Ingress) -> bool:
     try:
         return ingress.stat("control_plane.connected_state") == 1
-    except httpx.TransportError:
+    except ConnectionError:
         return False  # its Envoy is not up yet
 
 
