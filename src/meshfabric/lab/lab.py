@@ -32,6 +32,8 @@ KNOWN_HOSTS = "known_hosts"
 SSH_CONFIG = "ssh_config"
 _HOSTS_DIR = "hosts"
 _SSH_CONTROL_DIR = "ssh-control"
+# How many times down stops what is left in the namespaces before giving up on it.
+_STOP_ROUNDS = 5
 # Tool -> the Debian package that provides it.
 _REQUIRED_TOOLS = {
     "ip": "iproute2",
@@ -189,10 +191,19 @@ class Lab:
         """Stop every process in the lab's namespaces (recorded or not), delete the namespaces
         (and with them every bridge, veth and nftables rule), then the state directory."""
         recorded = [process.pid for process in self._state.processes if process.alive()]
-        in_namespaces = [
-            pid for namespace in self._state.namespaces for pid in network.namespace_pids(namespace)
-        ]
-        stop(sorted(set(recorded + in_namespaces) - {os.getpid()}))
+        # A supervisor in a host (the collection's roles run supervisord) may start a program
+        # again while both are being stopped: stop what the namespaces hold until it is none.
+        for _ in range(_STOP_ROUNDS):
+            in_namespaces = [
+                pid
+                for namespace in self._state.namespaces
+                for pid in network.namespace_pids(namespace)
+            ]
+            pids = sorted(set(recorded + in_namespaces) - {os.getpid()})
+            if not pids:
+                break
+            stop(pids)
+            recorded = []
         for namespace in reversed(self._state.namespaces):
             network.remove_namespace(namespace)
         leftover = network.lab_namespaces(namespace_prefix(self.plan.lab_id))

@@ -4,13 +4,15 @@ process, and no state file."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from typing import Any
 
 import pytest
 
 from meshfabric.lab import KONG_AIR, Lab, LabError, ssh
-from meshfabric.lab.state import LabState, ProcessRecord, load
+from meshfabric.lab.state import LabState, ProcessRecord, load, process_start_time
 from tests.integration.lab.support import lab_cli, needs_namespaces, state_dir
+from tests.support.net import wait_until
 
 pytestmark = [pytest.mark.lab, needs_namespaces]
 
@@ -63,6 +65,33 @@ def test_down_removes_every_namespace_process_and_state_file_and_never_touched_t
         assert started_by_a_user.wait(timeout=5) != 0
         assert not state.exists()
     assert _machine_network() == machine
+
+
+# A supervisor that starts a program again when it is asked to stop, as supervisord may
+# when its program and it are stopped at once: it writes the new program's PID to argv[1].
+RESPAWNER = """
+import signal, subprocess, sys, time
+from pathlib import Path
+def respawn(signum, frame):
+    Path(sys.argv[1]).write_text(str(subprocess.Popen(["sleep", "300"]).pid))
+signal.signal(signal.SIGTERM, respawn)
+Path(sys.argv[2]).touch()
+while True:
+    time.sleep(1)
+"""
+
+
+def test_down_also_stops_what_a_supervisor_in_a_host_starts_while_it_is_stopped() -> None:
+    with state_dir() as state:
+        lab_cli("up", "--state-dir", str(state))
+        respawned, ready = state.parent / "respawned.pid", state.parent / "ready"
+        host = Lab.open(state).host("eu-west-1/flight-control-2")
+        host.popen([sys.executable, "-c", RESPAWNER, str(respawned), str(ready)])
+        wait_until(ready.exists, 30, "the supervisor to handle SIGTERM")
+
+        lab_cli("down", "--state-dir", str(state))
+
+        assert process_start_time(int(respawned.read_text())) is None
 
 
 def test_an_up_that_fails_half_way_removes_what_it_made(
