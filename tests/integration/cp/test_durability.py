@@ -82,7 +82,13 @@ def test_every_acknowledged_write_survives_kill_9(
     ]
     for worker in workers:
         worker.start()
-    time.sleep(1.5)
+    # A burst of at least 1.5 s, and long enough for many acknowledged writes on a loaded
+    # machine: the kill must land among writes in flight.
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5 or (
+        sum(map(len, acked_by_worker)) <= 20 and time.monotonic() - started < 60
+    ):
+        time.sleep(0.1)
     cp.kill()
     stop.set()
     for worker in workers:
